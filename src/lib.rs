@@ -1,0 +1,3 @@
+pub mod connectors;
+pub mod hashing;
+pub mod sim;

@@ -1,1 +1,188 @@
+//! `syncdeck sim`: a DHIS2-compatible HTTP server on loopback for the demo,
+//! tests and benchmarks. It follows docs/dhis2-api.md where a sync can tell the
+//! difference between it and a real DHIS2, for the versions in [`Dhis2Version`].
 
+mod aggregate_api;
+pub mod clock;
+mod datavalues;
+mod digest;
+mod gate;
+mod generate;
+mod metadata_api;
+mod metadata_import;
+pub mod model;
+mod mutate;
+mod options;
+pub mod periods;
+mod query;
+mod response;
+mod state;
+mod system_api;
+mod tracker_api;
+mod tracker_import;
+mod tracker_store;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, RwLock};
+
+use anyhow::Context;
+use axum::extract::Request;
+use axum::routing::{get, post};
+use axum::{Router, ServiceExt};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tower::Layer;
+
+pub use options::{AuthFailure, DatasetSize, Dhis2Version, SimOptions};
+use state::{SimState, Stats};
+
+/// Everything a request handler can reach.
+pub struct Sim {
+    pub opts: SimOptions,
+    pub base_url: String,
+    state: RwLock<SimState>,
+    stats: Mutex<Stats>,
+    rng: Mutex<ChaCha8Rng>,
+}
+
+type Shared = Arc<Sim>;
+
+impl Sim {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, SimState> {
+        // A panicking handler must not take the whole simulator down with it.
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, SimState> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+    fn stats(&self) -> std::sync::MutexGuard<'_, Stats> {
+        self.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn random<T>(&self, f: impl FnOnce(&mut ChaCha8Rng) -> T) -> T {
+        f(&mut self.rng.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+    pub fn version(&self) -> Dhis2Version {
+        self.opts.version
+    }
+}
+
+/// A simulator serving in the background of this process.
+pub struct RunningSim {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningSim {
+    /// Stops serving and waits for in-flight requests to end.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Generates the dataset, binds 127.0.0.1:`opts.port` and serves in the background.
+pub async fn start(opts: SimOptions) -> anyhow::Result<RunningSim> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on 127.0.0.1:{} (is the port in use? --port 0 picks a free one)",
+                opts.port
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    let base_url = format!("http://{addr}");
+    let gen_opts = opts.clone();
+    let state = tokio::task::spawn_blocking(move || generate::populate(&gen_opts))
+        .await
+        .context("dataset generation failed")?;
+    let sim = Arc::new(Sim {
+        rng: Mutex::new(ChaCha8Rng::seed_from_u64(opts.seed ^ 0x5eed)),
+        opts,
+        base_url: base_url.clone(),
+        state: RwLock::new(state),
+        stats: Mutex::new(Stats::default()),
+    });
+    if let Some(every) = sim.opts.mutate_every {
+        tokio::spawn(mutate::run(sim.clone(), every));
+    }
+    let app = tower::util::MapRequestLayer::new(gate::strip_version_prefix).layer(router(sim));
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
+            .with_graceful_shutdown(async {
+                let _ = stop_rx.await;
+            });
+        if let Err(e) = serve.await {
+            tracing::error!("simulator stopped: {e}");
+        }
+    });
+    Ok(RunningSim {
+        addr,
+        base_url,
+        stop: Some(stop_tx),
+        task,
+    })
+}
+
+fn router(sim: Shared) -> Router {
+    let api = Router::new()
+        .route("/api/system/info", get(system_api::info))
+        .route("/api/system/ping", get(system_api::ping))
+        .route("/api/me", get(system_api::me))
+        .route("/api/schemas", get(system_api::schemas))
+        .route(
+            "/api/metadata",
+            get(metadata_api::export).post(metadata_import::import),
+        )
+        .route("/api/deletedObjects", get(metadata_api::deleted_objects))
+        .route(
+            "/api/dataValueSets",
+            get(aggregate_api::export).post(aggregate_api::import),
+        )
+        .route("/api/dataValueSets.json", get(aggregate_api::export))
+        .route("/api/tracker", post(tracker_api::import))
+        .route("/api/tracker/jobs/{id}", get(tracker_api::job))
+        .route(
+            "/api/tracker/jobs/{id}/report",
+            get(tracker_api::job_report),
+        )
+        .route("/api/tracker/{kind}", get(tracker_api::export))
+        .route("/api/{plural}", get(metadata_api::list))
+        .route("/api/{plural}/{id}", get(metadata_api::one))
+        .route("/api/_sim/digest", get(digest::digest))
+        .route("/api/_sim/stats", get(digest::stats))
+        .fallback(response::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            sim.clone(),
+            gate::gate,
+        ));
+    Router::new()
+        .route("/dhis-web-login/", get(system_api::login_page))
+        .merge(api)
+        .with_state(sim)
+}
+
+/// `syncdeck sim`: serve until Ctrl-C, announcing the address on the first line.
+pub async fn run(opts: SimOptions) -> anyhow::Result<()> {
+    let running = start(opts).await?;
+    println!("listening on {}", running.base_url);
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    running.stop().await;
+    Ok(())
+}

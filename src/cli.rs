@@ -1,0 +1,78 @@
+//! Command-line definitions and the handlers of each subcommand.
+
+use clap::{Parser, Subcommand};
+
+use crate::sim::{self, DatasetSize, SimOptions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "syncdeck",
+    version,
+    about = "Runs and monitors DHIS2 synchronisations from the terminal"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve a simulated DHIS2 on 127.0.0.1 (for trying syncdeck, tests and benchmarks).
+    Sim(SimOptions),
+    /// Start a demo: a changing source DHIS2 and an empty destination, both simulated.
+    Demo(DemoOptions),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DemoOptions {
+    /// Size of the source's dataset.
+    #[arg(long, value_enum, default_value = "small")]
+    pub size: DatasetSize,
+    /// Seed of the source's dataset.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Sim(opts) => sim::run(opts).await,
+        Command::Demo(opts) => demo(opts).await,
+    }
+}
+
+async fn demo(opts: DemoOptions) -> anyhow::Result<()> {
+    let source = sim::start(SimOptions {
+        size: opts.size,
+        seed: opts.seed,
+        mutate_every: Some(std::time::Duration::from_secs(30)),
+        ..SimOptions::defaults()
+    })
+    .await?;
+    let destination = sim::start(SimOptions {
+        empty: true,
+        ..SimOptions::defaults()
+    })
+    .await?;
+    let defaults = SimOptions::defaults();
+    println!(
+        "syncdeck demo: two simulated DHIS2 {} instances on loopback",
+        defaults.version.full()
+    );
+    println!(
+        "  source       {}  ({:?} dataset, changes every 30s)",
+        source.base_url, opts.size
+    );
+    println!(
+        "  destination  {}  (empty: default category objects only)",
+        destination.base_url
+    );
+    println!(
+        "  credentials  {} / {}",
+        defaults.username, defaults.password
+    );
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await?;
+    source.stop().await;
+    destination.stop().await;
+    Ok(())
+}

@@ -1,0 +1,495 @@
+//! `POST /api/metadata`: strategies, atomic modes, VALIDATE dry runs, reference
+//! checks (E5002) and the ImportReport in its wrapped (2.38+) and plain forms.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::Extension;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use super::gate::VersionedPath;
+use super::model::{MetaType, is_valid_uid, new_uid, referenced_ids};
+use super::query::{Params, bump};
+use super::response::{bad_request, json_response};
+use super::state::SimState;
+use super::{Shared, clock};
+
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+enum Strategy {
+    CreateAndUpdate,
+    Create,
+    Update,
+    Delete,
+}
+
+impl Strategy {
+    fn name(self) -> &'static str {
+        match self {
+            Self::CreateAndUpdate => "CREATE_AND_UPDATE",
+            Self::Create => "CREATE",
+            Self::Update => "UPDATE",
+            Self::Delete => "DELETE",
+        }
+    }
+}
+
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+struct ObjectReport {
+    index: usize,
+    uid: String,
+    display_name: Option<String>,
+    action: Action,
+    errors: Vec<Value>,
+}
+
+struct Options {
+    strategy: Strategy,
+    atomic_all: bool,
+    validate_only: bool,
+    full_report: bool,
+}
+
+fn options(params: &Params) -> Result<Options, String> {
+    let strategy = match params
+        .get("importStrategy")
+        .unwrap_or("CREATE_AND_UPDATE")
+        .to_ascii_uppercase()
+        .as_str()
+    {
+        "CREATE_AND_UPDATE" | "CREATE_UPDATE" => Strategy::CreateAndUpdate,
+        "CREATE" | "NEW" => Strategy::Create,
+        "UPDATE" | "UPDATES" => Strategy::Update,
+        "DELETE" | "DELETES" => Strategy::Delete,
+        other => {
+            return Err(format!(
+                "Value `{other}` is not valid for parameter importStrategy"
+            ));
+        }
+    };
+    let atomic_all = match params
+        .get("atomicMode")
+        .unwrap_or("ALL")
+        .to_ascii_uppercase()
+        .as_str()
+    {
+        "ALL" => true,
+        "NONE" => false,
+        other => {
+            return Err(format!(
+                "Value `{other}` is not valid for parameter atomicMode"
+            ));
+        }
+    };
+    let validate_only = match params
+        .get("importMode")
+        .unwrap_or("COMMIT")
+        .to_ascii_uppercase()
+        .as_str()
+    {
+        "COMMIT" => false,
+        "VALIDATE" => true,
+        other => {
+            return Err(format!(
+                "Value `{other}` is not valid for parameter importMode"
+            ));
+        }
+    };
+    let full_report = params
+        .get("importReportMode")
+        .is_some_and(|m| m.eq_ignore_ascii_case("FULL") || m.eq_ignore_ascii_case("DEBUG"));
+    Ok(Options {
+        strategy,
+        atomic_all,
+        validate_only,
+        full_report,
+    })
+}
+
+fn error_report(
+    code: &str,
+    message: String,
+    main_klass: MetaType,
+    main_id: &str,
+    extra: Value,
+) -> Value {
+    let mut report = json!({
+        "message": message,
+        "mainKlass": main_klass.klass(),
+        "errorCode": code,
+        "mainId": main_id,
+    });
+    if let (Value::Object(r), Value::Object(e)) = (&mut report, extra) {
+        r.extend(e);
+    }
+    report
+}
+
+pub async fn import(
+    State(sim): State<Shared>,
+    versioned: Option<Extension<VersionedPath>>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
+    let params = Params::parse(q.as_deref());
+    let opts = match options(&params) {
+        Ok(o) => o,
+        Err(e) => return bad_request(&e),
+    };
+    let payload: Map<String, Value> = match serde_json::from_slice(&body) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return bad_request("JSON parse error: expected an object of metadata arrays"),
+        Err(e) => return bad_request(&format!("JSON parse error: {e}")),
+    };
+    let mut payload_types: Vec<(MetaType, Vec<Map<String, Value>>)> = Vec::new();
+    for ty in MetaType::ALL {
+        if let Some(items) = payload.get(ty.plural()).and_then(Value::as_array) {
+            let objects = items
+                .iter()
+                .filter_map(|v| v.as_object().cloned())
+                .collect();
+            payload_types.push((ty, objects));
+        }
+    }
+    let now = clock::now();
+    let reports = {
+        let mut state = sim.write();
+        // Objects without an id get one, as DHIS2 generates UIDs on create.
+        sim.random(|rng| {
+            for (_, objects) in &mut payload_types {
+                for obj in objects.iter_mut().filter(|o| !o.contains_key("id")) {
+                    obj.insert("id".into(), Value::String(new_uid(rng)));
+                }
+            }
+        });
+        let reports = validate(&state, &payload_types, opts.strategy);
+        let has_errors = reports.iter().flatten().any(|r| !r.errors.is_empty());
+        let commit = !opts.validate_only && !(opts.atomic_all && has_errors);
+        if commit {
+            apply(
+                &mut state,
+                &payload_types,
+                &reports,
+                now,
+                &sim.opts.username,
+            );
+            for ((ty, _), objs) in payload_types.iter().zip(&reports) {
+                let n = objs.iter().filter(|r| r.errors.is_empty()).count() as u64;
+                bump(&mut sim.stats().objects_imported, ty.plural(), n);
+            }
+        }
+        reports
+    };
+    render(
+        &sim,
+        versioned.map(|e| e.0),
+        &opts,
+        &payload_types,
+        &reports,
+    )
+}
+
+fn validate(
+    state: &SimState,
+    payload: &[(MetaType, Vec<Map<String, Value>>)],
+    strategy: Strategy,
+) -> Vec<Vec<ObjectReport>> {
+    let in_payload: HashMap<MetaType, HashSet<&str>> = payload
+        .iter()
+        .map(|(ty, objs)| {
+            (
+                *ty,
+                objs.iter()
+                    .filter_map(|o| o.get("id").and_then(Value::as_str))
+                    .collect(),
+            )
+        })
+        .collect();
+    let deleting: HashSet<(MetaType, &str)> = if strategy == Strategy::Delete {
+        in_payload
+            .iter()
+            .flat_map(|(ty, ids)| ids.iter().map(move |id| (*ty, *id)))
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    payload
+        .iter()
+        .map(|(ty, objects)| {
+            objects
+                .iter()
+                .enumerate()
+                .map(|(index, obj)| {
+                    let uid = obj.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+                    let exists = state.exists(*ty, &uid);
+                    let action = match (strategy, exists) {
+                        (Strategy::Delete, _) => Action::Delete,
+                        (_, true) => Action::Update,
+                        (_, false) => Action::Create,
+                    };
+                    let mut errors = Vec::new();
+                    if !is_valid_uid(&uid) {
+                        errors.push(error_report(
+                            "E4014",
+                            format!("Invalid UID `{uid}` for property `{}`", ty.singular()),
+                            *ty,
+                            &uid,
+                            json!({"errorProperty": "id", "value": uid}),
+                        ));
+                    }
+                    match (strategy, exists) {
+                        (Strategy::Create, true) => errors.push(error_report(
+                            "E5000",
+                            format!(
+                                "Found matching object for reference, but import mode is CREATE. Identifier was {uid}, klass was {}",
+                                ty.klass()
+                            ),
+                            *ty,
+                            &uid,
+                            json!({}),
+                        )),
+                        (Strategy::Update | Strategy::Delete, false) => errors.push(error_report(
+                            "E5001",
+                            format!("No matching object for reference. Identifier was {uid}, and object was {}.", ty.klass()),
+                            *ty,
+                            &uid,
+                            json!({}),
+                        )),
+                        _ => {}
+                    }
+                    if strategy == Strategy::Delete {
+                        if exists {
+                            if let Some((by_ty, by_id)) = referenced_by(state, *ty, &uid, &deleting) {
+                                errors.push(error_report(
+                                    "E4030",
+                                    format!(
+                                        "Object could not be deleted because it is associated with another object: {} {by_id}",
+                                        by_ty.short_klass()
+                                    ),
+                                    *ty,
+                                    &uid,
+                                    json!({}),
+                                ));
+                            }
+                        }
+                    } else {
+                        let needs_name = !matches!(ty, MetaType::CategoryOptionCombo);
+                        if needs_name && obj.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
+                            errors.push(error_report(
+                                "E4000",
+                                "Missing required property `name`.".into(),
+                                *ty,
+                                &uid,
+                                json!({"errorProperty": "name", "errorProperties": ["name"]}),
+                            ));
+                        }
+                        for (field, target, id) in referenced_ids(*ty, obj) {
+                            let known = state.exists(target, &id)
+                                || in_payload.get(&target).is_some_and(|ids| ids.contains(id.as_str()));
+                            if !known {
+                                errors.push(error_report(
+                                    "E5002",
+                                    format!(
+                                        "Invalid reference [{id}] ({}) on object {uid} ({}) for association `{field}`",
+                                        target.short_klass(),
+                                        ty.short_klass()
+                                    ),
+                                    *ty,
+                                    &uid,
+                                    json!({"errorKlass": target.klass(), "errorProperty": field,
+                                           "errorProperties": [id, target.short_klass(), uid, ty.short_klass(), field],
+                                           "value": id}),
+                                ));
+                            }
+                        }
+                    }
+                    ObjectReport {
+                        index,
+                        uid,
+                        display_name: obj.get("name").and_then(Value::as_str).map(str::to_string),
+                        action,
+                        errors,
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The first object (not itself being deleted) that still points at `id`.
+fn referenced_by(
+    state: &SimState,
+    ty: MetaType,
+    id: &str,
+    deleting: &HashSet<(MetaType, &str)>,
+) -> Option<(MetaType, String)> {
+    for owner in MetaType::ALL {
+        if !owner.references().iter().any(|r| r.target == ty) {
+            continue;
+        }
+        for (oid, obj) in state.meta(owner) {
+            if deleting.contains(&(owner, oid.as_str())) {
+                continue;
+            }
+            // Memberships in the other direction are owned here: options name their set,
+            // stages their program; deleting the owner side first is what DHIS2 expects.
+            if referenced_ids(owner, &obj.body)
+                .iter()
+                .any(|(_, t, rid)| *t == ty && rid == id)
+            {
+                return Some((owner, oid.clone()));
+            }
+        }
+    }
+    None
+}
+
+fn apply(
+    state: &mut SimState,
+    payload: &[(MetaType, Vec<Map<String, Value>>)],
+    reports: &[Vec<ObjectReport>],
+    now: chrono::NaiveDateTime,
+    user: &str,
+) {
+    let deletes = reports.iter().flatten().any(|r| r.action == Action::Delete);
+    let mut order: Vec<usize> = (0..payload.len()).collect();
+    if deletes {
+        // Delete dependants before what they depend on.
+        order.reverse();
+    }
+    for i in order {
+        let (ty, objects) = &payload[i];
+        let mut pending: Vec<(&Map<String, Value>, &ObjectReport)> = objects
+            .iter()
+            .zip(&reports[i])
+            .filter(|(_, r)| r.errors.is_empty())
+            .collect();
+        if *ty == MetaType::OrganisationUnit {
+            // Parents first, so that path and level derive from a stored parent.
+            pending.sort_by_key(|(o, _)| depth_in_payload(o, objects));
+        }
+        for (obj, report) in pending {
+            match report.action {
+                Action::Delete => {
+                    state.delete_meta(*ty, &report.uid, now, user);
+                }
+                Action::Create | Action::Update => state.put_meta(*ty, obj.clone(), now),
+            }
+        }
+    }
+}
+
+fn depth_in_payload(obj: &Map<String, Value>, all: &[Map<String, Value>]) -> usize {
+    let parent_of = |o: &Map<String, Value>| {
+        o.get("parent")
+            .and_then(|p| p.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let by_id: HashMap<&str, &Map<String, Value>> = all
+        .iter()
+        .filter_map(|o| Some((o.get("id")?.as_str()?, o)))
+        .collect();
+    let mut depth = 0;
+    let mut current = parent_of(obj);
+    while let Some(p) = current {
+        depth += 1;
+        if depth > all.len() {
+            break;
+        }
+        current = by_id.get(p.as_str()).and_then(|o| parent_of(o));
+    }
+    depth
+}
+
+fn render(
+    sim: &Shared,
+    versioned: Option<VersionedPath>,
+    opts: &Options,
+    payload: &[(MetaType, Vec<Map<String, Value>>)],
+    reports: &[Vec<ObjectReport>],
+) -> Response {
+    let has_errors = reports.iter().flatten().any(|r| !r.errors.is_empty());
+    let nothing_saved = opts.atomic_all && has_errors;
+    let mut total = [0u64; 4];
+    let type_reports: Vec<Value> = payload
+        .iter()
+        .zip(reports)
+        .map(|((ty, _), objs)| {
+            let mut stats = [0u64; 4]; // created, updated, deleted, ignored
+            for r in objs {
+                let slot = if nothing_saved || !r.errors.is_empty() {
+                    3
+                } else {
+                    match r.action {
+                        Action::Create => 0,
+                        Action::Update => 1,
+                        Action::Delete => 2,
+                    }
+                };
+                stats[slot] += 1;
+            }
+            for (t, s) in total.iter_mut().zip(stats) {
+                *t += s;
+            }
+            let object_reports: Vec<Value> = objs
+                .iter()
+                .filter(|r| opts.full_report || !r.errors.is_empty())
+                .map(|r| {
+                    json!({"klass": ty.klass(), "index": r.index, "uid": r.uid,
+                           "displayName": r.display_name, "errorReports": r.errors})
+                })
+                .collect();
+            json!({"klass": ty.klass(), "stats": stats_json(stats), "objectReports": object_reports})
+        })
+        .collect();
+    let status = match (has_errors, opts.atomic_all) {
+        (false, _) => "OK",
+        (true, true) => "ERROR",
+        (true, false) => "WARNING",
+    };
+    let mut report =
+        json!({"status": status, "stats": stats_json(total), "typeReports": type_reports});
+    // `/api/37/...` kept the plain report up to 2.41; 2.42 always wraps.
+    let plain = versioned.is_some_and(|v| v.0 <= 37) && sim.version().minor() <= 41;
+    if plain {
+        report["importParams"] = json!({
+            "importStrategy": opts.strategy.name(),
+            "atomicMode": if opts.atomic_all { "ALL" } else { "NONE" },
+            "importMode": if opts.validate_only { "VALIDATE" } else { "COMMIT" },
+        });
+        return json_response(StatusCode::OK, &report);
+    }
+    report["responseType"] = json!("ImportReport");
+    let (code, outer, message) = if status == "OK" {
+        (StatusCode::OK, "OK", None)
+    } else {
+        (
+            StatusCode::CONFLICT,
+            "WARNING",
+            Some("One or more errors occurred, please see full details in import report."),
+        )
+    };
+    let mut body = json!({
+        "httpStatus": code.canonical_reason().unwrap_or(""),
+        "httpStatusCode": code.as_u16(),
+        "status": outer,
+        "response": report,
+    });
+    if let Some(m) = message {
+        body["message"] = json!(m);
+    }
+    json_response(code, &body)
+}
+
+fn stats_json(s: [u64; 4]) -> Value {
+    json!({"created": s[0], "updated": s[1], "deleted": s[2], "ignored": s[3], "total": s.iter().sum::<u64>()})
+}

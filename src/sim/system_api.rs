@@ -1,0 +1,124 @@
+//! `/api/system/info`, `/api/system/ping`, `/api/me`, `/api/schemas` and the login page.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::model::MetaType;
+use super::query::{Params, apply_fields, parse_fields};
+use super::response::ok_json;
+use super::{Shared, clock};
+
+pub async fn info(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
+    let params = Params::parse(q.as_deref());
+    let body = json!({
+        "contextPath": sim.base_url,
+        "calendar": "iso8601",
+        "dateFormat": "yyyy-mm-dd",
+        "serverDate": clock::format(clock::now()),
+        "version": sim.version().full(),
+        "revision": "5ec1d0e",
+        "buildTime": "2024-06-01T08:00:00.000",
+        "environmentVariable": "DHIS2_HOME",
+        "databaseInfo": {"type": "PostgreSQL", "spatialSupport": true},
+        "encryption": false,
+        "systemId": format!("5e5e5e5e-0000-4000-8000-{:012x}", sim.opts.seed),
+        "systemName": format!("syncdeck simulator (seed {})", sim.opts.seed),
+        "serverTimeZoneId": clock::SERVER_TIME_ZONE_ID,
+        "isMetadataVersionEnabled": true,
+        "isMetadataSyncEnabled": false,
+    });
+    // `fields=` on system/info exists from 2.41 only.
+    match params.get("fields") {
+        Some(fields) if sim.version().minor() >= 41 => {
+            let obj = body.as_object().cloned().unwrap_or_default();
+            ok_json(&Value::Object(apply_fields(&obj, &parse_fields(fields))))
+        }
+        _ => ok_json(&body),
+    }
+}
+
+pub async fn ping() -> Response {
+    let mut resp = (StatusCode::OK, "pong").into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain;charset=UTF-8"),
+    );
+    resp
+}
+
+pub async fn me(State(sim): State<Shared>) -> Response {
+    let root = sim
+        .read()
+        .meta(MetaType::OrganisationUnit)
+        .iter()
+        .find(|(_, o)| o.body.get("level").and_then(Value::as_u64) == Some(1))
+        .map(|(id, _)| id.clone());
+    let mut body = json!({
+        "id": "M5zQapPyTZI",
+        "username": sim.opts.username,
+        "name": "Simulated Superuser",
+        "displayName": "Simulated Superuser",
+        "firstName": "Simulated",
+        "surname": "Superuser",
+        "authorities": ["ALL"],
+        "organisationUnits": root.iter().map(|id| json!({"id": id})).collect::<Vec<_>>(),
+        "userRoles": [{"id": "yrB6vc5Ip3r", "name": "Superuser"}],
+        "userGroups": [],
+        "settings": {"keyUiLocale": "en"},
+    });
+    // `userCredentials` was folded into the user in 2.38 and removed in 2.42.
+    if sim.version().minor() < 42 {
+        body["userCredentials"] = json!({"id": "ZyjSDLHGPv4", "username": sim.opts.username});
+    }
+    ok_json(&body)
+}
+
+pub async fn schemas(RawQuery(q): RawQuery) -> Response {
+    let params = Params::parse(q.as_deref());
+    let mut schemas: Vec<Value> = MetaType::ALL
+        .iter()
+        .map(|t| {
+            json!({
+                "klass": t.klass(),
+                "singular": t.singular(),
+                "plural": t.plural(),
+                "name": t.singular(),
+                "displayName": t.singular(),
+                "metadata": true,
+                "order": t.import_order(),
+                "relativeApiEndpoint": format!("/{}", t.plural()),
+            })
+        })
+        .collect();
+    // Not metadata: a client must skip these when it builds the import order.
+    schemas.push(json!({"klass": "org.hisp.dhis.datavalue.DataValue", "singular": "dataValue",
+        "plural": "dataValues", "name": "dataValue", "displayName": "dataValue", "metadata": false, "order": 0}));
+    if let Some(fields) = params.get("fields") {
+        let spec = parse_fields(fields);
+        schemas = schemas
+            .into_iter()
+            .map(|s| Value::Object(apply_fields(s.as_object().unwrap_or(&Map::new()), &spec)))
+            .collect();
+    }
+    ok_json(&json!({"schemas": schemas}))
+}
+
+const LOGIN_PAGE: &str = "<!DOCTYPE html>\n<html><head><title>DHIS 2</title></head><body>\
+<form id=\"loginForm\" action=\"/dhis-web-commons-security/login.action\" method=\"post\">\
+<input type=\"text\" id=\"j_username\" name=\"j_username\"><input type=\"password\" id=\"j_password\" name=\"j_password\">\
+<input type=\"submit\" value=\"Sign in\"></form></body></html>\n";
+
+pub fn login_html() -> Response {
+    let mut resp = (StatusCode::OK, LOGIN_PAGE).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html;charset=UTF-8"),
+    );
+    resp
+}
+
+pub async fn login_page() -> Response {
+    login_html()
+}

@@ -109,7 +109,11 @@ const DATA_ELEMENTS: &[&str] = &[
 /// Builds the initial content; `--empty` gives only the default category objects.
 pub fn populate(opts: &SimOptions) -> SimState {
     let mut state = SimState::default();
-    let base = clock::now() - Duration::days(400);
+    // A fixed anchor, not "now": the content (enrolment dates, periods) must
+    // depend on the seed alone. Everything generated lies in 2024-2025.
+    let base = NaiveDate::from_ymd_opt(2025, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or_default();
     insert_defaults(&mut state, base);
     if !opts.empty {
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
@@ -185,7 +189,7 @@ impl Generator<'_> {
         new_uid(self.rng)
     }
 
-    /// A past moment within the last ~400 days, for `created`/`lastUpdated`.
+    /// A moment in 2025 before December, for `created`/`lastUpdated`.
     fn past(&mut self) -> NaiveDateTime {
         self.base + Duration::seconds(self.rng.random_range(0..300 * 86_400))
     }
@@ -489,7 +493,8 @@ impl Generator<'_> {
             return 0;
         }
         let months = target.div_ceil(cells.len()).max(24);
-        let last = clock::now().date().with_day0_first();
+        // Two years of months ending December 2025 (more when the target needs them).
+        let last = self.base.date() + Months::new(12);
         let periods: Vec<u32> = (0..months)
             .rev()
             .map(|back| {
@@ -694,16 +699,5 @@ impl Generator<'_> {
         if let Value::Object(body) = body {
             self.state.tracker.put(kind, uid, body, at);
         }
-    }
-}
-
-trait FirstOfMonth {
-    fn with_day0_first(self) -> Self;
-}
-
-impl FirstOfMonth for NaiveDate {
-    fn with_day0_first(self) -> Self {
-        use chrono::Datelike;
-        self.with_day(1).unwrap_or(self)
     }
 }

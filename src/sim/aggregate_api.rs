@@ -42,16 +42,32 @@ impl Selection {
     }
 }
 
-fn parse_date(s: &str, key: &str) -> Result<NaiveDate, Response> {
+/// Why an export query was refused: DHIS2 answers 409 with an error code for a
+/// missing dimension and 400 for a malformed value.
+enum Refusal {
+    Conflict(String, &'static str),
+    BadRequest(String),
+}
+
+impl Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Conflict(message, code) => conflict(&message, code),
+            Self::BadRequest(message) => bad_request(&message),
+        }
+    }
+}
+
+fn parse_date(s: &str, key: &str) -> Result<NaiveDate, Refusal> {
     NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").map_err(|_| {
-        bad_request(&format!(
+        Refusal::BadRequest(format!(
             "Invalid date `{s}` for parameter {key}: use yyyy-MM-dd"
         ))
     })
 }
 
 /// Validates the query as DHIS2 does (E2001/E2002/E2006) and resolves it.
-fn select(state: &SimState, params: &Params) -> Result<Selection, Response> {
+fn select(state: &SimState, params: &Params) -> Result<Selection, Refusal> {
     let store = &state.data;
     let mut de_ids: HashSet<String> = params
         .all("dataElement")
@@ -60,8 +76,8 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Response> {
         .collect();
     for ds in params.all("dataSet") {
         if !state.exists(MetaType::DataSet, ds) {
-            return Err(conflict(
-                &format!("Data set does not exist: `{ds}`"),
+            return Err(Refusal::Conflict(
+                format!("Data set does not exist: `{ds}`"),
                 "E2011",
             ));
         }
@@ -79,8 +95,8 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Response> {
         && params.all("dataElementGroup").is_empty()
         && params.all("dataElement").is_empty()
     {
-        return Err(conflict(
-            "At least one data set, data element group or data element must be specified",
+        return Err(Refusal::Conflict(
+            "At least one data set, data element group or data element must be specified".into(),
             "E2001",
         ));
     }
@@ -88,8 +104,8 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Response> {
     let children = params.flag("children") == Some(true);
     for ou in params.all("orgUnit") {
         if !state.exists(MetaType::OrganisationUnit, ou) {
-            return Err(conflict(
-                &format!("Organisation unit does not exist: `{ou}`"),
+            return Err(Refusal::Conflict(
+                format!("Organisation unit does not exist: `{ou}`"),
                 "E2013",
             ));
         }
@@ -108,8 +124,8 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Response> {
         ));
     }
     if params.all("orgUnit").is_empty() && params.all("orgUnitGroup").is_empty() {
-        return Err(conflict(
-            "At least one organisation unit or organisation unit group must be specified",
+        return Err(Refusal::Conflict(
+            "At least one organisation unit or organisation unit group must be specified".into(),
             "E2006",
         ));
     }
@@ -120,7 +136,7 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Response> {
     };
     let last_updated = match params.get("lastUpdated") {
         Some(t) => Some(clock::parse(t).ok_or_else(|| {
-            bad_request(&format!("Invalid date `{t}` for parameter lastUpdated"))
+            Refusal::BadRequest(format!("Invalid date `{t}` for parameter lastUpdated"))
         })?),
         None => match params.get("lastUpdatedDuration") {
             Some(d) => Some(clock::now() - parse_dhis2_duration(d)?),
@@ -128,10 +144,7 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Response> {
         },
     };
     if periods.is_empty() && range.is_none() && last_updated.is_none() {
-        return Err(conflict(
-            "At least one period, start/end dates, last updated or last updated duration must be specified",
-            "E2002",
-        ));
+        return Err(Refusal::Conflict("At least one period, start/end dates, last updated or last updated duration must be specified".into(), "E2002"));
     }
     let mut period_flags = vec![false; store.periods.len()];
     for (i, flag) in period_flags.iter_mut().enumerate() {
@@ -163,24 +176,24 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Response> {
         include_deleted: params.flag("includeDeleted") == Some(true),
         limit: params
             .number("limit")
-            .map_err(|e| bad_request(&e))?
+            .map_err(Refusal::BadRequest)?
             .map(|l| l as usize),
     })
 }
 
 /// `10d`, `6h`, `30m`, `90s`.
-fn parse_dhis2_duration(s: &str) -> Result<chrono::Duration, Response> {
+fn parse_dhis2_duration(s: &str) -> Result<chrono::Duration, Refusal> {
     let (n, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = n
-        .parse()
-        .map_err(|_| bad_request(&format!("Invalid duration `{s}`: use 10d, 6h, 30m or 90s")))?;
+    let n: i64 = n.parse().map_err(|_| {
+        Refusal::BadRequest(format!("Invalid duration `{s}`: use 10d, 6h, 30m or 90s"))
+    })?;
     Ok(match unit {
         "d" => chrono::Duration::days(n),
         "h" => chrono::Duration::hours(n),
         "m" => chrono::Duration::minutes(n),
         "s" => chrono::Duration::seconds(n),
         _ => {
-            return Err(bad_request(&format!(
+            return Err(Refusal::BadRequest(format!(
                 "Invalid duration `{s}`: use 10d, 6h, 30m or 90s"
             )));
         }
@@ -196,7 +209,7 @@ pub async fn export(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Respons
     let params = Params::parse(q.as_deref());
     let selection = match select(&sim.read(), &params) {
         Ok(s) => s,
-        Err(resp) => return resp,
+        Err(refusal) => return refusal.into_response(),
     };
     struct Cursor {
         next_row: usize,
@@ -318,25 +331,25 @@ pub async fn import(
     let mut conflicts: Vec<Conflict> = Vec::new();
     {
         let mut state = sim.write();
-        if let Some(ds) = &set.data_set {
-            if !state.exists(MetaType::DataSet, ds) {
-                drop(state);
-                return summary_response(
-                    &sim,
-                    versioned.map(|e| e.0),
-                    "ERROR",
-                    [0, 0, set.data_values.len() as u64, 0],
-                    &[Conflict {
-                        object: ds.clone(),
-                        objects: json!({"dataSet": ds}),
-                        value: format!("Data set not found or not accessible: `{ds}`"),
-                        code: "E7600",
-                        property: "dataSet",
-                        index: 0,
-                    }],
-                    &format!("Data set not found or not accessible: `{ds}`"),
-                );
-            }
+        if let Some(ds) = &set.data_set
+            && !state.exists(MetaType::DataSet, ds)
+        {
+            drop(state);
+            return summary_response(
+                &sim,
+                versioned.map(|e| e.0),
+                "ERROR",
+                [0, 0, set.data_values.len() as u64, 0],
+                &[Conflict {
+                    object: ds.clone(),
+                    objects: json!({"dataSet": ds}),
+                    value: format!("Data set not found or not accessible: `{ds}`"),
+                    code: "E7600",
+                    property: "dataSet",
+                    index: 0,
+                }],
+                &format!("Data set not found or not accessible: `{ds}`"),
+            );
         }
         let assigned: Option<HashSet<String>> = set.data_set.as_ref().map(|ds| {
             state
@@ -516,19 +529,19 @@ fn resolve(
             "attributeOptionCombo",
         ));
     }
-    if let Some(assigned) = assigned {
-        if !assigned.contains(ou) {
-            return Err(conflict(
-                ou,
-                "organisationUnit",
-                format!(
-                    "Organisation unit: `{ou}` not assigned to data set: `{}`",
-                    set.data_set.as_deref().unwrap_or("")
-                ),
-                "E7617",
-                "orgUnit",
-            ));
-        }
+    if let Some(assigned) = assigned
+        && !assigned.contains(ou)
+    {
+        return Err(conflict(
+            ou,
+            "organisationUnit",
+            format!(
+                "Organisation unit: `{ou}` not assigned to data set: `{}`",
+                set.data_set.as_deref().unwrap_or("")
+            ),
+            "E7617",
+            "orgUnit",
+        ));
     }
     let data = &mut state.data;
     let key = [

@@ -172,7 +172,8 @@ pub async fn import(
         });
         let reports = validate(&state, &payload_types, opts.strategy);
         let has_errors = reports.iter().flatten().any(|r| !r.errors.is_empty());
-        let commit = !opts.validate_only && !(opts.atomic_all && has_errors);
+        let rejected = opts.atomic_all && has_errors;
+        let commit = !opts.validate_only && !rejected;
         if commit {
             apply(
                 &mut state,
@@ -266,8 +267,8 @@ fn validate(
                         _ => {}
                     }
                     if strategy == Strategy::Delete {
-                        if exists {
-                            if let Some((by_ty, by_id)) = referenced_by(state, *ty, &uid, &deleting) {
+                        if exists
+                            && let Some((by_ty, by_id)) = referenced_by(state, *ty, &uid, &deleting) {
                                 errors.push(error_report(
                                     "E4030",
                                     format!(
@@ -279,7 +280,6 @@ fn validate(
                                     json!({}),
                                 ));
                             }
-                        }
                     } else {
                         let needs_name = !matches!(ty, MetaType::CategoryOptionCombo);
                         if needs_name && obj.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {

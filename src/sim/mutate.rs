@@ -49,12 +49,11 @@ pub fn mutate_once(sim: &Sim, tick: u64) {
     sim.random(|rng| {
         // Metadata: rename two data elements, add a group, retire an old one.
         for _ in 0..2 {
-            if let Some(id) = random_key(state.meta(MetaType::DataElement), rng, |_| true) {
-                if let Some(mut body) = state.meta(MetaType::DataElement).get(&id).map(|o| o.body.clone()) {
+            if let Some(id) = random_key(state.meta(MetaType::DataElement), rng, |_| true)
+                && let Some(mut body) = state.meta(MetaType::DataElement).get(&id).map(|o| o.body.clone()) {
                     body.insert("description".into(), json!(format!("Revised in change {tick}")));
                     state.put_meta(MetaType::DataElement, body, now);
                 }
-            }
         }
         let members: Vec<Value> = (0..2)
             .filter_map(|_| random_key(state.meta(MetaType::DataElement), rng, |_| true))
@@ -114,20 +113,18 @@ pub fn mutate_once(sim: &Sim, tick: u64) {
 
         // Events: edit three, add one copy of an existing event, delete one.
         for _ in 0..3 {
-            if let Some(uid) = random_key(state.tracker.of(TrackerKind::Event), rng, |o| !o.deleted) {
-                if let Some(mut body) = state.tracker.of(TrackerKind::Event).get(&uid).map(|o| o.body.clone()) {
-                    body.insert("status".into(), json!(if tick % 2 == 0 { "COMPLETED" } else { "ACTIVE" }));
+            if let Some(uid) = random_key(state.tracker.of(TrackerKind::Event), rng, |o| !o.deleted)
+                && let Some(mut body) = state.tracker.of(TrackerKind::Event).get(&uid).map(|o| o.body.clone()) {
+                    body.insert("status".into(), json!(if tick.is_multiple_of(2) { "COMPLETED" } else { "ACTIVE" }));
                     state.tracker.put(TrackerKind::Event, &uid, body, now);
                 }
-            }
         }
-        if let Some(uid) = random_key(state.tracker.of(TrackerKind::Event), rng, |o| !o.deleted) {
-            if let Some(mut body) = state.tracker.of(TrackerKind::Event).get(&uid).map(|o| o.body.clone()) {
+        if let Some(uid) = random_key(state.tracker.of(TrackerKind::Event), rng, |o| !o.deleted)
+            && let Some(mut body) = state.tracker.of(TrackerKind::Event).get(&uid).map(|o| o.body.clone()) {
                 let new = new_uid(rng);
                 body.insert("event".into(), json!(new));
                 state.tracker.put(TrackerKind::Event, &new, body, now);
             }
-        }
         if let Some(uid) = random_key(state.tracker.of(TrackerKind::Event), rng, |o| !o.deleted) {
             state.tracker.soft_delete(TrackerKind::Event, &uid, now);
         }

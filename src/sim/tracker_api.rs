@@ -137,10 +137,10 @@ pub async fn export(
     let fields = params.get("fields").map(parse_fields);
     let (items, total) = {
         let state = sim.read();
-        if let Some(p) = &program {
-            if !state.exists(MetaType::Program, p) {
-                return bad_request(&format!("Program is specified but does not exist: {p}"));
-            }
+        if let Some(p) = &program
+            && !state.exists(MetaType::Program, p)
+        {
+            return bad_request(&format!("Program is specified but does not exist: {p}"));
         }
         let allowed = scope(&state, &units, &mode);
         let enrolled: Option<HashSet<&str>> = match (kind, &program) {

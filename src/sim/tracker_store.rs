@@ -128,10 +128,10 @@ impl TrackerStore {
             TrackerKind::Event => Vec::new(),
         };
         for (child_kind, child) in children {
-            if let Some(o) = self.of_mut(child_kind).get_mut(&child) {
-                if !o.deleted {
-                    mark_deleted(o, at);
-                }
+            if let Some(o) = self.of_mut(child_kind).get_mut(&child)
+                && !o.deleted
+            {
+                mark_deleted(o, at);
             }
         }
         true

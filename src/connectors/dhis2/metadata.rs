@@ -1,5 +1,7 @@
 //! Metadata: change counts, paged export, `/api/metadata` export, deletions, import.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDateTime;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -128,6 +130,17 @@ pub(crate) fn list_query(q: &MetadataQuery) -> Query {
         push(&mut out, "filter", f.clone());
     }
     out
+}
+
+/// Objects per type in a metadata payload (a `/api/metadata` export or an
+/// import body); the `system` header and non-list keys are skipped.
+pub fn metadata_payload_counts(payload: &Value) -> BTreeMap<String, usize> {
+    payload
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| v.as_array().map(|a| (k.clone(), a.len())))
+        .collect()
 }
 
 impl Dhis2Client {

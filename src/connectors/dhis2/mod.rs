@@ -33,7 +33,10 @@ pub use auth::{Credentials, Secret, SecretSource};
 pub use client::{ClientOptions, Dhis2Client};
 pub use error::{ConflictReport, Dhis2Error, Result};
 pub use jobs::{JobStarted, Notification, parse_job_started, parse_notifications};
-pub use metadata::{DeletedObject, MetadataExportQuery, MetadataImportParams, MetadataQuery};
+pub use metadata::{
+    DeletedObject, MetadataExportQuery, MetadataImportParams, MetadataQuery,
+    metadata_payload_counts,
+};
 pub use pager::{Page, PageInfo, Pager, parse_page};
 pub use params::{AtomicMode, ImportMode, ImportStrategy, ReportMode, TrackerAtomicMode};
 pub use reports::{
@@ -46,6 +49,7 @@ pub use system::{
 };
 pub use time::{format_timestamp, parse_timestamp};
 pub use tracker::{
-    OrgUnitMode, TrackerImportParams, TrackerKind, TrackerQuery, tracker_query_params,
+    OrgUnitMode, TrackerImportParams, TrackerKind, TrackerQuery, tracker_payload_counts,
+    tracker_query_params,
 };
 pub use tracker_report::{TrackerErrorReport, TrackerReport, TrackerType, parse_tracker_import};

@@ -1,5 +1,7 @@
 //! `/api/tracker`: version-aware paged export, change counts, import.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDateTime;
 use reqwest::Method;
 use serde_json::Value;
@@ -13,7 +15,7 @@ use super::params::{
 };
 use super::system::DhisVersion;
 use super::time::format_timestamp;
-use super::tracker_report::{TrackerReport, is_job_ack, tracker_import_from};
+use super::tracker_report::{TrackerReport, TrackerType, is_job_ack, tracker_import_from};
 
 /// What `/api/tracker/{…}` lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -195,6 +197,32 @@ impl TrackerImportParams {
         push_bool(&mut q, "skipRuleEngine", self.skip_rule_engine);
         q
     }
+}
+
+/// Objects per type in a tracker payload, flat or nested
+/// (trackedEntities → enrollments → events, relationships at any level).
+pub fn tracker_payload_counts(payload: &Value) -> BTreeMap<TrackerType, usize> {
+    fn walk(v: &Value, key: &str, out: &mut BTreeMap<TrackerType, usize>) {
+        let t = match key {
+            "trackedEntities" => TrackerType::TrackedEntity,
+            "enrollments" => TrackerType::Enrollment,
+            "events" => TrackerType::Event,
+            "relationships" => TrackerType::Relationship,
+            _ => return,
+        };
+        let Some(items) = v.as_array() else { return };
+        *out.entry(t).or_default() += items.len();
+        for item in items {
+            for (k, child) in item.as_object().into_iter().flatten() {
+                walk(child, k, out);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (k, v) in payload.as_object().into_iter().flatten() {
+        walk(v, k, &mut out);
+    }
+    out
 }
 
 impl Dhis2Client {

@@ -133,6 +133,12 @@ pub(crate) fn is_job_ack(v: &Value) -> bool {
 
 fn parse_body(body: &[u8]) -> Result<TrackerReport> {
     let v: Value = parse_json(body, "tracker import report")?;
+    if is_job_ack(&v) {
+        return Err(Dhis2Error::bad_payload(
+            "expected a tracker import report but got an async job acknowledgement (use async_mode or poll the job)",
+            body,
+        ));
+    }
     // Tolerate a WebMessage wrapper even though DHIS2 sends the report raw.
     let inner = match v.get("response") {
         Some(r) if r.get("status").is_some() && r.get("id").is_none() => r,

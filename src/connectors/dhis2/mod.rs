@@ -25,6 +25,9 @@ pub mod time;
 pub mod tracker;
 pub mod tracker_report;
 
+#[cfg(test)]
+mod http_tests;
+
 pub use aggregate::{
     ChangeCount, DataValue, DataValueImportParams, DataValueQuery, DataValueSet,
     parse_data_value_set,

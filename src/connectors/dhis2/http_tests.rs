@@ -214,6 +214,10 @@ fn tracker_router(version: &'static str) -> Router {
                 } else {
                     assert!(param(&q, "orgUnitMode").is_some() && param(&q, "ouMode").is_none());
                     let mut pager = json!({"page": page, "pageSize": size});
+                    if page > 1 {
+                        pager["prevPage"] =
+                            json!(format!("http://x/api/tracker/events?page={}", page - 1));
+                    }
                     if page * size < total {
                         pager["nextPage"] =
                             json!(format!("http://x/api/tracker/events?page={}", page + 1));
@@ -462,4 +466,26 @@ async fn tracker_async_import_polls_until_complete() {
         .unwrap();
     assert_eq!(r.stats.created, 3);
     assert_eq!(polls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn redirect_loops_stop_after_the_limit() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h2 = hits.clone();
+    let router = Router::new().route(
+        "/dhis/api/system/info",
+        get(move || async move {
+            h2.fetch_add(1, Ordering::SeqCst);
+            (
+                StatusCode::FOUND,
+                [(header::LOCATION, "/dhis/api/system/info")],
+            )
+        }),
+    );
+    let c = client(&serve(router).await);
+    let e = c.system_info().await.unwrap_err();
+    assert!(matches!(e, Dhis2Error::NotDhis2 { .. }), "{e}");
+    assert!(!e.is_retryable());
+    // The first request plus at most five followed redirects.
+    assert_eq!(hits.load(Ordering::SeqCst), 6);
 }

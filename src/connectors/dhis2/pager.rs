@@ -30,6 +30,7 @@ pub struct PageInfo {
     pub page_count: Option<u32>,
     pub total: Option<u64>,
     pub next_page: Option<String>,
+    pub prev_page: Option<String>,
     /// The envelope had a `pager` object (metadata, tracker 2.41+).
     pub has_pager_object: bool,
 }
@@ -37,7 +38,10 @@ pub struct PageInfo {
 impl PageInfo {
     /// Whether the page fetched as `requested_page` with `requested_size` is the
     /// last one. Order of evidence: empty page, `pageCount`, a short page, and
-    /// (pager object without totals) a missing `nextPage`.
+    /// a missing `nextPage` from a server that shows page links (it sent
+    /// `prevPage`). Without that proof a full page means "ask again": one extra
+    /// request that returns nothing costs less than silently missing data from
+    /// a version that never sends links.
     pub fn is_last(&self, requested_page: u32, requested_size: u32, items: usize) -> bool {
         if items == 0 {
             return true;
@@ -54,7 +58,7 @@ impl PageInfo {
         if (items as u64) < u64::from(size) {
             return true;
         }
-        self.has_pager_object && self.next_page.is_none()
+        self.has_pager_object && self.next_page.is_none() && self.prev_page.is_some()
     }
 }
 
@@ -93,6 +97,7 @@ pub fn parse_page<T: DeserializeOwned>(
         page_count: as_u32(pick("pageCount")),
         total: pick("total").and_then(Value::as_u64),
         next_page: pick("nextPage").and_then(Value::as_str).map(str::to_string),
+        prev_page: pick("prevPage").and_then(Value::as_str).map(str::to_string),
         has_pager_object: pager.is_some(),
     };
     let has_paging = info.has_pager_object || obj.contains_key("page");
@@ -285,6 +290,12 @@ mod tests {
             &["events", "instances"],
         );
         assert!(i.is_last(2, 2, n));
+        // Page 1, full, no links at all: can't tell, so ask for page 2.
+        let (i, n) = info(
+            r#"{"pager":{"page":1,"pageSize":2},"events":[{},{}]}"#,
+            &["events"],
+        );
+        assert!(!i.is_last(1, 2, n));
         // 2.41 with totals in the flat fields only.
         let (i, n) = info(
             r#"{"pager":{"page":1,"pageSize":2},"page":1,"pageSize":2,"total":6,"pageCount":3,"events":[{},{}]}"#,

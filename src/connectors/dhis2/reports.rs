@@ -205,48 +205,51 @@ pub(crate) fn unwrap_response(body: &Value) -> &Value {
 fn parse_report_body<T: serde::de::DeserializeOwned>(
     body: &[u8],
     what: &str,
+    report_keys: &[&str],
 ) -> Result<(T, Option<String>)> {
     let v: Value = parse_json(body, what)?;
     let inner = unwrap_response(&v);
-    if inner.get("status").is_none() {
-        // An empty summary after an async job usually means it crashed or ran out of memory.
+    // A bare WebMessage also has a `status`; only report keys prove a report.
+    if inner.get("status").is_none() || !report_keys.iter().any(|k| inner.get(k).is_some()) {
         return Err(Dhis2Error::bad_payload(
             format!(
-                "{what}: no import status in the response (an empty report often means the import job crashed; check the DHIS2 server log)"
+                "{what}: the response holds no import report (an empty report often means the import job crashed; check the DHIS2 server log)"
             ),
             body,
         ));
     }
-    let message = if std::ptr::eq(inner, &v) {
-        None
-    } else {
-        v.get("message").and_then(Value::as_str).map(str::to_string)
-    };
+    let message = v.get("message").and_then(Value::as_str).map(str::to_string);
     let report = serde_json::from_value(inner.clone())
         .map_err(|e| Dhis2Error::bad_payload(format!("{what}: {e}"), body))?;
     Ok((report, message))
 }
 
 /// Classifies a response that should carry a report: 2xx and 409 with a report
-/// parse to `Ok`; everything else becomes its error.
+/// parse to `Ok`; everything else (a 409 WebMessage without one included)
+/// becomes its error.
 fn report_from_response<T: serde::de::DeserializeOwned>(
     meta: &ResponseMeta,
     body: &[u8],
     what: &str,
+    report_keys: &[&str],
 ) -> Result<(T, Option<String>)> {
     if meta.status == 409
-        && let Ok(r) = parse_report_body(body, what)
+        && let Ok(r) = parse_report_body(body, what, report_keys)
     {
         return Ok(r);
     }
     check(meta, body)?;
-    parse_report_body(body, what)
+    parse_report_body(body, what, report_keys)
 }
 
 /// A metadata import response (`POST /api/metadata`, or a METADATA_IMPORT task summary).
 pub fn metadata_import_from(meta: &ResponseMeta, body: &[u8]) -> Result<ImportReport> {
-    let (mut r, message): (ImportReport, _) =
-        report_from_response(meta, body, "metadata import report")?;
+    let (mut r, message): (ImportReport, _) = report_from_response(
+        meta,
+        body,
+        "metadata import report",
+        &["stats", "typeReports"],
+    )?;
     r.message = message;
     Ok(r)
 }
@@ -258,8 +261,12 @@ pub fn parse_metadata_import(http_status: u16, body: &[u8]) -> Result<ImportRepo
 
 /// A data value import response (`POST /api/dataValueSets`, or a DATAVALUE_IMPORT task summary).
 pub fn data_value_import_from(meta: &ResponseMeta, body: &[u8]) -> Result<ImportSummary> {
-    let (mut r, message): (ImportSummary, _) =
-        report_from_response(meta, body, "data value import summary")?;
+    let (mut r, message): (ImportSummary, _) = report_from_response(
+        meta,
+        body,
+        "data value import summary",
+        &["importCount", "conflicts"],
+    )?;
     r.message = message;
     Ok(r)
 }
@@ -320,12 +327,16 @@ mod tests {
             Err(Dhis2Error::BadPayload { .. })
         ));
         assert!(parse_metadata_import(200, b"not json").is_err());
+        // A bare 409 WebMessage is a conflict error, not an empty report.
         let e = parse_data_value_import(
             409,
-            br#"{"status":"ERROR","httpStatusCode":409,"message":"E2002"}"#,
+            br#"{"status":"ERROR","httpStatusCode":409,"message":"Period is locked"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, Dhis2Error::Conflict { message, report: None } if message == "Period is locked")
         );
-        // A WebMessage with a status but nothing else still parses as an (empty) summary.
-        assert!(e.is_ok());
+        assert!(parse_metadata_import(200, br#"{"status":"OK"}"#).is_err());
         assert!(
             parse_data_value_import(503, b"")
                 .unwrap_err()

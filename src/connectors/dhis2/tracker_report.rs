@@ -144,9 +144,12 @@ fn parse_body(body: &[u8]) -> Result<TrackerReport> {
         Some(r) if r.get("status").is_some() && r.get("id").is_none() => r,
         _ => &v,
     };
-    if inner.get("status").is_none() {
+    let has_report = ["stats", "validationReport", "bundleReport"]
+        .iter()
+        .any(|k| inner.get(k).is_some());
+    if inner.get("status").is_none() || !has_report {
         return Err(Dhis2Error::bad_payload(
-            "tracker import report: no status (an empty report often means the job crashed; check the DHIS2 server log)",
+            "tracker import report: the response holds no report (an empty report often means the job crashed; check the DHIS2 server log)",
             body,
         ));
     }

@@ -1,1 +1,58 @@
+//! DHIS2 Web API client (2.38–2.43) for DHIS2→DHIS2 synchronisation.
+//!
+//! - [`Dhis2Client`] is the entry point; endpoint methods are grouped by module
+//!   (`system`, `metadata`, `aggregate`, `tracker`, `jobs`).
+//! - Every failure is a [`Dhis2Error`] the engine can act on
+//!   (`is_retryable`, `retry_after`, `into_report`).
+//! - Exports stream page by page (metadata, tracker) or item by item
+//!   (`dataValueSets`), so memory does not grow with the export size.
+//! - The `parse_*` functions take a raw body plus HTTP status, for tests and
+//!   for callers that fetched a body themselves.
 
+pub mod aggregate;
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod jobs;
+pub mod metadata;
+pub mod pager;
+pub mod params;
+pub mod reports;
+pub mod response;
+pub mod stream_json;
+pub mod system;
+pub mod time;
+pub mod tracker;
+pub mod tracker_report;
+
+#[cfg(test)]
+mod http_tests;
+
+pub use aggregate::{
+    ChangeCount, DataValue, DataValueImportParams, DataValueQuery, DataValueSet,
+    parse_data_value_set,
+};
+pub use auth::{Credentials, Secret, SecretSource};
+pub use client::{ClientOptions, Dhis2Client};
+pub use error::{ConflictReport, Dhis2Error, Result};
+pub use jobs::{JobStarted, Notification, parse_job_started, parse_notifications};
+pub use metadata::{
+    DeletedObject, MetadataExportQuery, MetadataImportParams, MetadataQuery,
+    metadata_payload_counts,
+};
+pub use pager::{Page, PageInfo, Pager, parse_page};
+pub use params::{AtomicMode, ImportMode, ImportStrategy, ReportMode, TrackerAtomicMode};
+pub use reports::{
+    ErrorReport, ImportConflict, ImportCount, ImportReport, ImportStatus, ImportSummary,
+    ObjectReport, Stats, TypeReport, parse_data_value_import, parse_metadata_import,
+};
+pub use stream_json::{DataValueStream, parse_data_values, spawn_data_value_parser};
+pub use system::{
+    DhisVersion, ImportOrder, Me, Schema, SystemInfo, parse_me, parse_schemas, parse_system_info,
+};
+pub use time::{format_timestamp, parse_timestamp};
+pub use tracker::{
+    OrgUnitMode, TrackerImportParams, TrackerKind, TrackerQuery, tracker_payload_counts,
+    tracker_query_params,
+};
+pub use tracker_report::{TrackerErrorReport, TrackerReport, TrackerType, parse_tracker_import};

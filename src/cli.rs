@@ -21,6 +21,15 @@ pub enum Command {
     Sim(SimOptions),
     /// Start a demo: a changing source DHIS2 and an empty destination, both simulated.
     Demo(DemoOptions),
+    /// Measure throughput and memory (prints figures; see README).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Stream N data values from a simulator through the client: values/s and peak RSS.
+    Export(crate::bench::ExportBenchOptions),
 }
 
 #[derive(clap::Args, Debug)]
@@ -37,6 +46,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Sim(opts) => sim::run(opts).await,
         Command::Demo(opts) => demo(opts).await,
+        Command::Bench(BenchCommand::Export(opts)) => crate::bench::export(opts).await,
     }
 }
 
@@ -59,7 +69,7 @@ async fn demo(opts: DemoOptions) -> anyhow::Result<()> {
         defaults.version.full()
     );
     println!(
-        "  source       {}  ({:?} dataset, changes every 30s)",
+        "  source       {}  ({} dataset, changes every 30s)",
         source.base_url, opts.size
     );
     println!(

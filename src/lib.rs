@@ -1,5 +1,6 @@
 //! syncdeck: runs and monitors DHIS2 synchronisations from the terminal.
 
+pub mod bench;
 pub mod cli;
 pub mod connectors;
 pub mod hashing;

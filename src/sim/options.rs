@@ -45,6 +45,13 @@ pub enum DatasetSize {
     Large,
 }
 
+impl std::fmt::Display for DatasetSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.to_possible_value().map(|v| v.get_name().to_string());
+        f.write_str(name.as_deref().unwrap_or("?"))
+    }
+}
+
 impl DatasetSize {
     /// Default number of aggregate data values for the size.
     pub fn data_values(self) -> usize {

@@ -43,6 +43,7 @@ fn id(v: &Value) -> String {
 /// Metadata in the source's import order, mutually referencing pairs together,
 /// org units shallowest first, in chunks.
 async fn copy_metadata(src: &Dhis2Client, dst: &Dhis2Client) {
+    let n = &mut 0;
     let order = src.import_order().await.unwrap();
     let mut done: BTreeSet<String> = BTreeSet::new();
     for plural in order.plurals() {
@@ -92,10 +93,14 @@ async fn copy_metadata(src: &Dhis2Client, dst: &Dhis2Client) {
                 },
                 ..Default::default()
             };
-            let report = dst
-                .import_metadata(&Value::Object(chunk), &params)
-                .await
-                .unwrap();
+            *n += 1;
+            let payload = Value::Object(chunk);
+            let report = if *n % 3 == 0 {
+                dst.import_metadata_async(&payload, &params).await
+            } else {
+                dst.import_metadata(&payload, &params).await
+            }
+            .unwrap();
             assert_eq!(
                 report.status,
                 ImportStatus::Ok,
@@ -106,10 +111,11 @@ async fn copy_metadata(src: &Dhis2Client, dst: &Dhis2Client) {
             assert_eq!(report.stats.ignored, 0);
         }
     }
+    assert!(*n >= 10, "sync and async imports on many chunks ({n})");
 }
 
 async fn copy_data_values(src: &Dhis2Client, dst: &Dhis2Client, root: &str) -> usize {
-    let mut copied = 0;
+    let (mut copied, mut batches) = (0, 0);
     for ds in all_objects(src, "dataSets", Some("id")).await {
         let q = DataValueQuery {
             data_sets: vec![id(&ds)],
@@ -123,10 +129,14 @@ async fn copy_data_values(src: &Dhis2Client, dst: &Dhis2Client, root: &str) -> u
         let mut stream = src.data_values(&q, 1500).await.unwrap();
         while let Some(batch) = stream.next_batch().await {
             let batch = batch.unwrap();
-            let summary = dst
-                .import_data_values(&batch, &DataValueImportParams::default())
-                .await
-                .unwrap();
+            let params = DataValueImportParams::default();
+            batches += 1;
+            let summary = if batches % 2 == 0 {
+                dst.import_data_values(&batch, &params).await
+            } else {
+                dst.import_data_values_async(&batch, &params).await
+            }
+            .unwrap();
             assert_eq!(summary.status, ImportStatus::Success, "{summary:?}");
             assert_eq!(summary.import_count.imported as usize, batch.len());
             assert_eq!(summary.error_count(), 0);

@@ -19,7 +19,7 @@ use super::model::{MetaType, defaults};
 use super::query::{Params, bump};
 use super::response::{bad_request, conflict, json_response};
 use super::state::SimState;
-use super::{Shared, clock};
+use super::{Shared, clock, task_api};
 
 /// Which values an export selects, resolved to interned ids.
 struct Selection {
@@ -335,8 +335,9 @@ pub async fn import(
             && !state.exists(MetaType::DataSet, ds)
         {
             drop(state);
-            return summary_response(
+            return finish(
                 &sim,
+                &params,
                 versioned.map(|e| e.0),
                 "ERROR",
                 [0, 0, set.data_values.len() as u64, 0],
@@ -417,14 +418,40 @@ pub async fn import(
     } else {
         "Import finished with conflicts."
     };
-    summary_response(
+    finish(
         &sim,
+        &params,
         versioned.map(|e| e.0),
         status,
         counts,
         &conflicts,
         message,
     )
+}
+
+/// The summary in a response, or (`async=true`) in a task for later polling.
+fn finish(
+    sim: &Shared,
+    params: &Params,
+    versioned: Option<VersionedPath>,
+    status: &str,
+    counts: [u64; 4],
+    conflicts: &[Conflict],
+    message: &str,
+) -> Response {
+    if params.flag("async") == Some(true) {
+        let summary = summary_json(status, counts, conflicts, message, true);
+        let steps = [
+            "Process started".to_string(),
+            "Importing data values".to_string(),
+            format!(
+                "Import done, {} imported, {} updated, {} ignored, {} deleted",
+                counts[0], counts[1], counts[2], counts[3]
+            ),
+        ];
+        return task_api::start(sim, "DATAVALUE_IMPORT", summary, &steps);
+    }
+    summary_response(sim, versioned, status, counts, conflicts, message)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -554,14 +581,14 @@ fn resolve(
     Ok(key)
 }
 
-fn summary_response(
-    sim: &Shared,
-    versioned: Option<VersionedPath>,
+/// The plain ImportSummary.
+fn summary_json(
     status: &str,
     counts: [u64; 4],
     conflicts: &[Conflict],
     message: &str,
-) -> Response {
+    is_async: bool,
+) -> Value {
     let conflicts_json: Vec<Value> = conflicts
         .iter()
         .map(|c| {
@@ -570,16 +597,27 @@ fn summary_response(
         })
         .collect();
     let rejected: Vec<usize> = conflicts.iter().map(|c| c.index).collect();
-    let summary = json!({
+    json!({
         "responseType": "ImportSummary",
         "status": status,
-        "importOptions": {"idSchemes": {}, "async": false},
+        "importOptions": {"idSchemes": {}, "async": is_async},
         "description": message,
         "importCount": {"imported": counts[0], "updated": counts[1], "ignored": counts[2], "deleted": counts[3]},
         "conflicts": conflicts_json,
         "rejectedIndexes": rejected,
         "dataSetComplete": "false",
-    });
+    })
+}
+
+fn summary_response(
+    sim: &Shared,
+    versioned: Option<VersionedPath>,
+    status: &str,
+    counts: [u64; 4],
+    conflicts: &[Conflict],
+    message: &str,
+) -> Response {
+    let summary = summary_json(status, counts, conflicts, message, false);
     let plain = versioned.is_some_and(|v| v.0 <= 37) && sim.version().minor() <= 41;
     if plain {
         return json_response(StatusCode::OK, &summary);

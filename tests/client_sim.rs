@@ -125,6 +125,18 @@ async fn root_org_unit(c: &Dhis2Client) -> String {
     id(&page.items[0])
 }
 
+/// The median of some timestamps, and how many are at or after it.
+fn median_and_count_since<'a>(
+    times: impl Iterator<Item = &'a Value>,
+) -> (chrono::NaiveDateTime, u64) {
+    let mut times: Vec<_> = times
+        .map(|t| parse_timestamp(t.as_str().expect("a timestamp")).expect("parsable"))
+        .collect();
+    times.sort();
+    let mid = times[times.len() / 2];
+    (mid, times.iter().filter(|t| **t >= mid).count() as u64)
+}
+
 async fn discovery_paging_and_streaming(version: &str) {
     let sim = SimProcess::start(&["--dhis2-version", version]);
     let c = client(&sim);
@@ -181,12 +193,9 @@ async fn discovery_paging_and_streaming(version: &str) {
         0,
         "nothing changed since now"
     );
+    // A watermark equal to an object's lastUpdated includes that object.
     let (elements, _) = all_objects(&c, "dataElements", "id,lastUpdated", 50).await;
-    let mid = parse_timestamp("2025-05-01T00:00:00.000").unwrap();
-    let newer = elements
-        .iter()
-        .filter(|e| parse_timestamp(e["lastUpdated"].as_str().unwrap()).unwrap() >= mid)
-        .count() as u64;
+    let (mid, newer) = median_and_count_since(elements.iter().map(|e| &e["lastUpdated"]));
     assert!(0 < newer && newer < 28, "seeded times straddle {mid}");
     assert_eq!(
         c.count_metadata_changes("dataElements", Some(mid))
@@ -250,6 +259,36 @@ async fn discovery_paging_and_streaming(version: &str) {
             .unwrap();
         assert_eq!(n, want as u64, "{version} {kind:?}");
     }
+
+    // updatedAfter is inclusive too.
+    let mut pager = c
+        .tracker_pages(
+            TrackerKind::Events,
+            TrackerQuery {
+                fields: Some("event,updatedAt".into()),
+                page_size: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut events = Vec::new();
+    while let Some(page) = pager.next_page().await {
+        events.extend(page.unwrap().items);
+    }
+    assert_eq!(events.len(), all_events);
+    let (mid, newer) = median_and_count_since(events.iter().map(|e| &e["updatedAt"]));
+    let since = TrackerQuery {
+        updated_after: Some(mid),
+        ..Default::default()
+    };
+    assert_eq!(
+        c.count_tracker_changes(TrackerKind::Events, &since)
+            .await
+            .unwrap(),
+        newer,
+        "{version}: events updated at or after {mid}"
+    );
 
     // Aggregate data values, streamed in small batches, per data set.
     let (sets, _) = all_objects(&c, "dataSets", "id", 50).await;

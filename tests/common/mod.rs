@@ -89,3 +89,31 @@ pub async fn digest(sim: &SimProcess) -> serde_json::Value {
         .expect("digest JSON");
     body["resources"].clone()
 }
+
+/// Every object of a metadata type (`fields` default `:owner`), in pages of 40.
+pub async fn all_objects(
+    c: &syncdeck::connectors::dhis2::Dhis2Client,
+    plural: &str,
+    fields: Option<&str>,
+) -> Vec<serde_json::Value> {
+    let mut pager = c
+        .metadata_pages(
+            plural,
+            syncdeck::connectors::dhis2::MetadataQuery {
+                fields: fields.map(str::to_string),
+                page_size: 40,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut out = Vec::new();
+    while let Some(page) = pager.next_page().await {
+        out.extend(page.unwrap().items);
+    }
+    out
+}
+
+/// The `id` of a JSON object.
+pub fn id(v: &serde_json::Value) -> String {
+    v["id"].as_str().expect("id").to_string()
+}

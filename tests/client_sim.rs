@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono::{NaiveDate, Utc};
 use serde_json::Value;
 use syncdeck::connectors::dhis2::{
-    DataValueQuery, Dhis2Client, MetadataQuery, OrgUnitMode, TrackerKind, TrackerQuery,
-    parse_timestamp,
+    DataValueQuery, Dhis2Client, MetadataExportQuery, MetadataQuery, OrgUnitMode, TrackerKind,
+    TrackerQuery, metadata_payload_counts, parse_timestamp,
 };
 
 use common::{SimProcess, client, digest};
@@ -171,6 +171,29 @@ async fn discovery_paging_and_streaming(version: &str) {
     assert_eq!(
         order.plural_for("org.hisp.dhis.program.ProgramStage"),
         Some("programStages")
+    );
+
+    // A few small types in one `/api/metadata` document, defaults left out.
+    let export = c
+        .metadata_export(&MetadataExportQuery {
+            types: vec!["categoryOptions".into(), "categories".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        metadata_payload_counts(&export),
+        BTreeMap::from([("categories".into(), 2), ("categoryOptions".into(), 4)])
+    );
+    assert!(
+        export["system"]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with(version)
+    );
+    assert!(
+        export["categories"][0].get("categoryOptions").is_some(),
+        ":owner"
     );
 
     // Change counts, with and without a watermark.

@@ -44,6 +44,7 @@ fn dv_query() -> DataValueQuery {
 /// One of each kind of call, each reduced to its error (or a panic if it worked).
 async fn every_call_fails(c: &Dhis2Client) -> Vec<(&'static str, Dhis2Error)> {
     let mut out = vec![
+        ("ping", c.ping().await.unwrap_err()),
         ("system_info", c.system_info().await.unwrap_err()),
         ("me", c.me().await.unwrap_err()),
         ("import_order", c.import_order().await.unwrap_err()),
@@ -264,6 +265,15 @@ async fn servers_that_are_not_dhis2() {
         .unwrap_err();
     assert_not_dhis2("html data_values", &e);
 
+    // A DHIS2 under a context path it does not have.
+    let sim = SimProcess::start(&["--empty"]);
+    let e = basic(&format!("{}/dhis", sim.url))
+        .system_info()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Dhis2Error::NotDhis2 { .. }), "{e:?}");
+    assert!(e.to_string().contains("context path"), "{e}");
+
     // A closed port: refused at once, worth retrying later.
     let closed = {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -282,11 +292,13 @@ async fn servers_that_are_not_dhis2() {
 #[tokio::test]
 async fn token_auth_for_the_whole_flow() {
     let sim = SimProcess::start(&["--dhis2-version", "2.42"]);
+    // A base URL ending in /api/ is accepted as well.
     let c = client_with(
-        &sim.url,
+        &format!("{}/api/", sim.url),
         Credentials::token(TOKEN),
         ClientOptions::default(),
     );
+    c.ping().await.unwrap();
     let info = c.system_info().await.unwrap();
     assert_eq!((info.major, info.minor), (2, 42));
     assert_eq!(c.me().await.unwrap().username, USER);

@@ -356,6 +356,11 @@ async fn copy_everything(version: &str) {
 }
 
 #[tokio::test]
+async fn copy_2_39_source_into_empty_destination() {
+    copy_everything("2.39").await;
+}
+
+#[tokio::test]
 async fn copy_2_40_source_into_empty_destination() {
     copy_everything("2.40").await;
 }

@@ -9,11 +9,52 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::{Map, Value, json};
 use syncdeck::connectors::dhis2::{
     AtomicMode, DataValue, DataValueImportParams, DataValueQuery, Dhis2Client, ImportStatus,
-    ImportStrategy, MetadataImportParams, MetadataQuery, TrackerImportParams, TrackerKind,
-    TrackerQuery, TrackerType,
+    ImportStrategy, MetadataImportParams, MetadataQuery, Page, Pager, Result, TrackerImportParams,
+    TrackerKind, TrackerQuery, TrackerType,
 };
 
-use common::{SimProcess, all_objects, client, digest, id};
+use common::{SimProcess, client, digest, id};
+
+/// Calls again while the error is retryable (a flaky server), up to 40 times.
+async fn retry<T>(what: &str, mut call: impl AsyncFnMut() -> Result<T>) -> T {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match call().await {
+            Ok(v) => return v,
+            Err(e) if e.is_retryable() && attempt < 40 => {}
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+}
+
+/// The next page; a failed page is asked for again.
+async fn next<T: serde::de::DeserializeOwned>(pager: &mut Pager<T>) -> Option<Page<T>> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match pager.next_page().await? {
+            Ok(page) => return Some(page),
+            Err(e) if e.is_retryable() && attempt < 40 => {}
+            Err(e) => panic!("{pager:?}: {e}"),
+        }
+    }
+}
+
+/// Every object of a type (`fields` default `:owner`).
+async fn all_objects(c: &Dhis2Client, plural: &str, fields: Option<&str>) -> Vec<Value> {
+    let query = MetadataQuery {
+        fields: fields.map(str::to_string),
+        page_size: 40,
+        ..Default::default()
+    };
+    let mut pager = c.metadata_pages(plural, query).unwrap();
+    let mut out = Vec::new();
+    while let Some(page) = next(&mut pager).await {
+        out.extend(page.items);
+    }
+    out
+}
 
 /// Mutually referencing types that must travel in one payload.
 const PAIRS: [[&str; 2]; 2] = [["options", "optionSets"], ["programStages", "programs"]];
@@ -51,8 +92,8 @@ async fn changed_objects(
     };
     let mut pager = src.metadata_pages(plural, query).unwrap();
     let mut out = Vec::new();
-    while let Some(page) = pager.next_page().await {
-        out.extend(page.unwrap().items);
+    while let Some(page) = next(&mut pager).await {
+        out.extend(page.items);
     }
     out
 }
@@ -62,7 +103,7 @@ async fn changed_objects(
 /// the source's deletions. Returns the number of objects created, updated and deleted.
 async fn sync_metadata(src: &Dhis2Client, dst: &Dhis2Client, since: Option<NaiveDateTime>) -> u64 {
     let (mut n, mut synced) = (0, 0);
-    let order = src.import_order().await.unwrap();
+    let order = retry("import order", async || src.import_order().await).await;
     for group in metadata_groups(order.plurals()) {
         let mut objects: Vec<(&str, Vec<Value>)> = Vec::new();
         for ty in &group {
@@ -106,12 +147,14 @@ async fn sync_metadata(src: &Dhis2Client, dst: &Dhis2Client, since: Option<Naive
             };
             n += 1;
             let payload = Value::Object(chunk);
-            let report = if n % 4 == 0 {
-                dst.import_metadata_async(&payload, &params).await
-            } else {
-                dst.import_metadata(&payload, &params).await
-            }
-            .unwrap();
+            let report = retry("metadata import", async || {
+                if n % 4 == 0 {
+                    dst.import_metadata_async(&payload, &params).await
+                } else {
+                    dst.import_metadata(&payload, &params).await
+                }
+            })
+            .await;
             assert_eq!(
                 report.status,
                 ImportStatus::Ok,
@@ -131,13 +174,8 @@ async fn sync_metadata(src: &Dhis2Client, dst: &Dhis2Client, since: Option<Naive
     for schema in order.schemas.iter().rev() {
         let mut pager = src.deleted_objects(&schema.klass, since, 50).unwrap();
         let mut gone = Vec::new();
-        while let Some(page) = pager.next_page().await {
-            gone.extend(
-                page.unwrap()
-                    .items
-                    .into_iter()
-                    .map(|d| json!({"id": d.uid})),
-            );
+        while let Some(page) = next(&mut pager).await {
+            gone.extend(page.items.into_iter().map(|d| json!({"id": d.uid})));
         }
         if gone.is_empty() {
             continue;
@@ -147,10 +185,11 @@ async fn sync_metadata(src: &Dhis2Client, dst: &Dhis2Client, since: Option<Naive
             strategy: ImportStrategy::Delete,
             ..Default::default()
         };
-        let report = dst
-            .import_metadata(&json!({ schema.plural.clone(): gone }), &params)
-            .await
-            .unwrap();
+        let payload = json!({ schema.plural.clone(): gone });
+        let report = retry("metadata delete", async || {
+            dst.import_metadata(&payload, &params).await
+        })
+        .await;
         assert_eq!(
             report.status,
             ImportStatus::Ok,
@@ -183,19 +222,23 @@ async fn sync_data_values(
             include_deleted: true,
             ..Default::default()
         };
-        let mut stream = src.data_values(&q, 1500).await.unwrap();
+        let mut stream = retry("data values", async || src.data_values(&q, 1500).await).await;
         while let Some(batch) = stream.next_batch().await {
             let batch = batch.unwrap();
             let params = DataValueImportParams::default();
             batches += 1;
-            let summary = if batches % 3 == 1 {
-                dst.import_data_values_async(&batch, &params).await
-            } else {
-                dst.import_data_values(&batch, &params).await
-            }
-            .unwrap();
+            let summary = retry("data value import", async || {
+                if batches % 3 == 1 {
+                    dst.import_data_values_async(&batch, &params).await
+                } else {
+                    dst.import_data_values(&batch, &params).await
+                }
+            })
+            .await;
             assert_eq!(summary.status, ImportStatus::Success, "{summary:?}");
-            assert_eq!(summary.synced() as usize, batch.len());
+            // A retried async import may find its values already there (ignored).
+            let count = summary.import_count;
+            assert_eq!((summary.synced() + count.ignored) as usize, batch.len());
             assert_eq!(summary.error_count(), 0);
             copied += batch.len();
         }
@@ -231,13 +274,13 @@ async fn sync_tracker(
                 page_size: 60,
                 ..Default::default()
             };
-            let mut pager = src.tracker_pages(kind, query).await.unwrap();
-            while let Some(page) = pager.next_page().await {
-                let (gone, items): (Vec<Value>, Vec<Value>) = page
-                    .unwrap()
-                    .items
-                    .into_iter()
-                    .partition(|i| i["deleted"] == true);
+            let mut pager = retry("tracker pages", async || {
+                src.tracker_pages(kind, query.clone()).await
+            })
+            .await;
+            while let Some(page) = next(&mut pager).await {
+                let (gone, items): (Vec<Value>, Vec<Value>) =
+                    page.items.into_iter().partition(|i| i["deleted"] == true);
                 deleted.extend(gone);
                 if items.is_empty() {
                     continue;
@@ -248,7 +291,10 @@ async fn sync_tracker(
                     ..Default::default()
                 };
                 let payload = json!({ kind.plural(): items });
-                let report = dst.import_tracker(&payload, &params).await.unwrap();
+                let report = retry("tracker import", async || {
+                    dst.import_tracker(&payload, &params).await
+                })
+                .await;
                 assert_eq!(
                     report.status,
                     ImportStatus::Ok,
@@ -276,10 +322,11 @@ async fn sync_tracker(
             strategy: ImportStrategy::Delete,
             ..Default::default()
         };
-        let report = dst
-            .import_tracker(&json!({ kind.plural(): ids }), &params)
-            .await
-            .unwrap();
+        let payload = json!({ kind.plural(): ids });
+        let report = retry("tracker delete", async || {
+            dst.import_tracker(&payload, &params).await
+        })
+        .await;
         assert_eq!(
             report.status,
             ImportStatus::Ok,
@@ -341,8 +388,16 @@ async fn copy_everything(version: &str) {
         dst.system_info().await.unwrap().dhis_version()
     );
     let tracker = copy_all(&src, &dst).await;
+    assert_digests_equal(&source, &dest, tracker, version).await;
+}
 
-    let (want, got) = (digest(&source).await, digest(&dest).await);
+async fn assert_digests_equal(
+    source: &SimProcess,
+    dest: &SimProcess,
+    tracker: usize,
+    version: &str,
+) {
+    let (want, got) = (digest(source).await, digest(dest).await);
     assert_eq!(
         tracker as u64,
         ["trackedEntities", "enrollments", "events"]
@@ -522,4 +577,14 @@ async fn incremental_sync_from_a_watermark_propagates_edits_and_deletions() {
 
     let after = digest_differences(&digest(&source).await, &digest(&dest).await);
     assert!(after.is_empty(), "{after:#?}");
+}
+
+#[tokio::test]
+async fn copy_through_flaky_servers_with_retries() {
+    let flaky = ["--fail-rate", "0.2", "--dhis2-version", "2.41"];
+    let source = SimProcess::start(&[&flaky[..], &["--seed", "3"]].concat());
+    let dest = SimProcess::start(&[&flaky[..], &["--empty"]].concat());
+    let (src, dst) = (client(&source), client(&dest));
+    let tracker = copy_all(&src, &dst).await;
+    assert_digests_equal(&source, &dest, tracker, "flaky 2.41").await;
 }

@@ -182,6 +182,38 @@ async fn data_value_conflicts_are_counted_and_valid_values_kept() {
     assert_eq!(summary.import_count.imported, 1, "{summary:?}");
     assert_eq!(summary.import_count.ignored, 3, "two unchanged, one bad");
     assert_eq!(summary.rejected_indexes, [1]);
+
+    // attributeOptionCombo narrows an export.
+    let aoc = all_objects(&c, "categoryOptionCombos", Some("id"))
+        .await
+        .iter()
+        .map(id)
+        .find(|i| i != "HllvX50cXC0")
+        .unwrap();
+    let mut other = value(&de, inside[0], "15");
+    other.attribute_option_combo = Some(aoc.clone());
+    let summary = c
+        .import_data_values(&[other], &DataValueImportParams::default())
+        .await
+        .unwrap();
+    assert_eq!(summary.import_count.imported, 1);
+    for (aocs, want) in [
+        (vec![aoc], vec!["15"]),
+        (vec!["HllvX50cXC0".to_string()], vec!["11", "13", "14"]),
+        (vec![], vec!["11", "13", "14", "15"]),
+    ] {
+        let query = DataValueQuery {
+            attribute_option_combos: aocs.clone(),
+            ..q.clone()
+        };
+        let mut stream = c.data_values(&query, 100).await.unwrap();
+        let mut got = Vec::new();
+        while let Some(batch) = stream.next_batch().await {
+            got.extend(batch.unwrap().into_iter().map(|v| v.value.unwrap()));
+        }
+        got.sort();
+        assert_eq!(got, want, "{aocs:?}");
+    }
 }
 
 #[tokio::test]

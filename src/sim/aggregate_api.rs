@@ -26,6 +26,8 @@ struct Selection {
     data_elements: Vec<bool>,
     org_units: Vec<bool>,
     periods: Vec<bool>,
+    /// `None`: every attribute option combo.
+    attribute_option_combos: Option<Vec<bool>>,
     last_updated: Option<i64>,
     include_deleted: bool,
     limit: Option<usize>,
@@ -38,6 +40,10 @@ impl Selection {
             && flag(&self.data_elements, row.de())
             && flag(&self.org_units, row.ou())
             && flag(&self.periods, row.pe())
+            && self
+                .attribute_option_combos
+                .as_ref()
+                .is_none_or(|aocs| flag(aocs, row.key[4]))
             && self.last_updated.is_none_or(|t| row.last_updated >= t)
     }
 }
@@ -168,10 +174,16 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Refusal> {
         }
         v
     };
+    let aocs: HashSet<String> = params
+        .all("attributeOptionCombo")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     Ok(Selection {
         data_elements: flags(&de_ids),
         org_units: flags(&ou_ids),
         periods: period_flags,
+        attribute_option_combos: (!aocs.is_empty()).then(|| flags(&aocs)),
         last_updated: last_updated.map(clock::to_millis),
         include_deleted: params.flag("includeDeleted") == Some(true),
         limit: params

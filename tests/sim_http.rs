@@ -353,3 +353,58 @@ async fn injected_failures_are_5xx() {
     let resp = http().get(sim.api("/api/_sim/stats")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+#[tokio::test]
+async fn async_metadata_and_data_value_imports_report_through_tasks() {
+    let sim = SimProcess::start(&["--empty", "--dhis2-version", "2.42"]);
+    let de = json!({"dataElements": [{"id": "deAsyncAAAA", "name": "Async", "shortName": "Async",
+        "valueType": "NUMBER", "domainType": "AGGREGATE", "aggregationType": "SUM",
+        "categoryCombo": {"id": "bjDvmb4bfuf"}}]});
+    let (status, ack) = post(&sim, "/api/metadata?async=true", &de).await;
+    assert_eq!(status, 200);
+    assert_eq!(ack["response"]["jobType"], "METADATA_IMPORT");
+    let id = ack["response"]["id"].as_str().unwrap();
+    assert_eq!(
+        ack["response"]["relativeNotifierEndpoint"],
+        format!("/api/system/tasks/METADATA_IMPORT/{id}")
+    );
+    let (_, notes) = get(&sim, &format!("/api/system/tasks/METADATA_IMPORT/{id}")).await;
+    assert_eq!(notes[0]["completed"], true, "newest first");
+    assert_eq!(notes.as_array().unwrap().len(), 2);
+    let (_, summary) = get(
+        &sim,
+        &format!("/api/system/taskSummaries/METADATA_IMPORT/{id}"),
+    )
+    .await;
+    assert_eq!(summary["status"], "OK");
+    assert_eq!(summary["stats"]["created"], 1);
+    assert!(summary.get("importParams").is_some(), "plain report");
+    assert_eq!(
+        get(&sim, "/api/dataElements?fields=id").await.1["pager"]["total"],
+        1
+    );
+
+    let values = json!({"dataValues": [
+        {"dataElement": "deAsyncAAAA", "period": "202401", "orgUnit": "nowhereAAAA", "value": "1"}]});
+    let (_, ack) = post(&sim, "/api/dataValueSets?async=true", &values).await;
+    assert_eq!(ack["response"]["jobType"], "DATAVALUE_IMPORT");
+    let id = ack["response"]["id"].as_str().unwrap();
+    let (_, summary) = get(
+        &sim,
+        &format!("/api/system/taskSummaries/DATAVALUE_IMPORT/{id}"),
+    )
+    .await;
+    assert_eq!(summary["responseType"], "ImportSummary");
+    assert_eq!(summary["conflicts"][0]["errorCode"], "E7612");
+    assert_eq!(summary["importOptions"]["async"], true);
+
+    // Unknown jobs: an empty list and an empty summary, as DHIS2 answers.
+    let (status, notes) = get(&sim, "/api/system/tasks/METADATA_IMPORT/noSuchJobAA").await;
+    assert_eq!((status, notes), (200, json!([])));
+    let (_, summary) = get(
+        &sim,
+        &format!("/api/system/taskSummaries/METADATA_IMPORT/{id}"),
+    )
+    .await;
+    assert_eq!(summary, json!({}), "job ids are per type");
+}

@@ -19,13 +19,15 @@ use super::model::{MetaType, defaults};
 use super::query::{Params, bump};
 use super::response::{bad_request, conflict, json_response};
 use super::state::SimState;
-use super::{Shared, clock};
+use super::{Shared, clock, task_api};
 
 /// Which values an export selects, resolved to interned ids.
 struct Selection {
     data_elements: Vec<bool>,
     org_units: Vec<bool>,
     periods: Vec<bool>,
+    /// `None`: every attribute option combo.
+    attribute_option_combos: Option<Vec<bool>>,
     last_updated: Option<i64>,
     include_deleted: bool,
     limit: Option<usize>,
@@ -38,6 +40,10 @@ impl Selection {
             && flag(&self.data_elements, row.de())
             && flag(&self.org_units, row.ou())
             && flag(&self.periods, row.pe())
+            && self
+                .attribute_option_combos
+                .as_ref()
+                .is_none_or(|aocs| flag(aocs, row.key[4]))
             && self.last_updated.is_none_or(|t| row.last_updated >= t)
     }
 }
@@ -168,10 +174,16 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Refusal> {
         }
         v
     };
+    let aocs: HashSet<String> = params
+        .all("attributeOptionCombo")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     Ok(Selection {
         data_elements: flags(&de_ids),
         org_units: flags(&ou_ids),
         periods: period_flags,
+        attribute_option_combos: (!aocs.is_empty()).then(|| flags(&aocs)),
         last_updated: last_updated.map(clock::to_millis),
         include_deleted: params.flag("includeDeleted") == Some(true),
         limit: params
@@ -335,8 +347,9 @@ pub async fn import(
             && !state.exists(MetaType::DataSet, ds)
         {
             drop(state);
-            return summary_response(
+            return finish(
                 &sim,
+                &params,
                 versioned.map(|e| e.0),
                 "ERROR",
                 [0, 0, set.data_values.len() as u64, 0],
@@ -417,14 +430,40 @@ pub async fn import(
     } else {
         "Import finished with conflicts."
     };
-    summary_response(
+    finish(
         &sim,
+        &params,
         versioned.map(|e| e.0),
         status,
         counts,
         &conflicts,
         message,
     )
+}
+
+/// The summary in a response, or (`async=true`) in a task for later polling.
+fn finish(
+    sim: &Shared,
+    params: &Params,
+    versioned: Option<VersionedPath>,
+    status: &str,
+    counts: [u64; 4],
+    conflicts: &[Conflict],
+    message: &str,
+) -> Response {
+    if params.flag("async") == Some(true) {
+        let summary = summary_json(status, counts, conflicts, message, true);
+        let steps = [
+            "Process started".to_string(),
+            "Importing data values".to_string(),
+            format!(
+                "Import done, {} imported, {} updated, {} ignored, {} deleted",
+                counts[0], counts[1], counts[2], counts[3]
+            ),
+        ];
+        return task_api::start(sim, "DATAVALUE_IMPORT", summary, &steps);
+    }
+    summary_response(sim, versioned, status, counts, conflicts, message)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -554,14 +593,14 @@ fn resolve(
     Ok(key)
 }
 
-fn summary_response(
-    sim: &Shared,
-    versioned: Option<VersionedPath>,
+/// The plain ImportSummary.
+fn summary_json(
     status: &str,
     counts: [u64; 4],
     conflicts: &[Conflict],
     message: &str,
-) -> Response {
+    is_async: bool,
+) -> Value {
     let conflicts_json: Vec<Value> = conflicts
         .iter()
         .map(|c| {
@@ -570,16 +609,27 @@ fn summary_response(
         })
         .collect();
     let rejected: Vec<usize> = conflicts.iter().map(|c| c.index).collect();
-    let summary = json!({
+    json!({
         "responseType": "ImportSummary",
         "status": status,
-        "importOptions": {"idSchemes": {}, "async": false},
+        "importOptions": {"idSchemes": {}, "async": is_async},
         "description": message,
         "importCount": {"imported": counts[0], "updated": counts[1], "ignored": counts[2], "deleted": counts[3]},
         "conflicts": conflicts_json,
         "rejectedIndexes": rejected,
         "dataSetComplete": "false",
-    });
+    })
+}
+
+fn summary_response(
+    sim: &Shared,
+    versioned: Option<VersionedPath>,
+    status: &str,
+    counts: [u64; 4],
+    conflicts: &[Conflict],
+    message: &str,
+) -> Response {
+    let summary = summary_json(status, counts, conflicts, message, false);
     let plain = versioned.is_some_and(|v| v.0 <= 37) && sim.version().minor() <= 41;
     if plain {
         return json_response(StatusCode::OK, &summary);

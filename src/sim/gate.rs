@@ -50,7 +50,9 @@ pub async fn gate(State(sim): State<Shared>, req: Request, next: Next) -> Respon
     }
     // Job ids would make one counter per job: count those by route pattern.
     let endpoint = match req.extensions().get::<MatchedPath>() {
-        Some(m) if m.as_str().contains("/jobs/") => m.as_str().to_string(),
+        Some(m) if m.as_str().contains("/jobs/") || m.as_str().contains("/system/task") => {
+            m.as_str().to_string()
+        }
         _ => path,
     };
     super::query::bump(

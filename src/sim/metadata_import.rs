@@ -15,7 +15,7 @@ use super::model::{MetaType, is_valid_uid, new_uid, referenced_ids};
 use super::query::{Params, bump};
 use super::response::{bad_request, json_response};
 use super::state::SimState;
-use super::{Shared, clock};
+use super::{Shared, clock, task_api};
 
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 enum Strategy {
@@ -189,13 +189,25 @@ pub async fn import(
         }
         reports
     };
-    render(
-        &sim,
-        versioned.map(|e| e.0),
-        &opts,
-        &payload_types,
-        &reports,
-    )
+    let report = core_report(&opts, &payload_types, &reports);
+    if params.flag("async") == Some(true) {
+        // The summary of an async import is the plain report.
+        let plain = with_import_params(report, &opts);
+        let stats = &plain["stats"];
+        let steps = [
+            "Import:Start".to_string(),
+            format!(
+                "Import:Done, status {}, {} created, {} updated, {} deleted, {} ignored",
+                plain["status"].as_str().unwrap_or("OK"),
+                stats["created"],
+                stats["updated"],
+                stats["deleted"],
+                stats["ignored"]
+            ),
+        ];
+        return task_api::start(&sim, "METADATA_IMPORT", plain, &steps);
+    }
+    render(&sim, versioned.map(|e| e.0), &opts, report)
 }
 
 fn validate(
@@ -410,13 +422,12 @@ fn depth_in_payload(obj: &Map<String, Value>, all: &[Map<String, Value>]) -> usi
     depth
 }
 
-fn render(
-    sim: &Shared,
-    versioned: Option<VersionedPath>,
+/// `{"status","stats","typeReports"}`, the report in every version.
+fn core_report(
     opts: &Options,
     payload: &[(MetaType, Vec<Map<String, Value>>)],
     reports: &[Vec<ObjectReport>],
-) -> Response {
+) -> Value {
     let has_errors = reports.iter().flatten().any(|r| !r.errors.is_empty());
     let nothing_saved = opts.atomic_all && has_errors;
     let mut total = [0u64; 4];
@@ -456,20 +467,32 @@ fn render(
         (true, true) => "ERROR",
         (true, false) => "WARNING",
     };
-    let mut report =
-        json!({"status": status, "stats": stats_json(total), "typeReports": type_reports});
+    json!({"status": status, "stats": stats_json(total), "typeReports": type_reports})
+}
+
+/// The plain form: the core plus `importParams`.
+fn with_import_params(mut report: Value, opts: &Options) -> Value {
+    report["importParams"] = json!({
+        "importStrategy": opts.strategy.name(),
+        "atomicMode": if opts.atomic_all { "ALL" } else { "NONE" },
+        "importMode": if opts.validate_only { "VALIDATE" } else { "COMMIT" },
+    });
+    report
+}
+
+fn render(
+    sim: &Shared,
+    versioned: Option<VersionedPath>,
+    opts: &Options,
+    mut report: Value,
+) -> Response {
     // `/api/37/...` kept the plain report up to 2.41; 2.42 always wraps.
     let plain = versioned.is_some_and(|v| v.0 <= 37) && sim.version().minor() <= 41;
     if plain {
-        report["importParams"] = json!({
-            "importStrategy": opts.strategy.name(),
-            "atomicMode": if opts.atomic_all { "ALL" } else { "NONE" },
-            "importMode": if opts.validate_only { "VALIDATE" } else { "COMMIT" },
-        });
-        return json_response(StatusCode::OK, &report);
+        return json_response(StatusCode::OK, &with_import_params(report, opts));
     }
     report["responseType"] = json!("ImportReport");
-    let (code, outer, message) = if status == "OK" {
+    let (code, outer, message) = if report["status"] == "OK" {
         (StatusCode::OK, "OK", None)
     } else {
         (

@@ -18,6 +18,7 @@ mod query;
 mod response;
 mod state;
 mod system_api;
+mod task_api;
 mod tracker_api;
 mod tracker_import;
 mod tracker_store;
@@ -153,6 +154,11 @@ fn router(sim: Shared) -> Router {
             get(aggregate_api::export).post(aggregate_api::import),
         )
         .route("/api/dataValueSets.json", get(aggregate_api::export))
+        .route("/api/system/tasks/{job_type}/{id}", get(task_api::tasks))
+        .route(
+            "/api/system/taskSummaries/{job_type}/{id}",
+            get(task_api::task_summary),
+        )
         .route("/api/tracker", post(tracker_api::import))
         .route("/api/tracker/jobs/{id}", get(tracker_api::job))
         .route(

@@ -29,6 +29,13 @@ pub struct TrackerJob {
     pub notifications: Value,
 }
 
+/// A finished async metadata or data value import (`/api/system/tasks`).
+pub struct Task {
+    pub notifications: Value,
+    /// The plain report `/api/system/taskSummaries` returns.
+    pub summary: Value,
+}
+
 #[derive(Default)]
 pub struct Stats {
     pub requests: BTreeMap<String, u64>,
@@ -42,6 +49,8 @@ pub struct SimState {
     pub data: DataValueStore,
     pub tracker: TrackerStore,
     pub jobs: HashMap<String, TrackerJob>,
+    /// Keyed by (job type, id).
+    pub tasks: HashMap<(String, String), Task>,
 }
 
 impl Default for SimState {
@@ -52,6 +61,7 @@ impl Default for SimState {
             data: DataValueStore::default(),
             tracker: TrackerStore::default(),
             jobs: HashMap::new(),
+            tasks: HashMap::new(),
         }
     }
 }

@@ -163,7 +163,9 @@ pub async fn export(
             .of(kind)
             .values()
             .filter(|o| include_deleted || !o.deleted)
-            .filter(|o| updated_after.is_none_or(|t| o.updated_at > t))
+            // Inclusive, as DHIS2's stores query (`lastupdated >= :lastUpdatedStartDate`):
+            // an object changed at the watermark instant must not be missed.
+            .filter(|o| updated_after.is_none_or(|t| o.updated_at >= t))
             .filter(|o| {
                 allowed
                     .as_ref()

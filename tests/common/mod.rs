@@ -64,3 +64,56 @@ pub fn http() -> reqwest::Client {
 
 pub const USER: &str = "admin";
 pub const PASSWORD: &str = "district";
+pub const TOKEN: &str = "d2pat_syncdecksimulatortoken000000000000000";
+
+/// Our DHIS2 client against a simulator, with basic auth and default options.
+pub fn client(sim: &SimProcess) -> syncdeck::connectors::dhis2::Dhis2Client {
+    use syncdeck::connectors::dhis2::{ClientOptions, Credentials, Dhis2Client};
+    Dhis2Client::new(
+        &sim.url,
+        Credentials::basic(USER, PASSWORD),
+        ClientOptions::default(),
+    )
+    .expect("client")
+}
+
+/// `GET /api/_sim/digest` → its `resources` object.
+pub async fn digest(sim: &SimProcess) -> serde_json::Value {
+    let body: serde_json::Value = http()
+        .get(sim.api("/api/_sim/digest"))
+        .send()
+        .await
+        .expect("digest")
+        .json()
+        .await
+        .expect("digest JSON");
+    body["resources"].clone()
+}
+
+/// Every object of a metadata type (`fields` default `:owner`), in pages of 40.
+pub async fn all_objects(
+    c: &syncdeck::connectors::dhis2::Dhis2Client,
+    plural: &str,
+    fields: Option<&str>,
+) -> Vec<serde_json::Value> {
+    let mut pager = c
+        .metadata_pages(
+            plural,
+            syncdeck::connectors::dhis2::MetadataQuery {
+                fields: fields.map(str::to_string),
+                page_size: 40,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut out = Vec::new();
+    while let Some(page) = pager.next_page().await {
+        out.extend(page.unwrap().items);
+    }
+    out
+}
+
+/// The `id` of a JSON object.
+pub fn id(v: &serde_json::Value) -> String {
+    v["id"].as_str().expect("id").to_string()
+}

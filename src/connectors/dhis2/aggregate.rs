@@ -319,7 +319,29 @@ impl Dhis2Client {
         values: &[DataValue],
         params: &DataValueImportParams,
     ) -> Result<ImportSummary> {
-        let body = data_values_body(values)?;
+        self.post_data_values(data_values_body(values)?, params)
+            .await
+    }
+
+    /// `POST /api/dataValueSets` with the set's header (`dataSet`, `period`,
+    /// `orgUnit`, `completeDate`): with a `dataSet`, DHIS2 also rejects values
+    /// whose org unit is not assigned to it (E7617). Same result as
+    /// [`Self::import_data_values`].
+    pub async fn import_data_value_set(
+        &self,
+        set: &DataValueSet,
+        params: &DataValueImportParams,
+    ) -> Result<ImportSummary> {
+        let body = serde_json::to_vec(set)
+            .map_err(|e| Dhis2Error::Config(format!("cannot serialise data values: {e}")))?;
+        self.post_data_values(body, params).await
+    }
+
+    async fn post_data_values(
+        &self,
+        body: Vec<u8>,
+        params: &DataValueImportParams,
+    ) -> Result<ImportSummary> {
         let mut q = params.to_query();
         push(&mut q, "async", "false");
         let (meta, body) = self

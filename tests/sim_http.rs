@@ -182,6 +182,16 @@ async fn data_value_import_reports_conflicts_and_soft_deletes() {
     let (_, with_deleted) = get(&sim, &format!("{q}&includeDeleted=true")).await;
     assert_eq!(with_deleted["dataValues"][0]["deleted"], true);
 
+    // An unknown strategy is refused, not guessed.
+    let (status, body) = post(
+        &sim,
+        "/api/dataValueSets?importStrategy=MERGE",
+        &json!({"dataValues": [value("7")]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("MERGE"));
+
     // A query without a period or dates is refused as DHIS2 does.
     let (status, body) = get(
         &sim,

@@ -19,6 +19,7 @@ use super::model::{MetaType, defaults};
 use super::query::{Params, bump};
 use super::response::{bad_request, conflict, json_response};
 use super::state::SimState;
+use super::strategy::Strategy;
 use super::{Shared, clock, task_api};
 
 /// Which values an export selects, resolved to interned ids.
@@ -332,10 +333,10 @@ pub async fn import(
         Ok(s) => s,
         Err(e) => return bad_request(&format!("JSON parse error: {e}")),
     };
-    let strategy = params
-        .get("importStrategy")
-        .unwrap_or("CREATE_AND_UPDATE")
-        .to_ascii_uppercase();
+    let strategy = match Strategy::from_params(&params) {
+        Ok(s) => s,
+        Err(e) => return bad_request(&e),
+    };
     let dry_run = params.flag("dryRun") == Some(true);
     let now = clock::to_millis(clock::now());
     let user = sim.opts.username.clone();
@@ -381,14 +382,14 @@ pub async fn import(
                         Value::String(s) => s.clone(),
                         other => other.to_string(),
                     });
-                    let applied = match strategy.as_str() {
-                        "DELETE" | "DELETES" => {
+                    let applied = match strategy {
+                        Strategy::Delete => {
                             apply_one(&mut state.data, key, None, v, true, &user, now, dry_run)
                         }
-                        "CREATE" | "NEW" if state.data.get(&key).is_some_and(|r| !r.deleted) => {
+                        Strategy::Create if state.data.get(&key).is_some_and(|r| !r.deleted) => {
                             Applied::Ignored
                         }
-                        "UPDATE" | "UPDATES" if state.data.get(&key).is_none_or(|r| r.deleted) => {
+                        Strategy::Update if state.data.get(&key).is_none_or(|r| r.deleted) => {
                             Applied::Ignored
                         }
                         _ => apply_one(

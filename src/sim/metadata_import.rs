@@ -15,26 +15,8 @@ use super::model::{MetaType, is_valid_uid, new_uid, referenced_ids};
 use super::query::{Params, bump};
 use super::response::{bad_request, json_response};
 use super::state::SimState;
+use super::strategy::Strategy;
 use super::{Shared, clock, task_api};
-
-#[derive(Copy, Clone, PartialEq, Eq, Debug)]
-enum Strategy {
-    CreateAndUpdate,
-    Create,
-    Update,
-    Delete,
-}
-
-impl Strategy {
-    fn name(self) -> &'static str {
-        match self {
-            Self::CreateAndUpdate => "CREATE_AND_UPDATE",
-            Self::Create => "CREATE",
-            Self::Update => "UPDATE",
-            Self::Delete => "DELETE",
-        }
-    }
-}
 
 #[derive(Copy, Clone, PartialEq, Eq)]
 enum Action {
@@ -59,22 +41,7 @@ struct Options {
 }
 
 fn options(params: &Params) -> Result<Options, String> {
-    let strategy = match params
-        .get("importStrategy")
-        .unwrap_or("CREATE_AND_UPDATE")
-        .to_ascii_uppercase()
-        .as_str()
-    {
-        "CREATE_AND_UPDATE" | "CREATE_UPDATE" => Strategy::CreateAndUpdate,
-        "CREATE" | "NEW" => Strategy::Create,
-        "UPDATE" | "UPDATES" => Strategy::Update,
-        "DELETE" | "DELETES" => Strategy::Delete,
-        other => {
-            return Err(format!(
-                "Value `{other}` is not valid for parameter importStrategy"
-            ));
-        }
-    };
+    let strategy = Strategy::from_params(params)?;
     let atomic_all = match params
         .get("atomicMode")
         .unwrap_or("ALL")

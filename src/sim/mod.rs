@@ -17,6 +17,7 @@ pub mod periods;
 mod query;
 mod response;
 mod state;
+mod strategy;
 mod system_api;
 mod task_api;
 mod tracker_api;

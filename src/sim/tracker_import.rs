@@ -10,15 +10,8 @@ use super::model::MetaType;
 use super::options::Dhis2Version;
 use super::query::Params;
 use super::state::SimState;
+use super::strategy::Strategy;
 use super::tracker_store::TrackerKind;
-
-#[derive(Copy, Clone, PartialEq, Eq)]
-enum Strategy {
-    CreateAndUpdate,
-    Create,
-    Update,
-    Delete,
-}
 
 pub struct ImportParams {
     strategy: Strategy,
@@ -29,22 +22,7 @@ pub struct ImportParams {
 
 impl ImportParams {
     pub fn from_params(params: &Params) -> Result<Self, String> {
-        let strategy = match params
-            .get("importStrategy")
-            .unwrap_or("CREATE_AND_UPDATE")
-            .to_ascii_uppercase()
-            .as_str()
-        {
-            "CREATE_AND_UPDATE" => Strategy::CreateAndUpdate,
-            "CREATE" => Strategy::Create,
-            "UPDATE" => Strategy::Update,
-            "DELETE" => Strategy::Delete,
-            other => {
-                return Err(format!(
-                    "Value `{other}` is not valid for parameter importStrategy"
-                ));
-            }
-        };
+        let strategy = Strategy::from_params(params)?;
         let atomic_all = match params
             .get("atomicMode")
             .unwrap_or("ALL")

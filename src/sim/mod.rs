@@ -3,6 +3,7 @@
 //! difference between it and a real DHIS2, for the versions in [`Dhis2Version`].
 
 mod aggregate_api;
+mod aggregate_import;
 pub mod clock;
 mod datavalues;
 mod digest;
@@ -152,7 +153,7 @@ fn router(sim: Shared) -> Router {
         .route("/api/deletedObjects", get(metadata_api::deleted_objects))
         .route(
             "/api/dataValueSets",
-            get(aggregate_api::export).post(aggregate_api::import),
+            get(aggregate_api::export).post(aggregate_import::import),
         )
         .route("/api/dataValueSets.json", get(aggregate_api::export))
         .route("/api/system/tasks/{job_type}/{id}", get(task_api::tasks))

@@ -243,16 +243,62 @@ fn resolve(
         index,
     };
     let de = v.data_element.as_deref().unwrap_or("");
-    if !state.exists(MetaType::DataElement, de) {
-        return Err(conflict(
+    let pe = v.period.as_deref().or(set.period.as_deref()).unwrap_or("");
+    let ou = v
+        .org_unit
+        .as_deref()
+        .or(set.org_unit.as_deref())
+        .unwrap_or("");
+    let coc = v
+        .category_option_combo
+        .as_deref()
+        .unwrap_or(defaults::CATEGORY_OPTION_COMBO);
+    let aoc = v
+        .attribute_option_combo
+        .as_deref()
+        .or(set.attribute_option_combo.as_deref())
+        .unwrap_or(defaults::CATEGORY_OPTION_COMBO);
+    // (id, type, `objects` key, what, conflict code, property), in DHIS2's check order.
+    let references = [
+        (
             de,
+            MetaType::DataElement,
             "dataElement",
-            format!("Data element not found or not accessible: `{de}`"),
+            "Data element",
             "E7610",
             "dataElement",
-        ));
+        ),
+        (
+            ou,
+            MetaType::OrganisationUnit,
+            "organisationUnit",
+            "Organisation unit",
+            "E7612",
+            "orgUnit",
+        ),
+        (
+            coc,
+            MetaType::CategoryOptionCombo,
+            "categoryOptionCombo",
+            "Category option combo",
+            "E7613",
+            "categoryOptionCombo",
+        ),
+        (
+            aoc,
+            MetaType::CategoryOptionCombo,
+            "categoryOptionCombo",
+            "Attribute option combo",
+            "E7614",
+            "attributeOptionCombo",
+        ),
+    ];
+    for (id, ty, kind, what, code, property) in references {
+        if !state.exists(ty, id) {
+            let message = format!("{what} not found or not accessible: `{id}`");
+            return Err(conflict(id, kind, message, code, property));
+        }
     }
-    let pe = v.period.as_deref().or(set.period.as_deref()).unwrap_or("");
     if super::periods::period_range(pe).is_none() {
         return Err(conflict(
             pe,
@@ -260,47 +306,6 @@ fn resolve(
             format!("Period not valid: `{pe}`"),
             "E7611",
             "period",
-        ));
-    }
-    let ou = v
-        .org_unit
-        .as_deref()
-        .or(set.org_unit.as_deref())
-        .unwrap_or("");
-    if !state.exists(MetaType::OrganisationUnit, ou) {
-        return Err(conflict(
-            ou,
-            "organisationUnit",
-            format!("Organisation unit not found or not accessible: `{ou}`"),
-            "E7612",
-            "orgUnit",
-        ));
-    }
-    let coc = v
-        .category_option_combo
-        .as_deref()
-        .unwrap_or(defaults::CATEGORY_OPTION_COMBO);
-    if !state.exists(MetaType::CategoryOptionCombo, coc) {
-        return Err(conflict(
-            coc,
-            "categoryOptionCombo",
-            format!("Category option combo not found or not accessible for writing data: `{coc}`"),
-            "E7613",
-            "categoryOptionCombo",
-        ));
-    }
-    let aoc = v
-        .attribute_option_combo
-        .as_deref()
-        .or(set.attribute_option_combo.as_deref())
-        .unwrap_or(defaults::CATEGORY_OPTION_COMBO);
-    if !state.exists(MetaType::CategoryOptionCombo, aoc) {
-        return Err(conflict(
-            aoc,
-            "categoryOptionCombo",
-            format!("Attribute option combo not found or not accessible for writing data: `{aoc}`"),
-            "E7614",
-            "attributeOptionCombo",
         ));
     }
     if let Some(assigned) = assigned

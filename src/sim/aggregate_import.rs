@@ -370,7 +370,7 @@ fn summary_response(
     message: &str,
 ) -> Response {
     let summary = summary_json(status, counts, conflicts, message, false);
-    let plain = versioned.is_some_and(|v| v.0 <= 37) && sim.version().minor() <= 41;
+    let plain = VersionedPath::wants_plain_report(versioned, sim.version());
     if plain {
         return json_response(StatusCode::OK, &summary);
     }

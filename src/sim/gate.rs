@@ -17,6 +17,13 @@ use super::{Shared, response};
 #[derive(Clone, Copy, Debug)]
 pub struct VersionedPath(pub u32);
 
+impl VersionedPath {
+    /// `/api/37/...` (and older) kept the plain import report up to 2.41; 2.42 always wraps.
+    pub fn wants_plain_report(versioned: Option<Self>, version: super::Dhis2Version) -> bool {
+        versioned.is_some_and(|v| v.0 <= 37) && version.minor() <= 41
+    }
+}
+
 /// `/api/37/metadata` behaves like `/api/metadata` (except the plain-response
 /// opt-out, which handlers read from [`VersionedPath`]).
 pub fn strip_version_prefix(mut req: Request) -> Request {

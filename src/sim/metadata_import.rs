@@ -453,8 +453,7 @@ fn render(
     opts: &Options,
     mut report: Value,
 ) -> Response {
-    // `/api/37/...` kept the plain report up to 2.41; 2.42 always wraps.
-    let plain = versioned.is_some_and(|v| v.0 <= 37) && sim.version().minor() <= 41;
+    let plain = VersionedPath::wants_plain_report(versioned, sim.version());
     if plain {
         return json_response(StatusCode::OK, &with_import_params(report, opts));
     }

@@ -23,16 +23,11 @@ pub struct DeletedObject {
     pub deleted_by: String,
 }
 
-/// A finished async tracker import: the report and its notifications.
-pub struct TrackerJob {
-    pub report: Value,
-    pub notifications: Value,
-}
-
-/// A finished async metadata or data value import (`/api/system/tasks`).
+/// A finished async import: metadata, data values (`/api/system/tasks`) or
+/// tracker (`/api/tracker/jobs`).
 pub struct Task {
     pub notifications: Value,
-    /// The plain report `/api/system/taskSummaries` returns.
+    /// The report: `/api/system/taskSummaries` or `/api/tracker/jobs/{id}/report`.
     pub summary: Value,
 }
 
@@ -48,7 +43,6 @@ pub struct SimState {
     pub deleted: Vec<DeletedObject>,
     pub data: DataValueStore,
     pub tracker: TrackerStore,
-    pub jobs: HashMap<String, TrackerJob>,
     /// Keyed by (job type, id).
     pub tasks: HashMap<(String, String), Task>,
 }
@@ -60,7 +54,6 @@ impl Default for SimState {
             deleted: Vec::new(),
             data: DataValueStore::default(),
             tracker: TrackerStore::default(),
-            jobs: HashMap::new(),
             tasks: HashMap::new(),
         }
     }

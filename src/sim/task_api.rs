@@ -11,9 +11,9 @@ use super::response::ok_json;
 use super::state::Task;
 use super::{Shared, clock};
 
-/// Records a finished job and answers the POST as DHIS2 does for `async=true`.
-/// `steps` are the notification messages, oldest first; the last one completes.
-pub fn start(sim: &Shared, job_type: &'static str, summary: Value, steps: &[String]) -> Response {
+/// Records a finished job under a new id: its notifications (`steps`, oldest
+/// first, the last one completing) and its report. Tracker jobs use it too.
+pub fn record(sim: &Shared, job_type: &str, summary: Value, steps: &[String]) -> String {
     let id = sim.random(new_uid);
     let now = clock::now();
     let mut notifications: Vec<Value> = steps
@@ -34,6 +34,13 @@ pub fn start(sim: &Shared, job_type: &'static str, summary: Value, steps: &[Stri
             summary,
         },
     );
+    id
+}
+
+/// Records a finished job and answers the POST as DHIS2 does for `async=true`.
+pub fn start(sim: &Shared, job_type: &'static str, summary: Value, steps: &[String]) -> Response {
+    let id = record(sim, job_type, summary, steps);
+    let now = clock::now();
     ok_json(&json!({
         "httpStatus": "OK", "httpStatusCode": 200, "status": "OK",
         "message": format!("Initiated {job_type}"),
@@ -42,7 +49,7 @@ pub fn start(sim: &Shared, job_type: &'static str, summary: Value, steps: &[Stri
     }))
 }
 
-fn find<T>(sim: &Shared, job_type: &str, id: &str, pick: impl FnOnce(&Task) -> T) -> Option<T> {
+pub fn find<T>(sim: &Shared, job_type: &str, id: &str, pick: impl FnOnce(&Task) -> T) -> Option<T> {
     sim.read()
         .tasks
         .get(&(job_type.to_string(), id.to_string()))

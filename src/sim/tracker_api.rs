@@ -9,13 +9,13 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::model::{MetaType, new_uid};
+use super::model::MetaType;
 use super::query::{Params, apply_fields, bump, parse_fields};
 use super::response::{bad_request, error, json_response, ok_json};
-use super::state::{SimState, TrackerJob};
+use super::state::SimState;
 use super::tracker_import::{self, ImportParams};
 use super::tracker_store::TrackerKind;
-use super::{Shared, clock};
+use super::{Shared, clock, task_api};
 
 /// Parameter names each version accepts for org-unit scoping and unpaged exports.
 fn org_unit_params(
@@ -293,15 +293,7 @@ pub async fn import(State(sim): State<Shared>, RawQuery(q): RawQuery, body: Byte
     }
     // async defaults to true on /api/tracker.
     if params.flag("async") != Some(false) {
-        let id = sim.random(new_uid);
-        let notifications = job_notifications(&report);
-        sim.write().jobs.insert(
-            id.clone(),
-            TrackerJob {
-                report,
-                notifications,
-            },
-        );
+        let id = task_api::record(&sim, TRACKER_JOB, report.clone(), &job_steps(&report));
         return ok_json(&json!({
             "httpStatus": "OK", "httpStatusCode": 200, "status": "OK", "message": "Tracker job added",
             "response": {"responseType": "TrackerJob", "id": id,
@@ -316,9 +308,11 @@ pub async fn import(State(sim): State<Shared>, RawQuery(q): RawQuery, body: Byte
     json_response(code, &report)
 }
 
-fn job_notifications(report: &Value) -> Value {
-    let now = clock::now();
-    let at = |ms: i64| clock::format(now + chrono::Duration::milliseconds(ms));
+/// The category of tracker job notifications, and their key in the task store.
+const TRACKER_JOB: &str = "TRACKER_IMPORT_JOB";
+
+/// Notification messages of a tracker job, oldest first, ending with DHIS2's summary line.
+fn job_steps(report: &Value) -> Vec<String> {
     let s = &report["stats"];
     let summary = format!(
         "Import complete with status {}, {} created, {} updated, {} deleted, {} ignored",
@@ -328,45 +322,37 @@ fn job_notifications(report: &Value) -> Value {
         s["deleted"],
         s["ignored"]
     );
-    let steps = [
+    [
         "Tracker import started",
         "Running PreHeat",
         "Running Validation",
         "Commit Transaction",
         "PostCommit",
-    ];
-    let mut list: Vec<Value> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            json!({"uid": format!("step{i:07}"), "level": "INFO", "category": "TRACKER_IMPORT_JOB",
-                             "time": at(i as i64), "message": m, "completed": false})
-        })
-        .collect();
-    list.push(
-        json!({"uid": "stepdone000", "level": "INFO", "category": "TRACKER_IMPORT_JOB",
-                     "time": at(steps.len() as i64), "message": summary, "completed": true}),
-    );
-    list.reverse(); // newest first, as DHIS2 lists them
-    Value::Array(list)
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .chain([summary])
+    .collect()
+}
+
+/// Unlike `/api/system/tasks`, the tracker job endpoints answer 404 for an unknown id.
+fn job_not_found(id: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        &format!("Job with id {id} could not be found."),
+    )
 }
 
 pub async fn job(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
-    match sim.read().jobs.get(&id) {
-        Some(job) => ok_json(&job.notifications),
-        None => error(
-            StatusCode::NOT_FOUND,
-            &format!("Job with id {id} could not be found."),
-        ),
+    match task_api::find(&sim, TRACKER_JOB, &id, |t| t.notifications.clone()) {
+        Some(notifications) => ok_json(&notifications),
+        None => job_not_found(&id),
     }
 }
 
 pub async fn job_report(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
-    match sim.read().jobs.get(&id) {
-        Some(job) => ok_json(&job.report),
-        None => error(
-            StatusCode::NOT_FOUND,
-            &format!("Job with id {id} could not be found."),
-        ),
+    match task_api::find(&sim, TRACKER_JOB, &id, |t| t.summary.clone()) {
+        Some(report) => ok_json(&report),
+        None => job_not_found(&id),
     }
 }

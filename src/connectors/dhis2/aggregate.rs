@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::client::Dhis2Client;
+use super::client::{Dhis2Client, json_body};
 use super::error::{Dhis2Error, Result};
 use super::params::{ImportStrategy, Query, push, push_bool};
 use super::reports::{ImportSummary, data_value_import_from};
@@ -238,10 +238,12 @@ struct Payload<'a> {
 }
 
 pub(crate) fn data_values_body(values: &[DataValue]) -> Result<Vec<u8>> {
-    serde_json::to_vec(&Payload {
-        data_values: values,
-    })
-    .map_err(|e| Dhis2Error::Config(format!("cannot serialise data values: {e}")))
+    json_body(
+        &Payload {
+            data_values: values,
+        },
+        "data values",
+    )
 }
 
 impl Dhis2Client {
@@ -332,8 +334,7 @@ impl Dhis2Client {
         set: &DataValueSet,
         params: &DataValueImportParams,
     ) -> Result<ImportSummary> {
-        let body = serde_json::to_vec(set)
-            .map_err(|e| Dhis2Error::Config(format!("cannot serialise data values: {e}")))?;
+        let body = json_body(set, "data values")?;
         self.post_data_values(body, params).await
     }
 

@@ -279,6 +279,13 @@ pub fn normalize_base_url(input: &str) -> Result<Url> {
 }
 
 /// Maps a reqwest failure to what the engine should do about it.
+/// A request body as JSON; failing to serialise our own payload is a bug in
+/// what the caller built, reported as `Config` with what it was.
+pub(crate) fn json_body(value: &impl serde::Serialize, what: &str) -> Result<Vec<u8>> {
+    serde_json::to_vec(value)
+        .map_err(|e| Dhis2Error::Config(format!("cannot serialise the {what}: {e}")))
+}
+
 pub(crate) fn transport_error(e: &reqwest::Error, url: &str) -> Dhis2Error {
     let chain = error_chain(e);
     if is_tls_failure(e) {

@@ -179,14 +179,7 @@ impl Dhis2Client {
         payload: &Value,
         params: &MetadataImportParams,
     ) -> Result<ImportReport> {
-        let body = serde_json::to_vec(payload).map_err(|e| {
-            Dhis2Error::Config(format!("cannot serialise the metadata payload: {e}"))
-        })?;
-        let mut q = params.to_query();
-        push(&mut q, "async", "true");
-        let (meta, body) = self
-            .request(Method::POST, &["metadata"], &q, Some(body))
-            .await?;
+        let (meta, body) = self.post_metadata(payload, params, true).await?;
         let job = job_started_from(&meta, &body)?;
         let job_type = job.job_type.unwrap_or_else(|| "METADATA_IMPORT".into());
         self.wait_for_task(&job_type, &job.id).await?;

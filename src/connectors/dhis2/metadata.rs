@@ -7,12 +7,12 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::client::Dhis2Client;
+use super::client::{Dhis2Client, json_body};
 use super::error::{Dhis2Error, Result};
 use super::pager::{Pager, page_from};
 use super::params::{AtomicMode, ImportMode, ImportStrategy, Query, ReportMode, push, push_bool};
 use super::reports::{ImportReport, metadata_import_from, short_klass};
-use super::response::parse_checked;
+use super::response::{ResponseMeta, parse_checked};
 use super::time::format_timestamp;
 
 /// What `metadata_pages` fetches for one type.
@@ -245,15 +245,23 @@ impl Dhis2Client {
         payload: &Value,
         params: &MetadataImportParams,
     ) -> Result<ImportReport> {
-        let body = serde_json::to_vec(payload).map_err(|e| {
-            Dhis2Error::Config(format!("cannot serialise the metadata payload: {e}"))
-        })?;
-        let mut q = params.to_query();
-        push(&mut q, "async", "false");
-        let (meta, body) = self
-            .request(Method::POST, &["metadata"], &q, Some(body))
-            .await?;
+        let (meta, body) = self.post_metadata(payload, params, false).await?;
         metadata_import_from(&meta, &body)
+    }
+
+    /// `POST /api/metadata` with the import parameters; the sync and async
+    /// imports differ only in `async` and in what they do with the answer.
+    pub(crate) async fn post_metadata(
+        &self,
+        payload: &Value,
+        params: &MetadataImportParams,
+        async_mode: bool,
+    ) -> Result<(ResponseMeta, Vec<u8>)> {
+        let body = json_body(payload, "metadata payload")?;
+        let mut q = params.to_query();
+        push(&mut q, "async", if async_mode { "true" } else { "false" });
+        self.request(Method::POST, &["metadata"], &q, Some(body))
+            .await
     }
 }
 

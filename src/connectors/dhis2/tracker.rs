@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::client::Dhis2Client;
+use super::client::{Dhis2Client, json_body};
 use super::error::{Dhis2Error, Result};
 use super::jobs::{job_started_from, notifications_from};
 use super::pager::{Pager, page_from};
@@ -281,9 +281,7 @@ impl Dhis2Client {
         payload: &Value,
         params: &TrackerImportParams,
     ) -> Result<TrackerReport> {
-        let body = serde_json::to_vec(payload).map_err(|e| {
-            Dhis2Error::Config(format!("cannot serialise the tracker payload: {e}"))
-        })?;
+        let body = json_body(payload, "tracker payload")?;
         let (meta, body) = self
             .request(Method::POST, &["tracker"], &params.to_query(), Some(body))
             .await?;

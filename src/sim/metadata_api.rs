@@ -39,16 +39,21 @@ fn shape(items: &[&Map<String, Value>], fields: &[FieldItem]) -> Vec<Value> {
         .collect()
 }
 
+/// DHIS2's 404 for `/api/{plural}` when it has no such resource.
+fn no_such_resource(plural: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        &format!("Not Found: no resource /api/{plural}"),
+    )
+}
+
 pub async fn list(
     State(sim): State<Shared>,
     Path(plural): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
     let Some(ty) = MetaType::from_plural(&plural) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            &format!("Not Found: no resource /api/{plural}"),
-        );
+        return no_such_resource(&plural);
     };
     let params = Params::parse(q.as_deref());
     let (filters, paging) = match (
@@ -84,10 +89,7 @@ pub async fn one(
     RawQuery(q): RawQuery,
 ) -> Response {
     let Some(ty) = MetaType::from_plural(&plural) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            &format!("Not Found: no resource /api/{plural}"),
-        );
+        return no_such_resource(&plural);
     };
     let params = Params::parse(q.as_deref());
     let fields = parse_fields(params.get("fields").unwrap_or("*"));

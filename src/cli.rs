@@ -2,7 +2,10 @@
 
 use clap::{Parser, Subcommand};
 
+use std::process::ExitCode;
+
 use crate::sim::{self, DatasetSize, SimOptions};
+use crate::store::DbTarget;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -11,8 +14,21 @@ use crate::sim::{self, DatasetSize, SimOptions};
     about = "Runs and monitors DHIS2 synchronisations from the terminal"
 )]
 pub struct Cli {
+    /// Database: a SQLite file path, or a postgres:// URL shared by several
+    /// daemons. Default: syncdeck.db in the user's data directory.
+    #[arg(long, global = true, env = "SYNCDECK_DB", value_name = "PATH|URL")]
+    pub db: Option<String>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The database chosen by `--db` / `SYNCDECK_DB`, or the default file.
+    pub fn db_target(&self) -> DbTarget {
+        self.db
+            .as_deref()
+            .map_or_else(DbTarget::default_sqlite, DbTarget::parse)
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -42,11 +58,14 @@ pub struct DemoOptions {
     pub seed: u64,
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs a subcommand; the exit code tells scripts how it went.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Sim(opts) => sim::run(opts).await,
-        Command::Demo(opts) => demo(opts).await,
-        Command::Bench(BenchCommand::Export(opts)) => crate::bench::export(opts).await,
+        Command::Sim(opts) => sim::run(opts).await.map(|()| ExitCode::SUCCESS),
+        Command::Demo(opts) => demo(opts).await.map(|()| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Export(opts)) => crate::bench::export(opts)
+            .await
+            .map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -2,6 +2,8 @@
 
 pub mod bench;
 pub mod cli;
+pub mod config;
 pub mod connectors;
 pub mod hashing;
 pub mod sim;
+pub mod store;

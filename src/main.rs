@@ -17,7 +17,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     match runtime.block_on(syncdeck::cli::run(cli)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

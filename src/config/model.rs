@@ -1,0 +1,180 @@
+//! What syncdeck runs: DHIS2 instances, sync configurations and their
+//! auto-sync settings, as stored and as the engine sees them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// How an instance's secret is found at run time; the secret itself is never
+/// stored, logged or shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SecretRef {
+    PasswordEnv(String),
+    PasswordFile(PathBuf),
+    TokenEnv(String),
+    TokenFile(PathBuf),
+}
+
+impl SecretRef {
+    pub fn is_token(&self) -> bool {
+        matches!(self, SecretRef::TokenEnv(_) | SecretRef::TokenFile(_))
+    }
+}
+
+/// A DHIS2 server (or an HTTP backend for `http_pull`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub username: Option<String>,
+    pub secret: SecretRef,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncKind {
+    Dhis2,
+    HttpPull,
+}
+
+impl SyncKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncKind::Dhis2 => "dhis2",
+            SyncKind::HttpPull => "http_pull",
+        }
+    }
+    pub fn parse(s: &str) -> Option<SyncKind> {
+        match s {
+            "dhis2" => Some(SyncKind::Dhis2),
+            "http_pull" => Some(SyncKind::HttpPull),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecMode {
+    Manual,
+    Automatic,
+}
+
+impl ExecMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecMode::Manual => "manual",
+            ExecMode::Automatic => "automatic",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ExecMode> {
+        match s {
+            "manual" => Some(ExecMode::Manual),
+            "automatic" => Some(ExecMode::Automatic),
+            _ => None,
+        }
+    }
+}
+
+/// What a sync moves. `["*"]` means all supported, in the source's schema order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    /// Metadata types by plural name (`dataElements`), or `*`.
+    #[serde(default)]
+    pub metadata: Vec<String>,
+    /// Data set UIDs, or `*`.
+    #[serde(default)]
+    pub data_sets: Vec<String>,
+    /// Program UIDs, or `*`.
+    #[serde(default)]
+    pub programs: Vec<String>,
+    /// Org unit roots for data (UIDs); empty = the source's level-1 roots.
+    #[serde(default)]
+    pub org_units: Vec<String>,
+    /// Metadata types never synced (e.g. `users`, `userRoles`).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Selection {
+            metadata: vec!["*".into()],
+            data_sets: vec!["*".into()],
+            programs: vec!["*".into()],
+            org_units: Vec::new(),
+            exclude: Vec::new(),
+        }
+    }
+}
+
+/// Rules of the automatic scheduler of one config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoSettings {
+    pub enabled: bool,
+    /// At least [`AutoSettings::MIN_CHECK_INTERVAL`].
+    pub check_interval: Duration,
+    pub delay_before_sync: Duration,
+    pub immediate_sync: bool,
+    pub monitor_metadata: bool,
+    pub monitor_data_values: bool,
+    /// Metadata types watched by the detector; empty = all selected.
+    pub metadata_resources: Vec<String>,
+    /// Resources the detector ignores.
+    pub exclude_resources: Vec<String>,
+    /// 0 = no limit.
+    pub max_sync_per_hour: u32,
+    pub cooldown_after_error: Duration,
+    pub notify_on_change: bool,
+    pub notify_on_sync_complete: bool,
+}
+
+impl AutoSettings {
+    pub const MIN_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+}
+
+impl Default for AutoSettings {
+    fn default() -> Self {
+        AutoSettings {
+            enabled: true,
+            check_interval: Duration::from_secs(300),
+            delay_before_sync: Duration::from_secs(30),
+            immediate_sync: false,
+            monitor_metadata: true,
+            monitor_data_values: true,
+            metadata_resources: Vec::new(),
+            exclude_resources: Vec::new(),
+            max_sync_per_hour: 10,
+            cooldown_after_error: Duration::from_secs(30 * 60),
+            notify_on_change: false,
+            notify_on_sync_complete: false,
+        }
+    }
+}
+
+/// One sync configuration: source → destination, what and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncConfig {
+    pub id: i64,
+    pub name: String,
+    pub kind: SyncKind,
+    pub source_id: i64,
+    pub destination_id: Option<i64>,
+    pub mode: ExecMode,
+    pub selection: Selection,
+    /// The operator's start/stop switch for the scheduler (persisted).
+    pub active: bool,
+    /// `None` = auto-sync not configured.
+    pub auto: Option<AutoSettings>,
+}
+
+impl SyncConfig {
+    /// Whether a scheduler task should run for it.
+    pub fn wants_scheduler(&self) -> bool {
+        self.active
+            && self.mode == ExecMode::Automatic
+            && self.auto.as_ref().is_some_and(|a| a.enabled)
+    }
+}

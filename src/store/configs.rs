@@ -1,0 +1,1 @@
+//! Instances, sync configurations and their auto-sync settings.

@@ -1,0 +1,335 @@
+//! The durable job queue: one [`QueueStore`] trait, one implementation per
+//! database (`sqlite.rs`, `postgres.rs`), one conformance suite for both
+//! (`tests/queue_conformance.rs`).
+//!
+//! Semantics (see DESIGN.md and queue-guide.md §2):
+//! - claims are atomic; a claim sets `state='running'`, `attempt += 1`,
+//!   `locked_by`, `lease_until = db_now + lease`; jobs sharing an
+//!   `exclusive_key` never run at the same time (one sync per config);
+//! - due and lease checks use the database clock;
+//! - every finish (`complete`, `fail`, `heartbeat`, `save_progress`, `requeue`)
+//!   is fenced: `WHERE id = ? AND attempt = ? AND state = 'running'`, and
+//!   reports whether it still owned the job;
+//! - `max_attempts` counts every run, the first included; the delay before run
+//!   n+1 is 30 s × 2^(n-1) (30, 60, 120 …, capped at 1 h) plus a little jitter;
+//!   exhausted and non-retryable jobs go to `failed`, never back to `queued`;
+//! - the reaper sends running jobs whose lease expired down the same retry path
+//!   (their attempt was counted at claim).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Completed => "completed",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<JobState> {
+        Some(match s {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "completed" => JobState::Completed,
+            "failed" => JobState::Failed,
+            "cancelled" => JobState::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// First full sync of a config.
+    Initial,
+    /// Only what changed since the watermarks.
+    Incremental,
+    /// Asked for by an operator (`trigger`): initial or incremental as needed.
+    Manual,
+    /// Deferred re-sync of named resources after import conflicts.
+    Resync,
+    /// Does nothing (queue benchmark and tests).
+    Noop,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Initial => "initial",
+            JobKind::Incremental => "incremental",
+            JobKind::Manual => "manual",
+            JobKind::Resync => "resync",
+            JobKind::Noop => "noop",
+        }
+    }
+    pub fn parse(s: &str) -> Option<JobKind> {
+        Some(match s {
+            "initial" => JobKind::Initial,
+            "incremental" => JobKind::Incremental,
+            "manual" => JobKind::Manual,
+            "resync" => JobKind::Resync,
+            "noop" => JobKind::Noop,
+            _ => return None,
+        })
+    }
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    /// Queue name (`sync`; the benchmark uses its own).
+    pub queue: String,
+    pub config_id: Option<i64>,
+    /// Jobs with the same key never run together (sync jobs use the config id).
+    pub exclusive_key: Option<String>,
+    pub kind: JobKind,
+    pub reason: String,
+    /// Resource keys to sync; empty = the job plans its own.
+    pub resources: Vec<String>,
+    pub max_attempts: u32,
+    /// Due after this delay (database clock).
+    pub delay: Duration,
+    /// Held until the config's next metadata sync completes.
+    pub wait_for_metadata: bool,
+    /// Lower runs first.
+    pub priority: i32,
+}
+
+impl NewJob {
+    /// A sync job of a config, due now, 3 attempts.
+    pub fn sync(config_id: i64, kind: JobKind, reason: impl Into<String>) -> NewJob {
+        NewJob {
+            queue: "sync".into(),
+            config_id: Some(config_id),
+            exclusive_key: Some(format!("config:{config_id}")),
+            kind,
+            reason: reason.into(),
+            resources: Vec::new(),
+            max_attempts: 3,
+            delay: Duration::ZERO,
+            wait_for_metadata: false,
+            priority: 0,
+        }
+    }
+}
+
+/// Progress of a job as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobProgress {
+    pub expected: u64,
+    pub processed: u64,
+    pub synced: u64,
+    pub errors: u64,
+    /// Objects per second, smoothed.
+    pub speed: f64,
+    pub current_step: Option<String>,
+    pub current_resource: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceStatus {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    Skipped,
+}
+
+impl ResourceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceStatus::Pending => "pending",
+            ResourceStatus::Running => "running",
+            ResourceStatus::Done => "done",
+            ResourceStatus::Failed => "failed",
+            ResourceStatus::Skipped => "skipped",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ResourceStatus> {
+        Some(match s {
+            "pending" => ResourceStatus::Pending,
+            "running" => ResourceStatus::Running,
+            "done" => ResourceStatus::Done,
+            "failed" => ResourceStatus::Failed,
+            "skipped" => ResourceStatus::Skipped,
+            _ => return None,
+        })
+    }
+}
+
+/// Progress and result of one resource of a job (`job_resources`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceProgress {
+    /// Resource key, e.g. `metadata:dataElements`, `dataValues:<dataSet>`.
+    pub resource: String,
+    /// `metadata` or `data`.
+    pub rtype: String,
+    /// Order within the job.
+    pub position: u32,
+    pub status: ResourceStatus,
+    pub total: u64,
+    pub processed: u64,
+    pub synced: u64,
+    pub errors: u64,
+    pub speed: f64,
+    pub message: Option<String>,
+}
+
+/// A stored job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: i64,
+    pub queue: String,
+    pub config_id: Option<i64>,
+    pub exclusive_key: Option<String>,
+    pub kind: JobKind,
+    pub reason: String,
+    pub resources: Vec<String>,
+    pub state: JobState,
+    pub wait_for_metadata: bool,
+    /// Runs started so far (the current one included while running).
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub priority: i32,
+    /// ms since the epoch (database clock), like every time below.
+    pub run_at: i64,
+    pub locked_by: Option<String>,
+    pub lease_until: Option<i64>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub progress: JobProgress,
+    pub progress_at: Option<i64>,
+    pub last_error: Option<String>,
+    /// `auth`, `transient`, `conflict`, `lease_expired`, `cancelled`, …
+    pub error_kind: Option<String>,
+}
+
+/// How a run ended, from the worker's side.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// Worth another attempt (network, 5xx, timeout) if attempts remain.
+    Retryable { error: String, kind: String },
+    /// Never retried (auth, bad configuration).
+    Permanent { error: String, kind: String },
+}
+
+/// What [`QueueStore::fail`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOutcome {
+    /// Queued again, due at `run_at` (ms, database clock).
+    Retrying { run_at: i64 },
+    /// Moved to `failed`.
+    Failed,
+    /// The job was no longer ours (lease lost, reclaimed): nothing written.
+    Lost,
+}
+
+/// Which jobs to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobFilter {
+    pub config_id: Option<i64>,
+    pub states: Vec<JobState>,
+    pub queue: Option<String>,
+    /// Newest first; at most this many (0 = no limit).
+    pub limit: u32,
+}
+
+/// The job queue on one database. Every method is one short transaction.
+#[async_trait]
+pub trait QueueStore: Send + Sync + std::fmt::Debug {
+    /// Adds a job; returns its id.
+    async fn enqueue(&self, job: &NewJob) -> Result<i64>;
+
+    /// Atomically claims up to `limit` due jobs of `queue` for `worker`
+    /// (skipping jobs waiting for metadata and jobs whose exclusive key is
+    /// running), ordered by priority, run_at, id.
+    async fn claim(
+        &self,
+        queue: &str,
+        worker: &str,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>>;
+
+    /// Extends the lease; `false` = the job is no longer ours: stop working on it.
+    async fn heartbeat(&self, id: i64, attempt: u32, lease: Duration) -> Result<bool>;
+
+    /// Stores progress and per-resource rows (fenced). `false` = lost.
+    async fn save_progress(
+        &self,
+        id: i64,
+        attempt: u32,
+        progress: &JobProgress,
+        resources: &[ResourceProgress],
+    ) -> Result<bool>;
+
+    /// Marks completed (fenced). `false` = lost.
+    async fn complete(&self, id: i64, attempt: u32) -> Result<bool>;
+
+    /// Records a failed run: retry with backoff, or `failed` (fenced).
+    async fn fail(&self, id: i64, attempt: u32, failure: &Failure) -> Result<FailOutcome>;
+
+    /// Gives a running job back without counting the run (clean shutdown):
+    /// queued again, due now, attempt decremented. `false` = lost.
+    async fn requeue(&self, id: i64, attempt: u32, reason: &str) -> Result<bool>;
+
+    /// Sends running jobs whose lease expired down the retry path; returns their ids.
+    async fn reclaim_expired(&self) -> Result<Vec<i64>>;
+
+    async fn get(&self, id: i64) -> Result<Option<Job>>;
+    async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>>;
+    async fn resources(&self, id: i64) -> Result<Vec<ResourceProgress>>;
+
+    /// A failed (or cancelled) job queued again with fresh attempts; `false` if
+    /// it was not failed/cancelled.
+    async fn retry(&self, id: i64) -> Result<bool>;
+    /// Every failed job queued again; returns how many.
+    async fn retry_all_failed(&self) -> Result<u64>;
+    /// Deletes queued, failed and cancelled jobs (never running ones); returns how many.
+    async fn clear(&self) -> Result<u64>;
+    /// Cancels the queued jobs of a config (`stop`); returns how many.
+    async fn cancel_queued(&self, config_id: i64) -> Result<u64>;
+    /// Jobs waiting for a metadata sync of `config_id` become due now.
+    async fn release_metadata_waiters(&self, config_id: i64) -> Result<u64>;
+    /// Whether the config has a queued or running job (not waiting for metadata).
+    async fn has_pending(&self, config_id: i64) -> Result<bool>;
+    /// Deletes finished jobs older than `age` (history pruning); returns how many.
+    async fn prune_finished(&self, age: Duration) -> Result<u64>;
+}
+
+/// Delay before the run after `attempt` runs: 30 s × 2^(attempt-1), capped at 1 h.
+pub fn retry_delay(attempt: u32) -> Duration {
+    let exp = attempt.saturating_sub(1).min(7);
+    Duration::from_secs((30u64 << exp).min(3600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_double_from_30s() {
+        let secs: Vec<u64> = (1..=9).map(|a| retry_delay(a).as_secs()).collect();
+        assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    }
+}

@@ -1,0 +1,1 @@
+//! Watermarks, lifecycle state and detection history.

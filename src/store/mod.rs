@@ -23,7 +23,6 @@ macro_rules! on_db {
         }
     };
 }
-pub(crate) use on_db;
 
 pub mod configs;
 mod migrate;

@@ -1,1 +1,210 @@
-//! Watermarks, lifecycle state and detection history.
+//! Watermarks, lifecycle state and detection history: what lets a restart
+//! resume where it stopped.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Result, RowExt, Sql, Store};
+
+/// Per-config lifecycle: initial sync done, cooldown, throttle window, the
+/// scheduler's next check, the last result. Times in ms since the epoch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleState {
+    pub initial_done: bool,
+    pub cooldown_until: Option<i64>,
+    /// Start times of the syncs of the last hour (throttle window).
+    pub recent_syncs: Vec<i64>,
+    pub throttled_until: Option<i64>,
+    pub next_check_at: Option<i64>,
+    pub last_check_at: Option<i64>,
+    pub last_result: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// One row of change-detection history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Detection {
+    pub config_id: i64,
+    pub at: i64,
+    pub resource: String,
+    pub changed_count: u64,
+    /// `false` when the count is a lower bound (data values have no count API).
+    pub exact: bool,
+    /// The watermark the count was taken from (None = never synced).
+    pub since: Option<String>,
+}
+
+impl Store {
+    /// Watermarks of a config: resource key → source server time (DHIS2 format).
+    pub async fn watermarks(&self, config_id: i64) -> Result<Vec<(String, String)>> {
+        let sql = Sql::new(
+            self,
+            "SELECT resource, server_time FROM watermarks WHERE config_id = $1 ORDER BY resource",
+        );
+        on_db!(self, read, |pool| {
+            let rows = sqlx::query(sql.text())
+                .bind(config_id)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| Ok((r.text("resource")?, r.text("server_time")?)))
+                .collect()
+        })
+    }
+
+    pub async fn set_watermark(
+        &self,
+        config_id: i64,
+        resource: &str,
+        server_time: &str,
+    ) -> Result<()> {
+        let sql = Sql::new(
+            self,
+            &format!(
+                "INSERT INTO watermarks (config_id, resource, server_time, updated_at)
+                 VALUES ($1, $2, $3, {now})
+                 ON CONFLICT (config_id, resource)
+                 DO UPDATE SET server_time = excluded.server_time, updated_at = excluded.updated_at",
+                now = self.now_expr()
+            ),
+        );
+        on_db!(self, write, |pool| {
+            sqlx::query(sql.text())
+                .bind(config_id)
+                .bind(resource)
+                .bind(server_time)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Forgets every watermark of a config (the next run is a full one).
+    pub async fn clear_watermarks(&self, config_id: i64) -> Result<()> {
+        let sql = Sql::new(self, "DELETE FROM watermarks WHERE config_id = $1");
+        on_db!(self, write, |pool| {
+            sqlx::query(sql.text())
+                .bind(config_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn lifecycle(&self, config_id: i64) -> Result<LifecycleState> {
+        let sql = Sql::new(
+            self,
+            "SELECT initial_done, cooldown_until, recent_syncs, throttled_until, next_check_at,
+                    last_check_at, last_result, last_error
+             FROM lifecycle_state WHERE config_id = $1",
+        );
+        on_db!(self, read, |pool| {
+            let row = sqlx::query(sql.text())
+                .bind(config_id)
+                .fetch_optional(pool)
+                .await?;
+            match row {
+                None => Ok(LifecycleState::default()),
+                Some(r) => Ok(LifecycleState {
+                    initial_done: r.flag("initial_done")?,
+                    cooldown_until: r.opt_i64("cooldown_until")?,
+                    recent_syncs: r.json("recent_syncs")?,
+                    throttled_until: r.opt_i64("throttled_until")?,
+                    next_check_at: r.opt_i64("next_check_at")?,
+                    last_check_at: r.opt_i64("last_check_at")?,
+                    last_result: r.opt_text("last_result")?,
+                    last_error: r.opt_text("last_error")?,
+                }),
+            }
+        })
+    }
+
+    pub async fn save_lifecycle(&self, config_id: i64, state: &LifecycleState) -> Result<()> {
+        let recent = serde_json::to_string(&state.recent_syncs)
+            .map_err(|e| super::StoreError::Invalid(e.to_string()))?;
+        let sql = Sql::new(
+            self,
+            &format!(
+                "INSERT INTO lifecycle_state (config_id, initial_done, cooldown_until, recent_syncs,
+                     throttled_until, next_check_at, last_check_at, last_result, last_error, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {now})
+                 ON CONFLICT (config_id) DO UPDATE SET
+                     initial_done = excluded.initial_done, cooldown_until = excluded.cooldown_until,
+                     recent_syncs = excluded.recent_syncs, throttled_until = excluded.throttled_until,
+                     next_check_at = excluded.next_check_at, last_check_at = excluded.last_check_at,
+                     last_result = excluded.last_result, last_error = excluded.last_error,
+                     updated_at = excluded.updated_at",
+                now = self.now_expr()
+            ),
+        );
+        on_db!(self, write, |pool| {
+            sqlx::query(sql.text())
+                .bind(config_id)
+                .bind(i64::from(state.initial_done))
+                .bind(state.cooldown_until)
+                .bind(&recent)
+                .bind(state.throttled_until)
+                .bind(state.next_check_at)
+                .bind(state.last_check_at)
+                .bind(&state.last_result)
+                .bind(&state.last_error)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn record_detections(&self, rows: &[Detection]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let sql = Sql::new(
+            self,
+            "INSERT INTO detections (config_id, at, resource, changed_count, exact, since)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        );
+        on_db!(self, write, |pool| {
+            let mut tx = pool.begin().await?;
+            for d in rows {
+                sqlx::query(sql.text())
+                    .bind(d.config_id)
+                    .bind(d.at)
+                    .bind(&d.resource)
+                    .bind(i64::try_from(d.changed_count).unwrap_or(i64::MAX))
+                    .bind(i64::from(d.exact))
+                    .bind(&d.since)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Newest first; `config_id` None = all configs.
+    pub async fn detections(&self, config_id: Option<i64>, limit: u32) -> Result<Vec<Detection>> {
+        let sql = Sql::new(
+            self,
+            "SELECT config_id, at, resource, changed_count, exact, since FROM detections
+             WHERE ($1 IS NULL OR config_id = $1) ORDER BY at DESC, id DESC LIMIT $2",
+        );
+        on_db!(self, read, |pool| {
+            let rows = sqlx::query(sql.text())
+                .bind(config_id)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(Detection {
+                        config_id: r.i64("config_id")?,
+                        at: r.i64("at")?,
+                        resource: r.text("resource")?,
+                        changed_count: u64::try_from(r.i64("changed_count")?).unwrap_or(0),
+                        exact: r.flag("exact")?,
+                        since: r.opt_text("since")?,
+                    })
+                })
+                .collect()
+        })
+    }
+}

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 use crate::sim::{self, DatasetSize, SimOptions};
+use crate::engine::EngineOptions;
 use crate::store::DbTarget;
 
 #[derive(Parser, Debug)]
@@ -37,9 +38,83 @@ pub enum Command {
     Sim(SimOptions),
     /// Start a demo: a changing source DHIS2 and an empty destination, both simulated.
     Demo(DemoOptions),
+    /// List the sync configs.
+    List(JsonFlag),
+    /// Show the state of one config (name or id) or of all.
+    Status {
+        config: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Switch a config's scheduler on (or all with --all).
+    Start(ConfigSelector),
+    /// Switch a config's scheduler off and cancel its queued jobs (or all with --all).
+    Stop(ConfigSelector),
+    /// Queue a sync now; with --wait run it here and exit 0 only if it completed.
+    Trigger {
+        config: String,
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Edit the auto-sync settings of a config (e.g. --check-interval 5m).
+    Setup {
+        config: String,
+        #[command(flatten)]
+        settings: crate::commands::configs::SetupArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List jobs (newest first), or retry / clear them.
+    Jobs(JobsArgs),
+    /// Run schedulers and workers without a console (for systemd).
+    Daemon(crate::commands::daemon::DaemonArgs),
     /// Measure throughput and memory (prints figures; see README).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(clap::Args, Debug, Default)]
+pub struct JsonFlag {
+    /// Print JSON for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct ConfigSelector {
+    /// A config name or id.
+    pub config: Option<String>,
+    /// Every config.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct JobsArgs {
+    #[command(subcommand)]
+    pub action: Option<JobsAction>,
+    /// Only failed jobs.
+    #[arg(long)]
+    pub failed: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobsAction {
+    /// Queue a failed job again (or all failed jobs with --all).
+    Retry {
+        id: Option<i64>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+    /// Delete queued, failed and cancelled jobs (running ones stay).
+    Clear,
 }
 
 #[derive(Subcommand, Debug)]
@@ -60,7 +135,60 @@ pub struct DemoOptions {
 
 /// Runs a subcommand; the exit code tells scripts how it went.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    use crate::commands::{configs, jobs};
+    let target = cli.db_target();
+    // Commands that only read or change the database run no schedulers; only
+    // `trigger --wait` runs workers, to execute its job here.
+    let passive = |workers: bool| EngineOptions {
+        workers,
+        ..Default::default()
+    };
+    macro_rules! with_engine {
+        ($workers:expr, |$e:ident| $body:expr) => {{
+            let (store, engine) = crate::commands::open_engine(&target, passive($workers)).await?;
+            let $e = engine.handle();
+            let result = $body.await;
+            engine.shutdown().await;
+            store.close().await;
+            result
+        }};
+    }
     match cli.command {
+        Command::List(j) => with_engine!(false, |e| configs::list(&e, j.json)),
+        Command::Status { config, json } => {
+            with_engine!(false, |e| configs::status(&e, config.as_deref(), json.json))
+        }
+        Command::Start(sel) => with_engine!(false, |e| configs::start_stop(
+            &e,
+            sel.config.as_deref().filter(|_| !sel.all),
+            true,
+            sel.json.json
+        )),
+        Command::Stop(sel) => with_engine!(false, |e| configs::start_stop(
+            &e,
+            sel.config.as_deref().filter(|_| !sel.all),
+            false,
+            sel.json.json
+        )),
+        Command::Trigger { config, wait, json } => {
+            with_engine!(wait, |e| configs::trigger(&e, &config, wait, json.json))
+        }
+        Command::Setup {
+            config,
+            settings,
+            json,
+        } => with_engine!(false, |e| configs::setup(&e, &config, settings, json.json)),
+        Command::Jobs(args) => match args.action {
+            None => with_engine!(false, |e| jobs::list(&e, args.failed, args.json.json)),
+            Some(JobsAction::Retry { id, all }) => {
+                if id.is_none() && !all {
+                    anyhow::bail!("give a job id or --all");
+                }
+                with_engine!(false, |e| jobs::retry(&e, id, args.json.json))
+            }
+            Some(JobsAction::Clear) => with_engine!(false, |e| jobs::clear(&e, args.json.json)),
+        },
+        Command::Daemon(args) => crate::commands::daemon::run(&target, args).await,
         Command::Sim(opts) => sim::run(opts).await.map(|()| ExitCode::SUCCESS),
         Command::Demo(opts) => demo(opts).await.map(|()| ExitCode::SUCCESS),
         Command::Bench(BenchCommand::Export(opts)) => crate::bench::export(opts)

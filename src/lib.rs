@@ -2,8 +2,10 @@
 
 pub mod bench;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod connectors;
+pub mod engine;
 pub mod hashing;
 pub mod sim;
 pub mod store;

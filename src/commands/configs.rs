@@ -1,0 +1,347 @@
+//! `list`, `status`, `start`, `stop`, `trigger`, `setup`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::format::{inert, relative, when};
+use super::print_json;
+use crate::config::AutoSettings;
+use crate::engine::{ConfigStatus, EngineHandle, Snapshot};
+use crate::store::queue::{Job, JobState, ResourceProgress};
+
+pub async fn list(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode> {
+    let snapshot = engine.snapshot().await?;
+    if json {
+        print_json(&snapshot.configs)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if snapshot.configs.is_empty() {
+        println!("No sync configs yet. Write a file like assets/example.toml and run `syncdeck apply -f FILE`.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:>4}  {:<28} {:<36} {:<9} {:<8} {:<16} LAST RESULT",
+        "ID", "NAME", "SOURCE → DESTINATION", "MODE", "STATE", "AUTO"
+    );
+    for c in &snapshot.configs {
+        println!(
+            "{:>4}  {:<28} {:<36} {:<9} {:<8} {:<16} {}",
+            c.id,
+            inert(&c.name),
+            inert(&format!(
+                "{} → {}",
+                c.source,
+                c.destination.as_deref().unwrap_or("-")
+            )),
+            c.mode,
+            state_of(c),
+            c.auto,
+            inert(c.lifecycle.last_result.as_deref().unwrap_or("-")),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn state_of(c: &ConfigStatus) -> &'static str {
+    if c.running_job.is_some() {
+        "syncing"
+    } else if c.active {
+        "active"
+    } else {
+        "stopped"
+    }
+}
+
+pub async fn status(
+    engine: &EngineHandle,
+    reference: Option<&str>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let snapshot = engine.snapshot().await?;
+    let chosen: Vec<&ConfigStatus> = match reference {
+        Some(r) => {
+            let config = engine.config(r).await?;
+            snapshot.configs.iter().filter(|c| c.id == config.id).collect()
+        }
+        None => snapshot.configs.iter().collect(),
+    };
+    if json {
+        print_json(&chosen)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for c in chosen {
+        print_status(c, &snapshot);
+    }
+    if snapshot.failed_jobs > 0 {
+        println!(
+            "{} failed job(s): `syncdeck jobs --failed`",
+            snapshot.failed_jobs
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_status(c: &ConfigStatus, snapshot: &Snapshot) {
+    let now = snapshot.now;
+    let l = &c.lifecycle;
+    println!("{} (#{}) — {}", inert(&c.name), c.id, state_of(c));
+    println!(
+        "  {} → {}   mode {}   auto-sync {}",
+        inert(&c.source),
+        inert(c.destination.as_deref().unwrap_or("-")),
+        c.mode,
+        c.auto
+    );
+    if let Some(a) = &c.config.auto {
+        println!(
+            "  every {}, delay {}{}, max {}/h, cooldown {}",
+            humantime::format_duration(a.check_interval),
+            humantime::format_duration(a.delay_before_sync),
+            if a.immediate_sync { " (immediate)" } else { "" },
+            a.max_sync_per_hour,
+            humantime::format_duration(a.cooldown_after_error)
+        );
+    }
+    println!(
+        "  initial sync {}",
+        if l.initial_done { "done" } else { "not done yet" }
+    );
+    if let Some(until) = l.cooldown_until.filter(|&u| u > now) {
+        println!("  cooldown until {} ({})", when(Some(until)), relative(until, now));
+    }
+    if let Some(until) = l.throttled_until.filter(|&u| u > now) {
+        println!("  throttled until {} ({})", when(Some(until)), relative(until, now));
+    }
+    if c.active {
+        if let Some(next) = l.next_check_at.filter(|&n| n > now) {
+            println!("  next check {}", relative(next, now));
+        }
+    }
+    if let Some(job) = &c.running_job {
+        let p = &job.progress;
+        println!(
+            "  running job {}: {} of {} processed, {} synced, {} errors, {:.0}/s, now {}",
+            job.id,
+            p.processed,
+            p.expected,
+            p.synced,
+            p.errors,
+            p.speed,
+            inert(p.current_resource.as_deref().unwrap_or("-"))
+        );
+    }
+    if c.queued_jobs > 0 {
+        println!("  {} job(s) queued", c.queued_jobs);
+    }
+    if let Some(job) = &c.last_job {
+        println!(
+            "  last job {} {} at {}: {} synced, {} errors{}",
+            job.id,
+            job.state.as_str(),
+            when(job.finished_at),
+            job.progress.synced,
+            job.progress.errors,
+            job.last_error
+                .as_deref()
+                .map(|e| format!(" — {}", inert(e)))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(e) = &l.last_error {
+        println!("  last error: {}", inert(e));
+    }
+}
+
+pub async fn start_stop(
+    engine: &EngineHandle,
+    reference: Option<&str>,
+    start: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let names = if start {
+        engine.start(reference).await?
+    } else {
+        engine.stop(reference).await?
+    };
+    if json {
+        print_json(&serde_json::json!({ if start { "started" } else { "stopped" }: names }))?;
+    } else {
+        let verb = if start { "started" } else { "stopped" };
+        for n in &names {
+            println!("{verb} {}", inert(n));
+        }
+        if start {
+            println!("A running `syncdeck daemon` or console picks this up within a few seconds.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct TriggerResult {
+    job: Job,
+    resources: Vec<ResourceProgress>,
+}
+
+/// Queues a manual sync; with `wait`, runs it here (alongside any daemon) and
+/// exits 0 only if it completed.
+pub async fn trigger(
+    engine: &EngineHandle,
+    reference: &str,
+    wait: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let id = engine.trigger(reference).await?;
+    if !wait {
+        if json {
+            print_json(&serde_json::json!({ "job": id }))?;
+        } else {
+            println!("queued job {id}. A running `syncdeck daemon` or console runs it; `--wait` runs it here.");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut shown_resource = None;
+    let (job, resources) = loop {
+        let (job, resources) = engine.job(id).await?;
+        if matches!(
+            job.state,
+            JobState::Completed | JobState::Failed | JobState::Cancelled
+        ) {
+            break (job, resources);
+        }
+        if !json && job.progress.current_resource != shown_resource {
+            shown_resource = job.progress.current_resource.clone();
+            if let Some(r) = &shown_resource {
+                eprintln!("job {id}: {}", inert(r));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    if json {
+        print_json(&TriggerResult {
+            job: job.clone(),
+            resources,
+        })?;
+    } else {
+        println!(
+            "job {} {} after {} attempt(s): {} synced, {} errors",
+            job.id,
+            job.state.as_str(),
+            job.attempt,
+            job.progress.synced,
+            job.progress.errors
+        );
+        println!(
+            "{:<48} {:>9} {:>10} {:>10} {:>8}  STATUS",
+            "RESOURCE", "TYPE", "TOTAL", "SYNCED", "ERRORS"
+        );
+        for r in &resources {
+            println!(
+                "{:<48} {:>9} {:>10} {:>10} {:>8}  {}{}",
+                inert(&r.resource),
+                r.rtype,
+                r.total,
+                r.synced,
+                r.errors,
+                r.status.as_str(),
+                r.message
+                    .as_deref()
+                    .map(|m| format!(" ({})", inert(m)))
+                    .unwrap_or_default()
+            );
+        }
+        if let Some(e) = &job.last_error {
+            println!("error: {}", inert(e));
+        }
+    }
+    Ok(if job.state == JobState::Completed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Changes to auto-sync settings; unset fields keep their value.
+#[derive(Debug, Default, clap::Args)]
+pub struct SetupArgs {
+    #[arg(long)]
+    pub enabled: Option<bool>,
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub check_interval: Option<Duration>,
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub delay_before_sync: Option<Duration>,
+    #[arg(long)]
+    pub immediate_sync: Option<bool>,
+    #[arg(long)]
+    pub monitor_metadata: Option<bool>,
+    #[arg(long)]
+    pub monitor_data_values: Option<bool>,
+    /// Comma-separated metadata types to watch (empty = all selected).
+    #[arg(long, value_delimiter = ',')]
+    pub metadata_resources: Option<Vec<String>>,
+    #[arg(long, value_delimiter = ',')]
+    pub exclude_resources: Option<Vec<String>>,
+    #[arg(long)]
+    pub max_sync_per_hour: Option<u32>,
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub cooldown_after_error: Option<Duration>,
+    #[arg(long)]
+    pub notify_on_change: Option<bool>,
+    #[arg(long)]
+    pub notify_on_sync_complete: Option<bool>,
+}
+
+impl SetupArgs {
+    fn apply_to(self, s: &mut AutoSettings) {
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f { s.$f = v; } )* };
+        }
+        set!(
+            enabled,
+            check_interval,
+            delay_before_sync,
+            immediate_sync,
+            monitor_metadata,
+            monitor_data_values,
+            metadata_resources,
+            exclude_resources,
+            max_sync_per_hour,
+            cooldown_after_error,
+            notify_on_change,
+            notify_on_sync_complete
+        );
+    }
+}
+
+pub async fn setup(
+    engine: &EngineHandle,
+    reference: &str,
+    args: SetupArgs,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let config = engine.config(reference).await?;
+    let mut settings = config.auto.clone().unwrap_or_default();
+    args.apply_to(&mut settings);
+    engine.setup(reference, settings.clone()).await?;
+    if json {
+        print_json(&serde_json::json!({
+            "config": config.name,
+            "check_interval_s": settings.check_interval.as_secs(),
+            "enabled": settings.enabled,
+            "max_sync_per_hour": settings.max_sync_per_hour,
+        }))?;
+    } else {
+        println!(
+            "{}: auto-sync {} every {}, delay {}, max {}/h, cooldown {}",
+            inert(&config.name),
+            if settings.enabled { "enabled" } else { "disabled" },
+            humantime::format_duration(settings.check_interval),
+            humantime::format_duration(settings.delay_before_sync),
+            settings.max_sync_per_hour,
+            humantime::format_duration(settings.cooldown_after_error)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

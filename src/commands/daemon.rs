@@ -1,0 +1,52 @@
+//! `syncdeck daemon`: the engine without a console, for systemd. Stops
+//! cleanly on SIGTERM or SIGINT: running jobs go back to the queue.
+
+use std::process::ExitCode;
+
+use tracing::info;
+
+use crate::engine::{EngineOptions, WorkerOptions};
+use crate::store::DbTarget;
+
+#[derive(Debug, clap::Args)]
+pub struct DaemonArgs {
+    /// Jobs run at the same time by this process.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+}
+
+pub async fn run(target: &DbTarget, args: DaemonArgs) -> anyhow::Result<ExitCode> {
+    let options = EngineOptions {
+        schedulers: true,
+        workers: true,
+        worker: WorkerOptions {
+            concurrency: args.workers.max(1),
+            ..Default::default()
+        },
+    };
+    let (store, engine) = super::open_engine(target, options).await?;
+    info!(target: "auto_sync", db = %target.display(), workers = args.workers, "daemon started");
+    eprintln!(
+        "syncdeck daemon running on {} ({} workers); SIGTERM or Ctrl-C stops it",
+        target.display(),
+        args.workers
+    );
+    wait_for_signal().await?;
+    info!(target: "auto_sync", "stopping: giving running jobs back to the queue");
+    engine.shutdown().await;
+    store.close().await;
+    info!(target: "auto_sync", "daemon stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r?,
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! `jobs`, `jobs retry`, `jobs clear`.
+
+use std::process::ExitCode;
+
+use super::format::{inert, when};
+use super::print_json;
+use crate::engine::EngineHandle;
+use crate::store::queue::{JobFilter, JobState};
+
+pub async fn list(engine: &EngineHandle, failed: bool, json: bool) -> anyhow::Result<ExitCode> {
+    let filter = JobFilter {
+        states: if failed {
+            vec![JobState::Failed]
+        } else {
+            Vec::new()
+        },
+        limit: 200,
+        ..Default::default()
+    };
+    let jobs = engine.jobs(filter).await?;
+    if json {
+        print_json(&jobs)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if jobs.is_empty() {
+        println!("{}", if failed { "No failed jobs." } else { "No jobs." });
+        return Ok(ExitCode::SUCCESS);
+    }
+    let names: std::collections::HashMap<i64, String> = engine
+        .snapshot()
+        .await?
+        .configs
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    println!(
+        "{:>6}  {:<24} {:<11} {:<10} {:>7} {:>9} {:>7}  {:<19} ERROR",
+        "ID", "CONFIG", "KIND", "STATE", "TRIES", "SYNCED", "ERRORS", "CREATED"
+    );
+    for j in &jobs {
+        let config = j
+            .config_id
+            .map(|id| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:>6}  {:<24} {:<11} {:<10} {:>7} {:>9} {:>7}  {:<19} {}",
+            j.id,
+            inert(&config),
+            j.kind.as_str(),
+            j.state.as_str(),
+            format!("{}/{}", j.attempt, j.max_attempts),
+            j.progress.synced,
+            j.progress.errors,
+            when(Some(j.created_at)),
+            inert(j.last_error.as_deref().unwrap_or(""))
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn retry(
+    engine: &EngineHandle,
+    id: Option<i64>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let n = match id {
+        Some(id) => {
+            engine.retry(id).await?;
+            1
+        }
+        None => engine.retry_all().await?,
+    };
+    if json {
+        print_json(&serde_json::json!({ "requeued": n }))?;
+    } else {
+        println!("{n} job(s) queued again");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn clear(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode> {
+    let n = engine.clear().await?;
+    if json {
+        print_json(&serde_json::json!({ "deleted": n }))?;
+    } else {
+        println!("{n} queued, failed or cancelled job(s) deleted; running jobs were left alone");
+    }
+    Ok(ExitCode::SUCCESS)
+}

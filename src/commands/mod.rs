@@ -1,0 +1,33 @@
+//! Handlers of the engine subcommands (`list`, `status`, `start`, `stop`,
+//! `trigger`, `setup`, `jobs`, `daemon`): each opens the store, goes through
+//! [`EngineHandle`](crate::engine::EngineHandle) and prints for humans or, with
+//! `--json`, for scripts.
+
+pub mod configs;
+pub mod daemon;
+pub mod format;
+pub mod jobs;
+
+use std::sync::Arc;
+
+use crate::engine::dhis2::Dhis2Connectors;
+use crate::engine::{Engine, EngineOptions};
+use crate::store::{DbTarget, Store};
+
+/// Opens the database and an engine in this process: `workers` runs queued
+/// jobs here; schedulers only in the daemon and the console.
+pub async fn open_engine(
+    target: &DbTarget,
+    options: EngineOptions,
+) -> anyhow::Result<(Store, Engine)> {
+    let store = Store::open(target).await?;
+    let factory = Arc::new(Dhis2Connectors::new(store.clone()));
+    let engine = Engine::start(store.clone(), factory, options);
+    Ok((store, engine))
+}
+
+/// Prints `value` as pretty JSON.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! What the engine needs from a connector, in the engine's own terms: the
+//! engine schedules and records; a connector knows one remote protocol.
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+/// One resource of a plan, in the order it must be synced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedResource {
+    /// Stable key (watermarks are kept per key).
+    pub key: String,
+    pub label: String,
+    pub is_metadata: bool,
+}
+
+/// Why some objects of a resource were refused by the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictClass {
+    /// A referenced object is missing: re-sync after the next metadata sync.
+    MissingReference,
+    /// A lock or deadlock at the destination: re-sync in 30 s.
+    Lock,
+    /// Anything else: not re-synced automatically.
+    Other,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub processed: u64,
+    pub synced: u64,
+    pub deleted: u64,
+    pub errors: u64,
+    pub conflicts: Vec<ConflictClass>,
+}
+
+/// A failure that stopped a resource.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectorError {
+    /// Credentials refused: never retried (repeated logins lock DHIS2 accounts).
+    #[error("{0}")]
+    Auth(String),
+    /// Network, timeout, 5xx, 429: the job is retried later.
+    #[error("{0}")]
+    Transient(String),
+    /// Bad configuration or unexpected answers: retried, but unlikely to heal.
+    #[error("{0}")]
+    Other(String),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl ConnectorError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConnectorError::Auth(_) => "auth",
+            ConnectorError::Transient(_) => "transient",
+            ConnectorError::Other(_) => "error",
+            ConnectorError::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Progress of the resource being synced.
+pub trait ResourceProgressSink: Send + Sync {
+    fn set_total(&self, total: u64);
+    fn add(&self, processed: u64, synced: u64, errors: u64);
+    fn step(&self, step: &str);
+}
+
+/// Counts of objects changed since a watermark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeCount {
+    pub count: u64,
+    /// `false` = a lower bound.
+    pub exact: bool,
+}
+
+#[async_trait]
+pub trait SyncConnector: Send + Sync {
+    /// The source's clock now (the watermark of a run starting now), as text.
+    async fn server_time(&self) -> Result<String, ConnectorError>;
+    async fn plan(&self) -> Result<Vec<PlannedResource>, ConnectorError>;
+    async fn count_changes(
+        &self,
+        resource: &PlannedResource,
+        since: Option<&str>,
+    ) -> Result<ChangeCount, ConnectorError>;
+    async fn sync_resource(
+        &self,
+        resource: &PlannedResource,
+        since: Option<&str>,
+        progress: &dyn ResourceProgressSink,
+        cancel: &CancellationToken,
+    ) -> Result<Outcome, ConnectorError>;
+}

@@ -1,0 +1,279 @@
+//! `EngineHandle`: the one door the CLI and the console use. Today it is the
+//! local engine (same process, same database); a remote one (HTTP + SSE to a
+//! daemon) can implement the same trait without touching callers.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use super::events::EngineEvent;
+use crate::config::{AutoSettings, SyncConfig};
+use crate::store::queue::{Job, JobFilter, JobKind, JobState, NewJob, QueueStore, ResourceProgress};
+use crate::store::state::{Detection, LifecycleState};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("no sync config named or numbered {0:?}; `syncdeck list` shows them")]
+    UnknownConfig(String),
+    #[error("no job {0}; `syncdeck jobs` lists them")]
+    UnknownJob(i64),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A config with everything the console shows about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigStatus {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub source: String,
+    pub destination: Option<String>,
+    pub mode: String,
+    pub active: bool,
+    /// enabled / disabled / not configured.
+    pub auto: String,
+    pub lifecycle: LifecycleState,
+    pub running_job: Option<Job>,
+    pub queued_jobs: usize,
+    pub last_job: Option<Job>,
+    #[serde(skip)]
+    pub config: SyncConfig,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// Database clock, ms since the epoch.
+    pub now: i64,
+    pub configs: Vec<ConfigStatus>,
+    pub failed_jobs: usize,
+}
+
+#[async_trait]
+pub trait EngineApi: Send + Sync {
+    async fn snapshot(&self) -> Result<Snapshot, EngineError>;
+    fn subscribe(&self) -> broadcast::Receiver<EngineEvent>;
+    /// A config by name or id.
+    async fn config(&self, reference: &str) -> Result<SyncConfig, EngineError>;
+    /// Switches the scheduler on; returns the configs changed.
+    async fn start(&self, reference: Option<&str>) -> Result<Vec<String>, EngineError>;
+    /// Switches the scheduler off and cancels queued jobs (a running sync finishes).
+    async fn stop(&self, reference: Option<&str>) -> Result<Vec<String>, EngineError>;
+    /// Queues a sync now (ignores cooldown and throttle: an operator asked).
+    async fn trigger(&self, reference: &str) -> Result<i64, EngineError>;
+    async fn setup(&self, reference: &str, settings: AutoSettings) -> Result<(), EngineError>;
+    async fn jobs(&self, filter: JobFilter) -> Result<Vec<Job>, EngineError>;
+    async fn job(&self, id: i64) -> Result<(Job, Vec<ResourceProgress>), EngineError>;
+    async fn retry(&self, id: i64) -> Result<(), EngineError>;
+    async fn retry_all(&self) -> Result<u64, EngineError>;
+    async fn clear(&self) -> Result<u64, EngineError>;
+    async fn detections(&self, reference: Option<&str>, limit: u32) -> Result<Vec<Detection>, EngineError>;
+}
+
+pub type EngineHandle = Arc<dyn EngineApi>;
+
+/// The engine in this process, over the database.
+pub struct LocalEngine {
+    pub(crate) store: Store,
+    pub(crate) queue: Arc<dyn QueueStore>,
+    pub(crate) events: broadcast::Sender<EngineEvent>,
+    /// Called after changes the running schedulers/workers must see at once.
+    pub(crate) on_change: Box<dyn Fn() + Send + Sync>,
+}
+
+impl LocalEngine {
+    fn changed(&self) {
+        (self.on_change)();
+        let _ = self.events.send(EngineEvent::ConfigsChanged);
+    }
+
+    async fn selected(&self, reference: Option<&str>) -> Result<Vec<SyncConfig>, EngineError> {
+        match reference {
+            Some(r) => Ok(vec![self.config(r).await?]),
+            None => Ok(self.store.list_configs().await?),
+        }
+    }
+}
+
+#[async_trait]
+impl EngineApi for LocalEngine {
+    async fn snapshot(&self) -> Result<Snapshot, EngineError> {
+        let now = self.store.now_ms().await?;
+        let instances = self.store.list_instances().await?;
+        let name_of = |id: i64| {
+            instances
+                .iter()
+                .find(|i| i.id == id)
+                .map_or_else(|| format!("#{id}"), |i| i.name.clone())
+        };
+        let active_jobs = self
+            .queue
+            .list(&JobFilter {
+                states: vec![JobState::Queued, JobState::Running],
+                ..Default::default()
+            })
+            .await?;
+        let failed_jobs = self
+            .queue
+            .list(&JobFilter {
+                states: vec![JobState::Failed],
+                ..Default::default()
+            })
+            .await?
+            .len();
+        let mut configs = Vec::new();
+        for config in self.store.list_configs().await? {
+            let lifecycle = self.store.lifecycle(config.id).await?;
+            let last_job = self
+                .queue
+                .list(&JobFilter {
+                    config_id: Some(config.id),
+                    states: vec![JobState::Completed, JobState::Failed],
+                    limit: 1,
+                    ..Default::default()
+                })
+                .await?
+                .into_iter()
+                .next();
+            let mine = active_jobs.iter().filter(|j| j.config_id == Some(config.id));
+            configs.push(ConfigStatus {
+                id: config.id,
+                name: config.name.clone(),
+                kind: config.kind.as_str().into(),
+                source: name_of(config.source_id),
+                destination: config.destination_id.map(name_of),
+                mode: config.mode.as_str().into(),
+                active: config.active,
+                auto: match &config.auto {
+                    None => "not configured".into(),
+                    Some(a) if a.enabled => "enabled".into(),
+                    Some(_) => "disabled".into(),
+                },
+                lifecycle,
+                running_job: mine.clone().find(|j| j.state == JobState::Running).cloned(),
+                queued_jobs: mine.filter(|j| j.state == JobState::Queued).count(),
+                last_job,
+                config,
+            });
+        }
+        Ok(Snapshot {
+            now,
+            configs,
+            failed_jobs,
+        })
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.events.subscribe()
+    }
+
+    async fn config(&self, reference: &str) -> Result<SyncConfig, EngineError> {
+        self.store
+            .config_by_ref(reference)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound(_) => EngineError::UnknownConfig(reference.to_string()),
+                e => e.into(),
+            })
+    }
+
+    async fn start(&self, reference: Option<&str>) -> Result<Vec<String>, EngineError> {
+        let mut names = Vec::new();
+        for config in self.selected(reference).await? {
+            self.store.set_active(config.id, true).await?;
+            names.push(config.name);
+        }
+        self.changed();
+        Ok(names)
+    }
+
+    async fn stop(&self, reference: Option<&str>) -> Result<Vec<String>, EngineError> {
+        let mut names = Vec::new();
+        for config in self.selected(reference).await? {
+            self.store.set_active(config.id, false).await?;
+            self.queue.cancel_queued(config.id).await?;
+            names.push(config.name);
+        }
+        self.changed();
+        Ok(names)
+    }
+
+    async fn trigger(&self, reference: &str) -> Result<i64, EngineError> {
+        let config = self.config(reference).await?;
+        if config.destination_id.is_none() {
+            return Err(EngineError::Invalid(format!(
+                "{} has no destination to sync into",
+                config.name
+            )));
+        }
+        let id = self
+            .queue
+            .enqueue(&NewJob::sync(config.id, JobKind::Manual, "triggered by an operator"))
+            .await?;
+        let _ = self.events.send(EngineEvent::JobQueued {
+            job_id: id,
+            config_id: Some(config.id),
+        });
+        (self.on_change)();
+        Ok(id)
+    }
+
+    async fn setup(&self, reference: &str, settings: AutoSettings) -> Result<(), EngineError> {
+        if settings.check_interval < AutoSettings::MIN_CHECK_INTERVAL {
+            return Err(EngineError::Invalid(format!(
+                "check_interval must be at least 60s (got {})",
+                humantime::format_duration(settings.check_interval)
+            )));
+        }
+        let config = self.config(reference).await?;
+        self.store.update_auto_settings(config.id, &settings).await?;
+        self.changed();
+        Ok(())
+    }
+
+    async fn jobs(&self, filter: JobFilter) -> Result<Vec<Job>, EngineError> {
+        Ok(self.queue.list(&filter).await?)
+    }
+
+    async fn job(&self, id: i64) -> Result<(Job, Vec<ResourceProgress>), EngineError> {
+        let job = self.queue.get(id).await?.ok_or(EngineError::UnknownJob(id))?;
+        let resources = self.queue.resources(id).await?;
+        Ok((job, resources))
+    }
+
+    async fn retry(&self, id: i64) -> Result<(), EngineError> {
+        if self.queue.retry(id).await? {
+            (self.on_change)();
+            Ok(())
+        } else if self.queue.get(id).await?.is_none() {
+            Err(EngineError::UnknownJob(id))
+        } else {
+            Err(EngineError::Invalid(format!(
+                "job {id} is not failed or cancelled; only those can be retried"
+            )))
+        }
+    }
+
+    async fn retry_all(&self) -> Result<u64, EngineError> {
+        let n = self.queue.retry_all_failed().await?;
+        (self.on_change)();
+        Ok(n)
+    }
+
+    async fn clear(&self) -> Result<u64, EngineError> {
+        Ok(self.queue.clear().await?)
+    }
+
+    async fn detections(&self, reference: Option<&str>, limit: u32) -> Result<Vec<Detection>, EngineError> {
+        let config_id = match reference {
+            Some(r) => Some(self.config(r).await?.id),
+            None => None,
+        };
+        Ok(self.store.detections(config_id, limit).await?)
+    }
+}

@@ -1,0 +1,252 @@
+//! Progress of one running job: totals per resource and for the job, speed
+//! smoothed over a few seconds, ETA. Fed by the connector through
+//! [`ResourceProgressSink`]; read by the worker to publish (coalesced events)
+//! and to persist (at a bounded rate).
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::connector::{PlannedResource, ResourceProgressSink};
+use crate::store::queue::{JobProgress, ResourceProgress, ResourceStatus};
+
+/// Speed is measured over this window.
+const SPEED_WINDOW: Duration = Duration::from_secs(5);
+
+#[derive(Debug)]
+struct Inner {
+    resources: Vec<ResourceProgress>,
+    current: Option<usize>,
+    step: Option<String>,
+    samples: VecDeque<(Instant, u64)>,
+    resource_samples: VecDeque<(Instant, u64)>,
+    version: u64,
+}
+
+/// Shared between the worker and the connector (behind an `Arc`).
+#[derive(Debug)]
+pub struct ProgressTracker {
+    inner: Mutex<Inner>,
+}
+
+/// A consistent copy for events and persistence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressSnapshot {
+    pub job: JobProgress,
+    pub resources: Vec<ResourceProgress>,
+    pub eta: Option<Duration>,
+    /// Changes whenever anything changed (to skip needless writes and events).
+    pub version: u64,
+}
+
+impl ProgressTracker {
+    /// Rows for the resources of the plan; `previous` keeps the results of
+    /// resources finished by an earlier attempt of the same job.
+    pub fn new(plan: &[PlannedResource], previous: &[ResourceProgress]) -> ProgressTracker {
+        let resources = plan
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                previous
+                    .iter()
+                    .find(|p| p.resource == r.key && p.status == ResourceStatus::Done)
+                    .cloned()
+                    .unwrap_or(ResourceProgress {
+                        resource: r.key.clone(),
+                        rtype: if r.is_metadata { "metadata" } else { "data" }.into(),
+                        position: u32::try_from(i).unwrap_or(u32::MAX),
+                        status: ResourceStatus::Pending,
+                        total: 0,
+                        processed: 0,
+                        synced: 0,
+                        errors: 0,
+                        speed: 0.0,
+                        message: None,
+                    })
+            })
+            .collect();
+        ProgressTracker {
+            inner: Mutex::new(Inner {
+                resources,
+                current: None,
+                step: None,
+                samples: VecDeque::new(),
+                resource_samples: VecDeque::new(),
+                version: 1,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain counters: still usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether an earlier attempt already finished this resource.
+    pub fn is_done(&self, key: &str) -> bool {
+        self.lock()
+            .resources
+            .iter()
+            .any(|r| r.resource == key && r.status == ResourceStatus::Done)
+    }
+
+    pub fn begin(&self, key: &str) {
+        let mut g = self.lock();
+        let idx = g.resources.iter().position(|r| r.resource == key);
+        if let Some(i) = idx {
+            let r = &mut g.resources[i];
+            r.status = ResourceStatus::Running;
+            (r.total, r.processed, r.synced, r.errors, r.speed) = (0, 0, 0, 0, 0.0);
+            r.message = None;
+        }
+        g.current = idx;
+        g.step = None;
+        g.resource_samples.clear();
+        g.version += 1;
+    }
+
+    pub fn finish(&self, key: &str, status: ResourceStatus, message: Option<String>) {
+        let mut g = self.lock();
+        if let Some(r) = g.resources.iter_mut().find(|r| r.resource == key) {
+            r.status = status;
+            r.message = message;
+            r.speed = 0.0;
+            if status == ResourceStatus::Done {
+                r.total = r.total.max(r.processed);
+            }
+        }
+        g.current = None;
+        g.version += 1;
+    }
+
+    pub fn skip(&self, key: &str, message: &str) {
+        self.finish(key, ResourceStatus::Skipped, Some(message.to_string()));
+    }
+
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        let mut g = self.lock();
+        let now = Instant::now();
+        let processed: u64 = g.resources.iter().map(|r| r.processed).sum();
+        let speed = window_speed(&mut g.samples, now, processed);
+        let current_processed = g.current.map_or(0, |i| g.resources[i].processed);
+        let resource_speed = window_speed(&mut g.resource_samples, now, current_processed);
+        if let Some(i) = g.current {
+            g.resources[i].speed = resource_speed;
+        }
+        let job = JobProgress {
+            expected: g.resources.iter().map(|r| r.total.max(r.processed)).sum(),
+            processed,
+            synced: g.resources.iter().map(|r| r.synced).sum(),
+            errors: g.resources.iter().map(|r| r.errors).sum(),
+            speed,
+            current_step: g.step.clone(),
+            current_resource: g.current.map(|i| g.resources[i].resource.clone()),
+        };
+        let remaining = job.expected.saturating_sub(job.processed);
+        let eta = (speed > 0.0).then(|| Duration::from_secs_f64(remaining as f64 / speed));
+        ProgressSnapshot {
+            job,
+            resources: g.resources.clone(),
+            eta,
+            version: g.version,
+        }
+    }
+}
+
+/// Objects per second over the last [`SPEED_WINDOW`], recording `value` now.
+fn window_speed(samples: &mut VecDeque<(Instant, u64)>, now: Instant, value: u64) -> f64 {
+    if samples.back().is_none_or(|&(t, _)| now - t >= Duration::from_millis(200)) {
+        samples.push_back((now, value));
+    }
+    while samples
+        .front()
+        .is_some_and(|&(t, _)| now - t > SPEED_WINDOW)
+        && samples.len() > 2
+    {
+        samples.pop_front();
+    }
+    match (samples.front(), samples.back()) {
+        (Some(&(t0, v0)), Some(&(t1, v1))) if t1 > t0 => {
+            v1.saturating_sub(v0) as f64 / (t1 - t0).as_secs_f64()
+        }
+        _ => 0.0,
+    }
+}
+
+impl ResourceProgressSink for ProgressTracker {
+    fn set_total(&self, total: u64) {
+        let mut g = self.lock();
+        if let Some(i) = g.current {
+            g.resources[i].total = total;
+            g.version += 1;
+        }
+    }
+
+    fn add(&self, processed: u64, synced: u64, errors: u64) {
+        let mut g = self.lock();
+        if let Some(i) = g.current {
+            let r = &mut g.resources[i];
+            r.processed += processed;
+            r.synced += synced;
+            r.errors += errors;
+            g.version += 1;
+        }
+    }
+
+    fn step(&self, step: &str) {
+        let mut g = self.lock();
+        g.step = Some(step.to_string());
+        g.version += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Vec<PlannedResource> {
+        ["metadata:a", "dataValues:b"]
+            .iter()
+            .map(|k| PlannedResource {
+                key: k.to_string(),
+                label: k.to_string(),
+                is_metadata: k.starts_with("metadata"),
+            })
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn totals_speed_and_eta() {
+        let t = ProgressTracker::new(&plan(), &[]);
+        t.begin("dataValues:b");
+        t.set_total(1000);
+        t.snapshot();
+        for _ in 0..4 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            t.add(100, 90, 10);
+            t.snapshot();
+        }
+        let s = t.snapshot();
+        assert_eq!((s.job.expected, s.job.processed), (1000, 400));
+        assert_eq!((s.job.synced, s.job.errors), (360, 40));
+        assert!((s.job.speed - 100.0).abs() < 1.0, "{}", s.job.speed);
+        assert_eq!(s.eta.map(|d| d.as_secs()), Some(6));
+        assert_eq!(s.job.current_resource.as_deref(), Some("dataValues:b"));
+        t.finish("dataValues:b", ResourceStatus::Done, None);
+        assert!(t.is_done("dataValues:b"));
+    }
+
+    #[test]
+    fn an_earlier_attempt_keeps_its_finished_resources() {
+        let first = ProgressTracker::new(&plan(), &[]);
+        first.begin("metadata:a");
+        first.add(5, 5, 0);
+        first.finish("metadata:a", ResourceStatus::Done, None);
+        let again = ProgressTracker::new(&plan(), &first.snapshot().resources);
+        assert!(again.is_done("metadata:a"));
+        assert!(!again.is_done("dataValues:b"));
+        assert_eq!(again.snapshot().job.synced, 5);
+    }
+}

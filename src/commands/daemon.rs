@@ -13,6 +13,10 @@ pub struct DaemonArgs {
     /// Jobs run at the same time by this process.
     #[arg(long, default_value_t = 2)]
     pub workers: usize,
+    /// First check of every scheduler within this time (e.g. 10s) instead of
+    /// at a random point of its check interval.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub first_check_within: Option<std::time::Duration>,
 }
 
 pub async fn run(target: &DbTarget, args: DaemonArgs) -> anyhow::Result<ExitCode> {
@@ -23,6 +27,7 @@ pub async fn run(target: &DbTarget, args: DaemonArgs) -> anyhow::Result<ExitCode
             concurrency: args.workers.max(1),
             ..Default::default()
         },
+        first_check_within: args.first_check_within,
     };
     let (store, engine) = super::open_engine(target, options).await?;
     info!(target: "auto_sync", db = %target.display(), workers = args.workers, "daemon started");

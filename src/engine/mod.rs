@@ -19,6 +19,8 @@ pub mod lifecycle;
 pub mod port;
 pub mod progress;
 pub mod scheduler;
+#[cfg(test)]
+mod scheduler_tests;
 pub mod supervisor;
 pub mod worker;
 
@@ -43,6 +45,9 @@ pub struct EngineOptions {
     /// Workers running queued jobs (daemon, console, `trigger --wait`).
     pub workers: bool,
     pub worker: WorkerOptions,
+    /// Caps the jitter of each scheduler's first check (default: the whole
+    /// check interval).
+    pub first_check_within: Option<std::time::Duration>,
 }
 
 /// A running engine; [`Engine::shutdown`] stops it cleanly.
@@ -85,7 +90,7 @@ impl Engine {
             clock,
             on_enqueue: Box::new(wake_workers.clone()),
         });
-        let supervisor = supervisor::Supervisor::new(port, clock);
+        let supervisor = supervisor::Supervisor::new(port, clock, options.first_check_within);
         if options.workers {
             tasks.spawn(workers.clone().run(cancel.clone()));
         }

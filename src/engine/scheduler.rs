@@ -52,6 +52,7 @@ pub async fn run(
     config_id: i64,
     clock: Clock,
     jitter_unit: f64,
+    first_within: Option<std::time::Duration>,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     let Some(config) = port.config(config_id).await? else {
@@ -61,7 +62,11 @@ pub async fn run(
         return Ok(());
     };
     let state = port.lifecycle(config_id).await?;
-    let first = lifecycle::first_tick_delay(&state, &settings, jitter_unit);
+    let mut first = lifecycle::first_tick_delay(&state, &settings, jitter_unit);
+    if let Some(window) = first_within {
+        // The operator narrowed the jitter window (daemon --first-check-within).
+        first = first.min(window.mul_f64(jitter_unit.clamp(0.0, 1.0)));
+    }
     let mut next = clock.now_ms() + millis(first);
     loop {
         announce_wait(&*port, config_id, next, &clock).await?;

@@ -29,14 +29,20 @@ struct Task {
 pub struct Supervisor {
     port: Arc<dyn SchedulerPort>,
     clock: Clock,
+    first_within: Option<Duration>,
     wake: Notify,
 }
 
 impl Supervisor {
-    pub fn new(port: Arc<dyn SchedulerPort>, clock: Clock) -> Arc<Supervisor> {
+    pub fn new(
+        port: Arc<dyn SchedulerPort>,
+        clock: Clock,
+        first_within: Option<Duration>,
+    ) -> Arc<Supervisor> {
         Arc::new(Supervisor {
             port,
             clock,
+            first_within,
             wake: Notify::new(),
         })
     }
@@ -130,6 +136,7 @@ impl Supervisor {
                 id,
                 self.clock,
                 jitter,
+                self.first_within,
                 child.clone(),
             ));
             tasks.insert(

@@ -1,8 +1,9 @@
-//! `/api/_sim/digest` and `/api/_sim/stats`: test aids, not part of DHIS2. The
+//! `/api/_sim/digest`, `/api/_sim/stats` and `POST /api/_sim/mutate`: test
+//! aids, not part of DHIS2. The
 //! digest lets a test assert that a destination holds exactly what the source
 //! holds: per resource, an MD5 over canonical content without timestamps, and a count.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
@@ -115,4 +116,34 @@ pub async fn stats(State(sim): State<Shared>) -> Response {
         "objectsReturned": stats.objects_returned,
         "objectsImported": stats.objects_imported,
     }))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct MutateParams {
+    #[serde(default = "one")]
+    rounds: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// Runs `rounds` rounds of the same edits `--mutate-every` makes, now (tests
+/// need the source to change at a known moment).
+pub async fn mutate(State(sim): State<Shared>, Query(p): Query<MutateParams>) -> Response {
+    let rounds = p.rounds.clamp(1, 100);
+    let sim2 = sim.clone();
+    match tokio::task::spawn_blocking(move || {
+        for tick in 0..rounds {
+            super::mutate::mutate_once(&sim2, 1_000_000 + tick);
+        }
+    })
+    .await
+    {
+        Ok(()) => ok_json(&json!({"rounds": rounds})),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("mutation failed: {e}"),
+        ),
+    }
 }

@@ -172,6 +172,7 @@ fn router(sim: Shared) -> Router {
         .route("/api/{plural}/{id}", get(metadata_api::one))
         .route("/api/_sim/digest", get(digest::digest))
         .route("/api/_sim/stats", get(digest::stats))
+        .route("/api/_sim/mutate", post(digest::mutate))
         .fallback(response::not_found)
         .layer(axum::middleware::from_fn_with_state(
             sim.clone(),

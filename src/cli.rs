@@ -115,6 +115,8 @@ pub enum JobsAction {
     },
     /// Delete queued, failed and cancelled jobs (running ones stay).
     Clear,
+    /// One job with its per-resource results.
+    Show { id: i64 },
 }
 
 #[derive(Subcommand, Debug)]
@@ -187,6 +189,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 with_engine!(false, |e| jobs::retry(&e, id, args.json.json))
             }
             Some(JobsAction::Clear) => with_engine!(false, |e| jobs::clear(&e, args.json.json)),
+            Some(JobsAction::Show { id }) => {
+                with_engine!(false, |e| jobs::show(&e, id, args.json.json))
+            }
         },
         Command::Daemon(args) => crate::commands::daemon::run(&target, args).await,
         Command::Sim(opts) => sim::run(opts).await.map(|()| ExitCode::SUCCESS),

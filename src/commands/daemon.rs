@@ -17,6 +17,10 @@ pub struct DaemonArgs {
     /// at a random point of its check interval.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub first_check_within: Option<std::time::Duration>,
+    /// A job whose worker stops renewing its lease this long is taken over
+    /// (by this or another daemon).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub lease: std::time::Duration,
 }
 
 pub async fn run(target: &DbTarget, args: DaemonArgs) -> anyhow::Result<ExitCode> {
@@ -25,6 +29,7 @@ pub async fn run(target: &DbTarget, args: DaemonArgs) -> anyhow::Result<ExitCode
         workers: true,
         worker: WorkerOptions {
             concurrency: args.workers.max(1),
+            lease: args.lease.max(std::time::Duration::from_secs(1)),
             ..Default::default()
         },
         first_check_within: args.first_check_within,

@@ -87,3 +87,43 @@ pub async fn clear(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode
     }
     Ok(ExitCode::SUCCESS)
 }
+
+pub async fn show(engine: &EngineHandle, id: i64, json: bool) -> anyhow::Result<ExitCode> {
+    let (job, resources) = engine.job(id).await?;
+    if json {
+        print_json(&serde_json::json!({ "job": job, "resources": resources }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "job {} ({}, {}) {} — attempt {}/{}, {} synced, {} errors",
+        job.id,
+        job.kind.as_str(),
+        inert(&job.reason),
+        job.state.as_str(),
+        job.attempt,
+        job.max_attempts,
+        job.progress.synced,
+        job.progress.errors
+    );
+    println!(
+        "  created {}  started {}  finished {}",
+        when(Some(job.created_at)),
+        when(job.started_at),
+        when(job.finished_at)
+    );
+    if let Some(e) = &job.last_error {
+        println!("  last error: {}", inert(e));
+    }
+    for r in &resources {
+        println!(
+            "  {:<48} {:>9} {:>10}/{:<10} {:>7} errors  {}",
+            inert(&r.resource),
+            r.rtype,
+            r.synced,
+            r.total,
+            r.errors,
+            r.status.as_str()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

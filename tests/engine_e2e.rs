@@ -1,0 +1,338 @@
+//! The engine end to end, through the real binary: `apply`, `trigger --wait`,
+//! the `daemon`'s scheduler detecting and syncing changes, a daemon killed
+//! mid-sync, flaky servers and bad credentials, on SQLite and PostgreSQL.
+//! Success is judged by the simulators' digests (source = destination).
+
+mod common;
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::{SimProcess, digest, http};
+
+/// The real binary on one database, with the instances' passwords in its env.
+struct Syncdeck {
+    db: String,
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Syncdeck {
+    fn sqlite() -> Syncdeck {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("syncdeck.db").display().to_string();
+        Syncdeck::with_db(db, dir)
+    }
+
+    fn with_db(db: String, dir: tempfile::TempDir) -> Syncdeck {
+        Syncdeck {
+            db,
+            dir,
+            env: vec![
+                ("SD_SOURCE_PW".into(), common::PASSWORD.into()),
+                ("SD_DEST_PW".into(), common::PASSWORD.into()),
+            ],
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_syncdeck"));
+        c.arg("--db").arg(&self.db).args(args);
+        c.env_remove("SYNCDECK_DB");
+        c.env("XDG_DATA_HOME", self.dir.path());
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs and expects exit 0.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "syncdeck {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+
+    fn daemon(&self, args: &[&str]) -> Child {
+        let mut all = vec!["daemon"];
+        all.extend_from_slice(args);
+        self.command(&all)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Writes a config for `source` → `dest` and applies it.
+    fn apply(&self, source: &SimProcess, dest: &SimProcess, auto: &str) {
+        let path = self.dir.path().join("syncdeck.toml");
+        std::fs::write(&path, config_toml(source, dest, auto)).unwrap();
+        self.ok(&["apply", "-f", path.to_str().unwrap()]);
+    }
+
+    fn jobs(&self) -> Vec<Value> {
+        self.json(&["jobs"]).as_array().unwrap().clone()
+    }
+}
+
+fn config_toml(source: &SimProcess, dest: &SimProcess, auto: &str) -> String {
+    format!(
+        r#"
+[[instance]]
+name = "source"
+url = "{}"
+username = "admin"
+password_env = "SD_SOURCE_PW"
+
+[[instance]]
+name = "destination"
+url = "{}"
+username = "admin"
+password_env = "SD_DEST_PW"
+
+[[sync]]
+name = "copy"
+kind = "dhis2"
+source = "source"
+destination = "destination"
+mode = "automatic"
+metadata = ["*"]
+data_sets = ["*"]
+programs = ["*"]
+
+[sync.auto]
+enabled = true
+check_interval = "60s"
+delay_before_sync = "0s"
+immediate_sync = true
+max_sync_per_hour = 0
+cooldown_after_error = "30m"
+{auto}
+"#,
+        source.url, dest.url
+    )
+}
+
+async fn assert_same(source: &SimProcess, dest: &SimProcess, when: &str) {
+    let (want, got) = (digest(source).await, digest(dest).await);
+    let differing: Vec<String> = want
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, v)| got.get(k.as_str()) != Some(v))
+        .map(|(k, v)| format!("{k}: source {v}, destination {}", got[k.as_str()]))
+        .collect();
+    assert!(differing.is_empty(), "{when}: {differing:#?}");
+}
+
+async fn stats(sim: &SimProcess) -> Value {
+    http()
+        .get(sim.api("/api/_sim/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn mutate(sim: &SimProcess, rounds: u32) {
+    let r = http()
+        .post(sim.api(&format!("/api/_sim/mutate?rounds={rounds}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+/// Waits until `done(jobs)` or panics after `limit`.
+fn wait_for_jobs(sd: &Syncdeck, limit: Duration, what: &str, done: impl Fn(&[Value]) -> bool) {
+    let start = Instant::now();
+    loop {
+        let jobs = sd.jobs();
+        if done(&jobs) {
+            return;
+        }
+        assert!(start.elapsed() < limit, "{what}: jobs {jobs:#?}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn stop(mut daemon: Child) {
+    let pid = daemon.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = daemon.wait().unwrap();
+    assert!(status.success(), "daemon exit after SIGTERM: {status}");
+}
+
+fn no_job_running(sd: &Syncdeck) {
+    let jobs = sd.jobs();
+    assert!(
+        jobs.iter().all(|j| j["state"] != "running"),
+        "a job is left running: {jobs:#?}"
+    );
+}
+
+/// First sync by `trigger --wait`, then a change at the source found by the
+/// daemon's scheduler and synced incrementally.
+async fn first_then_incremental(sd: Syncdeck) {
+    let source = SimProcess::start(&["--seed", "21"]);
+    let dest = SimProcess::start(&["--empty"]);
+    sd.apply(&source, &dest, "");
+
+    let before_full = stats(&source).await;
+    let result = sd.json(&["trigger", "copy", "--wait"]);
+    assert_eq!(result["job"]["state"], "completed", "{result:#}");
+    let resources = result["resources"].as_array().unwrap();
+    assert!(resources.len() > 20, "{resources:#?}");
+    let values: u64 = resources
+        .iter()
+        .filter(|r| r["resource"].as_str().unwrap().starts_with("dataValues:"))
+        .map(|r| r["synced"].as_u64().unwrap())
+        .sum();
+    assert_eq!(values, 10_000, "every data value synced once");
+    assert_same(&source, &dest, "after the first sync").await;
+    let after_full = stats(&source).await;
+    let full_objects = after_full["objectsReturned"].as_u64().unwrap()
+        - before_full["objectsReturned"].as_u64().unwrap();
+
+    mutate(&source, 3).await;
+    let daemon = sd.daemon(&["--first-check-within", "1s"]);
+    wait_for_jobs(&sd, Duration::from_secs(120), "incremental sync", |jobs| {
+        jobs.iter()
+            .any(|j| j["kind"] == "incremental" && j["state"] == "completed")
+    });
+    stop(daemon);
+    no_job_running(&sd);
+    assert_same(&source, &dest, "after the incremental sync").await;
+    let incremental_objects = stats(&source).await["objectsReturned"].as_u64().unwrap()
+        - after_full["objectsReturned"].as_u64().unwrap();
+    assert!(
+        incremental_objects * 20 < full_objects,
+        "the incremental run fetched {incremental_objects} objects, the full one {full_objects}"
+    );
+    let detections = sd.run(&["status", "copy"]);
+    assert!(detections.status.success());
+}
+
+#[tokio::test]
+async fn sqlite_first_sync_then_scheduler_detects_and_syncs_changes() {
+    first_then_incremental(Syncdeck::sqlite()).await;
+}
+
+#[tokio::test]
+async fn postgres_first_sync_then_scheduler_detects_and_syncs_changes() {
+    let Some(db) = common::pg::database("engine_e2e").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    first_then_incremental(Syncdeck::with_db(db.url().to_string(), dir)).await;
+}
+
+#[tokio::test]
+async fn daemon_killed_mid_sync_resumes_and_counts_nothing_twice() {
+    let source = SimProcess::start(&["--size", "medium", "--seed", "4", "--latency", "5ms"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let sd = Syncdeck::sqlite();
+    sd.apply(&source, &dest, "");
+    let daemon = sd.daemon(&["--first-check-within", "1s", "--lease", "3s"]);
+    // Kill it once some data values have moved.
+    let start = Instant::now();
+    loop {
+        let jobs = sd.jobs();
+        let moving = jobs.iter().any(|j| {
+            j["state"] == "running"
+                && j["progress"]["current_resource"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("dataValues:"))
+                && j["progress"]["synced"].as_u64().unwrap_or(0) > 0
+        });
+        if moving {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "{jobs:#?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut daemon = daemon;
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    let jobs = sd.jobs();
+    assert!(jobs.iter().any(|j| j["state"] == "running"), "{jobs:#?}");
+
+    let daemon = sd.daemon(&["--first-check-within", "1s", "--lease", "3s"]);
+    wait_for_jobs(&sd, Duration::from_secs(300), "resumed sync", |jobs| {
+        jobs.iter()
+            .any(|j| j["kind"] == "initial" && j["state"] == "completed")
+    });
+    stop(daemon);
+    no_job_running(&sd);
+    assert_same(&source, &dest, "after the resumed sync").await;
+
+    let jobs = sd.jobs();
+    let initial = jobs.iter().find(|j| j["kind"] == "initial").unwrap();
+    assert_eq!(initial["attempt"], 2, "reclaimed once: {initial:#}");
+    let id = initial["id"].as_i64().unwrap().to_string();
+    let detail = sd.json(&["jobs", "show", &id]);
+    let values: u64 = detail["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["resource"].as_str().unwrap().starts_with("dataValues:"))
+        .map(|r| r["synced"].as_u64().unwrap())
+        .sum();
+    let want = digest(&source).await["dataValues"]["count"].as_u64().unwrap();
+    assert_eq!(values, want, "each data value counted once");
+}
+
+#[tokio::test]
+async fn flaky_servers_complete_through_retries() {
+    let flaky = ["--fail-rate", "0.1", "--latency", "20ms"];
+    let source = SimProcess::start(&[&flaky[..], &["--seed", "8"]].concat());
+    let dest = SimProcess::start(&[&flaky[..], &["--empty"]].concat());
+    let sd = Syncdeck::sqlite();
+    sd.apply(&source, &dest, "");
+    let result = sd.json(&["trigger", "copy", "--wait"]);
+    assert_eq!(result["job"]["state"], "completed", "{result:#}");
+    assert_same(&source, &dest, "through flaky servers").await;
+}
+
+#[tokio::test]
+async fn bad_credentials_fail_once_without_retry() {
+    let source = SimProcess::start(&["--seed", "9"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let mut sd = Syncdeck::sqlite();
+    sd.env[1].1 = "wrong-password-123".into();
+    sd.apply(&source, &dest, "");
+    let before = stats(&dest).await["requests"].as_u64().unwrap();
+    let out = sd.run(&["trigger", "copy", "--wait", "--json"]);
+    assert!(!out.status.success(), "exit 1 when the job failed");
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let job = &result["job"];
+    assert_eq!(job["state"], "failed", "{job:#}");
+    assert_eq!(job["attempt"], 1, "no retry: {job:#}");
+    assert_eq!(job["error_kind"], "auth");
+    let error = job["last_error"].as_str().unwrap();
+    assert!(!error.contains("wrong-password-123"), "{error}");
+    let requests = stats(&dest).await["requests"].as_u64().unwrap() - before;
+    assert!(requests <= 2, "one login attempt, not a storm: {requests}");
+    let failed = sd.json(&["jobs", "--failed"]);
+    assert_eq!(failed.as_array().unwrap().len(), 1);
+}

@@ -23,6 +23,8 @@ macro_rules! on_db {
         }
     };
 }
+// Path-based use (`crate::store::on_db!`) for the table-group modules; unused until they need it.
+#[allow(unused_imports)]
 pub(crate) use on_db;
 
 pub mod configs;

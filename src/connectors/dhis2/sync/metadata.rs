@@ -51,7 +51,7 @@ pub(crate) async fn sync(
         [single] if single == "organisationUnits" => {
             for level in 1..=MAX_LEVELS {
                 let filter = format!("level:eq:{level}");
-                if total(sync, single, None, &[filter.clone()]).await? == 0 {
+                if total(sync, single, None, std::slice::from_ref(&filter)).await? == 0 {
                     break;
                 }
                 run.progress.step(&format!("level {level}"));

@@ -293,6 +293,8 @@ async fn flaky_slow_servers_sync_fully_thanks_to_retries() {
         metadata_page_size: 200,
         data_value_batch_size: 5000,
         tracker_page_size: 200,
+        // Async imports poll jobs through the same flaky server.
+        async_imports: true,
         ..options()
     };
     let sync = syncer(&source, &dest, Selection::default(), opts);

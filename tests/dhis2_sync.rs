@@ -301,3 +301,28 @@ async fn flaky_slow_servers_sync_fully_thanks_to_retries() {
     sync_all(&sync, None).await;
     assert_same(&source, &dest).await;
 }
+
+#[tokio::test]
+async fn deletions_the_destination_never_had_are_skipped_not_errors() {
+    let source = SimProcess::start(&["--seed", "9"]);
+    let dest = SimProcess::start(&["--empty"]);
+    edit_source(&client(&source)).await;
+    let sync = syncer(&source, &dest, Selection::default(), options());
+    let cancel = CancellationToken::new();
+    let mut skipped = 0;
+    for res in sync.plan().await.unwrap() {
+        if !res.key.contains("Deletions") {
+            continue;
+        }
+        let out = sync
+            .sync_resource(&res, None, &Recorder::default(), &cancel)
+            .await
+            .unwrap();
+        assert!(out.is_clean() && out.deleted == 0, "{}: {out:?}", res.key);
+        skipped += out.skipped;
+    }
+    assert!(
+        skipped >= 3,
+        "two metadata objects and tracker items ({skipped})"
+    );
+}

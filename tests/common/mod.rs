@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod edits;
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 

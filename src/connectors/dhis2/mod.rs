@@ -20,6 +20,7 @@ pub mod params;
 pub mod reports;
 pub mod response;
 pub mod stream_json;
+pub mod sync;
 pub mod system;
 pub mod time;
 pub mod tracker;
@@ -47,6 +48,10 @@ pub use reports::{
     ObjectReport, Stats, TypeReport, parse_data_value_import, parse_metadata_import,
 };
 pub use stream_json::{DataValueStream, parse_data_values, spawn_data_value_parser};
+pub use sync::{
+    Conflict, ConflictClass, Dhis2Sync, NoProgress, ProgressSink, ResourceOutcome, ResourceSpec,
+    ResourceType, RetryPolicy, SyncOptions, Target,
+};
 pub use system::{
     DhisVersion, ImportOrder, Me, Schema, SystemInfo, parse_me, parse_schemas, parse_system_info,
 };

@@ -1,0 +1,306 @@
+//! Which resources a selection means, in dependency order, with stable keys.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Dhis2Sync, tracker_kinds};
+use crate::connectors::dhis2::error::{Dhis2Error, Result};
+use crate::connectors::dhis2::metadata::MetadataQuery;
+use crate::connectors::dhis2::system::ImportOrder;
+use crate::connectors::dhis2::tracker::TrackerKind;
+
+/// `metadata` or `data`, as the store's `job_resources.type` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResourceType {
+    Metadata,
+    Data,
+}
+
+/// One unit of sync with its own watermark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceSpec {
+    /// Stable across runs (see the module docs for the formats).
+    pub key: String,
+    /// For humans: "Data elements", "Data values: ANC monthly".
+    pub label: String,
+    pub rtype: ResourceType,
+    /// What to move; the engine need not look inside.
+    pub target: Target,
+}
+
+impl ResourceSpec {
+    pub fn is_metadata(&self) -> bool {
+        self.rtype == ResourceType::Metadata
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Metadata types imported together (plurals; two for mutually referencing pairs).
+    Metadata {
+        types: Vec<String>,
+    },
+    /// `deletedObjects` of these types (plural, class), dependants first.
+    MetadataDeletions {
+        types: Vec<(String, String)>,
+    },
+    DataValues {
+        data_set: String,
+    },
+    Tracker {
+        kind: TrackerKind,
+        program: String,
+    },
+    /// Deleted tracker items of a program, children first.
+    TrackerDeletions {
+        program: String,
+        kinds: Vec<TrackerKind>,
+    },
+}
+
+/// Mutually referencing types that must travel in one payload.
+const PAIRS: [[&str; 2]; 2] = [["options", "optionSets"], ["programStages", "programs"]];
+
+pub(crate) async fn plan(sync: &Dhis2Sync) -> Result<Vec<ResourceSpec>> {
+    let sel = &sync.selection;
+    let mut out = Vec::new();
+    let order = {
+        let mut retry = sync.retry();
+        loop {
+            match sync.source.import_order().await {
+                Ok(o) => break o,
+                Err(e) => retry.wait(e).await?,
+            }
+        }
+    };
+    let types = selected_types(&order, &sel.metadata, &sel.exclude)?;
+    for group in groups(&types) {
+        out.push(ResourceSpec {
+            key: format!("metadata:{}", group.join("+")),
+            label: group.join(" + "),
+            rtype: ResourceType::Metadata,
+            target: Target::Metadata { types: group },
+        });
+    }
+
+    for ds in selected(sync, "dataSets", "id,name", &sel.data_sets).await? {
+        let id = str_field(&ds, "id");
+        out.push(ResourceSpec {
+            key: format!("dataValues:{id}"),
+            label: format!("Data values: {}", name_of(&ds)),
+            rtype: ResourceType::Data,
+            target: Target::DataValues { data_set: id },
+        });
+    }
+
+    let programs = selected(sync, "programs", "id,name,programType", &sel.programs).await?;
+    let mut deletions = Vec::new();
+    for p in &programs {
+        let id = str_field(p, "id");
+        let kinds = tracker_kinds(p["programType"] == "WITH_REGISTRATION");
+        for kind in &kinds {
+            out.push(ResourceSpec {
+                key: format!("{}:{id}", kind.plural()),
+                label: format!("{}: {}", kind_label(*kind), name_of(p)),
+                rtype: ResourceType::Data,
+                target: Target::Tracker {
+                    kind: *kind,
+                    program: id.clone(),
+                },
+            });
+        }
+        deletions.push(ResourceSpec {
+            key: format!("trackerDeletions:{id}"),
+            label: format!("Tracker deletions: {}", name_of(p)),
+            rtype: ResourceType::Data,
+            target: Target::TrackerDeletions {
+                program: id,
+                kinds: kinds.into_iter().rev().collect(),
+            },
+        });
+    }
+    out.extend(deletions);
+
+    if !types.is_empty() {
+        let klasses = types
+            .iter()
+            .rev()
+            .filter_map(|t| {
+                let s = order.schemas.iter().find(|s| &s.plural == t)?;
+                Some((s.plural.clone(), s.klass.clone()))
+            })
+            .collect();
+        out.push(ResourceSpec {
+            key: "metadataDeletions".into(),
+            label: "Metadata deletions".into(),
+            rtype: ResourceType::Metadata,
+            target: Target::MetadataDeletions { types: klasses },
+        });
+    }
+    Ok(out)
+}
+
+/// Selected metadata plurals in schema order: `*` means every metadata type of
+/// the source; excludes always win. An unknown name is a configuration error.
+fn selected_types(
+    order: &ImportOrder,
+    wanted: &[String],
+    exclude: &[String],
+) -> Result<Vec<String>> {
+    let all = wanted.iter().any(|w| w == "*");
+    let known: BTreeSet<&str> = order.plurals().collect();
+    if let Some(bad) = wanted
+        .iter()
+        .find(|w| *w != "*" && !known.contains(w.as_str()))
+    {
+        return Err(Dhis2Error::Config(format!(
+            "metadata type {bad:?} is not a metadata type of the source (expected a plural such as dataElements)"
+        )));
+    }
+    Ok(order
+        .plurals()
+        .filter(|p| all || wanted.iter().any(|w| w == p))
+        .filter(|p| !exclude.iter().any(|e| e == p))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Import groups: a pair travels together when both are selected, at the
+/// position of its first member.
+fn groups(types: &[String]) -> Vec<Vec<String>> {
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut out = Vec::new();
+    for t in types {
+        if done.contains(t) {
+            continue;
+        }
+        let group: Vec<String> = PAIRS
+            .iter()
+            .find(|p| p.contains(&t.as_str()) && p.iter().all(|m| types.iter().any(|x| x == m)))
+            .map(|p| p.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_else(|| vec![t.clone()]);
+        done.extend(group.iter().cloned());
+        out.push(group);
+    }
+    out
+}
+
+/// The source's objects of a type, all (`*`) or those whose UID is listed, in
+/// the listed order.
+async fn selected(
+    sync: &Dhis2Sync,
+    plural: &str,
+    fields: &str,
+    wanted: &[String],
+) -> Result<Vec<Value>> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all = list_objects(sync, plural, fields, &[]).await?;
+    if wanted.iter().any(|w| w == "*") {
+        return Ok(all);
+    }
+    let mut out = Vec::new();
+    for w in wanted {
+        match all.iter().find(|o| o["id"] == w.as_str()) {
+            Some(o) => out.push(o.clone()),
+            None => tracing::warn!("{plural} {w} is selected but not found at the source; skipped"),
+        }
+    }
+    Ok(out)
+}
+
+/// Every object of a (small) type: data sets, programs, org unit roots.
+pub(crate) async fn list_objects(
+    sync: &Dhis2Sync,
+    plural: &str,
+    fields: &str,
+    filters: &[&str],
+) -> Result<Vec<Value>> {
+    let query = MetadataQuery {
+        fields: Some(fields.into()),
+        page_size: sync.options.metadata_page_size,
+        filters: filters.iter().map(|f| f.to_string()).collect(),
+        ..Default::default()
+    };
+    let mut pager = sync.source.metadata_pages(plural, query)?;
+    let mut retry = sync.retry();
+    let mut out = Vec::new();
+    while let Some(page) = pager.next_page().await {
+        match page {
+            Ok(p) => out.extend(p.items),
+            Err(e) => retry.wait(e).await?,
+        }
+    }
+    Ok(out)
+}
+
+/// UIDs and names of a type's objects matching `filters`.
+pub(crate) async fn list_ids(
+    sync: &Dhis2Sync,
+    plural: &str,
+    filters: &[&str],
+) -> Result<Vec<(String, String)>> {
+    Ok(list_objects(sync, plural, "id,name", filters)
+        .await?
+        .iter()
+        .map(|o| (str_field(o, "id"), name_of(o)))
+        .filter(|(id, _)| !id.is_empty())
+        .collect())
+}
+
+fn str_field(v: &Value, k: &str) -> String {
+    v[k].as_str().unwrap_or_default().to_string()
+}
+
+fn name_of(v: &Value) -> String {
+    v["name"]
+        .as_str()
+        .or(v["id"].as_str())
+        .unwrap_or("?")
+        .to_string()
+}
+
+fn kind_label(kind: TrackerKind) -> &'static str {
+    match kind {
+        TrackerKind::TrackedEntities => "Tracked entities",
+        TrackerKind::Enrollments => "Enrollments",
+        TrackerKind::Events => "Events",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn pairs_travel_together_only_when_both_selected() {
+        let g = groups(&s(&[
+            "categories",
+            "options",
+            "optionSets",
+            "programStages",
+            "programs",
+            "maps",
+        ]));
+        assert_eq!(
+            g,
+            vec![
+                s(&["categories"]),
+                s(&["options", "optionSets"]),
+                s(&["programStages", "programs"]),
+                s(&["maps"])
+            ]
+        );
+        assert_eq!(
+            groups(&s(&["options", "maps"])),
+            vec![s(&["options"]), s(&["maps"])]
+        );
+    }
+}

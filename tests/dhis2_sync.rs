@@ -1,0 +1,328 @@
+//! `Dhis2Sync` (the connector's sync side, as the engine drives it) between two
+//! simulators: plan, then sync_resource for every resource, full and
+//! incremental; progress, conflicts, selections, cancellation, flaky servers.
+
+mod common;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+use syncdeck::config::model::Selection;
+use syncdeck::connectors::dhis2::{
+    ConflictClass, Dhis2Error, Dhis2Sync, ProgressSink, ResourceOutcome, ResourceSpec, RetryPolicy,
+    SyncOptions,
+};
+use tokio_util::sync::CancellationToken;
+
+use common::edits::{digest_differences, edit_source};
+use common::{SimProcess, all_objects, client, digest, http, id};
+
+/// Records what a sync reports; optionally cancels after the first page.
+#[derive(Default)]
+struct Recorder {
+    totals: Mutex<Vec<u64>>,
+    adds: Mutex<(u64, u64, u64, usize)>,
+    cancel_on_add: Option<CancellationToken>,
+}
+
+impl ProgressSink for Recorder {
+    fn set_total(&self, total: u64) {
+        self.totals.lock().unwrap().push(total);
+    }
+    fn add(&self, processed: u64, synced: u64, errors: u64) {
+        let mut a = self.adds.lock().unwrap();
+        *a = (a.0 + processed, a.1 + synced, a.2 + errors, a.3 + 1);
+        if let Some(c) = &self.cancel_on_add {
+            c.cancel();
+        }
+    }
+    fn step(&self, _: &str) {}
+}
+
+fn options() -> SyncOptions {
+    SyncOptions {
+        // Small pages so every resource spans several of them.
+        metadata_page_size: 40,
+        data_value_batch_size: 1500,
+        tracker_page_size: 60,
+        retry: RetryPolicy {
+            max_retries: 8,
+            min_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(200),
+        },
+        ..Default::default()
+    }
+}
+
+fn syncer(
+    src: &SimProcess,
+    dst: &SimProcess,
+    selection: Selection,
+    options: SyncOptions,
+) -> Dhis2Sync {
+    Dhis2Sync::new(client(src), client(dst), selection, options)
+}
+
+/// Plans and syncs every resource, checking that progress adds up to each
+/// outcome and that the last total matches what was processed (static source).
+async fn sync_all(
+    sync: &Dhis2Sync,
+    since: Option<NaiveDateTime>,
+) -> Vec<(ResourceSpec, ResourceOutcome)> {
+    let mut out = Vec::new();
+    let cancel = CancellationToken::new();
+    for res in sync.plan().await.unwrap() {
+        let rec = Recorder::default();
+        let outcome = sync
+            .sync_resource(&res, since, &rec, &cancel)
+            .await
+            .unwrap();
+        assert!(outcome.is_clean(), "{}: {outcome:?}", res.key);
+        let (p, s, e, _) = *rec.adds.lock().unwrap();
+        assert_eq!(
+            (p, s, e),
+            (outcome.processed, outcome.synced, outcome.errors),
+            "{}",
+            res.key
+        );
+        let totals = rec.totals.lock().unwrap();
+        assert_eq!(
+            totals.last().copied(),
+            Some(outcome.processed),
+            "{}: {totals:?}",
+            res.key
+        );
+        out.push((res, outcome));
+    }
+    out
+}
+
+/// Objects the simulator has returned so far, all types together.
+async fn objects_returned(sim: &SimProcess) -> u64 {
+    let stats: Value = http()
+        .get(sim.api("/api/_sim/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["objectsReturned"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_u64)
+        .sum()
+}
+
+fn total(
+    outcomes: &[(ResourceSpec, ResourceOutcome)],
+    prefix: &str,
+    f: fn(&ResourceOutcome) -> u64,
+) -> u64 {
+    outcomes
+        .iter()
+        .filter(|(r, _)| r.key.starts_with(prefix))
+        .map(|(_, o)| f(o))
+        .sum()
+}
+
+async fn assert_same(source: &SimProcess, dest: &SimProcess) {
+    let differing = digest_differences(&digest(source).await, &digest(dest).await);
+    assert!(differing.is_empty(), "{differing:#?}");
+}
+
+#[tokio::test]
+async fn full_then_incremental_sync_makes_equal_digests() {
+    let source = SimProcess::start(&["--seed", "7", "--size", "small"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let sync = syncer(&source, &dest, Selection::default(), options());
+
+    let run_start = sync.server_time().await.unwrap();
+    let full = sync_all(&sync, None).await;
+    assert_same(&source, &dest).await;
+    assert_eq!(total(&full, "dataValues:", |o| o.synced), 10_000);
+    assert!(
+        full.iter()
+            .any(|(r, _)| r.key == "metadata:options+optionSets")
+    );
+    assert!(
+        full.last()
+            .is_some_and(|(r, _)| r.key == "metadataDeletions")
+    );
+    let full_fetched = objects_returned(&source).await;
+
+    edit_source(&client(&source)).await;
+    let before = objects_returned(&source).await;
+    let incr = sync_all(&sync, Some(run_start)).await;
+    assert_same(&source, &dest).await;
+    let incr_fetched = objects_returned(&source).await - before;
+    assert!(
+        incr_fetched * 20 < full_fetched,
+        "incremental fetched {incr_fetched} objects, full {full_fetched}"
+    );
+    assert_eq!(total(&incr, "dataValues:", |o| o.processed), 5);
+    assert_eq!(total(&incr, "metadataDeletions", |o| o.deleted), 2);
+    assert!(total(&incr, "trackerDeletions:", |o| o.deleted) >= 2);
+}
+
+#[tokio::test]
+async fn data_before_metadata_gives_classified_conflicts_not_errors() {
+    let source = SimProcess::start(&["--seed", "2"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let sync = syncer(&source, &dest, Selection::default(), options());
+    let plan = sync.plan().await.unwrap();
+    let res = plan
+        .iter()
+        .find(|r| r.key.starts_with("dataValues:"))
+        .unwrap();
+    let rec = Recorder::default();
+    let out = sync
+        .sync_resource(res, None, &rec, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(out.errors > 0 && out.synced == 0, "{out:?}");
+    assert!(!out.is_clean());
+    assert!(!out.conflicts.is_empty());
+    assert!(
+        out.conflicts
+            .iter()
+            .all(|c| c.class == ConflictClass::MissingReference),
+        "{:?}",
+        &out.conflicts[..3]
+    );
+    assert_eq!(rec.adds.lock().unwrap().2, out.errors);
+}
+
+#[tokio::test]
+async fn restricted_selection_plans_only_what_it_names() {
+    let source = SimProcess::start(&["--seed", "2"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let programs = all_objects(&client(&source), "programs", Some("id,programType")).await;
+    let program = programs
+        .iter()
+        .find(|p| p["programType"] == "WITH_REGISTRATION")
+        .unwrap();
+    let p = id(program);
+    let selection = Selection {
+        metadata: vec![
+            "dataElements".into(),
+            "categoryOptions".into(),
+            "categories".into(),
+        ],
+        data_sets: vec![],
+        programs: vec![p.clone()],
+        org_units: vec![],
+        exclude: vec!["categories".into()],
+    };
+    let sync = syncer(&source, &dest, selection.clone(), options());
+    let keys: Vec<String> = sync
+        .plan()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "metadata:categoryOptions".to_string(),
+            "metadata:dataElements".into(),
+            format!("trackedEntities:{p}"),
+            format!("enrollments:{p}"),
+            format!("events:{p}"),
+            format!("trackerDeletions:{p}"),
+            "metadataDeletions".into(),
+        ]
+    );
+    let bad = Selection {
+        metadata: vec!["dataElementz".into()],
+        ..selection
+    };
+    let e = syncer(&source, &dest, bad, options())
+        .plan()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Dhis2Error::Config(_)), "{e}");
+}
+
+#[tokio::test]
+async fn cancel_stops_between_pages() {
+    let source = SimProcess::start(&["--seed", "2"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let opts = SyncOptions {
+        metadata_page_size: 5,
+        ..options()
+    };
+    let sync = syncer(&source, &dest, Selection::default(), opts);
+    let res = sync
+        .plan()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.key == "metadata:dataElements")
+        .unwrap();
+    let count = sync.count_changes(&res, None).await.unwrap();
+    assert!(count.exact && count.count > 10, "{count:?}");
+    let cancel = CancellationToken::new();
+    let rec = Recorder {
+        cancel_on_add: Some(cancel.clone()),
+        ..Default::default()
+    };
+    let out = sync.sync_resource(&res, None, &rec, &cancel).await.unwrap();
+    assert!(out.cancelled && !out.is_clean());
+    assert_eq!(out.processed, 5, "one page, then stop");
+    assert_eq!(rec.totals.lock().unwrap().as_slice(), [count.count]);
+}
+
+#[tokio::test]
+async fn flaky_slow_servers_sync_fully_thanks_to_retries() {
+    let flaky = [
+        "--fail-rate",
+        "0.1",
+        "--latency",
+        "20ms",
+        "--dhis2-version",
+        "2.40",
+    ];
+    let source = SimProcess::start(&[&flaky[..], &["--seed", "4"]].concat());
+    let dest = SimProcess::start(&[&flaky[..], &["--empty"]].concat());
+    let opts = SyncOptions {
+        metadata_page_size: 200,
+        data_value_batch_size: 5000,
+        tracker_page_size: 200,
+        // Async imports poll jobs through the same flaky server.
+        async_imports: true,
+        ..options()
+    };
+    let sync = syncer(&source, &dest, Selection::default(), opts);
+    sync_all(&sync, None).await;
+    assert_same(&source, &dest).await;
+}
+
+#[tokio::test]
+async fn deletions_the_destination_never_had_are_skipped_not_errors() {
+    let source = SimProcess::start(&["--seed", "9"]);
+    let dest = SimProcess::start(&["--empty"]);
+    edit_source(&client(&source)).await;
+    let sync = syncer(&source, &dest, Selection::default(), options());
+    let cancel = CancellationToken::new();
+    let mut skipped = 0;
+    for res in sync.plan().await.unwrap() {
+        if !res.key.contains("Deletions") {
+            continue;
+        }
+        let out = sync
+            .sync_resource(&res, None, &Recorder::default(), &cancel)
+            .await
+            .unwrap();
+        assert!(out.is_clean() && out.deleted == 0, "{}: {out:?}", res.key);
+        skipped += out.skipped;
+    }
+    assert!(
+        skipped >= 3,
+        "two metadata objects and tracker items ({skipped})"
+    );
+}

@@ -23,8 +23,11 @@ macro_rules! on_db {
         }
     };
 }
+// Store's own modules see the macro by textual scope; this export is for others.
+#[allow(unused_imports)]
 pub(crate) use on_db;
 
+pub mod apply;
 pub mod configs;
 mod migrate;
 pub mod queue;
@@ -40,6 +43,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use apply::{Action, ApplyPlan, Change, FieldChange};
 pub use rows::RowExt;
 
 /// Errors from the database layer, each saying what to check.

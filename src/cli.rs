@@ -40,6 +40,10 @@ pub enum Command {
     /// Measure throughput and memory (prints figures; see README).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Create or update instances and sync configs from a TOML file (idempotent).
+    Apply(crate::config::commands::ApplyOptions),
+    /// Print the stored configuration as the TOML `apply` reads.
+    Export(crate::config::commands::ExportOptions),
 }
 
 #[derive(Subcommand, Debug)]
@@ -60,12 +64,15 @@ pub struct DemoOptions {
 
 /// Runs a subcommand; the exit code tells scripts how it went.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let db = cli.db_target();
     match cli.command {
         Command::Sim(opts) => sim::run(opts).await.map(|()| ExitCode::SUCCESS),
         Command::Demo(opts) => demo(opts).await.map(|()| ExitCode::SUCCESS),
         Command::Bench(BenchCommand::Export(opts)) => crate::bench::export(opts)
             .await
             .map(|()| ExitCode::SUCCESS),
+        Command::Apply(opts) => crate::config::commands::apply(&db, opts).await,
+        Command::Export(opts) => crate::config::commands::export(&db, opts).await,
     }
 }
 

@@ -56,6 +56,9 @@ const AUTO_KEYS: &[&str] = &[
     "notify_on_sync_complete",
 ];
 
+/// Longer would be a typo, and must fit the database's integer seconds.
+const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Reads and validates `path`. `known_instances` are instance names already in
 /// the database, which syncs may reference without redeclaring them.
 pub fn load(path: &Path, known_instances: &BTreeSet<String>) -> Result<ConfigFile, ValidationErrors> {
@@ -132,20 +135,29 @@ impl Parser<'_> {
     fn document(&mut self, root: &Table<'_>) -> ConfigFile {
         self.unknown_keys(root, "", TOP_KEYS);
         let mut out = ConfigFile::default();
+        let instances = self.tables(root, "instance");
+        // Every declared name counts, valid entry or not, so one mistake does
+        // not cascade into "no instance named …" errors elsewhere.
         let mut declared = BTreeMap::new();
-        for (i, (t, at)) in self.tables(root, "instance").into_iter().enumerate() {
-            if let Some(spec) = self.instance(t, at, i + 1) {
-                self.unique(&mut declared, "instance", &spec.name, at);
-                out.instances.push(spec);
+        for (t, _) in &instances {
+            if let Some(v) = t.get("name") {
+                if let Some(name) = v.get_ref().as_str() {
+                    self.unique(&mut declared, "instance", name, v.span().start);
+                }
             }
         }
-        let instance_names: BTreeSet<&str> = out.instances.iter().map(|i| i.name.as_str()).collect();
+        for (i, (t, at)) in instances.into_iter().enumerate() {
+            out.instances.extend(self.instance(t, at, i + 1));
+        }
+        let instance_names: BTreeSet<&str> = declared.keys().map(String::as_str).collect();
         let mut sync_names = BTreeMap::new();
         for (i, (t, at)) in self.tables(root, "sync").into_iter().enumerate() {
-            if let Some(spec) = self.sync(t, at, i + 1, &instance_names) {
-                self.unique(&mut sync_names, "sync", &spec.name, at);
-                out.syncs.push(spec);
+            if let Some(v) = t.get("name") {
+                if let Some(name) = v.get_ref().as_str() {
+                    self.unique(&mut sync_names, "sync", name, v.span().start);
+                }
             }
+            out.syncs.extend(self.sync(t, at, i + 1, &instance_names));
         }
         out
     }
@@ -257,6 +269,7 @@ impl Parser<'_> {
             }
         }
         let secret = match secrets.as_slice() {
+            [] if t.get("password").is_some() || t.get("token").is_some() => None,
             [] => {
                 self.err(at, &ctx, "no secret reference: add one of password_env, password_file (with username) or token_env, token_file (a personal access token)");
                 None
@@ -463,6 +476,10 @@ impl Parser<'_> {
     fn duration(&mut self, t: &Table<'_>, ctx: &str, key: &str) -> Option<Duration> {
         let (s, span) = self.opt_str(t, ctx, key)?;
         match humantime::parse_duration(&s) {
+            Ok(d) if d > MAX_DURATION => {
+                self.err(span.start, join(ctx, key), format!("must be at most 365 days (got \"{s}\")"));
+                None
+            }
             Ok(d) if d.subsec_nanos() == 0 => Some(d),
             Ok(_) => {
                 self.err(span.start, join(ctx, key), format!("must be whole seconds (got \"{s}\")"));
@@ -522,3 +539,7 @@ fn join(ctx: &str, key: &str) -> String {
         format!("{ctx}.{key}")
     }
 }
+
+#[cfg(test)]
+#[path = "file_tests.rs"]
+mod tests;

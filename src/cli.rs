@@ -68,9 +68,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sim(opts) => sim::run(opts).await.map(|()| ExitCode::SUCCESS),
         Command::Demo(opts) => demo(opts).await.map(|()| ExitCode::SUCCESS),
-        Command::Bench(BenchCommand::Export(opts)) => crate::bench::export(opts)
-            .await
-            .map(|()| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Export(opts)) => {
+            crate::bench::export(opts).await.map(|()| ExitCode::SUCCESS)
+        }
         Command::Apply(opts) => crate::config::commands::apply(&db, opts).await,
         Command::Export(opts) => crate::config::commands::export(&db, opts).await,
     }

@@ -83,7 +83,10 @@ pub async fn export(db: &DbTarget, opts: ExportOptions) -> anyhow::Result<ExitCo
     let config = store.export().await?;
     store.close().await;
     if opts.json {
-        println!("{}", serde_json::to_string_pretty(&export::to_json(&config))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&export::to_json(&config))?
+        );
     } else {
         print!("{}", export::to_toml(&config, &db.display())?);
     }
@@ -108,7 +111,11 @@ pub fn render(plan: &ApplyPlan) -> String {
             Action::Prune => ('-', " (pruned)".to_string()),
             Action::Keep => ('?', String::new()),
         };
-        let note = c.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+        let note = c
+            .note
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
         out.push_str(&format!("{sign} {what} {}{tail}{note}\n", c.name));
     };
     for c in &plan.instances {
@@ -142,13 +149,13 @@ fn shown(v: &str) -> &str {
 /// elsewhere), but worth a word. Never prints a value.
 fn warn_unset_env(config: &ConfigFile) {
     for i in &config.instances {
-        if let SecretRef::PasswordEnv(var) | SecretRef::TokenEnv(var) = &i.secret {
-            if std::env::var_os(var).is_none_or(|v| v.is_empty()) {
-                eprintln!(
-                    "note: instance {}: environment variable {var} is not set here; the process that syncs needs it",
-                    i.name
-                );
-            }
+        if let SecretRef::PasswordEnv(var) | SecretRef::TokenEnv(var) = &i.secret
+            && std::env::var_os(var).is_none_or(|v| v.is_empty())
+        {
+            eprintln!(
+                "note: instance {}: environment variable {var} is not set here; the process that syncs needs it",
+                i.name
+            );
         }
     }
 }

@@ -97,7 +97,10 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(suggest("check_intervall", &["check_interval", "enabled"]), Some("check_interval"));
+        assert_eq!(
+            suggest("check_intervall", &["check_interval", "enabled"]),
+            Some("check_interval")
+        );
         assert_eq!(suggest("zzz", &["check_interval"]), None);
     }
 }

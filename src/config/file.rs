@@ -61,7 +61,10 @@ const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Reads and validates `path`. `known_instances` are instance names already in
 /// the database, which syncs may reference without redeclaring them.
-pub fn load(path: &Path, known_instances: &BTreeSet<String>) -> Result<ConfigFile, ValidationErrors> {
+pub fn load(
+    path: &Path,
+    known_instances: &BTreeSet<String>,
+) -> Result<ConfigFile, ValidationErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ValidationErrors(vec![ValidationError {
             file: path.display().to_string(),
@@ -140,10 +143,10 @@ impl Parser<'_> {
         // not cascade into "no instance named …" errors elsewhere.
         let mut declared = BTreeMap::new();
         for (t, _) in &instances {
-            if let Some(v) = t.get("name") {
-                if let Some(name) = v.get_ref().as_str() {
-                    self.unique(&mut declared, "instance", name, v.span().start);
-                }
+            if let Some(v) = t.get("name")
+                && let Some(name) = v.get_ref().as_str()
+            {
+                self.unique(&mut declared, "instance", name, v.span().start);
             }
         }
         for (i, (t, at)) in instances.into_iter().enumerate() {
@@ -152,10 +155,10 @@ impl Parser<'_> {
         let instance_names: BTreeSet<&str> = declared.keys().map(String::as_str).collect();
         let mut sync_names = BTreeMap::new();
         for (i, (t, at)) in self.tables(root, "sync").into_iter().enumerate() {
-            if let Some(v) = t.get("name") {
-                if let Some(name) = v.get_ref().as_str() {
-                    self.unique(&mut sync_names, "sync", name, v.span().start);
-                }
+            if let Some(v) = t.get("name")
+                && let Some(name) = v.get_ref().as_str()
+            {
+                self.unique(&mut sync_names, "sync", name, v.span().start);
             }
             out.syncs.extend(self.sync(t, at, i + 1, &instance_names));
         }
@@ -169,7 +172,9 @@ impl Parser<'_> {
             self.err(
                 at,
                 format!("[{what} \"{name}\"].name"),
-                format!("duplicate {what} name (first declared on line {line}); names must be unique"),
+                format!(
+                    "duplicate {what} name (first declared on line {line}); names must be unique"
+                ),
             );
         } else {
             seen.insert(name.to_string(), at);
@@ -188,13 +193,21 @@ impl Parser<'_> {
                 for item in items.iter() {
                     match item.get_ref() {
                         DeValue::Table(t) => out.push((t, item.span().start)),
-                        _ => self.err(item.span().start, key, format!("must be a table: write [[{key}]] sections")),
+                        _ => self.err(
+                            item.span().start,
+                            key,
+                            format!("must be a table: write [[{key}]] sections"),
+                        ),
                     }
                 }
                 out
             }
             _ => {
-                self.err(at, key, format!("must be written as [[{key}]] sections (one per {key})"));
+                self.err(
+                    at,
+                    key,
+                    format!("must be written as [[{key}]] sections (one per {key})"),
+                );
                 Vec::new()
             }
         }
@@ -208,16 +221,12 @@ impl Parser<'_> {
             }
             let path = join(ctx, name);
             let hint = match (ctx.starts_with("[instance"), name) {
-                (true, "password") => format!(
-                    "inline secrets are refused; put the password in an environment variable and write \
+                (true, "password") => "inline secrets are refused; put the password in an environment variable and write \
                      password_env = \"VAR_NAME\", or in a file only syncdeck can read and write \
-                     password_file = \"/path/to/file\""
-                ),
-                (true, "token") => format!(
-                    "inline secrets are refused; put the personal access token in an environment variable \
+                     password_file = \"/path/to/file\"".to_string(),
+                (true, "token") => "inline secrets are refused; put the personal access token in an environment variable \
                      and write token_env = \"VAR_NAME\", or in a file only syncdeck can read and write \
-                     token_file = \"/path/to/file\""
-                ),
+                     token_file = \"/path/to/file\"".to_string(),
                 _ => match suggest(name, allowed) {
                     Some(s) => format!("unknown key; did you mean `{s}`?"),
                     None => format!("unknown key; expected one of: {}", allowed.join(", ")),
@@ -234,26 +243,41 @@ impl Parser<'_> {
             None => format!("[instance #{index}]"),
         };
         self.unknown_keys(t, &ctx, INSTANCE_KEYS);
-        let url = self.required_str(t, at, &ctx, "url").and_then(|(url, span)| {
-            match url::Url::parse(&url) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(url),
-                Ok(u) => {
-                    self.err(span.start, join(&ctx, "url"), format!(
-                        "must be an http:// or https:// URL with a host (got scheme {})", u.scheme()
-                    ));
-                    None
-                }
-                Err(e) => {
-                    self.err(span.start, join(&ctx, "url"), format!(
-                        "not a valid URL ({e}); write it like \"https://dhis2.example.org\""
-                    ));
-                    None
-                }
-            }
-        });
+        let url =
+            self.required_str(t, at, &ctx, "url")
+                .and_then(|(url, span)| match url::Url::parse(&url) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                        Some(url)
+                    }
+                    Ok(u) => {
+                        self.err(
+                            span.start,
+                            join(&ctx, "url"),
+                            format!(
+                                "must be an http:// or https:// URL with a host (got scheme {})",
+                                u.scheme()
+                            ),
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        self.err(
+                            span.start,
+                            join(&ctx, "url"),
+                            format!(
+                                "not a valid URL ({e}); write it like \"https://dhis2.example.org\""
+                            ),
+                        );
+                        None
+                    }
+                });
         let username = self.opt_str(t, &ctx, "username").map(|(u, span)| {
             if u.is_empty() || u.chars().any(char::is_control) || u.contains(':') {
-                self.err(span.start, join(&ctx, "username"), "must be non-empty, without ':' or control characters");
+                self.err(
+                    span.start,
+                    join(&ctx, "username"),
+                    "must be non-empty, without ':' or control characters",
+                );
             }
             u
         });
@@ -261,9 +285,17 @@ impl Parser<'_> {
         for key in SECRET_KEYS {
             if let Some((v, span)) = self.opt_str(t, &ctx, key) {
                 if v.trim().is_empty() || v.chars().any(char::is_control) {
-                    self.err(span.start, join(&ctx, key), "must be a non-empty name or path without control characters");
+                    self.err(
+                        span.start,
+                        join(&ctx, key),
+                        "must be a non-empty name or path without control characters",
+                    );
                 } else if key.ends_with("_env") && v.contains('=') {
-                    self.err(span.start, join(&ctx, key), "an environment variable name cannot contain '='");
+                    self.err(
+                        span.start,
+                        join(&ctx, key),
+                        "an environment variable name cannot contain '='",
+                    );
                 }
                 secrets.push((*key, v, span));
             }
@@ -281,10 +313,14 @@ impl Parser<'_> {
                 _ => SecretRef::TokenFile(self.resolve_path(v)),
             }),
             [_, (key, _, span), ..] => {
-                self.err(span.start, join(&ctx, key), format!(
-                    "only one secret reference per instance; keep one of {}",
-                    secrets.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
-                ));
+                self.err(
+                    span.start,
+                    join(&ctx, key),
+                    format!(
+                        "only one secret reference per instance; keep one of {}",
+                        secrets.iter().map(|s| s.0).collect::<Vec<_>>().join(", ")
+                    ),
+                );
                 None
             }
         };
@@ -294,11 +330,20 @@ impl Parser<'_> {
                 self.err(span, join(&ctx, "username"), "a personal access token identifies the user: remove username, or use password_env / password_file");
             }
             (Some(s), None) if !s.is_token() => {
-                self.err(at, &ctx, "a password needs a username: add username = \"...\"");
+                self.err(
+                    at,
+                    &ctx,
+                    "a password needs a username: add username = \"...\"",
+                );
             }
             _ => {}
         }
-        Some(InstanceSpec { name: name?, url: url?, username, secret: secret? })
+        Some(InstanceSpec {
+            name: name?,
+            url: url?,
+            username,
+            secret: secret?,
+        })
     }
 
     /// Relative secret files are read from the configuration file's directory,
@@ -315,38 +360,62 @@ impl Parser<'_> {
     fn name(&mut self, t: &Table<'_>, at: usize, ctx: &str) -> Option<String> {
         let (name, span) = self.required_str(t, at, ctx, "name")?;
         if name.trim().is_empty() || name.chars().any(char::is_control) || name.trim() != name {
-            self.err(span.start, join(ctx, "name"), "must be non-empty, without control characters or surrounding spaces");
+            self.err(
+                span.start,
+                join(ctx, "name"),
+                "must be non-empty, without control characters or surrounding spaces",
+            );
             return None;
         }
         Some(name)
     }
 
-    fn sync(&mut self, t: &Table<'_>, at: usize, index: usize, instances: &BTreeSet<&str>) -> Option<SyncSpec> {
+    fn sync(
+        &mut self,
+        t: &Table<'_>,
+        at: usize,
+        index: usize,
+        instances: &BTreeSet<&str>,
+    ) -> Option<SyncSpec> {
         let name = self.name(t, at, &format!("[sync #{index}]"));
         let ctx = match &name {
             Some(n) => format!("[sync \"{n}\"]"),
             None => format!("[sync #{index}]"),
         };
-        if let Some(n) = &name {
-            if n.chars().all(|c| c.is_ascii_digit()) {
-                let span = t.get("name").map_or(at, |v| v.span().start);
-                self.err(span, join(&ctx, "name"), "a name of digits only would be read as an id on the command line; add a letter");
-            }
+        if let Some(n) = &name
+            && n.chars().all(|c| c.is_ascii_digit())
+        {
+            let span = t.get("name").map_or(at, |v| v.span().start);
+            self.err(
+                span,
+                join(&ctx, "name"),
+                "a name of digits only would be read as an id on the command line; add a letter",
+            );
         }
         self.unknown_keys(t, &ctx, SYNC_KEYS);
         let kind = match self.opt_str(t, &ctx, "kind") {
             None => Some(SyncKind::Dhis2),
             Some((k, span)) => SyncKind::parse(&k).or_else(|| {
-                self.err(span.start, join(&ctx, "kind"), format!("unknown kind \"{k}\"; expected \"dhis2\" or \"http_pull\""));
+                self.err(
+                    span.start,
+                    join(&ctx, "kind"),
+                    format!("unknown kind \"{k}\"; expected \"dhis2\" or \"http_pull\""),
+                );
                 None
             }),
         };
-        let mode = self.required_str(t, at, &ctx, "mode").and_then(|(m, span)| {
-            ExecMode::parse(&m).or_else(|| {
-                self.err(span.start, join(&ctx, "mode"), format!("unknown mode \"{m}\"; expected \"automatic\" or \"manual\""));
-                None
-            })
-        });
+        let mode = self
+            .required_str(t, at, &ctx, "mode")
+            .and_then(|(m, span)| {
+                ExecMode::parse(&m).or_else(|| {
+                    self.err(
+                        span.start,
+                        join(&ctx, "mode"),
+                        format!("unknown mode \"{m}\"; expected \"automatic\" or \"manual\""),
+                    );
+                    None
+                })
+            });
         let reference = |p: &mut Self, key: &str, v: Option<(String, Range<usize>)>| {
             v.and_then(|(name, span)| {
                 if instances.contains(name.as_str()) || p.known(&name) {
@@ -365,28 +434,46 @@ impl Parser<'_> {
         let dest_given = dest_v.is_some();
         let destination = reference(self, "destination", dest_v);
         if kind == Some(SyncKind::Dhis2) && !dest_given {
-            self.err(at, &ctx, "a dhis2 sync needs a destination: add destination = \"INSTANCE\"");
+            self.err(
+                at,
+                &ctx,
+                "a dhis2 sync needs a destination: add destination = \"INSTANCE\"",
+            );
         }
-        if let (Some(s), Some(d)) = (&source, &destination) {
-            if s == d {
-                let span = t.get("destination").map_or(at, |v| v.span().start);
-                self.err(span, join(&ctx, "destination"), "must differ from source");
-            }
+        if let (Some(s), Some(d)) = (&source, &destination)
+            && s == d
+        {
+            let span = t.get("destination").map_or(at, |v| v.span().start);
+            self.err(span, join(&ctx, "destination"), "must differ from source");
         }
         let defaults = Selection::default();
         let selection = Selection {
-            metadata: self.list(t, &ctx, "metadata", true).unwrap_or(defaults.metadata),
-            data_sets: self.list(t, &ctx, "data_sets", true).unwrap_or(defaults.data_sets),
-            programs: self.list(t, &ctx, "programs", true).unwrap_or(defaults.programs),
-            org_units: self.list(t, &ctx, "org_units", false).unwrap_or(defaults.org_units),
-            exclude: self.list(t, &ctx, "exclude", false).unwrap_or(defaults.exclude),
+            metadata: self
+                .list(t, &ctx, "metadata", true)
+                .unwrap_or(defaults.metadata),
+            data_sets: self
+                .list(t, &ctx, "data_sets", true)
+                .unwrap_or(defaults.data_sets),
+            programs: self
+                .list(t, &ctx, "programs", true)
+                .unwrap_or(defaults.programs),
+            org_units: self
+                .list(t, &ctx, "org_units", false)
+                .unwrap_or(defaults.org_units),
+            exclude: self
+                .list(t, &ctx, "exclude", false)
+                .unwrap_or(defaults.exclude),
         };
         let auto = match t.get("auto") {
             None => None,
             Some(v) => match v.get_ref() {
                 DeValue::Table(a) => self.auto(a, &join(&ctx, "auto")),
                 _ => {
-                    self.err(v.span().start, join(&ctx, "auto"), "must be a [sync.auto] table");
+                    self.err(
+                        v.span().start,
+                        join(&ctx, "auto"),
+                        "must be a [sync.auto] table",
+                    );
                     None
                 }
             },
@@ -409,21 +496,35 @@ impl Parser<'_> {
     fn auto(&mut self, t: &Table<'_>, ctx: &str) -> Option<AutoSettings> {
         self.unknown_keys(t, ctx, AUTO_KEYS);
         let d = AutoSettings::default();
-        let check_interval = self.duration(t, ctx, "check_interval").unwrap_or(d.check_interval);
-        if check_interval < AutoSettings::MIN_CHECK_INTERVAL {
-            if let Some(v) = t.get("check_interval") {
-                self.err(v.span().start, join(ctx, "check_interval"), format!(
+        let check_interval = self
+            .duration(t, ctx, "check_interval")
+            .unwrap_or(d.check_interval);
+        if check_interval < AutoSettings::MIN_CHECK_INTERVAL
+            && let Some(v) = t.get("check_interval")
+        {
+            self.err(
+                v.span().start,
+                join(ctx, "check_interval"),
+                format!(
                     "must be at least 60s (got {}); DHIS2 servers should not be polled more often",
                     super::spec::format_duration(check_interval)
-                ));
-            }
+                ),
+            );
         }
         let max_sync_per_hour = match t.get("max_sync_per_hour") {
             None => d.max_sync_per_hour,
-            Some(v) => match v.get_ref().as_integer().and_then(|i| u32::from_str_radix(i.as_str(), i.radix()).ok()) {
+            Some(v) => match v
+                .get_ref()
+                .as_integer()
+                .and_then(|i| u32::from_str_radix(i.as_str(), i.radix()).ok())
+            {
                 Some(n) => n,
                 None => {
-                    self.err(v.span().start, join(ctx, "max_sync_per_hour"), "must be a whole number ≥ 0 (0 = no limit)");
+                    self.err(
+                        v.span().start,
+                        join(ctx, "max_sync_per_hour"),
+                        "must be a whole number ≥ 0 (0 = no limit)",
+                    );
                     d.max_sync_per_hour
                 }
             },
@@ -431,20 +532,44 @@ impl Parser<'_> {
         Some(AutoSettings {
             enabled: self.bool(t, ctx, "enabled").unwrap_or(d.enabled),
             check_interval,
-            delay_before_sync: self.duration(t, ctx, "delay_before_sync").unwrap_or(d.delay_before_sync),
-            immediate_sync: self.bool(t, ctx, "immediate_sync").unwrap_or(d.immediate_sync),
-            monitor_metadata: self.bool(t, ctx, "monitor_metadata").unwrap_or(d.monitor_metadata),
-            monitor_data_values: self.bool(t, ctx, "monitor_data_values").unwrap_or(d.monitor_data_values),
-            metadata_resources: self.list(t, ctx, "metadata_resources", false).unwrap_or(d.metadata_resources),
-            exclude_resources: self.list(t, ctx, "exclude_resources", false).unwrap_or(d.exclude_resources),
+            delay_before_sync: self
+                .duration(t, ctx, "delay_before_sync")
+                .unwrap_or(d.delay_before_sync),
+            immediate_sync: self
+                .bool(t, ctx, "immediate_sync")
+                .unwrap_or(d.immediate_sync),
+            monitor_metadata: self
+                .bool(t, ctx, "monitor_metadata")
+                .unwrap_or(d.monitor_metadata),
+            monitor_data_values: self
+                .bool(t, ctx, "monitor_data_values")
+                .unwrap_or(d.monitor_data_values),
+            metadata_resources: self
+                .list(t, ctx, "metadata_resources", false)
+                .unwrap_or(d.metadata_resources),
+            exclude_resources: self
+                .list(t, ctx, "exclude_resources", false)
+                .unwrap_or(d.exclude_resources),
             max_sync_per_hour,
-            cooldown_after_error: self.duration(t, ctx, "cooldown_after_error").unwrap_or(d.cooldown_after_error),
-            notify_on_change: self.bool(t, ctx, "notify_on_change").unwrap_or(d.notify_on_change),
-            notify_on_sync_complete: self.bool(t, ctx, "notify_on_sync_complete").unwrap_or(d.notify_on_sync_complete),
+            cooldown_after_error: self
+                .duration(t, ctx, "cooldown_after_error")
+                .unwrap_or(d.cooldown_after_error),
+            notify_on_change: self
+                .bool(t, ctx, "notify_on_change")
+                .unwrap_or(d.notify_on_change),
+            notify_on_sync_complete: self
+                .bool(t, ctx, "notify_on_sync_complete")
+                .unwrap_or(d.notify_on_sync_complete),
         })
     }
 
-    fn required_str(&mut self, t: &Table<'_>, at: usize, ctx: &str, key: &str) -> Option<(String, Range<usize>)> {
+    fn required_str(
+        &mut self,
+        t: &Table<'_>,
+        at: usize,
+        ctx: &str,
+        key: &str,
+    ) -> Option<(String, Range<usize>)> {
         if t.get(key).is_none() {
             self.err(at, ctx, format!("missing required key `{key}`"));
             return None;
@@ -457,7 +582,11 @@ impl Parser<'_> {
         match v.get_ref().as_str() {
             Some(s) => Some((s.to_string(), v.span())),
             None => {
-                self.err(v.span().start, join(ctx, key), format!("must be a string (got {})", v.get_ref().type_str()));
+                self.err(
+                    v.span().start,
+                    join(ctx, key),
+                    format!("must be a string (got {})", v.get_ref().type_str()),
+                );
                 None
             }
         }
@@ -467,7 +596,11 @@ impl Parser<'_> {
         let v = t.get(key)?;
         let b = v.get_ref().as_bool();
         if b.is_none() {
-            self.err(v.span().start, join(ctx, key), format!("must be true or false (got {})", v.get_ref().type_str()));
+            self.err(
+                v.span().start,
+                join(ctx, key),
+                format!("must be true or false (got {})", v.get_ref().type_str()),
+            );
         }
         b
     }
@@ -477,16 +610,30 @@ impl Parser<'_> {
         let (s, span) = self.opt_str(t, ctx, key)?;
         match humantime::parse_duration(&s) {
             Ok(d) if d > MAX_DURATION => {
-                self.err(span.start, join(ctx, key), format!("must be at most 365 days (got \"{s}\")"));
+                self.err(
+                    span.start,
+                    join(ctx, key),
+                    format!("must be at most 365 days (got \"{s}\")"),
+                );
                 None
             }
             Ok(d) if d.subsec_nanos() == 0 => Some(d),
             Ok(_) => {
-                self.err(span.start, join(ctx, key), format!("must be whole seconds (got \"{s}\")"));
+                self.err(
+                    span.start,
+                    join(ctx, key),
+                    format!("must be whole seconds (got \"{s}\")"),
+                );
                 None
             }
             Err(e) => {
-                self.err(span.start, join(ctx, key), format!("not a duration (\"{s}\": {e}); write it like \"30s\", \"5m\" or \"1h 30m\""));
+                self.err(
+                    span.start,
+                    join(ctx, key),
+                    format!(
+                        "not a duration (\"{s}\": {e}); write it like \"30s\", \"5m\" or \"1h 30m\""
+                    ),
+                );
                 None
             }
         }
@@ -497,7 +644,14 @@ impl Parser<'_> {
         let v = t.get(key)?;
         let path = join(ctx, key);
         let Some(items) = v.get_ref().as_array() else {
-            self.err(v.span().start, path, format!("must be a list of strings like [\"a\", \"b\"] (got {})", v.get_ref().type_str()));
+            self.err(
+                v.span().start,
+                path,
+                format!(
+                    "must be a list of strings like [\"a\", \"b\"] (got {})",
+                    v.get_ref().type_str()
+                ),
+            );
             return None;
         };
         let mut out: Vec<String> = Vec::new();
@@ -505,7 +659,11 @@ impl Parser<'_> {
         for item in items.iter() {
             match item.get_ref().as_str() {
                 Some(s) if s.trim().is_empty() || s.chars().any(char::is_control) => {
-                    self.err(item.span().start, &path, "entries must be non-empty, without control characters");
+                    self.err(
+                        item.span().start,
+                        &path,
+                        "entries must be non-empty, without control characters",
+                    );
                     ok = false;
                 }
                 Some(s) if out.iter().any(|o| o == s) => {
@@ -514,17 +672,32 @@ impl Parser<'_> {
                 }
                 Some(s) => out.push(s.to_string()),
                 None => {
-                    self.err(item.span().start, &path, format!("entries must be strings (got {})", item.get_ref().type_str()));
+                    self.err(
+                        item.span().start,
+                        &path,
+                        format!(
+                            "entries must be strings (got {})",
+                            item.get_ref().type_str()
+                        ),
+                    );
                     ok = false;
                 }
             }
         }
         if out.iter().any(|s| s == "*") {
             if !star {
-                self.err(v.span().start, &path, "\"*\" is not accepted here; list the names");
+                self.err(
+                    v.span().start,
+                    &path,
+                    "\"*\" is not accepted here; list the names",
+                );
                 ok = false;
             } else if out.len() > 1 {
-                self.err(v.span().start, &path, "\"*\" already means all: use [\"*\"] alone or list the names");
+                self.err(
+                    v.span().start,
+                    &path,
+                    "\"*\" already means all: use [\"*\"] alone or list the names",
+                );
                 ok = false;
             }
         }

@@ -56,14 +56,21 @@ fn errors_known(text: &str, known: &[&str]) -> Vec<String> {
 }
 
 fn has(errs: &[String], needle: &str) {
-    assert!(errs.iter().any(|e| e.contains(needle)), "no error contains {needle:?}:\n{}", errs.join("\n"));
+    assert!(
+        errs.iter().any(|e| e.contains(needle)),
+        "no error contains {needle:?}:\n{}",
+        errs.join("\n")
+    );
 }
 
 #[test]
 fn a_good_file_parses() {
     let c = ok(GOOD);
     assert_eq!(c.instances.len(), 2);
-    assert_eq!(c.instances[0].secret, SecretRef::PasswordEnv("NATIONAL_PASSWORD".into()));
+    assert_eq!(
+        c.instances[0].secret,
+        SecretRef::PasswordEnv("NATIONAL_PASSWORD".into())
+    );
     assert_eq!(c.instances[1].username, None);
     let s = &c.syncs[0];
     assert_eq!(s.mode, ExecMode::Automatic);
@@ -88,57 +95,105 @@ fn inline_secrets_are_refused_with_how_to_reference_them() {
     let text = "[[instance]]\nname = \"a\"\nurl = \"http://h\"\nusername = \"u\"\npassword = \"hunter2\"\n";
     let errs = errors(text);
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert!(errs[0].starts_with("cfg.toml:5:1: [instance \"a\"].password: "), "{}", errs[0]);
+    assert!(
+        errs[0].starts_with("cfg.toml:5:1: [instance \"a\"].password: "),
+        "{}",
+        errs[0]
+    );
     assert!(errs[0].contains("password_env") && errs[0].contains("password_file"));
     assert!(!errs[0].contains("hunter2"), "the secret is never echoed");
 
     let errs = errors("[[instance]]\nname = \"a\"\nurl = \"http://h\"\ntoken = \"d2pat_x\"\n");
-    has(&errs, "cfg.toml:4:1: [instance \"a\"].token: inline secrets are refused");
+    has(
+        &errs,
+        "cfg.toml:4:1: [instance \"a\"].token: inline secrets are refused",
+    );
     has(&errs, "token_env");
 }
 
 #[test]
 fn unknown_keys_are_errors_with_their_line() {
-    let text = GOOD.replace("immediate", "x").replace("max_sync_per_hour", "max_sync_per_hr");
+    let text = GOOD
+        .replace("immediate", "x")
+        .replace("max_sync_per_hour", "max_sync_per_hr");
     let errs = errors(&text);
     assert_eq!(errs.len(), 1, "{errs:?}");
-    let line = GOOD.lines().position(|l| l.starts_with("max_sync_per_hour")).expect("line") + 1;
-    has(&errs, &format!("cfg.toml:{line}:1: [sync \"national-to-reporting\"].auto.max_sync_per_hr: unknown key; did you mean `max_sync_per_hour`?"));
+    let line = GOOD
+        .lines()
+        .position(|l| l.starts_with("max_sync_per_hour"))
+        .expect("line")
+        + 1;
+    has(
+        &errs,
+        &format!(
+            "cfg.toml:{line}:1: [sync \"national-to-reporting\"].auto.max_sync_per_hr: unknown key; did you mean `max_sync_per_hour`?"
+        ),
+    );
     has(&errors("colour = 1\n"), "cfg.toml:1:1: colour: unknown key");
 }
 
 #[test]
 fn check_interval_below_a_minute_is_refused_with_its_line() {
     let errs = errors(&GOOD.replace("\"10m\"", "\"30s\""));
-    let line = GOOD.lines().position(|l| l.starts_with("check_interval")).expect("line") + 1;
-    has(&errs, &format!("cfg.toml:{line}:18: [sync \"national-to-reporting\"].auto.check_interval: must be at least 60s (got 30s)"));
+    let line = GOOD
+        .lines()
+        .position(|l| l.starts_with("check_interval"))
+        .expect("line")
+        + 1;
+    has(
+        &errs,
+        &format!(
+            "cfg.toml:{line}:18: [sync \"national-to-reporting\"].auto.check_interval: must be at least 60s (got 30s)"
+        ),
+    );
 }
 
 #[test]
 fn durations() {
     let with = |v: &str| GOOD.replace("\"1h 30m\"", v);
-    has(&errors(&with("\"soon\"")), "auto.delay_before_sync: not a duration");
+    has(
+        &errors(&with("\"soon\"")),
+        "auto.delay_before_sync: not a duration",
+    );
     has(&errors(&with("\"1500ms\"")), "must be whole seconds");
     has(&errors(&with("30")), "must be a string (got integer)");
     has(&errors(&with("\"400days\"")), "at most 365 days");
     let c = ok(&with("\"2m 5s\""));
-    assert_eq!(c.syncs[0].auto.as_ref().map(|a| a.delay_before_sync), Some(Duration::from_secs(125)));
+    assert_eq!(
+        c.syncs[0].auto.as_ref().map(|a| a.delay_before_sync),
+        Some(Duration::from_secs(125))
+    );
 }
 
 #[test]
 fn duplicate_names_are_refused() {
-    let text = format!("{GOOD}\n[[instance]]\nname = \"national\"\nurl = \"http://x\"\ntoken_env = \"T\"\n");
-    has(&errors(&text), "[instance \"national\"].name: duplicate instance name (first declared on line 3)");
+    let text = format!(
+        "{GOOD}\n[[instance]]\nname = \"national\"\nurl = \"http://x\"\ntoken_env = \"T\"\n"
+    );
+    has(
+        &errors(&text),
+        "[instance \"national\"].name: duplicate instance name (first declared on line 3)",
+    );
     let sync = GOOD.split("[[sync]]").nth(1).expect("sync part");
-    has(&errors(&format!("{GOOD}\n[[sync]]{sync}")), "duplicate sync name");
+    has(
+        &errors(&format!("{GOOD}\n[[sync]]{sync}")),
+        "duplicate sync name",
+    );
 }
 
 #[test]
 fn references_must_name_known_instances() {
     let text = GOOD.replace("destination = \"reporting\"", "destination = \"elsewhere\"");
-    has(&errors(&text), "[sync \"national-to-reporting\"].destination: no instance named \"elsewhere\"");
+    has(
+        &errors(&text),
+        "[sync \"national-to-reporting\"].destination: no instance named \"elsewhere\"",
+    );
     // An instance already in the database may be referenced without redeclaring it.
-    let known = parse(Path::new("cfg.toml"), &text, &BTreeSet::from(["elsewhere".to_string()]));
+    let known = parse(
+        Path::new("cfg.toml"),
+        &text,
+        &BTreeSet::from(["elsewhere".to_string()]),
+    );
     assert!(known.is_ok(), "{known:?}");
     assert!(errors_known(&text, &["other"]).len() == 1);
 }
@@ -146,11 +201,22 @@ fn references_must_name_known_instances() {
 #[test]
 fn secrets_and_usernames() {
     let base = "[[instance]]\nname = \"a\"\nurl = \"http://h\"\n";
-    has(&errors(&format!("{base}username = \"u\"\n")), "no secret reference");
-    has(&errors(&format!("{base}password_env = \"P\"\n")), "a password needs a username");
-    has(&errors(&format!("{base}username = \"u\"\ntoken_env = \"T\"\n")), "remove username");
     has(
-        &errors(&format!("{base}username = \"u\"\npassword_env = \"P\"\npassword_file = \"/p\"\n")),
+        &errors(&format!("{base}username = \"u\"\n")),
+        "no secret reference",
+    );
+    has(
+        &errors(&format!("{base}password_env = \"P\"\n")),
+        "a password needs a username",
+    );
+    has(
+        &errors(&format!("{base}username = \"u\"\ntoken_env = \"T\"\n")),
+        "remove username",
+    );
+    has(
+        &errors(&format!(
+            "{base}username = \"u\"\npassword_env = \"P\"\npassword_file = \"/p\"\n"
+        )),
         "only one secret reference per instance",
     );
     let c = ok(&format!("{base}token_file = \"tok\"\n"));
@@ -158,8 +224,14 @@ fn secrets_and_usernames() {
         SecretRef::TokenFile(p) => assert!(p.is_absolute() && p.ends_with("tok"), "{p:?}"),
         other => panic!("{other:?}"),
     }
-    has(&errors("[[instance]]\nname = \"a\"\nurl = \"ftp://h\"\ntoken_env = \"T\"\n"), "must be an http:// or https:// URL");
-    has(&errors("[[instance]]\nname = \"a\\u0007\"\nurl = \"http://h\"\ntoken_env = \"T\"\n"), "without control characters");
+    has(
+        &errors("[[instance]]\nname = \"a\"\nurl = \"ftp://h\"\ntoken_env = \"T\"\n"),
+        "must be an http:// or https:// URL",
+    );
+    has(
+        &errors("[[instance]]\nname = \"a\\u0007\"\nurl = \"http://h\"\ntoken_env = \"T\"\n"),
+        "without control characters",
+    );
 }
 
 #[test]
@@ -178,7 +250,10 @@ fn several_errors_are_all_reported_in_file_order() {
     ] {
         has(&errs, needle);
     }
-    let lines: Vec<usize> = errs.iter().filter_map(|e| e.split(':').nth(1)?.parse().ok()).collect();
+    let lines: Vec<usize> = errs
+        .iter()
+        .filter_map(|e| e.split(':').nth(1)?.parse().ok())
+        .collect();
     assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{errs:?}");
 }
 

@@ -64,16 +64,26 @@ mod tests {
         assert_eq!(creds, Credentials::token("d2pat_s3cr3t"));
 
         let missing = dir.path().join("nope");
-        let err = credentials(&instance(SecretRef::PasswordFile(missing.clone()), Some("admin")))
-            .expect_err("missing file");
+        let err = credentials(&instance(
+            SecretRef::PasswordFile(missing.clone()),
+            Some("admin"),
+        ))
+        .expect_err("missing file");
         let msg = err.to_string();
-        assert!(msg.contains("national") && msg.contains(&missing.display().to_string()), "{msg}");
+        assert!(
+            msg.contains("national") && msg.contains(&missing.display().to_string()),
+            "{msg}"
+        );
 
         let err = credentials(&instance(
             SecretRef::PasswordEnv("SYNCDECK_TEST_SURELY_UNSET_VAR".into()),
             Some("admin"),
         ))
         .expect_err("unset var");
-        assert!(err.to_string().contains("SYNCDECK_TEST_SURELY_UNSET_VAR is not set"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("SYNCDECK_TEST_SURELY_UNSET_VAR is not set"),
+            "{err}"
+        );
     }
 }

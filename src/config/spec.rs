@@ -111,7 +111,10 @@ impl SyncSpec {
                     ("auto.delay_before_sync", d(a.delay_before_sync)),
                     ("auto.immediate_sync", a.immediate_sync.to_string()),
                     ("auto.monitor_metadata", a.monitor_metadata.to_string()),
-                    ("auto.monitor_data_values", a.monitor_data_values.to_string()),
+                    (
+                        "auto.monitor_data_values",
+                        a.monitor_data_values.to_string(),
+                    ),
                     ("auto.metadata_resources", list(&a.metadata_resources)),
                     ("auto.exclude_resources", list(&a.exclude_resources)),
                     ("auto.max_sync_per_hour", a.max_sync_per_hour.to_string()),

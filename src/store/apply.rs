@@ -100,7 +100,11 @@ fn field_changes(old: &[(&str, String)], new: &[(&str, String)]) -> Vec<FieldCha
             let from = old.get(k).map_or("", |s| s.as_str());
             (from != v).then(|| FieldChange {
                 field: k.to_string(),
-                from: if old.contains_key(k) { from.to_string() } else { "-".into() },
+                from: if old.contains_key(k) {
+                    from.to_string()
+                } else {
+                    "-".into()
+                },
                 to: v.clone(),
             })
         })
@@ -115,7 +119,11 @@ fn diff<'a>(
     prune: bool,
 ) -> Result<(ApplyPlan, Vec<Op<'a>>)> {
     let names: HashMap<i64, String> = instances.iter().map(|i| (i.id, i.name.clone())).collect();
-    let mut plan = ApplyPlan { dry_run: false, instances: Vec::new(), syncs: Vec::new() };
+    let mut plan = ApplyPlan {
+        dry_run: false,
+        instances: Vec::new(),
+        syncs: Vec::new(),
+    };
     let mut ops = Vec::new();
 
     for spec in &file.instances {
@@ -129,7 +137,10 @@ fn diff<'a>(
                 if fields.is_empty() {
                     plan.instances.push(change(&spec.name, Action::Unchanged));
                 } else {
-                    plan.instances.push(Change { fields, ..change(&spec.name, Action::Update) });
+                    plan.instances.push(Change {
+                        fields,
+                        ..change(&spec.name, Action::Update)
+                    });
                     ops.push(Op::UpdateInstance(old.id, spec));
                 }
             }
@@ -146,14 +157,20 @@ fn diff<'a>(
                 if fields.is_empty() {
                     plan.syncs.push(change(&spec.name, Action::Unchanged));
                 } else {
-                    plan.syncs.push(Change { fields, ..change(&spec.name, Action::Update) });
+                    plan.syncs.push(Change {
+                        fields,
+                        ..change(&spec.name, Action::Update)
+                    });
                     ops.push(Op::UpdateSync(old.id, spec));
                 }
             }
         }
     }
     let mut used: HashSet<&str> = HashSet::new();
-    for old in configs.iter().filter(|c| !file.syncs.iter().any(|s| s.name == c.name)) {
+    for old in configs
+        .iter()
+        .filter(|c| !file.syncs.iter().any(|s| s.name == c.name))
+    {
         if prune {
             plan.syncs.push(change(&old.name, Action::Prune));
             ops.push(Op::DeleteSync(old.id));
@@ -171,7 +188,10 @@ fn diff<'a>(
         used.insert(&s.source);
         used.extend(s.destination.as_deref());
     }
-    for old in instances.iter().filter(|i| !file.instances.iter().any(|s| s.name == i.name)) {
+    for old in instances
+        .iter()
+        .filter(|i| !file.instances.iter().any(|s| s.name == i.name))
+    {
         if prune && !used.contains(old.name.as_str()) {
             plan.instances.push(change(&old.name, Action::Prune));
             ops.push(Op::DeleteInstance(old.id));
@@ -181,7 +201,10 @@ fn diff<'a>(
             } else {
                 "not in the file; --prune removes it"
             };
-            plan.instances.push(Change { note: Some(note.into()), ..change(&old.name, Action::Keep) });
+            plan.instances.push(Change {
+                note: Some(note.into()),
+                ..change(&old.name, Action::Keep)
+            });
         }
     }
     // Deletes last: configs before the instances they point at.
@@ -225,23 +248,35 @@ impl Store {
         let now = self.now_expr();
         let q_instances = Sql::new(self, SELECT_INSTANCES);
         let q_configs = Sql::new(self, SELECT_CONFIGS);
-        let insert_instance = Sql::new(self, &format!(
-            "INSERT INTO instances (name, url, username, auth_kind, secret_kind, secret_ref, updated_at) \
+        let insert_instance = Sql::new(
+            self,
+            &format!(
+                "INSERT INTO instances (name, url, username, auth_kind, secret_kind, secret_ref, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, {now}) RETURNING id"
-        ));
-        let update_instance = Sql::new(self, &format!(
-            "UPDATE instances SET url = $2, username = $3, auth_kind = $4, secret_kind = $5, \
+            ),
+        );
+        let update_instance = Sql::new(
+            self,
+            &format!(
+                "UPDATE instances SET url = $2, username = $3, auth_kind = $4, secret_kind = $5, \
              secret_ref = $6, updated_at = {now} WHERE id = $1"
-        ));
-        let insert_sync = Sql::new(self, &format!(
-            "INSERT INTO sync_configs (name, kind, source_id, destination_id, mode, selection, active, updated_at) \
+            ),
+        );
+        let insert_sync = Sql::new(
+            self,
+            &format!(
+                "INSERT INTO sync_configs (name, kind, source_id, destination_id, mode, selection, active, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, 1, {now}) RETURNING id"
-        ));
+            ),
+        );
         // `active` is deliberately absent: it is operator state.
-        let update_sync = Sql::new(self, &format!(
-            "UPDATE sync_configs SET kind = $2, source_id = $3, destination_id = $4, mode = $5, \
+        let update_sync = Sql::new(
+            self,
+            &format!(
+                "UPDATE sync_configs SET kind = $2, source_id = $3, destination_id = $4, mode = $5, \
              selection = $6, updated_at = {now} WHERE id = $1"
-        ));
+            ),
+        );
         let upsert_auto = Sql::new(self, UPSERT_AUTO);
         let delete_auto = Sql::new(self, "DELETE FROM auto_sync_settings WHERE config_id = $1");
         let delete_sync = Sql::new(self, "DELETE FROM sync_configs WHERE id = $1");
@@ -298,7 +333,8 @@ impl Store {
                             .await?;
                     }
                     Op::InsertSync(spec) | Op::UpdateSync(_, spec) => {
-                        let (kind, source, destination, mode, selection) = sync_columns(spec, &ids)?;
+                        let (kind, source, destination, mode, selection) =
+                            sync_columns(spec, &ids)?;
                         let id = match op {
                             Op::UpdateSync(id, _) => {
                                 sqlx::query(update_sync.text())
@@ -332,15 +368,24 @@ impl Store {
                                     .await?;
                             }
                             None => {
-                                sqlx::query(delete_auto.text()).bind(id).execute(&mut *tx).await?;
+                                sqlx::query(delete_auto.text())
+                                    .bind(id)
+                                    .execute(&mut *tx)
+                                    .await?;
                             }
                         }
                     }
                     Op::DeleteSync(id) => {
-                        sqlx::query(delete_sync.text()).bind(id).execute(&mut *tx).await?;
+                        sqlx::query(delete_sync.text())
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     Op::DeleteInstance(id) => {
-                        sqlx::query(delete_instance.text()).bind(id).execute(&mut *tx).await?;
+                        sqlx::query(delete_instance.text())
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                 }
             }

@@ -11,7 +11,8 @@ use super::{Result, RowExt, Sql, Store, StoreError};
 use crate::config::model::{AutoSettings, ExecMode, Instance, SecretRef, SyncConfig, SyncKind};
 use crate::config::spec::{ConfigFile, InstanceSpec, SyncSpec};
 
-pub(super) const SELECT_INSTANCES: &str = "SELECT id, name, url, username, auth_kind, secret_kind, secret_ref FROM instances";
+pub(super) const SELECT_INSTANCES: &str =
+    "SELECT id, name, url, username, auth_kind, secret_kind, secret_ref FROM instances";
 
 pub(super) const SELECT_CONFIGS: &str = "SELECT c.id, c.name, c.kind, c.source_id, c.destination_id, c.mode, \
      c.selection, c.active, a.is_enabled, a.check_interval_s, a.delay_before_sync_s, a.immediate_sync, \
@@ -82,9 +83,8 @@ impl AutoColumns {
             i64::try_from(d.as_secs())
                 .map_err(|_| StoreError::Invalid(format!("duration {d:?} is too long")))
         };
-        let json = |v: &[String]| {
-            serde_json::to_string(v).map_err(|e| StoreError::Invalid(e.to_string()))
-        };
+        let json =
+            |v: &[String]| serde_json::to_string(v).map_err(|e| StoreError::Invalid(e.to_string()));
         Ok(AutoColumns {
             enabled: a.enabled.into(),
             check_interval_s: secs(a.check_interval)?,
@@ -105,11 +105,12 @@ impl AutoColumns {
 pub(super) fn instance_row<R: RowExt>(r: &R) -> Result<Instance> {
     let name = r.text("name")?;
     let (auth, kind) = (r.text("auth_kind")?, r.text("secret_kind")?);
-    let secret = SecretRef::from_columns(&auth, &kind, &r.text("secret_ref")?).ok_or_else(|| {
-        StoreError::Corrupt(format!(
-            "instance {name}: unknown secret kind {auth}/{kind}"
-        ))
-    })?;
+    let secret =
+        SecretRef::from_columns(&auth, &kind, &r.text("secret_ref")?).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "instance {name}: unknown secret kind {auth}/{kind}"
+            ))
+        })?;
     Ok(Instance {
         id: r.i64("id")?,
         name,
@@ -177,7 +178,10 @@ pub(super) fn instance_spec(i: &Instance) -> InstanceSpec {
 pub(super) fn sync_spec(c: &SyncConfig, names: &HashMap<i64, String>) -> Result<SyncSpec> {
     let name_of = |id: i64| {
         names.get(&id).cloned().ok_or_else(|| {
-            StoreError::Corrupt(format!("sync config {} points at missing instance {id}", c.name))
+            StoreError::Corrupt(format!(
+                "sync config {} points at missing instance {id}",
+                c.name
+            ))
         })
     };
     Ok(SyncSpec {
@@ -319,7 +323,8 @@ impl Store {
     /// Everything stored, as the file `apply` reads.
     pub async fn export(&self) -> Result<ConfigFile> {
         let instances = self.list_instances().await?;
-        let names: HashMap<i64, String> = instances.iter().map(|i| (i.id, i.name.clone())).collect();
+        let names: HashMap<i64, String> =
+            instances.iter().map(|i| (i.id, i.name.clone())).collect();
         let syncs = self
             .list_configs()
             .await?

@@ -85,7 +85,7 @@ fn a_good_file_parses() {
 
 #[test]
 fn the_shipped_example_parses() {
-    let text = include_str!("../../assets/example.toml");
+    let text = include_str!("../../../assets/example.toml");
     let c = ok(text);
     assert_eq!((c.instances.len(), c.syncs.len()), (2, 2));
 }

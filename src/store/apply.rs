@@ -94,18 +94,22 @@ fn change(name: &str, action: Action) -> Change {
 }
 
 fn field_changes(old: &[(&str, String)], new: &[(&str, String)]) -> Vec<FieldChange> {
-    let old: HashMap<&str, &String> = old.iter().map(|(k, v)| (*k, v)).collect();
-    new.iter()
-        .filter_map(|(k, v)| {
-            let from = old.get(k).map_or("", |s| s.as_str());
-            (from != v).then(|| FieldChange {
+    let get =
+        |list: &[(&str, String)], k: &str| list.iter().find(|f| f.0 == k).map(|f| f.1.clone());
+    // A key only on one side (password_env → token_env) shows as "-".
+    let mut keys: Vec<&str> = new.iter().map(|f| f.0).collect();
+    keys.extend(
+        old.iter()
+            .map(|f| f.0)
+            .filter(|k| !new.iter().any(|f| f.0 == *k)),
+    );
+    keys.into_iter()
+        .filter_map(|k| {
+            let (from, to) = (get(old, k), get(new, k));
+            (from != to).then(|| FieldChange {
                 field: k.to_string(),
-                from: if old.contains_key(k) {
-                    from.to_string()
-                } else {
-                    "-".into()
-                },
-                to: v.clone(),
+                from: from.unwrap_or_else(|| "-".into()),
+                to: to.unwrap_or_else(|| "-".into()),
             })
         })
         .collect()
@@ -392,5 +396,27 @@ impl Store {
             tx.commit().await?;
             Ok(plan)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_changes_show_keys_on_one_side() {
+        let old = [("url", "a".to_string()), ("password_env", "P".to_string())];
+        let new = [("url", "a".to_string()), ("token_env", "T".to_string())];
+        let got: Vec<(String, String, String)> = field_changes(&old, &new)
+            .into_iter()
+            .map(|f| (f.field, f.from, f.to))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("token_env".into(), "-".into(), "T".into()),
+                ("password_env".into(), "P".into(), "-".into())
+            ]
+        );
     }
 }

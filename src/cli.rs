@@ -73,6 +73,10 @@ pub enum Command {
     /// Measure throughput and memory (prints figures; see README).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Create or update instances and sync configs from a TOML file (idempotent).
+    Apply(crate::config::commands::ApplyOptions),
+    /// Print the stored configuration as the TOML `apply` reads.
+    Export(crate::config::commands::ExportOptions),
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -199,6 +203,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Export(opts)) => {
             crate::bench::export(opts).await.map(|()| ExitCode::SUCCESS)
         }
+        Command::Apply(opts) => crate::config::commands::apply(&target, opts).await,
+        Command::Export(opts) => crate::config::commands::export(&target, opts).await,
     }
 }
 

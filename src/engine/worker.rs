@@ -66,7 +66,7 @@ pub fn default_worker_id() -> String {
     format!(
         "{host}:{}:{:04x}",
         std::process::id(),
-        rand::random::<u16>()
+        (super::supervisor::random_unit() * 65536.0) as u16
     )
 }
 

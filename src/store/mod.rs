@@ -24,6 +24,7 @@ macro_rules! on_db {
     };
 }
 
+pub mod apply;
 pub mod configs;
 mod migrate;
 pub mod queue;
@@ -39,6 +40,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use apply::{Action, ApplyPlan, Change, FieldChange};
 pub use rows::RowExt;
 
 /// Errors from the database layer, each saying what to check.

@@ -1,0 +1,161 @@
+//! `syncdeck apply` and `syncdeck export`.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::model::SecretRef;
+use super::spec::ConfigFile;
+use super::{export, file};
+use crate::store::{Action, ApplyPlan, Change, DbTarget, Store};
+
+/// Exit code of an invalid file (as opposed to 1, "could not run").
+const INVALID: u8 = 2;
+
+#[derive(clap::Args, Debug)]
+pub struct ApplyOptions {
+    /// The configuration file (TOML). See assets/example.toml.
+    #[arg(short = 'f', long = "file", value_name = "FILE.toml")]
+    pub file: PathBuf,
+    /// Also delete sync configs (with their jobs and history) and unused
+    /// instances that the file does not declare.
+    #[arg(long)]
+    pub prune: bool,
+    /// Show what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the plan (or the errors) as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ExportOptions {
+    /// Print JSON instead of TOML.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn apply(db: &DbTarget, opts: ApplyOptions) -> anyhow::Result<ExitCode> {
+    let store = Store::open(db).await?;
+    let known: BTreeSet<String> = store
+        .list_instances()
+        .await?
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    let parsed = file::load(&opts.file, &known);
+    let config = match parsed {
+        Ok(c) => c,
+        Err(errors) => {
+            if opts.json {
+                println!("{}", serde_json::json!({ "errors": errors.0 }));
+            } else {
+                eprintln!("{errors}");
+            }
+            eprintln!(
+                "{}: {} error(s); nothing applied",
+                opts.file.display(),
+                errors.0.len()
+            );
+            store.close().await;
+            return Ok(ExitCode::from(INVALID));
+        }
+    };
+    let plan = store
+        .apply(&config, opts.prune, opts.dry_run)
+        .await
+        .with_context(|| format!("applying {}", opts.file.display()))?;
+    store.close().await;
+    if opts.json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else {
+        print!("{}", render(&plan));
+    }
+    warn_unset_env(&config);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn export(db: &DbTarget, opts: ExportOptions) -> anyhow::Result<ExitCode> {
+    let store = Store::open(db).await?;
+    let config = store.export().await?;
+    store.close().await;
+    if opts.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&export::to_json(&config))?
+        );
+    } else {
+        print!("{}", export::to_toml(&config, &db.display())?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `+ instance national`, `~ sync x (auto.check_interval 5m → 10m)`, … and a summary.
+pub fn render(plan: &ApplyPlan) -> String {
+    let mut out = String::new();
+    let mut line = |what: &str, c: &Change| {
+        let (sign, tail) = match c.action {
+            Action::Create => ('+', String::new()),
+            Action::Update => {
+                let fields: Vec<String> = c
+                    .fields
+                    .iter()
+                    .map(|f| format!("{} {} → {}", f.field, shown(&f.from), shown(&f.to)))
+                    .collect();
+                ('~', format!(" ({})", fields.join(", ")))
+            }
+            Action::Unchanged => ('=', String::new()),
+            Action::Prune => ('-', " (pruned)".to_string()),
+            Action::Keep => ('?', String::new()),
+        };
+        let note = c
+            .note
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        out.push_str(&format!("{sign} {what} {}{tail}{note}\n", c.name));
+    };
+    for c in &plan.instances {
+        line("instance", c);
+    }
+    for c in &plan.syncs {
+        line("sync", c);
+    }
+    let summary = format!(
+        "{} created, {} updated, {} unchanged, {} pruned",
+        plan.count(Action::Create),
+        plan.count(Action::Update),
+        plan.count(Action::Unchanged),
+        plan.count(Action::Prune),
+    );
+    if plan.dry_run {
+        out.push_str(&format!("dry run, nothing written: would be {summary}\n"));
+    } else if plan.is_noop() {
+        out.push_str(&format!("nothing to do: {summary}\n"));
+    } else {
+        out.push_str(&format!("applied: {summary}\n"));
+    }
+    out
+}
+
+fn shown(v: &str) -> &str {
+    if v.is_empty() { "(none)" } else { v }
+}
+
+/// A reference that does not resolve here is not an error (the daemon may run
+/// elsewhere), but worth a word. Never prints a value.
+fn warn_unset_env(config: &ConfigFile) {
+    for i in &config.instances {
+        if let SecretRef::PasswordEnv(var) | SecretRef::TokenEnv(var) = &i.secret
+            && std::env::var_os(var).is_none_or(|v| v.is_empty())
+        {
+            eprintln!(
+                "note: instance {}: environment variable {var} is not set here; the process that syncs needs it",
+                i.name
+            );
+        }
+    }
+}

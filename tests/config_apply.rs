@@ -1,0 +1,406 @@
+//! `syncdeck apply` / `syncdeck export` through the real binary on a throwaway
+//! SQLite file, plus the store calls the engine uses.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use syncdeck::config::file;
+use syncdeck::store::{DbTarget, Store};
+
+const PASSWORD: &str = "N4tional-Pa55word-value";
+const TOKEN: &str = "d2pat_R3porting-token-value";
+const EXAMPLE: &str = include_str!("../assets/example.toml");
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    outputs: Vec<String>,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("syncdeck.db");
+        Env {
+            dir,
+            db,
+            outputs: Vec::new(),
+        }
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write config");
+        path
+    }
+
+    fn run(&mut self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_syncdeck"))
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .env("NATIONAL_PASSWORD", PASSWORD)
+            .env("REPORTING_TOKEN", TOKEN)
+            .env_remove("SYNCDECK_DB")
+            .output()
+            .expect("run syncdeck");
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        self.outputs.push(format!("{}{}", run.stdout, run.stderr));
+        run
+    }
+
+    fn apply(&mut self, path: &Path, extra: &[&str]) -> Run {
+        let path = path.to_str().expect("utf-8 path");
+        let mut args = vec!["apply", "-f", path];
+        args.extend(extra);
+        self.run(&args)
+    }
+
+    fn ok_apply(&mut self, path: &Path, extra: &[&str]) -> String {
+        let r = self.apply(path, extra);
+        assert_eq!(r.code, 0, "apply failed:\n{}{}", r.stdout, r.stderr);
+        r.stdout
+    }
+
+    fn export(&mut self) -> String {
+        let r = self.run(&["export"]);
+        assert_eq!(r.code, 0, "export failed: {}", r.stderr);
+        r.stdout
+    }
+}
+
+#[test]
+fn apply_is_idempotent_and_export_round_trips() {
+    let mut env = Env::new();
+    let example = env.write("example.toml", EXAMPLE);
+    let out = env.ok_apply(&example, &[]);
+    for line in [
+        "+ instance national",
+        "+ instance reporting",
+        "+ sync national-to-reporting",
+        "+ sync reporting-metadata-back",
+        "applied: 4 created",
+    ] {
+        assert!(out.contains(line), "{line:?} missing:\n{out}");
+    }
+
+    let out = env.ok_apply(&example, &[]);
+    assert!(
+        out.contains("nothing to do: 0 created, 0 updated, 4 unchanged"),
+        "{out}"
+    );
+    assert!(!out.contains('+') && !out.contains('~'), "{out}");
+
+    let exported = env.export();
+    assert!(exported.contains("check_interval = \"5m\""), "{exported}");
+    let again = env.write("exported.toml", &exported);
+    let out = env.ok_apply(&again, &[]);
+    assert!(
+        out.contains("4 unchanged"),
+        "export → apply changes nothing:\n{out}"
+    );
+    assert_eq!(env.export(), exported, "export is stable");
+
+    let json = env.ok_apply(&again, &["--json"]);
+    let plan: serde_json::Value = serde_json::from_str(&json).expect("json plan");
+    let actions: Vec<&str> = plan["syncs"]
+        .as_array()
+        .expect("syncs")
+        .iter()
+        .filter_map(|c| c["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["unchanged", "unchanged"]);
+    let r = env.run(&["export", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).expect("json export");
+    assert_eq!(doc["sync"][0]["auto"]["cooldown_after_error"], "30m");
+}
+
+#[test]
+fn changes_are_updates_and_dry_run_writes_nothing() {
+    let mut env = Env::new();
+    let example = env.write("example.toml", EXAMPLE);
+    env.ok_apply(&example, &[]);
+    let changed = env.write(
+        "changed.toml",
+        &EXAMPLE
+            .replace("check_interval = \"5m\"", "check_interval = \"10m\"")
+            .replace(
+                "url = \"http://127.0.0.1:8082\"",
+                "url = \"https://reporting.example.org\"",
+            ),
+    );
+    let before = env.export();
+    let out = env.ok_apply(&changed, &["--dry-run"]);
+    assert!(
+        out.contains("~ sync national-to-reporting (auto.check_interval 5m → 10m)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "~ instance reporting (url http://127.0.0.1:8082 → https://reporting.example.org)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("= sync reporting-metadata-back"), "{out}");
+    assert!(out.contains("dry run, nothing written"), "{out}");
+    assert_eq!(env.export(), before, "dry run wrote nothing");
+
+    let out = env.ok_apply(&changed, &[]);
+    assert!(
+        out.contains("applied: 0 created, 2 updated, 2 unchanged"),
+        "{out}"
+    );
+    assert!(env.export().contains("check_interval = \"10m\""));
+}
+
+#[test]
+fn prune_removes_configs_not_in_the_file() {
+    let mut env = Env::new();
+    let example = env.write("example.toml", EXAMPLE);
+    env.ok_apply(&example, &[]);
+    let Some((first, _)) = EXAMPLE.split_once("# Manual:") else {
+        panic!("example changed: no manual sync section");
+    };
+    let only_first = env.write("first.toml", first);
+
+    let out = env.ok_apply(&only_first, &[]);
+    assert!(
+        out.contains("? sync reporting-metadata-back (not in the file; --prune removes it)"),
+        "{out}"
+    );
+    assert!(env.export().contains("reporting-metadata-back"));
+
+    let out = env.ok_apply(&only_first, &["--prune", "--dry-run"]);
+    assert!(
+        out.contains("- sync reporting-metadata-back (pruned)"),
+        "{out}"
+    );
+    assert!(
+        env.export().contains("reporting-metadata-back"),
+        "dry run kept it"
+    );
+
+    let out = env.ok_apply(&only_first, &["--prune"]);
+    assert!(
+        out.contains("- sync reporting-metadata-back (pruned)"),
+        "{out}"
+    );
+    assert!(out.contains("1 pruned"), "{out}");
+    let exported = env.export();
+    assert!(!exported.contains("reporting-metadata-back"), "{exported}");
+    assert!(
+        exported.contains("name = \"reporting\""),
+        "instances still used are kept"
+    );
+}
+
+#[test]
+fn an_invalid_file_applies_nothing_and_names_file_line_and_key() {
+    let mut env = Env::new();
+    let bad = EXAMPLE
+        .replace("check_interval = \"5m\"", "check_interval = \"30s\"")
+        .replace(
+            "mode = \"manual\"",
+            "mode = \"manual\"\nschedule = \"daily\"",
+        );
+    let path = env.write("bad.toml", &bad);
+    let r = env.apply(&path, &[]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    let line_of = |needle: &str| {
+        bad.lines()
+            .position(|l| l.starts_with(needle))
+            .map(|i| i + 1)
+    };
+    let (Some(interval), Some(schedule)) = (line_of("check_interval"), line_of("schedule")) else {
+        panic!("lines not found");
+    };
+    let file = path.display().to_string();
+    assert!(
+        r.stderr.contains(&format!("{file}:{interval}:18: [sync \"national-to-reporting\"].auto.check_interval: must be at least 60s (got 30s)")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "{file}:{schedule}:1: [sync \"reporting-metadata-back\"].schedule: unknown key"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("2 error(s); nothing applied"),
+        "{}",
+        r.stderr
+    );
+    let exported = env.export();
+    assert!(
+        !exported.contains("[[instance]]"),
+        "valid entries were not applied either:\n{exported}"
+    );
+
+    let inline = env.write(
+        "inline.toml",
+        &EXAMPLE.replace(
+            "password_env = \"NATIONAL_PASSWORD\"",
+            &format!("password = \"{PASSWORD}\""),
+        ),
+    );
+    let r = env.apply(&inline, &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("[instance \"national\"].password: inline secrets are refused"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("password_env = "), "{}", r.stderr);
+}
+
+#[test]
+fn secret_values_never_appear_in_output_or_database() {
+    let mut env = Env::new();
+    let example = env.write("example.toml", EXAMPLE);
+    env.ok_apply(&example, &["--dry-run"]);
+    env.ok_apply(&example, &[]);
+    env.ok_apply(&example, &["--json"]);
+    env.export();
+    env.run(&["export", "--json"]);
+    let inline = env.write(
+        "inline.toml",
+        &EXAMPLE.replace(
+            "token_env = \"REPORTING_TOKEN\"",
+            &format!("token = \"{TOKEN}\""),
+        ),
+    );
+    assert_eq!(env.apply(&inline, &[]).code, 2);
+    for out in &env.outputs {
+        assert!(
+            !out.contains(PASSWORD) && !out.contains(TOKEN),
+            "secret leaked:\n{out}"
+        );
+    }
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(env.dir.path()).expect("dir") {
+        let path = entry.expect("entry").path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("syncdeck.db"))
+        {
+            bytes.extend(std::fs::read(&path).expect("read db"));
+        }
+    }
+    assert!(!bytes.is_empty());
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("NATIONAL_PASSWORD"),
+        "the reference is stored"
+    );
+    assert!(
+        !text.contains(PASSWORD) && !text.contains(TOKEN),
+        "secret stored in the database"
+    );
+}
+
+/// The store calls the engine and the CLI use, on SQLite.
+#[tokio::test]
+async fn store_crud_keeps_operator_state_across_apply() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    store_crud(&DbTarget::Sqlite(dir.path().join("s.db"))).await;
+}
+
+/// The same on PostgreSQL when `SYNCDECK_TEST_PG_URL` names an empty database
+/// (the shared throwaway-cluster helper can set it); skipped otherwise.
+#[tokio::test]
+async fn store_crud_on_postgres_when_available() {
+    if let Ok(url) = std::env::var("SYNCDECK_TEST_PG_URL") {
+        store_crud(&DbTarget::Postgres(url)).await;
+    }
+}
+
+async fn store_crud(target: &DbTarget) {
+    let store = Store::open(target).await.expect("open");
+    let config =
+        file::parse(Path::new("example.toml"), EXAMPLE, &BTreeSet::new()).expect("example");
+    store.apply(&config, false, false).await.expect("apply");
+
+    let instances = store.list_instances().await.expect("instances");
+    assert_eq!(instances.len(), 2);
+    let national = store
+        .instance_by_name("national")
+        .await
+        .expect("by name")
+        .expect("national");
+    assert_eq!(
+        store.instance(national.id).await.expect("by id"),
+        Some(national.clone())
+    );
+
+    let configs = store.list_configs().await.expect("configs");
+    assert_eq!(configs.len(), 2);
+    let auto = configs[0].clone();
+    assert!(auto.wants_scheduler());
+    assert_eq!(auto.source_id, national.id);
+    assert!(configs[1].auto.is_none());
+    assert_eq!(
+        store
+            .config_by_ref(&auto.id.to_string())
+            .await
+            .expect("by id"),
+        auto
+    );
+    assert_eq!(
+        store
+            .config_by_ref("national-to-reporting")
+            .await
+            .expect("by name"),
+        auto
+    );
+    let missing = store.config_by_ref("nope").await.expect_err("missing");
+    assert!(missing.to_string().contains("\"nope\""), "{missing}");
+
+    store.set_active(auto.id, false).await.expect("stop");
+    let mut settings = auto.auto.clone().expect("auto");
+    settings.check_interval = Duration::from_secs(120);
+    store
+        .update_auto_settings(auto.id, &settings)
+        .await
+        .expect("settings");
+    let stored = store
+        .config(auto.id)
+        .await
+        .expect("config")
+        .expect("exists");
+    assert!(!stored.active);
+    assert_eq!(
+        stored.auto.as_ref().map(|a| a.check_interval),
+        Some(Duration::from_secs(120))
+    );
+
+    // Re-applying the file restores its settings but not the start/stop switch.
+    let plan = store.apply(&config, false, false).await.expect("reapply");
+    assert_eq!(plan.count(syncdeck::store::Action::Update), 1);
+    let stored = store
+        .config(auto.id)
+        .await
+        .expect("config")
+        .expect("exists");
+    assert!(!stored.active, "apply does not restart a stopped config");
+    assert_eq!(stored.auto, auto.auto);
+
+    store.delete_config(configs[1].id).await.expect("delete");
+    assert!(store.config(configs[1].id).await.expect("config").is_none());
+    assert!(store.delete_config(configs[1].id).await.is_err());
+    store.close().await;
+}

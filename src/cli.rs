@@ -63,9 +63,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sim(opts) => sim::run(opts).await.map(|()| ExitCode::SUCCESS),
         Command::Demo(opts) => demo(opts).await.map(|()| ExitCode::SUCCESS),
-        Command::Bench(BenchCommand::Export(opts)) => crate::bench::export(opts)
-            .await
-            .map(|()| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Export(opts)) => {
+            crate::bench::export(opts).await.map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -46,7 +46,10 @@ pub(super) async fn run(store: &Store) -> Result<()> {
         match &store.db {
             Db::Sqlite { write, .. } => {
                 let mut tx = write.begin().await?;
-                sqlx::raw_sql(sqlite).execute(&mut *tx).await.map_err(failed)?;
+                sqlx::raw_sql(sqlite)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed)?;
                 sqlx::query("INSERT INTO schema_version (version) VALUES (?1)")
                     .bind(version)
                     .execute(&mut *tx)
@@ -66,7 +69,10 @@ pub(super) async fn run(store: &Store) -> Result<()> {
                 if done.unwrap_or(0) >= version {
                     continue;
                 }
-                sqlx::raw_sql(postgres).execute(&mut *tx).await.map_err(failed)?;
+                sqlx::raw_sql(postgres)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed)?;
                 sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
                     .bind(version)
                     .execute(&mut *tx)

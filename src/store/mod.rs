@@ -45,7 +45,9 @@ pub use rows::RowExt;
 /// Errors from the database layer, each saying what to check.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the database {target}: {source}. Check the path or URL given by --db / SYNCDECK_DB and that the server is reachable")]
+    #[error(
+        "cannot open the database {target}: {source}. Check the path or URL given by --db / SYNCDECK_DB and that the server is reachable"
+    )]
     Open {
         target: String,
         #[source]
@@ -282,7 +284,6 @@ fn sqlite_placeholders(text: &str) -> String {
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,10 +307,7 @@ mod tests {
             DbTarget::parse("sqlite:///tmp/x.db"),
             DbTarget::Sqlite("/tmp/x.db".into())
         );
-        assert_eq!(
-            DbTarget::parse("./a.db"),
-            DbTarget::Sqlite("./a.db".into())
-        );
+        assert_eq!(DbTarget::parse("./a.db"), DbTarget::Sqlite("./a.db".into()));
         let shown = DbTarget::parse("postgres://u:secret@h/db").display();
         assert!(!shown.contains("secret"), "{shown}");
     }

@@ -23,6 +23,9 @@ macro_rules! on_db {
         }
     };
 }
+// Store's own modules see the macro by textual scope; this path is for code
+// elsewhere in the crate.
+#[allow(unused_imports)]
 pub(crate) use on_db;
 
 pub mod configs;

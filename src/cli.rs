@@ -46,6 +46,9 @@ pub enum Command {
 pub enum BenchCommand {
     /// Stream N data values from a simulator through the client: values/s and peak RSS.
     Export(crate::bench::ExportBenchOptions),
+    /// Burn-down of N no-op jobs by W workers: queue jobs/s on SQLite (a temp
+    /// file) or on the --db database.
+    Queue(crate::bench::queue::QueueBenchOptions),
 }
 
 #[derive(clap::Args, Debug)]
@@ -65,6 +68,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(opts) => demo(opts).await.map(|()| ExitCode::SUCCESS),
         Command::Bench(BenchCommand::Export(opts)) => {
             crate::bench::export(opts).await.map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Queue(opts)) => {
+            crate::bench::queue::run(opts, cli.db.as_deref())
+                .await
+                .map(|()| ExitCode::SUCCESS)
         }
     }
 }

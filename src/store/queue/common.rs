@@ -631,3 +631,16 @@ pub(super) async fn make_due(store: &Store, id: i64) -> Result<bool> {
     );
     Ok(execute(store, &text, &[id]).await? == 1)
 }
+
+pub(super) async fn purge_queue(store: &Store, queue: &str) -> Result<u64> {
+    let sql = Sql::new(
+        store,
+        "DELETE FROM jobs WHERE queue = $1 AND state <> 'running'",
+    );
+    let n = on_db!(store, write, |pool| sqlx::query(sql.text())
+        .bind(queue)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(n)
+}

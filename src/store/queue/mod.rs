@@ -345,6 +345,12 @@ impl Store {
         }
     }
 
+    /// Deletes every job of `queue` that is not running (benchmarks, tools);
+    /// returns how many.
+    pub async fn purge_queue(&self, queue: &str) -> Result<u64> {
+        common::purge_queue(self, queue).await
+    }
+
     /// Makes a queued job due now, skipping its backoff delay (tests, tools).
     /// `false` if the job is not queued.
     #[doc(hidden)]

@@ -2,6 +2,8 @@
 //! process) through the DHIS2 client, and prints throughput and peak memory of
 //! both sides. The point it makes: client memory stays flat as N grows.
 
+pub mod queue;
+
 use std::process::Stdio;
 use std::time::Instant;
 

@@ -127,6 +127,9 @@ pub enum JobsAction {
 pub enum BenchCommand {
     /// Stream N data values from a simulator through the client: values/s and peak RSS.
     Export(crate::bench::ExportBenchOptions),
+    /// Burn-down of N no-op jobs by W workers: queue jobs/s on SQLite (a temp
+    /// file) or on the --db database.
+    Queue(crate::bench::queue::QueueBenchOptions),
 }
 
 #[derive(clap::Args, Debug)]
@@ -205,6 +208,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Apply(opts) => crate::config::commands::apply(&target, opts).await,
         Command::Export(opts) => crate::config::commands::export(&target, opts).await,
+        Command::Bench(BenchCommand::Queue(opts)) => {
+            crate::bench::queue::run(opts, cli.db.as_deref())
+                .await
+                .map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 

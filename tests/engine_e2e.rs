@@ -240,11 +240,11 @@ async fn sqlite_first_sync_then_scheduler_detects_and_syncs_changes() {
 
 #[tokio::test]
 async fn postgres_first_sync_then_scheduler_detects_and_syncs_changes() {
-    let Some(db) = common::pg::database("engine_e2e").await else {
+    let Some(db) = common::pg::database().await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    first_then_incremental(Syncdeck::with_db(db.url().to_string(), dir)).await;
+    first_then_incremental(Syncdeck::with_db(db, dir)).await;
 }
 
 #[tokio::test]

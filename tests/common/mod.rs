@@ -1,8 +1,10 @@
-//! Test support: the real `syncdeck sim` binary, spawned per test on a free port.
+//! Test support: the real `syncdeck sim` binary, spawned per test on a free
+//! port; PostgreSQL for store tests ([`pg`]).
 
 #![allow(dead_code)]
 
 pub mod edits;
+pub mod pg;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};

@@ -16,12 +16,20 @@
 //! - the reaper sends running jobs whose lease expired down the same retry path
 //!   (their attempt was counted at claim).
 
+mod common;
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::Result;
+use super::{Db, Result, Store};
+
+pub use postgres::PgQueue;
+pub use sqlite::SqliteQueue;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -220,7 +228,8 @@ pub struct Job {
     pub progress: JobProgress,
     pub progress_at: Option<i64>,
     pub last_error: Option<String>,
-    /// `auth`, `transient`, `conflict`, `lease_expired`, `cancelled`, …
+    /// `auth`, `transient`, `conflict`, `lease_expired`, `cancelled`,
+    /// `requeued` (given back at shutdown; `last_error` holds the reason), …
     pub error_kind: Option<String>,
 }
 
@@ -259,6 +268,16 @@ pub struct JobFilter {
 pub trait QueueStore: Send + Sync + std::fmt::Debug {
     /// Adds a job; returns its id.
     async fn enqueue(&self, job: &NewJob) -> Result<i64>;
+
+    /// Adds several jobs in one transaction (all or none); returns their ids
+    /// in order.
+    async fn enqueue_many(&self, jobs: &[NewJob]) -> Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            ids.push(self.enqueue(job).await?);
+        }
+        Ok(ids)
+    }
 
     /// Atomically claims up to `limit` due jobs of `queue` for `worker`
     /// (skipping jobs waiting for metadata and jobs whose exclusive key is
@@ -315,6 +334,29 @@ pub trait QueueStore: Send + Sync + std::fmt::Debug {
     async fn has_pending(&self, config_id: i64) -> Result<bool>;
     /// Deletes finished jobs older than `age` (history pruning); returns how many.
     async fn prune_finished(&self, age: Duration) -> Result<u64>;
+}
+
+impl Store {
+    /// The job queue on this database.
+    pub fn queue(&self) -> Arc<dyn QueueStore> {
+        match &self.db {
+            Db::Sqlite { write, .. } => Arc::new(SqliteQueue::new(self.clone(), write.clone())),
+            Db::Postgres(pool) => Arc::new(PgQueue::new(self.clone(), pool.clone())),
+        }
+    }
+
+    /// Deletes every job of `queue` that is not running (benchmarks, tools);
+    /// returns how many.
+    pub async fn purge_queue(&self, queue: &str) -> Result<u64> {
+        common::purge_queue(self, queue).await
+    }
+
+    /// Makes a queued job due now, skipping its backoff delay (tests, tools).
+    /// `false` if the job is not queued.
+    #[doc(hidden)]
+    pub async fn make_due(&self, id: i64) -> Result<bool> {
+        common::make_due(self, id).await
+    }
 }
 
 /// Delay before the run after `attempt` runs: 30 s × 2^(attempt-1), capped at 1 h.

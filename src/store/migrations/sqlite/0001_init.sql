@@ -72,10 +72,15 @@ CREATE TABLE jobs (
     last_error        TEXT,
     error_kind        TEXT
 );
-CREATE INDEX jobs_due ON jobs (queue, state, run_at);
+-- Claim order: a claim walks this index in (priority, run_at, id) order and
+-- stops at its LIMIT instead of sorting every queued job.
+CREATE INDEX jobs_due ON jobs (queue, state, priority, run_at, id);
 CREATE INDEX jobs_config ON jobs (config_id, state);
 CREATE UNIQUE INDEX jobs_one_running_per_key ON jobs (exclusive_key)
     WHERE state = 'running' AND exclusive_key IS NOT NULL;
+-- The claim's per-key checks (a running job, an earlier queued one).
+CREATE INDEX jobs_key ON jobs (exclusive_key, state, priority, run_at, id)
+    WHERE exclusive_key IS NOT NULL;
 
 CREATE TABLE job_resources (
     job_id    INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,

@@ -4,8 +4,8 @@ use clap::{Parser, Subcommand};
 
 use std::process::ExitCode;
 
-use crate::sim::{self, DatasetSize, SimOptions};
 use crate::engine::EngineOptions;
+use crate::sim::{self, DatasetSize, SimOptions};
 use crate::store::DbTarget;
 
 #[derive(Parser, Debug)]
@@ -82,7 +82,7 @@ pub enum Command {
 #[derive(clap::Args, Debug, Default)]
 pub struct JsonFlag {
     /// Print JSON for scripts.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
 }
 

@@ -18,7 +18,9 @@ pub async fn list(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::SUCCESS);
     }
     if snapshot.configs.is_empty() {
-        println!("No sync configs yet. Write a file like assets/example.toml and run `syncdeck apply -f FILE`.");
+        println!(
+            "No sync configs yet. Write a file like assets/example.toml and run `syncdeck apply -f FILE`."
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -63,7 +65,11 @@ pub async fn status(
     let chosen: Vec<&ConfigStatus> = match reference {
         Some(r) => {
             let config = engine.config(r).await?;
-            snapshot.configs.iter().filter(|c| c.id == config.id).collect()
+            snapshot
+                .configs
+                .iter()
+                .filter(|c| c.id == config.id)
+                .collect()
         }
         None => snapshot.configs.iter().collect(),
     };
@@ -106,18 +112,28 @@ fn print_status(c: &ConfigStatus, snapshot: &Snapshot) {
     }
     println!(
         "  initial sync {}",
-        if l.initial_done { "done" } else { "not done yet" }
+        if l.initial_done {
+            "done"
+        } else {
+            "not done yet"
+        }
     );
     if let Some(until) = l.cooldown_until.filter(|&u| u > now) {
-        println!("  cooldown until {} ({})", when(Some(until)), relative(until, now));
+        println!(
+            "  cooldown until {} ({})",
+            when(Some(until)),
+            relative(until, now)
+        );
     }
     if let Some(until) = l.throttled_until.filter(|&u| u > now) {
-        println!("  throttled until {} ({})", when(Some(until)), relative(until, now));
+        println!(
+            "  throttled until {} ({})",
+            when(Some(until)),
+            relative(until, now)
+        );
     }
-    if c.active {
-        if let Some(next) = l.next_check_at.filter(|&n| n > now) {
-            println!("  next check {}", relative(next, now));
-        }
+    if let Some(next) = l.next_check_at.filter(|&n| c.active && n > now) {
+        println!("  next check {}", relative(next, now));
     }
     if let Some(job) = &c.running_job {
         let p = &job.progress;
@@ -198,7 +214,9 @@ pub async fn trigger(
         if json {
             print_json(&serde_json::json!({ "job": id }))?;
         } else {
-            println!("queued job {id}. A running `syncdeck daemon` or console runs it; `--wait` runs it here.");
+            println!(
+                "queued job {id}. A running `syncdeck daemon` or console runs it; `--wait` runs it here."
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -336,7 +354,11 @@ pub async fn setup(
         println!(
             "{}: auto-sync {} every {}, delay {}, max {}/h, cooldown {}",
             inert(&config.name),
-            if settings.enabled { "enabled" } else { "disabled" },
+            if settings.enabled {
+                "enabled"
+            } else {
+                "disabled"
+            },
             humantime::format_duration(settings.check_interval),
             humantime::format_duration(settings.delay_before_sync),
             settings.max_sync_per_hour,

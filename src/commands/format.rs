@@ -5,7 +5,10 @@ use chrono::{DateTime, Local, TimeZone};
 /// A stored time (ms since the epoch) in local time, `-` when absent.
 pub fn when(ms: Option<i64>) -> String {
     ms.and_then(|ms| Local.timestamp_millis_opt(ms).single())
-        .map_or_else(|| "-".into(), |t: DateTime<Local>| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .map_or_else(
+            || "-".into(),
+            |t: DateTime<Local>| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        )
 }
 
 /// `in 4m 10s` / `3s ago` relative to `now` (ms).

@@ -23,7 +23,14 @@ pub async fn list(engine: &EngineHandle, failed: bool, json: bool) -> anyhow::Re
         return Ok(ExitCode::SUCCESS);
     }
     if jobs.is_empty() {
-        println!("{}", if failed { "No failed jobs." } else { "No jobs." });
+        println!(
+            "{}",
+            if failed {
+                "No failed jobs."
+            } else {
+                "No jobs."
+            }
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let names: std::collections::HashMap<i64, String> = engine
@@ -58,11 +65,7 @@ pub async fn list(engine: &EngineHandle, failed: bool, json: bool) -> anyhow::Re
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn retry(
-    engine: &EngineHandle,
-    id: Option<i64>,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
+pub async fn retry(engine: &EngineHandle, id: Option<i64>, json: bool) -> anyhow::Result<ExitCode> {
     let n = match id {
         Some(id) => {
             engine.retry(id).await?;

@@ -16,7 +16,9 @@ use super::connector::{
 use super::worker::ConnectorFactory;
 use crate::config::{Instance, SyncConfig, SyncKind, secrets};
 use crate::connectors::dhis2::sync::{self as dsync, Dhis2Sync, ResourceSpec, SyncOptions};
-use crate::connectors::dhis2::{ClientOptions, Dhis2Client, Dhis2Error, format_timestamp, parse_timestamp};
+use crate::connectors::dhis2::{
+    ClientOptions, Dhis2Client, Dhis2Error, format_timestamp, parse_timestamp,
+};
 use crate::store::Store;
 
 /// Builds DHIS2 connectors from the stored instances.
@@ -44,8 +46,12 @@ impl Dhis2Connectors {
             .store
             .instance(id)
             .await
-            .map_err(|e| ConnectorError::Transient(format!("cannot read the {role} instance: {e}")))?
-            .ok_or_else(|| ConnectorError::Other(format!("the {role} instance #{id} no longer exists")))?;
+            .map_err(|e| {
+                ConnectorError::Transient(format!("cannot read the {role} instance: {e}"))
+            })?
+            .ok_or_else(|| {
+                ConnectorError::Other(format!("the {role} instance #{id} no longer exists"))
+            })?;
         let credentials = tokio::task::spawn_blocking(move || {
             secrets::credentials(&instance).map(|c| (c, instance))
         })
@@ -128,8 +134,9 @@ fn map_error(e: Dhis2Error, what: &str) -> ConnectorError {
 fn parse_since(since: Option<&str>) -> Result<Option<chrono::NaiveDateTime>, ConnectorError> {
     since
         .map(|s| {
-            parse_timestamp(s)
-                .ok_or_else(|| ConnectorError::Other(format!("stored watermark {s:?} is not a DHIS2 timestamp")))
+            parse_timestamp(s).ok_or_else(|| {
+                ConnectorError::Other(format!("stored watermark {s:?} is not a DHIS2 timestamp"))
+            })
         })
         .transpose()
 }

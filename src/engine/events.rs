@@ -10,14 +10,24 @@ use crate::store::queue::{JobProgress, JobState, ResourceProgress};
 pub enum SchedulerStatus {
     Stopped,
     /// Waiting for the next check (ms since the epoch).
-    Waiting { next_check_at: i64 },
+    Waiting {
+        next_check_at: i64,
+    },
     Detecting,
-    Cooldown { until: i64 },
-    Throttled { until: i64 },
+    Cooldown {
+        until: i64,
+    },
+    Throttled {
+        until: i64,
+    },
     /// Waiting `delay_before_sync` before enqueueing.
-    Delaying { until: i64 },
+    Delaying {
+        until: i64,
+    },
     /// The task died; the supervisor restarts it.
-    Crashed { error: String },
+    Crashed {
+        error: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

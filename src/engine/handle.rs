@@ -10,7 +10,9 @@ use tokio::sync::broadcast;
 
 use super::events::EngineEvent;
 use crate::config::{AutoSettings, SyncConfig};
-use crate::store::queue::{Job, JobFilter, JobKind, JobState, NewJob, QueueStore, ResourceProgress};
+use crate::store::queue::{
+    Job, JobFilter, JobKind, JobState, NewJob, QueueStore, ResourceProgress,
+};
 use crate::store::state::{Detection, LifecycleState};
 use crate::store::{Store, StoreError};
 
@@ -72,7 +74,11 @@ pub trait EngineApi: Send + Sync {
     async fn retry(&self, id: i64) -> Result<(), EngineError>;
     async fn retry_all(&self) -> Result<u64, EngineError>;
     async fn clear(&self) -> Result<u64, EngineError>;
-    async fn detections(&self, reference: Option<&str>, limit: u32) -> Result<Vec<Detection>, EngineError>;
+    async fn detections(
+        &self,
+        reference: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Detection>, EngineError>;
 }
 
 pub type EngineHandle = Arc<dyn EngineApi>;
@@ -140,7 +146,9 @@ impl EngineApi for LocalEngine {
                 .await?
                 .into_iter()
                 .next();
-            let mine = active_jobs.iter().filter(|j| j.config_id == Some(config.id));
+            let mine = active_jobs
+                .iter()
+                .filter(|j| j.config_id == Some(config.id));
             configs.push(ConfigStatus {
                 id: config.id,
                 name: config.name.clone(),
@@ -213,7 +221,11 @@ impl EngineApi for LocalEngine {
         }
         let id = self
             .queue
-            .enqueue(&NewJob::sync(config.id, JobKind::Manual, "triggered by an operator"))
+            .enqueue(&NewJob::sync(
+                config.id,
+                JobKind::Manual,
+                "triggered by an operator",
+            ))
             .await?;
         let _ = self.events.send(EngineEvent::JobQueued {
             job_id: id,
@@ -231,7 +243,9 @@ impl EngineApi for LocalEngine {
             )));
         }
         let config = self.config(reference).await?;
-        self.store.update_auto_settings(config.id, &settings).await?;
+        self.store
+            .update_auto_settings(config.id, &settings)
+            .await?;
         self.changed();
         Ok(())
     }
@@ -241,7 +255,11 @@ impl EngineApi for LocalEngine {
     }
 
     async fn job(&self, id: i64) -> Result<(Job, Vec<ResourceProgress>), EngineError> {
-        let job = self.queue.get(id).await?.ok_or(EngineError::UnknownJob(id))?;
+        let job = self
+            .queue
+            .get(id)
+            .await?
+            .ok_or(EngineError::UnknownJob(id))?;
         let resources = self.queue.resources(id).await?;
         Ok((job, resources))
     }
@@ -269,7 +287,11 @@ impl EngineApi for LocalEngine {
         Ok(self.queue.clear().await?)
     }
 
-    async fn detections(&self, reference: Option<&str>, limit: u32) -> Result<Vec<Detection>, EngineError> {
+    async fn detections(
+        &self,
+        reference: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Detection>, EngineError> {
         let config_id = match reference {
             Some(r) => Some(self.config(r).await?.id),
             None => None,

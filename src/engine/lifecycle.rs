@@ -83,8 +83,7 @@ pub fn first_tick_delay(state: &LifecycleState, settings: &AutoSettings, unit: f
 /// Cooldown end after a failed job.
 pub fn cooldown_after_failure(settings: Option<&AutoSettings>, now: i64) -> Option<i64> {
     let cooldown = settings.map_or(Duration::ZERO, |s| s.cooldown_after_error);
-    (!cooldown.is_zero())
-        .then(|| now + i64::try_from(cooldown.as_millis()).unwrap_or(i64::MAX / 2))
+    (!cooldown.is_zero()).then(|| now + i64::try_from(cooldown.as_millis()).unwrap_or(i64::MAX / 2))
 }
 
 #[cfg(test)]

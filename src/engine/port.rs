@@ -77,8 +77,12 @@ impl SchedulerPort for StorePort {
         let settings = config.auto.clone().unwrap_or_default();
         let connector = self.factory.connector(config).await?;
         let plan = connector.plan().await?;
-        let watermarks: HashMap<String, String> =
-            self.store.watermarks(config.id).await?.into_iter().collect();
+        let watermarks: HashMap<String, String> = self
+            .store
+            .watermarks(config.id)
+            .await?
+            .into_iter()
+            .collect();
         let at = self.clock.now_ms();
         let mut changes = Vec::new();
         let mut rows = Vec::new();

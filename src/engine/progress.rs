@@ -157,7 +157,10 @@ impl ProgressTracker {
 
 /// Objects per second over the last [`SPEED_WINDOW`], recording `value` now.
 fn window_speed(samples: &mut VecDeque<(Instant, u64)>, now: Instant, value: u64) -> f64 {
-    if samples.back().is_none_or(|&(t, _)| now - t >= Duration::from_millis(200)) {
+    if samples
+        .back()
+        .is_none_or(|&(t, _)| now - t >= Duration::from_millis(200))
+    {
         samples.push_back((now, value));
     }
     while samples

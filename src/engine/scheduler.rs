@@ -118,7 +118,8 @@ async fn tick(
     let now = clock.now_ms();
     let mut state = port.lifecycle(id).await?;
     state.last_check_at = Some(now);
-    let (kind, resources, reason) = match lifecycle::gate(&state, now, port.has_pending(id).await?) {
+    let (kind, resources, reason) = match lifecycle::gate(&state, now, port.has_pending(id).await?)
+    {
         Gate::Cooldown { until } => {
             info!(target: "auto_sync", config = %config.name, "in cooldown after an error; next sync after {}", ms_text(until - now));
             port.save_lifecycle(id, &state).await?;
@@ -157,9 +158,11 @@ async fn tick(
 
     let mut state = port.lifecycle(id).await?;
     lifecycle::prune_recent(&mut state.recent_syncs, clock.now_ms());
-    if let Some(until) =
-        lifecycle::throttled_until(&state.recent_syncs, settings.max_sync_per_hour, clock.now_ms())
-    {
+    if let Some(until) = lifecycle::throttled_until(
+        &state.recent_syncs,
+        settings.max_sync_per_hour,
+        clock.now_ms(),
+    ) {
         warn!(target: "auto_sync", config = %config.name, "throttled: {} syncs in the last hour (max_sync_per_hour); waiting {}", state.recent_syncs.len(), ms_text(until - clock.now_ms()));
         state.throttled_until = Some(until);
         port.save_lifecycle(id, &state).await?;
@@ -182,7 +185,9 @@ async fn tick(
             return Ok(());
         }
     }
-    let job = port.enqueue(config, kind, resources, reason.clone()).await?;
+    let job = port
+        .enqueue(config, kind, resources, reason.clone())
+        .await?;
     let mut state = port.lifecycle(id).await?;
     state.recent_syncs.push(clock.now_ms());
     lifecycle::prune_recent(&mut state.recent_syncs, clock.now_ms());

@@ -249,7 +249,10 @@ async fn throttle_waits_for_the_hour_window_and_is_shown() {
             ..
         }
     )));
-    assert!(at.iter().all(|t| at.iter().filter(|u| *u > t && **u < t + 3600).count() < 2));
+    assert!(
+        at.iter()
+            .all(|t| at.iter().filter(|u| *u > t && **u < t + 3600).count() < 2)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -293,7 +296,9 @@ fn jitter_spreads_first_ticks_over_the_interval() {
     let settings = settings();
     let state = synced_before();
     let firsts: Vec<u64> = (0..10)
-        .map(|i| super::lifecycle::first_tick_delay(&state, &settings, f64::from(i) / 10.0).as_secs())
+        .map(|i| {
+            super::lifecycle::first_tick_delay(&state, &settings, f64::from(i) / 10.0).as_secs()
+        })
         .collect();
     assert_eq!(firsts, [0, 6, 12, 18, 24, 30, 36, 42, 48, 54]);
 }

@@ -240,7 +240,8 @@ impl Workers {
                     let message = format!("{} objects refused by the destination", result.errors);
                     warn!(target: "sync_jobs", job = job.id, resource = %resource.key, "{message}");
                     tracker.finish(&resource.key, ResourceStatus::Done, Some(message));
-                    self.defer_resync(job, &config, resource, &result.conflicts).await;
+                    self.defer_resync(job, &config, resource, &result.conflicts)
+                        .await;
                 }
                 Err(e) => {
                     tracker.finish(&resource.key, ResourceStatus::Failed, Some(e.to_string()));
@@ -286,14 +287,21 @@ impl Workers {
         let mut new = NewJob::sync(
             config.id,
             JobKind::Resync,
-            format!("re-sync of {} after conflicts in job {}", resource.key, job.id),
+            format!(
+                "re-sync of {} after conflicts in job {}",
+                resource.key, job.id
+            ),
         );
         new.resources = vec![resource.key.clone()];
         new.wait_for_metadata = wait_for_metadata;
         new.delay = delay;
         match self.queue.enqueue(&new).await {
-            Ok(id) => info!(target: "sync_jobs", job = id, resource = %resource.key, "deferred re-sync queued ({})", if wait_for_metadata { "after the next metadata sync" } else { "in 30s" }),
-            Err(e) => error!(target: "sync_jobs", "cannot queue a re-sync of {}: {e}", resource.key),
+            Ok(id) => {
+                info!(target: "sync_jobs", job = id, resource = %resource.key, "deferred re-sync queued ({})", if wait_for_metadata { "after the next metadata sync" } else { "in 30s" })
+            }
+            Err(e) => {
+                error!(target: "sync_jobs", "cannot queue a re-sync of {}: {e}", resource.key)
+            }
         }
     }
 
@@ -341,7 +349,9 @@ impl Workers {
                             run.cancel();
                             return;
                         }
-                        Err(e) => warn!(target: "sync_jobs", job = job.id, "cannot renew the lease: {e}"),
+                        Err(e) => {
+                            warn!(target: "sync_jobs", job = job.id, "cannot renew the lease: {e}")
+                        }
                     }
                 }
                 if snap.version != persisted && now - last_persist >= options.persist_every {
@@ -387,13 +397,25 @@ impl Workers {
                         .await;
                     }
                 }
-                Ok(false) => warn!(target: "sync_jobs", job = job.id, "finished, but the job had been reclaimed by another worker; result not recorded"),
-                Err(e) => error!(target: "sync_jobs", job = job.id, "cannot record completion: {e}"),
+                Ok(false) => {
+                    warn!(target: "sync_jobs", job = job.id, "finished, but the job had been reclaimed by another worker; result not recorded")
+                }
+                Err(e) => {
+                    error!(target: "sync_jobs", job = job.id, "cannot record completion: {e}")
+                }
             },
             Err(RunError::Cancelled) => {
-                match self.queue.requeue(job.id, job.attempt, "stopped with the process").await {
-                    Ok(_) => info!(target: "sync_jobs", job = job.id, "stopped; the job is queued again and resumes where it stopped"),
-                    Err(e) => error!(target: "sync_jobs", job = job.id, "cannot give the job back: {e}"),
+                match self
+                    .queue
+                    .requeue(job.id, job.attempt, "stopped with the process")
+                    .await
+                {
+                    Ok(_) => {
+                        info!(target: "sync_jobs", job = job.id, "stopped; the job is queued again and resumes where it stopped")
+                    }
+                    Err(e) => {
+                        error!(target: "sync_jobs", job = job.id, "cannot give the job back: {e}")
+                    }
                 }
                 self.publish_state(job, JobState::Queued, None);
             }
@@ -423,8 +445,12 @@ impl Workers {
                             .await;
                         }
                     }
-                    Ok(FailOutcome::Lost) => warn!(target: "sync_jobs", job = job.id, "failed, but the job had been reclaimed by another worker"),
-                    Err(e) => error!(target: "sync_jobs", job = job.id, "cannot record the failure: {e}"),
+                    Ok(FailOutcome::Lost) => {
+                        warn!(target: "sync_jobs", job = job.id, "failed, but the job had been reclaimed by another worker")
+                    }
+                    Err(e) => {
+                        error!(target: "sync_jobs", job = job.id, "cannot record the failure: {e}")
+                    }
                 }
             }
         }
@@ -442,7 +468,9 @@ impl Workers {
                     error!(target: "auto_sync", config_id, "cannot save the lifecycle state: {e}");
                 }
             }
-            Err(e) => error!(target: "auto_sync", config_id, "cannot read the lifecycle state: {e}"),
+            Err(e) => {
+                error!(target: "auto_sync", config_id, "cannot read the lifecycle state: {e}")
+            }
         }
         self.publish(EngineEvent::ConfigsChanged);
     }

@@ -7,5 +7,6 @@ pub mod config;
 pub mod connectors;
 pub mod engine;
 pub mod hashing;
+pub mod logging;
 pub mod sim;
 pub mod store;

@@ -1,14 +1,20 @@
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
     let cli = syncdeck::cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("SYNCDECK_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    match &cli.command {
+        syncdeck::cli::Command::Daemon(args) => {
+            let dir = args
+                .logs
+                .clone()
+                .unwrap_or_else(syncdeck::logging::default_dir);
+            if let Err(e) = syncdeck::logging::init_daemon(&dir) {
+                eprintln!("error: {e:#}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+        _ => syncdeck::logging::init_stderr(),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

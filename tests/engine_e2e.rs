@@ -236,8 +236,12 @@ async fn first_then_incremental(sd: Syncdeck) {
         incremental_objects * 20 < full_objects,
         "the incremental run fetched {incremental_objects} objects, the full one {full_objects}"
     );
-    let detections = sd.run(&["status", "copy"]);
-    assert!(detections.status.success());
+    let status = sd.ok(&["status", "copy"]);
+    assert!(status.contains("initial sync done"), "{status}");
+    let log = std::fs::read_to_string(sd.dir.path().join("syncdeck/logs/syncdeck.log")).unwrap();
+    assert!(log.contains("changes:"), "detections are logged: {log}");
+    assert!(log.contains("incremental sync queued"), "{log}");
+    assert!(log.contains("job completed"), "{log}");
 }
 
 #[tokio::test]
@@ -254,14 +258,8 @@ async fn postgres_first_sync_then_scheduler_detects_and_syncs_changes() {
     first_then_incremental(Syncdeck::with_db(db, dir)).await;
 }
 
-#[tokio::test]
-async fn daemon_killed_mid_sync_resumes_and_counts_nothing_twice() {
-    let source = SimProcess::start(&["--size", "medium", "--seed", "4", "--latency", "5ms"]);
-    let dest = SimProcess::start(&["--empty"]);
-    let sd = Syncdeck::sqlite();
-    sd.apply(&source, &dest, "");
-    let daemon = sd.daemon(&["--first-check-within", "1s", "--lease", "3s"]);
-    // Kill it once some data values have moved.
+/// Waits until a running job has synced some data values.
+fn wait_until_moving_data(sd: &Syncdeck) {
     let start = Instant::now();
     loop {
         let jobs = sd.jobs();
@@ -273,11 +271,36 @@ async fn daemon_killed_mid_sync_resumes_and_counts_nothing_twice() {
                 && j["progress"]["synced"].as_u64().unwrap_or(0) > 0
         });
         if moving {
-            break;
+            return;
         }
         assert!(start.elapsed() < Duration::from_secs(120), "{jobs:#?}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[tokio::test]
+async fn sigterm_mid_sync_gives_the_job_back_and_stops_cleanly() {
+    let source = SimProcess::start(&["--size", "medium", "--seed", "6", "--latency", "5ms"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let sd = Syncdeck::sqlite();
+    sd.apply(&source, &dest, "");
+    let daemon = sd.daemon(&["--first-check-within", "1s"]);
+    wait_until_moving_data(&sd);
+    stop(daemon);
+    let jobs = sd.jobs();
+    assert_eq!(jobs.len(), 1, "{jobs:#?}");
+    assert_eq!(jobs[0]["state"], "queued", "given back: {jobs:#?}");
+    assert_eq!(jobs[0]["attempt"], 0, "the interrupted run is not counted");
+}
+
+#[tokio::test]
+async fn daemon_killed_mid_sync_resumes_and_counts_nothing_twice() {
+    let source = SimProcess::start(&["--size", "medium", "--seed", "4", "--latency", "5ms"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let sd = Syncdeck::sqlite();
+    sd.apply(&source, &dest, "");
+    let daemon = sd.daemon(&["--first-check-within", "1s", "--lease", "3s"]);
+    wait_until_moving_data(&sd);
     let mut daemon = daemon;
     daemon.kill().unwrap();
     daemon.wait().unwrap();
@@ -345,6 +368,7 @@ async fn bad_credentials_fail_once_without_retry() {
     assert_eq!(job["error_kind"], "auth");
     let error = job["last_error"].as_str().unwrap();
     assert!(!error.contains("wrong-password-123"), "{error}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("wrong-password-123"));
     let requests = total(&stats(&dest).await, "requests") - before;
     assert!(requests <= 2, "one login attempt, not a storm: {requests}");
     let failed = sd.json(&["jobs", "--failed"]);

@@ -21,6 +21,9 @@ pub struct DaemonArgs {
     /// (by this or another daemon).
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub lease: std::time::Duration,
+    /// Directory of the log files (default: `logs` in the data directory).
+    #[arg(long, value_name = "DIR")]
+    pub logs: Option<std::path::PathBuf>,
 }
 
 pub async fn run(target: &DbTarget, args: DaemonArgs) -> anyhow::Result<ExitCode> {

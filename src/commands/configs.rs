@@ -49,10 +49,13 @@ pub async fn list(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode>
 fn state_of(c: &ConfigStatus) -> &'static str {
     if c.running_job.is_some() {
         "syncing"
-    } else if c.active {
+    } else if !c.active {
+        "stopped"
+    } else if c.config.wants_scheduler() {
         "active"
     } else {
-        "stopped"
+        // Manual, or auto-sync disabled: runs only when triggered.
+        "idle"
     }
 }
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::export::data_sets_and_root;
-use super::{SimChild, mib, reset_peak_rss, spawn_sim_with, status_kib};
+use super::{SimChild, cpu_seconds, mib, reset_peak_rss, spawn_sim_with, status_kib};
 use crate::commands::open_engine;
 use crate::connectors::dhis2::{ClientOptions, Credentials, Dhis2Client};
 use crate::engine::{EngineEvent, EngineHandle, EngineOptions};
@@ -423,10 +423,22 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
     let want = digest(&http, &source).await?;
     let rss_before = status_kib(None, "VmRSS:");
     let peak_resets = reset_peak_rss();
+    // CPU of each process over the sync tells where the wall time goes.
+    let pids = [None, source.child.id(), destination.child.id()];
+    let cpu_before = pids.map(cpu_seconds);
     let clock = Instant::now();
     let (job, timeline) = run_job(&handle, SYNC).await?;
     let wall = clock.elapsed().as_secs_f64();
     let peak = status_kib(None, "VmHWM:");
+    let cpu_after = pids.map(cpu_seconds);
+    let cpu: Vec<String> = cpu_before
+        .iter()
+        .zip(&cpu_after)
+        .map(|(b, a)| match (b, a) {
+            (Some(b), Some(a)) => format!("{:.1}s", a - b),
+            _ => "n/a".into(),
+        })
+        .collect();
     let (_, resources) = handle.job(job.id).await?;
 
     println!();
@@ -509,6 +521,18 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
         }
     );
 
+    println!(
+        "CPU during the sync ({wall:.1}s wall, {} cores): syncdeck {}, source sim {}, destination sim {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu.first().map_or("n/a", String::as_str),
+        cpu.get(1).map_or("n/a", String::as_str),
+        cpu.get(2).map_or("n/a", String::as_str),
+    );
+    println!(
+        "(per-resource seconds come from the engine's progress events: ±0.1 s; \
+         trackerDeletions pages every tracker object to find deleted ones)"
+    );
+
     if let Some(c) = &curl_figures {
         let total = c.export_s + c.import_s;
         println!();
@@ -531,15 +555,24 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
         );
         println!(
             "{:<44} {:>10} {:>9.2} {:>11}",
-            "  curl export", c.values, c.export_s, rate(c.values, c.export_s)
+            "  curl export",
+            c.values,
+            c.export_s,
+            rate(c.values, c.export_s)
         );
         println!(
             "{:<44} {:>10} {:>9.2} {:>11}",
-            "  curl import (POST)", c.values, c.import_s, rate(c.values, c.import_s)
+            "  curl import (POST)",
+            c.values,
+            c.import_s,
+            rate(c.values, c.import_s)
         );
         println!(
             "{:<44} {:>10} {:>9.2} {:>11}",
-            "  curl export + import", c.values, total, rate(c.values, total)
+            "  curl export + import",
+            c.values,
+            total,
+            rate(c.values, total)
         );
         match data_values_rate {
             Some(r) if total > 0.0 => println!(

@@ -130,6 +130,9 @@ pub enum BenchCommand {
     /// Burn-down of N no-op jobs by W workers: queue jobs/s on SQLite (a temp
     /// file) or on the --db database.
     Queue(crate::bench::queue::QueueBenchOptions),
+    /// A whole sync of a large simulator into an empty one: objects/s per
+    /// type, peak RSS, and the ratio to plain curl moving the data values.
+    Sync(crate::bench::sync::SyncBenchOptions),
 }
 
 #[derive(clap::Args, Debug)]
@@ -208,6 +211,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Apply(opts) => crate::config::commands::apply(&target, opts).await,
         Command::Export(opts) => crate::config::commands::export(&target, opts).await,
+        Command::Bench(BenchCommand::Sync(opts)) => crate::bench::sync::run(opts)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Bench(BenchCommand::Queue(opts)) => {
             crate::bench::queue::run(opts, cli.db.as_deref())
                 .await

@@ -174,6 +174,9 @@ fn router(sim: Shared) -> Router {
         .route("/api/_sim/stats", get(digest::stats))
         .route("/api/_sim/mutate", post(digest::mutate))
         .fallback(response::not_found)
+        // DHIS2 takes whole exports back in one POST (hundreds of MB for a
+        // million values); axum's 2 MB default would answer 413 instead.
+        .layer(axum::extract::DefaultBodyLimit::max(2 << 30))
         .layer(axum::middleware::from_fn_with_state(
             sim.clone(),
             gate::gate,

@@ -2,16 +2,12 @@
 //! process) through the DHIS2 client, and prints throughput and peak memory of
 //! both sides. The point it makes: client memory stays flat as N grows.
 
-pub mod queue;
-
-use std::process::Stdio;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
+use super::{mib, reset_peak_rss, spawn_sim, status_kib};
 use crate::connectors::dhis2::{
     ClientOptions, Credentials, DataValueQuery, Dhis2Client, MetadataQuery,
 };
@@ -24,61 +20,6 @@ pub struct ExportBenchOptions {
     /// Values per batch handed to the consumer.
     #[arg(long, default_value_t = 5_000)]
     pub batch: usize,
-}
-
-struct SimChild {
-    child: Child,
-    url: String,
-}
-
-async fn spawn_sim(values: usize) -> anyhow::Result<SimChild> {
-    let exe = std::env::current_exe().context("cannot find the syncdeck executable")?;
-    let mut child = Command::new(exe)
-        .args([
-            "sim",
-            "--port",
-            "0",
-            "--size",
-            "large",
-            "--data-values",
-            &values.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .context("cannot start the simulator")?;
-    let stdout = child.stdout.take().context("simulator has no stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).await?;
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .with_context(|| format!("simulator did not start (said {line:?})"))?
-        .to_string();
-    Ok(SimChild { child, url })
-}
-
-/// A `/proc/PID/status` field in KiB (VmHWM = peak resident set, VmRSS = now).
-fn status_kib(pid: Option<u32>, field: &str) -> Option<u64> {
-    let path = match pid {
-        Some(pid) => format!("/proc/{pid}/status"),
-        None => "/proc/self/status".to_string(),
-    };
-    let status = std::fs::read_to_string(path).ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Linux resets the peak (VmHWM) to the current RSS when "5" is written here,
-/// so each run's peak is its own.
-fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-fn mib(kib: Option<u64>) -> String {
-    kib.map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
-        .unwrap_or_else(|| "n/a".into())
 }
 
 pub async fn export(opts: ExportBenchOptions) -> anyhow::Result<()> {
@@ -98,29 +39,7 @@ pub async fn export(opts: ExportBenchOptions) -> anyhow::Result<()> {
             Credentials::basic("admin", "district"),
             ClientOptions::default(),
         )?;
-        let root = client
-            .me()
-            .await?
-            .organisation_units
-            .into_iter()
-            .next()
-            .context("the simulator's user has no org unit")?;
-        let mut data_sets = Vec::new();
-        let mut pages = client.metadata_pages(
-            "dataSets",
-            MetadataQuery {
-                fields: Some("id".into()),
-                page_size: 1000,
-                ..MetadataQuery::default()
-            },
-        )?;
-        while let Some(page) = pages.next_page().await {
-            for ds in page?.items {
-                if let Some(id) = ds.get("id").and_then(|v| v.as_str()) {
-                    data_sets.push(id.to_string());
-                }
-            }
-        }
+        let (data_sets, root) = data_sets_and_root(&client).await?;
         let query = DataValueQuery {
             data_sets,
             org_units: vec![root],
@@ -161,4 +80,35 @@ pub async fn export(opts: ExportBenchOptions) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Every data set id of the source and the user's root org unit: together
+/// they select all of its aggregate data values.
+pub(crate) async fn data_sets_and_root(
+    client: &Dhis2Client,
+) -> anyhow::Result<(Vec<String>, String)> {
+    let root = client
+        .me()
+        .await?
+        .organisation_units
+        .into_iter()
+        .next()
+        .context("the simulator's user has no org unit")?;
+    let mut data_sets = Vec::new();
+    let mut pages = client.metadata_pages(
+        "dataSets",
+        MetadataQuery {
+            fields: Some("id".into()),
+            page_size: 1000,
+            ..MetadataQuery::default()
+        },
+    )?;
+    while let Some(page) = pages.next_page().await {
+        for ds in page?.items {
+            if let Some(id) = ds.get("id").and_then(|v| v.as_str()) {
+                data_sets.push(id.to_string());
+            }
+        }
+    }
+    Ok((data_sets, root))
 }

@@ -14,10 +14,17 @@ fn filter(default: &str) -> EnvFilter {
     EnvFilter::try_from_env("SYNCDECK_LOG").unwrap_or_else(|_| EnvFilter::new(default))
 }
 
+/// Colour only for a terminal, and never with `NO_COLOR` set.
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
 /// Commands: warnings and errors on stderr.
 pub fn init_stderr() {
     tracing_subscriber::fmt()
         .with_env_filter(filter("warn"))
+        .with_ansi(colour_on_stderr())
         .with_writer(std::io::stderr)
         .init();
 }
@@ -43,6 +50,7 @@ pub fn init_daemon(dir: &Path) -> anyhow::Result<PathBuf> {
         .with_writer(Mutex::new(file))
         .with_filter(filter("info"));
     let to_stderr = tracing_subscriber::fmt::layer()
+        .with_ansi(colour_on_stderr())
         .with_writer(std::io::stderr)
         .with_filter(EnvFilter::new("error"));
     tracing_subscriber::registry()

@@ -254,10 +254,12 @@ pub async fn trigger(
             job.progress.synced,
             job.progress.errors
         );
-        println!(
-            "{:<48} {:>9} {:>10} {:>10} {:>8}  STATUS",
-            "RESOURCE", "TYPE", "TOTAL", "SYNCED", "ERRORS"
-        );
+        if !resources.is_empty() {
+            println!(
+                "{:<48} {:>9} {:>10} {:>10} {:>8}  STATUS",
+                "RESOURCE", "TYPE", "TOTAL", "SYNCED", "ERRORS"
+            );
+        }
         for r in &resources {
             println!(
                 "{:<48} {:>9} {:>10} {:>10} {:>8}  {}{}",

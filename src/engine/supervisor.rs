@@ -129,7 +129,7 @@ impl Supervisor {
             }
             restart_after.remove(&id);
             let child = cancel.child_token();
-            let jitter = random_unit();
+            let jitter: f64 = rand::random();
             let handle = tokio::spawn(scheduler::run(
                 self.port.clone(),
                 id,
@@ -163,15 +163,3 @@ impl Supervisor {
     }
 }
 
-/// A random number in [0, 1) from the std hasher's per-process random keys
-/// (jitter needs no cryptographic quality).
-pub(crate) fn random_unit() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
-}

@@ -66,7 +66,7 @@ pub fn default_worker_id() -> String {
     format!(
         "{host}:{}:{:04x}",
         std::process::id(),
-        (super::supervisor::random_unit() * 65536.0) as u16
+        rand::random::<u16>()
     )
 }
 

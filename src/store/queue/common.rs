@@ -2,7 +2,6 @@
 //! one row decoder, and small helpers. Statements are written once with `$N`
 //! placeholders ([`Sql`]) and run on the right pool by `on_db!`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::{
@@ -22,31 +21,12 @@ fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// A cheap random number (splitmix64 over the clock and a counter): jitter
-/// only needs to differ between jobs and processes, not be unpredictable.
-pub(super) fn random_u64() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let mut z = nanos
-        .wrapping_add(
-            COUNTER
-                .fetch_add(1, Ordering::Relaxed)
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        )
-        .wrapping_add(u64::from(std::process::id()) << 32);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Delay in ms before the run after `attempt` runs, plus up to 10% jitter so
 /// jobs that failed together (an outage) do not come back in lockstep.
 pub(super) fn retry_delay_ms(attempt: u32) -> i64 {
     let base = ms(retry_delay(attempt));
     let spread = u64::try_from(base / 10).unwrap_or(0);
-    base + i64::try_from(random_u64() % (spread + 1)).unwrap_or(0)
+    base + i64::try_from(rand::random_range(0..=spread)).unwrap_or(0)
 }
 
 /// The claim's candidate rows `j`: due, queued, not waiting for metadata, and,

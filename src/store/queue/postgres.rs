@@ -88,7 +88,7 @@ impl QueueStore for PgQueue {
                         // Someone else runs these keys; the next poll takes the rest.
                         return Ok(Vec::new());
                     }
-                    let pause = 2 + common::random_u64() % 10;
+                    let pause = rand::random_range(2..12);
                     tokio::time::sleep(Duration::from_millis(pause)).await;
                 }
                 Err(e) => return Err(e.into()),

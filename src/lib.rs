@@ -10,3 +10,4 @@ pub mod hashing;
 pub mod logging;
 pub mod sim;
 pub mod store;
+pub mod text;

@@ -1,6 +1,9 @@
-//! Small text helpers for command output: times, durations, inert text.
+//! Small text helpers for command output: times and durations (and, from
+//! `crate::text`, inert text).
 
 use chrono::{DateTime, Local, TimeZone};
+
+pub use crate::text::inert;
 
 /// A stored time (ms since the epoch) in local time, `-` when absent.
 pub fn when(ms: Option<i64>) -> String {
@@ -22,27 +25,12 @@ pub fn relative(ms: i64, now: i64) -> String {
     }
 }
 
-/// Text from outside (names, remote errors) with control characters made
-/// visible, so nothing can drive the terminal.
-pub fn inert(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn escapes_are_shown_not_sent() {
-        assert_eq!(inert("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\\n");
+    fn relative_times() {
         assert_eq!(relative(61_000, 0), "in 1m 1s");
         assert_eq!(relative(0, 5_000), "5s ago");
     }

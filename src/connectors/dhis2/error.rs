@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::reports::{ImportReport, ImportSummary};
 use super::tracker_report::TrackerReport;
+pub use crate::text::sanitize;
 
 pub type Result<T, E = Dhis2Error> = std::result::Result<T, E>;
 
@@ -161,25 +162,6 @@ pub fn snippet(body: &[u8], max: usize) -> String {
         s.push('…');
     }
     s
-}
-
-/// Escapes control and bidi characters (so network text can't drive the
-/// terminal) and caps the length in characters.
-pub fn sanitize(text: &str, max_chars: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max_chars));
-    for (n, c) in text.chars().enumerate() {
-        if n >= max_chars {
-            out.push('…');
-            break;
-        }
-        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
-        if c.is_control() || bidi {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

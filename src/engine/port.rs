@@ -16,7 +16,7 @@ use super::worker::ConnectorFactory;
 use crate::config::{AutoSettings, SyncConfig};
 use crate::store::Store;
 use crate::store::queue::{JobKind, NewJob, QueueStore};
-use crate::store::state::{Detection, LifecycleState};
+use crate::store::state::{Detection, LifecyclePart, LifecycleState};
 
 pub struct StorePort {
     pub store: Store,
@@ -65,8 +65,13 @@ impl SchedulerPort for StorePort {
         Ok(self.store.lifecycle(id).await?)
     }
 
-    async fn save_lifecycle(&self, id: i64, state: &LifecycleState) -> anyhow::Result<()> {
-        Ok(self.store.save_lifecycle(id, state).await?)
+    async fn save_lifecycle(
+        &self,
+        id: i64,
+        state: &LifecycleState,
+        part: LifecyclePart,
+    ) -> anyhow::Result<()> {
+        Ok(self.store.save_lifecycle(id, state, part).await?)
     }
 
     async fn has_pending(&self, id: i64) -> anyhow::Result<bool> {

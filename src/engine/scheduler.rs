@@ -13,7 +13,7 @@ use super::events::{EngineEvent, SchedulerStatus};
 use super::lifecycle::{self, Gate};
 use crate::config::{AutoSettings, SyncConfig};
 use crate::store::queue::JobKind;
-use crate::store::state::LifecycleState;
+use crate::store::state::{LifecyclePart, LifecycleState};
 
 /// A resource with changes since its watermark.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,13 @@ pub trait SchedulerPort: Send + Sync {
     /// The config as stored now (settings may change at run time).
     async fn config(&self, id: i64) -> anyhow::Result<Option<SyncConfig>>;
     async fn lifecycle(&self, id: i64) -> anyhow::Result<LifecycleState>;
-    async fn save_lifecycle(&self, id: i64, state: &LifecycleState) -> anyhow::Result<()>;
+    /// Saves the scheduler's part (or, for the supervisor, the outcome part).
+    async fn save_lifecycle(
+        &self,
+        id: i64,
+        state: &LifecycleState,
+        part: LifecyclePart,
+    ) -> anyhow::Result<()>;
     async fn has_pending(&self, id: i64) -> anyhow::Result<bool>;
     /// Counts changes of the monitored resources (and records the detection).
     async fn detect(&self, config: &SyncConfig) -> anyhow::Result<Vec<Change>>;
@@ -96,7 +102,8 @@ async fn announce_wait(
     let mut state = port.lifecycle(config_id).await?;
     state.next_check_at = Some(next);
     state.throttled_until = state.throttled_until.filter(|&t| t > clock.now_ms());
-    port.save_lifecycle(config_id, &state).await?;
+    port.save_lifecycle(config_id, &state, LifecyclePart::Schedule)
+        .await?;
     port.publish(EngineEvent::Scheduler {
         config_id,
         status: SchedulerStatus::Waiting {
@@ -122,7 +129,8 @@ async fn tick(
     {
         Gate::Cooldown { until } => {
             info!(target: "auto_sync", config = %config.name, "in cooldown after an error; next sync after {}", ms_text(until - now));
-            port.save_lifecycle(id, &state).await?;
+            port.save_lifecycle(id, &state, LifecyclePart::Schedule)
+                .await?;
             port.publish(EngineEvent::Scheduler {
                 config_id: id,
                 status: SchedulerStatus::Cooldown { until },
@@ -131,12 +139,14 @@ async fn tick(
         }
         Gate::AlreadyQueued => {
             info!(target: "auto_sync", config = %config.name, "a sync is already queued or running; check skipped");
-            port.save_lifecycle(id, &state).await?;
+            port.save_lifecycle(id, &state, LifecyclePart::Schedule)
+                .await?;
             return Ok(());
         }
         Gate::Initial => (JobKind::Initial, Vec::new(), "first full sync".to_string()),
         Gate::Detect => {
-            port.save_lifecycle(id, &state).await?;
+            port.save_lifecycle(id, &state, LifecyclePart::Schedule)
+                .await?;
             port.publish(EngineEvent::Scheduler {
                 config_id: id,
                 status: SchedulerStatus::Detecting,
@@ -165,7 +175,8 @@ async fn tick(
     ) {
         warn!(target: "auto_sync", config = %config.name, "throttled: {} syncs in the last hour (max_sync_per_hour); waiting {}", state.recent_syncs.len(), ms_text(until - clock.now_ms()));
         state.throttled_until = Some(until);
-        port.save_lifecycle(id, &state).await?;
+        port.save_lifecycle(id, &state, LifecyclePart::Schedule)
+            .await?;
         port.publish(EngineEvent::Scheduler {
             config_id: id,
             status: SchedulerStatus::Throttled { until },
@@ -192,7 +203,8 @@ async fn tick(
     state.recent_syncs.push(clock.now_ms());
     lifecycle::prune_recent(&mut state.recent_syncs, clock.now_ms());
     state.throttled_until = None;
-    port.save_lifecycle(id, &state).await?;
+    port.save_lifecycle(id, &state, LifecyclePart::Schedule)
+        .await?;
     info!(target: "auto_sync", config = %config.name, job, "{} sync queued: {reason}", kind.as_str());
     Ok(())
 }

@@ -12,7 +12,7 @@ use super::events::EngineEvent;
 use super::scheduler::{self, Change, SchedulerPort};
 use crate::config::{AutoSettings, ExecMode, Selection, SyncConfig, SyncKind};
 use crate::store::queue::JobKind;
-use crate::store::state::LifecycleState;
+use crate::store::state::{LifecyclePart, LifecycleState};
 
 #[derive(Default)]
 struct Mem {
@@ -82,8 +82,28 @@ impl SchedulerPort for MemPort {
     async fn lifecycle(&self, _: i64) -> anyhow::Result<LifecycleState> {
         Ok(self.m().state.clone())
     }
-    async fn save_lifecycle(&self, _: i64, state: &LifecycleState) -> anyhow::Result<()> {
-        self.m().state = state.clone();
+    async fn save_lifecycle(
+        &self,
+        _: i64,
+        state: &LifecycleState,
+        part: LifecyclePart,
+    ) -> anyhow::Result<()> {
+        // As the store does: only the columns of `part` are written.
+        let mut m = self.m();
+        match part {
+            LifecyclePart::Schedule => {
+                m.state.recent_syncs = state.recent_syncs.clone();
+                m.state.throttled_until = state.throttled_until;
+                m.state.next_check_at = state.next_check_at;
+                m.state.last_check_at = state.last_check_at;
+            }
+            LifecyclePart::Outcome => {
+                m.state.initial_done = state.initial_done;
+                m.state.cooldown_until = state.cooldown_until;
+                m.state.last_result = state.last_result.clone();
+                m.state.last_error = state.last_error.clone();
+            }
+        }
         Ok(())
     }
     async fn has_pending(&self, _: i64) -> anyhow::Result<bool> {

@@ -14,6 +14,7 @@ use tracing::error;
 use super::clock::Clock;
 use super::events::{EngineEvent, SchedulerStatus};
 use super::scheduler::{self, SchedulerPort};
+use crate::store::state::LifecyclePart;
 
 /// How often the database is re-read for start/stop made by other processes.
 const RECONCILE_EVERY: Duration = Duration::from_secs(2);
@@ -152,7 +153,10 @@ impl Supervisor {
     async fn record_crash(&self, id: i64, why: &str) {
         if let Ok(mut state) = self.port.lifecycle(id).await {
             state.last_error = Some(format!("scheduler died: {why}"));
-            let _ = self.port.save_lifecycle(id, &state).await;
+            let _ = self
+                .port
+                .save_lifecycle(id, &state, LifecyclePart::Outcome)
+                .await;
         }
         self.port.publish(EngineEvent::Scheduler {
             config_id: id,

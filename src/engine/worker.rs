@@ -21,6 +21,7 @@ use crate::store::Store;
 use crate::store::queue::{
     FailOutcome, Failure, Job, JobKind, JobState, NewJob, QueueStore, ResourceStatus,
 };
+use crate::store::state::LifecyclePart;
 
 /// Builds the connector of a config (credentials resolved at run time).
 #[async_trait::async_trait]
@@ -464,7 +465,11 @@ impl Workers {
         match self.store.lifecycle(config_id).await {
             Ok(mut state) => {
                 change(&mut state);
-                if let Err(e) = self.store.save_lifecycle(config_id, &state).await {
+                if let Err(e) = self
+                    .store
+                    .save_lifecycle(config_id, &state, LifecyclePart::Outcome)
+                    .await
+                {
                     error!(target: "auto_sync", config_id, "cannot save the lifecycle state: {e}");
                 }
             }

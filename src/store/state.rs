@@ -20,6 +20,38 @@ pub struct LifecycleState {
     pub last_error: Option<String>,
 }
 
+/// Which columns of `lifecycle_state` a writer owns. The scheduler and the
+/// workers (possibly in other processes) update the same row concurrently;
+/// each writes only its part, so neither can undo the other's change (a
+/// cooldown set by a failed job must survive the scheduler's next save).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifecyclePart {
+    /// next/last check, throttle window: written by the scheduler.
+    Schedule,
+    /// initial sync done, cooldown, last result and error: written after jobs
+    /// (and by the supervisor for a crashed scheduler).
+    Outcome,
+}
+
+impl LifecyclePart {
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            LifecyclePart::Schedule => &[
+                "recent_syncs",
+                "throttled_until",
+                "next_check_at",
+                "last_check_at",
+            ],
+            LifecyclePart::Outcome => &[
+                "initial_done",
+                "cooldown_until",
+                "last_result",
+                "last_error",
+            ],
+        }
+    }
+}
+
 /// One row of change-detection history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Detection {
@@ -118,22 +150,30 @@ impl Store {
         })
     }
 
-    pub async fn save_lifecycle(&self, config_id: i64, state: &LifecycleState) -> Result<()> {
+    /// Saves `part` of the state (a missing row is created from the whole).
+    pub async fn save_lifecycle(
+        &self,
+        config_id: i64,
+        state: &LifecycleState,
+        part: LifecyclePart,
+    ) -> Result<()> {
         let recent = serde_json::to_string(&state.recent_syncs)
             .map_err(|e| super::StoreError::Invalid(e.to_string()))?;
+        let updates: Vec<String> = part
+            .columns()
+            .iter()
+            .chain(&["updated_at"])
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
         let sql = Sql::new(
             self,
             &format!(
                 "INSERT INTO lifecycle_state (config_id, initial_done, cooldown_until, recent_syncs,
                      throttled_until, next_check_at, last_check_at, last_result, last_error, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {now})
-                 ON CONFLICT (config_id) DO UPDATE SET
-                     initial_done = excluded.initial_done, cooldown_until = excluded.cooldown_until,
-                     recent_syncs = excluded.recent_syncs, throttled_until = excluded.throttled_until,
-                     next_check_at = excluded.next_check_at, last_check_at = excluded.last_check_at,
-                     last_result = excluded.last_result, last_error = excluded.last_error,
-                     updated_at = excluded.updated_at",
-                now = self.now_expr()
+                 ON CONFLICT (config_id) DO UPDATE SET {updates}",
+                now = self.now_expr(),
+                updates = updates.join(", ")
             ),
         );
         on_db!(self, write, |pool| {
@@ -206,5 +246,54 @@ impl Store {
                 })
                 .collect()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::DbTarget;
+
+    #[tokio::test]
+    async fn scheduler_and_worker_saves_do_not_undo_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&DbTarget::Sqlite(dir.path().join("t.db")))
+            .await
+            .unwrap();
+        on_db!(store, write, |pool| {
+            sqlx::raw_sql(
+                "INSERT INTO instances (id, name, url, auth_kind, secret_kind, secret_ref, updated_at)
+                     VALUES (1, 'a', 'http://a', 'basic', 'env', 'A', 0);
+                 INSERT INTO sync_configs (id, name, kind, source_id, mode, selection, updated_at)
+                     VALUES (1, 'c', 'dhis2', 1, 'automatic', '{}', 0);",
+            )
+            .execute(pool)
+            .await
+            .unwrap();
+        });
+        // The scheduler read the row before a job failed…
+        let stale = store.lifecycle(1).await.unwrap();
+        let failed = LifecycleState {
+            cooldown_until: Some(99),
+            last_error: Some("boom".into()),
+            ..stale.clone()
+        };
+        store
+            .save_lifecycle(1, &failed, LifecyclePart::Outcome)
+            .await
+            .unwrap();
+        // …and saves its next check afterwards.
+        let scheduled = LifecycleState {
+            next_check_at: Some(42),
+            ..stale
+        };
+        store
+            .save_lifecycle(1, &scheduled, LifecyclePart::Schedule)
+            .await
+            .unwrap();
+        let now = store.lifecycle(1).await.unwrap();
+        assert_eq!(now.cooldown_until, Some(99), "the cooldown survives");
+        assert_eq!(now.last_error.as_deref(), Some("boom"));
+        assert_eq!(now.next_check_at, Some(42));
     }
 }

@@ -122,15 +122,10 @@ async fn pages(
         if run.cancelled(out) {
             return Ok(false);
         }
-        let items = match pager.next_page().await {
-            None => return Ok(true),
-            Some(Ok(page)) => page.items,
-            Some(Err(e)) => {
-                retry.wait(e).await?;
-                continue;
-            }
+        let Some(page) = retry.next_page(&mut pager).await? else {
+            return Ok(true);
         };
-        retry.reset();
+        let items = page.items;
         if items.is_empty() {
             continue;
         }
@@ -162,14 +157,11 @@ async fn together(
         let mut pager = pager(sync, t, since, Vec::new())?;
         let mut retry = sync.retry();
         let mut items = Vec::new();
-        while let Some(page) = pager.next_page().await {
+        while let Some(page) = retry.next_page(&mut pager).await? {
             if run.cancelled(out) {
                 return Ok(());
             }
-            match page {
-                Ok(p) => items.extend(p.items),
-                Err(e) => retry.wait(e).await?,
-            }
+            items.extend(page.items);
         }
         n += items.len() as u64;
         payload.insert(t.clone(), Value::Array(items));
@@ -255,15 +247,10 @@ pub(crate) async fn sync_deletions(
             if run.cancelled(&mut out) {
                 return Ok(out);
             }
-            let uids: Vec<String> = match pager.next_page().await {
-                None => break,
-                Some(Ok(page)) => page.items.into_iter().map(|d| d.uid).collect(),
-                Some(Err(e)) => {
-                    retry.wait(e).await?;
-                    continue;
-                }
+            let Some(page) = retry.next_page(&mut pager).await? else {
+                break;
             };
-            retry.reset();
+            let uids: Vec<String> = page.items.into_iter().map(|d| d.uid).collect();
             let n = uids.len() as u64;
             let gone = absent_at_source(sync, plural, uids).await?;
             let kept = n - gone.len() as u64;
@@ -307,15 +294,12 @@ async fn absent_at_source(
     let mut pager = sync.source.metadata_pages(plural, query)?;
     let mut retry = sync.retry();
     let mut present = Vec::new();
-    while let Some(page) = pager.next_page().await {
-        match page {
-            Ok(p) => present.extend(
-                p.items
-                    .iter()
-                    .filter_map(|o| o["id"].as_str().map(str::to_string)),
-            ),
-            Err(e) => retry.wait(e).await?,
-        }
+    while let Some(page) = retry.next_page(&mut pager).await? {
+        present.extend(
+            page.items
+                .iter()
+                .filter_map(|o| o["id"].as_str().map(str::to_string)),
+        );
     }
     Ok(uids.into_iter().filter(|u| !present.contains(u)).collect())
 }

@@ -228,11 +228,8 @@ pub(crate) async fn list_objects(
     let mut pager = sync.source.metadata_pages(plural, query)?;
     let mut retry = sync.retry();
     let mut out = Vec::new();
-    while let Some(page) = pager.next_page().await {
-        match page {
-            Ok(p) => out.extend(p.items),
-            Err(e) => retry.wait(e).await?,
-        }
+    while let Some(page) = retry.next_page(&mut pager).await? {
+        out.extend(page.items);
     }
     Ok(out)
 }

@@ -7,10 +7,11 @@ use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 
 use super::RetryPolicy;
 use crate::connectors::dhis2::error::{Dhis2Error, Result};
+use crate::connectors::dhis2::pager::{Page, Pager};
 
-/// One request's retry budget. Used as
+/// One request's retry budget: [`Retry::next_page`] for pagers, and
 /// `loop { match call().await { Ok(v) => break v, Err(e) => retry.wait(e).await? } }`
-/// rather than a closure-taking helper, so the pagers can be borrowed mutably.
+/// for single calls.
 pub(crate) struct Retry {
     backoff: ExponentialBackoff,
     builder: ExponentialBuilder,
@@ -42,6 +43,24 @@ impl Retry {
         tracing::debug!(?delay, error = %err, "retrying");
         tokio::time::sleep(delay).await;
         Ok(())
+    }
+
+    /// The pager's next page, asking again for a page that failed; `None`
+    /// after the last page. A success refreshes the budget.
+    pub async fn next_page<T: serde::de::DeserializeOwned>(
+        &mut self,
+        pager: &mut Pager<T>,
+    ) -> Result<Option<Page<T>>> {
+        loop {
+            match pager.next_page().await {
+                None => return Ok(None),
+                Some(Ok(page)) => {
+                    self.reset();
+                    return Ok(Some(page));
+                }
+                Some(Err(e)) => self.wait(e).await?,
+            }
+        }
     }
 
     /// A fresh budget after a success, so a long resource with scattered

@@ -84,15 +84,10 @@ pub(crate) async fn sync(
         if run.cancelled(&mut out) {
             return Ok(out);
         }
-        let items = match pager.next_page().await {
-            None => return Ok(out),
-            Some(Ok(page)) => page.items,
-            Some(Err(e)) => {
-                retry.wait(e).await?;
-                continue;
-            }
+        let Some(page) = retry.next_page(&mut pager).await? else {
+            return Ok(out);
         };
-        retry.reset();
+        let items = page.items;
         let n = items.len() as u64;
         let live: Vec<Value> = items.into_iter().filter(|i| i["deleted"] != true).collect();
         if live.is_empty() {
@@ -136,15 +131,10 @@ pub(crate) async fn sync_deletions(
             if run.cancelled(&mut out) {
                 return Ok(out);
             }
-            let items = match pager.next_page().await {
-                None => break,
-                Some(Ok(page)) => page.items,
-                Some(Err(e)) => {
-                    retry.wait(e).await?;
-                    continue;
-                }
+            let Some(page) = retry.next_page(&mut pager).await? else {
+                break;
             };
-            retry.reset();
+            let items = page.items;
             let n = items.len() as u64;
             let gone: Vec<Value> = items
                 .iter()

@@ -15,7 +15,7 @@ use syncdeck::connectors::dhis2::{
     TrackerQuery, TrackerType,
 };
 
-use common::edits::{digest_differences, edit_source};
+use common::edits::{digest_differences, edit_source, root_of};
 use common::{SimProcess, client, digest, id};
 
 /// Retries made by [`retry`] and [`next`] in this test binary.
@@ -353,16 +353,6 @@ async fn sync_tracker(
         assert!(n >= 10, "both modes used on many pages ({n})");
     }
     (upserted, removed)
-}
-
-async fn root_of(c: &Dhis2Client) -> String {
-    let roots: Vec<Value> = all_objects(c, "organisationUnits", Some("id,level"))
-        .await
-        .into_iter()
-        .filter(|o| o["level"] == 1)
-        .collect();
-    assert_eq!(roots.len(), 1);
-    id(&roots[0])
 }
 
 /// Copies everything from `src` to `dst`; returns the number of tracker objects.

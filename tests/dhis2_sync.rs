@@ -8,7 +8,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use serde_json::Value;
 use syncdeck::config::model::Selection;
 use syncdeck::connectors::dhis2::{
     ConflictClass, Dhis2Error, Dhis2Sync, ProgressSink, ResourceOutcome, ResourceSpec, RetryPolicy,
@@ -17,7 +16,7 @@ use syncdeck::connectors::dhis2::{
 use tokio_util::sync::CancellationToken;
 
 use common::edits::{digest_differences, edit_source};
-use common::{SimProcess, all_objects, client, digest, http, id};
+use common::{SimProcess, all_objects, client, digest, id, sim_counter};
 
 /// Records what a sync reports; optionally cancels after the first page.
 #[derive(Default)]
@@ -99,24 +98,6 @@ async fn sync_all(
     out
 }
 
-/// Objects the simulator has returned so far, all types together.
-async fn objects_returned(sim: &SimProcess) -> u64 {
-    let stats: Value = http()
-        .get(sim.api("/api/_sim/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    stats["objectsReturned"]
-        .as_object()
-        .unwrap()
-        .values()
-        .filter_map(Value::as_u64)
-        .sum()
-}
-
 fn total(
     outcomes: &[(ResourceSpec, ResourceOutcome)],
     prefix: &str,
@@ -152,13 +133,13 @@ async fn full_then_incremental_sync_makes_equal_digests() {
         full.last()
             .is_some_and(|(r, _)| r.key == "metadataDeletions")
     );
-    let full_fetched = objects_returned(&source).await;
+    let full_fetched = sim_counter(&source, "objectsReturned").await;
 
     edit_source(&client(&source)).await;
-    let before = objects_returned(&source).await;
+    let before = sim_counter(&source, "objectsReturned").await;
     let incr = sync_all(&sync, Some(run_start)).await;
     assert_same(&source, &dest).await;
-    let incr_fetched = objects_returned(&source).await - before;
+    let incr_fetched = sim_counter(&source, "objectsReturned").await - before;
     assert!(
         incr_fetched * 20 < full_fetched,
         "incremental fetched {incr_fetched} objects, full {full_fetched}"

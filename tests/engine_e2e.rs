@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::{SimProcess, digest, http};
+use common::edits::digest_differences;
+use common::{SimProcess, digest, http, sim_counter};
 
 /// The real binary on one database, with the instances' passwords in its env.
 struct Syncdeck {
@@ -131,33 +132,8 @@ cooldown_after_error = "30m"
 }
 
 async fn assert_same(source: &SimProcess, dest: &SimProcess, when: &str) {
-    let (want, got) = (digest(source).await, digest(dest).await);
-    let differing: Vec<String> = want
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, v)| got.get(k.as_str()) != Some(v))
-        .map(|(k, v)| format!("{k}: source {v}, destination {}", got[k.as_str()]))
-        .collect();
+    let differing = digest_differences(&digest(source).await, &digest(dest).await);
     assert!(differing.is_empty(), "{when}: {differing:#?}");
-}
-
-async fn stats(sim: &SimProcess) -> Value {
-    http()
-        .get(sim.api("/api/_sim/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// A stats counter summed over resources.
-fn total(stats: &Value, counter: &str) -> u64 {
-    stats[counter]
-        .as_object()
-        .map_or(0, |m| m.values().filter_map(Value::as_u64).sum())
 }
 
 async fn mutate(sim: &SimProcess, rounds: u32) {
@@ -205,7 +181,7 @@ async fn first_then_incremental(sd: Syncdeck) {
     let dest = SimProcess::start(&["--empty"]);
     sd.apply(&source, &dest, "");
 
-    let before_full = stats(&source).await;
+    let before_full = sim_counter(&source, "objectsReturned").await;
     let result = sd.json(&["trigger", "copy", "--wait"]);
     assert_eq!(result["job"]["state"], "completed", "{result:#}");
     let resources = result["resources"].as_array().unwrap();
@@ -217,9 +193,8 @@ async fn first_then_incremental(sd: Syncdeck) {
         .sum();
     assert_eq!(values, 10_000, "every data value synced once");
     assert_same(&source, &dest, "after the first sync").await;
-    let after_full = stats(&source).await;
-    let full_objects =
-        total(&after_full, "objectsReturned") - total(&before_full, "objectsReturned");
+    let after_full = sim_counter(&source, "objectsReturned").await;
+    let full_objects = after_full - before_full;
 
     mutate(&source, 3).await;
     let daemon = sd.daemon(&["--first-check-within", "1s"]);
@@ -230,8 +205,7 @@ async fn first_then_incremental(sd: Syncdeck) {
     stop(daemon);
     no_job_running(&sd);
     assert_same(&source, &dest, "after the incremental sync").await;
-    let incremental_objects =
-        total(&stats(&source).await, "objectsReturned") - total(&after_full, "objectsReturned");
+    let incremental_objects = sim_counter(&source, "objectsReturned").await - after_full;
     assert!(
         incremental_objects * 20 < full_objects,
         "the incremental run fetched {incremental_objects} objects, the full one {full_objects}"
@@ -358,7 +332,7 @@ async fn bad_credentials_fail_once_without_retry() {
     let mut sd = Syncdeck::sqlite();
     sd.env[1].1 = "wrong-password-123".into();
     sd.apply(&source, &dest, "");
-    let before = total(&stats(&dest).await, "requests");
+    let before = sim_counter(&dest, "requests").await;
     let out = sd.run(&["trigger", "copy", "--wait", "--json"]);
     assert!(!out.status.success(), "exit 1 when the job failed");
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -369,7 +343,7 @@ async fn bad_credentials_fail_once_without_retry() {
     let error = job["last_error"].as_str().unwrap();
     assert!(!error.contains("wrong-password-123"), "{error}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("wrong-password-123"));
-    let requests = total(&stats(&dest).await, "requests") - before;
+    let requests = sim_counter(&dest, "requests").await - before;
     assert!(requests <= 2, "one login attempt, not a storm: {requests}");
     let failed = sd.json(&["jobs", "--failed"]);
     assert_eq!(failed.as_array().unwrap().len(), 1);

@@ -111,8 +111,14 @@ pub async fn all_objects(
         )
         .unwrap();
     let mut out = Vec::new();
+    let mut failures = 0;
     while let Some(page) = pager.next_page().await {
-        out.extend(page.unwrap().items);
+        match page {
+            Ok(page) => out.extend(page.items),
+            // Flaky test servers: a failed page is asked for again.
+            Err(e) if e.is_retryable() && failures < 40 => failures += 1,
+            Err(e) => panic!("{plural}: {e}"),
+        }
     }
     out
 }
@@ -120,4 +126,20 @@ pub async fn all_objects(
 /// The `id` of a JSON object.
 pub fn id(v: &serde_json::Value) -> String {
     v["id"].as_str().expect("id").to_string()
+}
+
+/// `GET /api/_sim/stats`: one counter (`requests`, `objectsReturned`,
+/// `objectsImported`) summed over resources.
+pub async fn sim_counter(sim: &SimProcess, counter: &str) -> u64 {
+    let stats: serde_json::Value = http()
+        .get(sim.api("/api/_sim/stats"))
+        .send()
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("stats JSON");
+    stats[counter].as_object().map_or(0, |m| {
+        m.values().filter_map(serde_json::Value::as_u64).sum()
+    })
 }

@@ -164,27 +164,44 @@ impl Workers {
         self.publish_state(&job, JobState::Running, None);
         info!(target: "sync_jobs", job = job.id, config_id = ?job.config_id, attempt = job.attempt, "job started: {} ({})", job.kind.as_str(), job.reason);
         if job.kind == JobKind::Noop {
-            self.finish(&job, Ok(RunSummary::default())).await;
+            self.finish(&job, None, Ok(RunSummary::default())).await;
             return;
         }
-        let result = self.sync(&job, &cancel).await;
-        self.finish(&job, result).await;
+        // Read once: the run and its lifecycle consequences use the same config.
+        let config = match job.config_id {
+            None => Err(RunError::Permanent(
+                "a sync job without a config".into(),
+                "error",
+            )),
+            Some(id) => match self.store.config(id).await {
+                Ok(Some(config)) => Ok(config),
+                Ok(None) => Err(RunError::Permanent(
+                    "the config no longer exists".into(),
+                    "error",
+                )),
+                Err(e) => Err(RunError::Retryable(format!("{e}"), "store")),
+            },
+        };
+        match config {
+            Ok(config) => {
+                let result = self.sync(&job, &config, &cancel).await;
+                self.finish(&job, Some(&config), result).await;
+            }
+            Err(e) => self.finish(&job, None, Err(e)).await,
+        }
     }
 
     /// The sync itself; `Err` carries the failure that ends the attempt.
-    async fn sync(&self, job: &Job, cancel: &CancellationToken) -> Result<RunSummary, RunError> {
-        let config_id = job
-            .config_id
-            .ok_or_else(|| RunError::Permanent("a sync job without a config".into(), "error"))?;
-        let config = self
-            .store
-            .config(config_id)
-            .await
-            .map_err(|e| RunError::Retryable(format!("{e}"), "store"))?
-            .ok_or_else(|| RunError::Permanent("the config no longer exists".into(), "error"))?;
+    async fn sync(
+        &self,
+        job: &Job,
+        config: &SyncConfig,
+        cancel: &CancellationToken,
+    ) -> Result<RunSummary, RunError> {
+        let config_id = config.id;
         let connector = self
             .factory
-            .connector(&config)
+            .connector(config)
             .await
             .map_err(RunError::from)?;
         let start_time = connector.server_time().await?;
@@ -241,7 +258,7 @@ impl Workers {
                     let message = format!("{} objects refused by the destination", result.errors);
                     warn!(target: "sync_jobs", job = job.id, resource = %resource.key, "{message}");
                     tracker.finish(&resource.key, ResourceStatus::Done, Some(message));
-                    self.defer_resync(job, &config, resource, &result.conflicts)
+                    self.defer_resync(job, config, resource, &result.conflicts)
                         .await;
                 }
                 Err(e) => {
@@ -368,18 +385,19 @@ impl Workers {
     }
 
     /// Ends the attempt in the queue and applies the lifecycle consequences.
-    async fn finish(&self, job: &Job, result: Result<RunSummary, RunError>) {
+    async fn finish(
+        &self,
+        job: &Job,
+        config: Option<&SyncConfig>,
+        result: Result<RunSummary, RunError>,
+    ) {
         let now = self.clock.now_ms();
-        let config = match job.config_id {
-            Some(id) => self.store.config(id).await.ok().flatten(),
-            None => None,
-        };
         match result {
             Ok(summary) => match self.queue.complete(job.id, job.attempt).await {
                 Ok(true) => {
                     info!(target: "sync_jobs", job = job.id, synced = summary.synced, errors = summary.errors, "job completed");
                     self.publish_state(job, JobState::Completed, None);
-                    if let Some(config) = &config {
+                    if let Some(config) = config {
                         let text = if summary.errors == 0 {
                             format!("completed: {} synced", summary.synced)
                         } else {
@@ -435,7 +453,7 @@ impl Workers {
                     Ok(FailOutcome::Failed) => {
                         error!(target: "sync_jobs", job = job.id, attempt = job.attempt, "job failed ({kind}): {message}");
                         self.publish_state(job, JobState::Failed, Some(message.clone()));
-                        if let Some(config) = &config {
+                        if let Some(config) = config {
                             let until =
                                 lifecycle::cooldown_after_failure(config.auto.as_ref(), now);
                             self.update_lifecycle(config.id, |s| {

@@ -681,6 +681,18 @@ async fn list_filters(cx: &Ctx) {
         .await,
         [b1, a2]
     );
+    let count = |f: JobFilter| async move { cx.q.count(&f).await.unwrap() };
+    assert_eq!(count(JobFilter::default()).await, 4);
+    assert_eq!(
+        count(JobFilter {
+            config_id: Some(a),
+            states: vec![JobState::Queued],
+            limit: 1,
+            ..Default::default()
+        })
+        .await,
+        1
+    );
     assert_eq!(
         list(JobFilter {
             config_id: Some(b),

@@ -53,7 +53,7 @@ pub struct Snapshot {
     /// Database clock, ms since the epoch.
     pub now: i64,
     pub configs: Vec<ConfigStatus>,
-    pub failed_jobs: usize,
+    pub failed_jobs: u64,
 }
 
 #[async_trait]
@@ -126,12 +126,11 @@ impl EngineApi for LocalEngine {
             .await?;
         let failed_jobs = self
             .queue
-            .list(&JobFilter {
+            .count(&JobFilter {
                 states: vec![JobState::Failed],
                 ..Default::default()
             })
-            .await?
-            .len();
+            .await?;
         let mut configs = Vec::new();
         for config in self.store.list_configs().await? {
             let lifecycle = self.store.lifecycle(config.id).await?;

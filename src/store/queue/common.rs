@@ -455,13 +455,15 @@ pub(super) async fn get(store: &Store, id: i64) -> Result<Option<Job>> {
     Ok(job)
 }
 
-pub(super) async fn list(store: &Store, filter: &JobFilter) -> Result<Vec<Job>> {
-    enum Arg<'a> {
-        Int(i64),
-        Text(&'a str),
-    }
+/// A filter's `WHERE` clause and its arguments.
+enum Arg<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+fn filter_where(filter: &JobFilter) -> (String, Vec<Arg<'_>>) {
     let mut args = Vec::new();
-    let mut text = String::from("SELECT * FROM jobs WHERE 1 = 1");
+    let mut text = String::from(" WHERE 1 = 1");
     if let Some(config_id) = filter.config_id {
         args.push(Arg::Int(config_id));
         text.push_str(&format!(" AND config_id = ${}", args.len()));
@@ -478,26 +480,52 @@ pub(super) async fn list(store: &Store, filter: &JobFilter) -> Result<Vec<Job>> 
         }
         text.push_str(&format!(" AND state IN ({})", marks.join(", ")));
     }
-    text.push_str(" ORDER BY id DESC");
-    if filter.limit > 0 {
-        text.push_str(&format!(" LIMIT {}", filter.limit));
-    }
-    let sql = Sql::new(store, &text);
-    let jobs = on_db!(store, read, |pool| {
-        let mut q = sqlx::query(sql.text());
-        for a in &args {
+    (text, args)
+}
+
+/// Binds [`filter_where`]'s arguments.
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for a in $args {
             q = match a {
                 Arg::Int(v) => q.bind(*v),
                 Arg::Text(v) => q.bind(*v),
             };
         }
-        q.fetch_all(pool)
+        q
+    }};
+}
+
+pub(super) async fn list(store: &Store, filter: &JobFilter) -> Result<Vec<Job>> {
+    let (clause, args) = filter_where(filter);
+    let mut text = format!("SELECT * FROM jobs{clause} ORDER BY id DESC");
+    if filter.limit > 0 {
+        text.push_str(&format!(" LIMIT {}", filter.limit));
+    }
+    let sql = Sql::new(store, &text);
+    let jobs = on_db!(store, read, |pool| {
+        bind_args!(sqlx::query(sql.text()), &args)
+            .fetch_all(pool)
             .await?
             .iter()
             .map(job_from_row)
             .collect::<Result<Vec<_>>>()?
     });
     Ok(jobs)
+}
+
+/// How many jobs match (the filter's `limit` is ignored).
+pub(super) async fn count(store: &Store, filter: &JobFilter) -> Result<u64> {
+    let (clause, args) = filter_where(filter);
+    let sql = Sql::new(store, &format!("SELECT COUNT(*) FROM jobs{clause}"));
+    let n: i64 = on_db!(store, read, |pool| bind_args!(
+        sqlx::query_scalar(sql.text()),
+        &args
+    )
+    .fetch_one(pool)
+    .await?);
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 pub(super) async fn resources(store: &Store, id: i64) -> Result<Vec<ResourceProgress>> {

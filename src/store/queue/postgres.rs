@@ -143,6 +143,10 @@ impl QueueStore for PgQueue {
         common::list(&self.store, filter).await
     }
 
+    async fn count(&self, filter: &JobFilter) -> Result<u64> {
+        common::count(&self.store, filter).await
+    }
+
     async fn resources(&self, id: i64) -> Result<Vec<ResourceProgress>> {
         common::resources(&self.store, id).await
     }

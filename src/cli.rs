@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 use crate::engine::EngineOptions;
-use crate::sim::{self, DatasetSize, SimOptions};
+use crate::sim::{self, SimOptions};
 use crate::store::DbTarget;
 
 #[derive(Parser, Debug)]
@@ -20,7 +20,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "SYNCDECK_DB", value_name = "PATH|URL")]
     pub db: Option<String>,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// Options of the console (`syncdeck` with no subcommand).
+    #[command(flatten)]
+    pub console: crate::commands::console::ConsoleArgs,
 }
 
 impl Cli {
@@ -36,8 +39,9 @@ impl Cli {
 pub enum Command {
     /// Serve a simulated DHIS2 on 127.0.0.1 (for trying syncdeck, tests and benchmarks).
     Sim(SimOptions),
-    /// Start a demo: a changing source DHIS2 and an empty destination, both simulated.
-    Demo(DemoOptions),
+    /// The console on a demo: simulated DHIS2 servers, sample configs, a sync
+    /// running within seconds; nothing outside a temporary directory is touched.
+    Demo(crate::commands::demo::DemoOptions),
     /// List the sync configs.
     List(JsonFlag),
     /// Show the state of one config (name or id) or of all.
@@ -135,18 +139,11 @@ pub enum BenchCommand {
     Sync(crate::bench::sync::SyncBenchOptions),
 }
 
-#[derive(clap::Args, Debug)]
-pub struct DemoOptions {
-    /// Size of the source's dataset.
-    #[arg(long, value_enum, default_value = "small")]
-    pub size: DatasetSize,
-    /// Seed of the source's dataset.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-}
-
 /// Runs a subcommand; the exit code tells scripts how it went.
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    cli: Cli,
+    tail: std::sync::Arc<crate::tui::tail::Tail>,
+) -> anyhow::Result<ExitCode> {
     use crate::commands::{configs, jobs};
     let target = cli.db_target();
     // Commands that only read or change the database run no schedulers; only
@@ -165,7 +162,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             result
         }};
     }
-    match cli.command {
+    let Some(command) = cli.command else {
+        return crate::commands::console::run(&target, cli.console, tail).await;
+    };
+    match command {
         Command::List(j) => with_engine!(false, |e| configs::list(&e, j.json)),
         Command::Status { config, json } => {
             with_engine!(false, |e| configs::status(&e, config.as_deref(), json.json))
@@ -205,7 +205,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Daemon(args) => crate::commands::daemon::run(&target, args).await,
         Command::Sim(opts) => sim::run(opts).await.map(|()| ExitCode::SUCCESS),
-        Command::Demo(opts) => demo(opts).await.map(|()| ExitCode::SUCCESS),
+        Command::Demo(opts) => crate::commands::demo::run(opts, tail).await,
         Command::Bench(BenchCommand::Export(opts)) => {
             crate::bench::export(opts).await.map(|()| ExitCode::SUCCESS)
         }
@@ -220,41 +220,4 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|()| ExitCode::SUCCESS)
         }
     }
-}
-
-async fn demo(opts: DemoOptions) -> anyhow::Result<()> {
-    let source = sim::start(SimOptions {
-        size: opts.size,
-        seed: opts.seed,
-        mutate_every: Some(std::time::Duration::from_secs(30)),
-        ..SimOptions::defaults()
-    })
-    .await?;
-    let destination = sim::start(SimOptions {
-        empty: true,
-        ..SimOptions::defaults()
-    })
-    .await?;
-    let defaults = SimOptions::defaults();
-    println!(
-        "syncdeck demo: two simulated DHIS2 {} instances on loopback",
-        defaults.version.full()
-    );
-    println!(
-        "  source       {}  ({} dataset, changes every 30s)",
-        source.base_url, opts.size
-    );
-    println!(
-        "  destination  {}  (empty: default category objects only)",
-        destination.base_url
-    );
-    println!(
-        "  credentials  {} / {}",
-        defaults.username, defaults.password
-    );
-    println!("Press Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await?;
-    source.stop().await;
-    destination.stop().await;
-    Ok(())
 }

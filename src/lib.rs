@@ -11,3 +11,4 @@ pub mod logging;
 pub mod sim;
 pub mod store;
 pub mod text;
+pub mod tui;

@@ -29,6 +29,14 @@ pub fn init_stderr() {
         .init();
 }
 
+/// The console: INFO and up into its in-memory tail, nothing on the
+/// terminal it draws on.
+pub fn init_console(tail: std::sync::Arc<crate::tui::tail::Tail>) {
+    tracing_subscriber::registry()
+        .with(crate::tui::tail::TailLayer::new(tail).with_filter(filter("info")))
+        .init();
+}
+
 /// The default logs directory: `logs` in the data directory.
 pub fn default_dir() -> PathBuf {
     crate::store::default_data_dir().join("logs")

@@ -1,19 +1,38 @@
+use std::sync::Arc;
+
 use clap::Parser;
+use syncdeck::cli::{Cli, Command};
+use syncdeck::tui::tail::Tail;
 
 fn main() -> std::process::ExitCode {
-    let cli = syncdeck::cli::Cli::parse();
-    match &cli.command {
-        syncdeck::cli::Command::Daemon(args) => {
+    let cli = Cli::parse();
+    // The console's log tail; filled only where the console runs.
+    let tail = Arc::new(Tail::new());
+    let logging = match &cli.command {
+        Some(Command::Daemon(args)) => {
             let dir = args
                 .logs
                 .clone()
                 .unwrap_or_else(syncdeck::logging::default_dir);
-            if let Err(e) = syncdeck::logging::init_daemon(&dir) {
-                eprintln!("error: {e:#}");
-                return std::process::ExitCode::FAILURE;
-            }
+            syncdeck::logging::init_daemon(&dir).map(|_| ())
         }
-        _ => syncdeck::logging::init_stderr(),
+        // The console owns the terminal: nothing may print to it.
+        None => {
+            syncdeck::logging::init_console(tail.clone());
+            Ok(())
+        }
+        Some(Command::Demo(d)) if !d.headless => {
+            syncdeck::logging::init_console(tail.clone());
+            Ok(())
+        }
+        _ => {
+            syncdeck::logging::init_stderr();
+            Ok(())
+        }
+    };
+    if let Err(e) = logging {
+        eprintln!("error: {e:#}");
+        return std::process::ExitCode::FAILURE;
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -22,7 +41,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(syncdeck::cli::run(cli)) {
+    match runtime.block_on(syncdeck::cli::run(cli, tail)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

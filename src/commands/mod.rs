@@ -4,7 +4,9 @@
 //! `--json`, for scripts.
 
 pub mod configs;
+pub mod console;
 pub mod daemon;
+pub mod demo;
 pub mod format;
 pub mod jobs;
 

@@ -54,6 +54,8 @@ pub struct Snapshot {
     pub now: i64,
     pub configs: Vec<ConfigStatus>,
     pub failed_jobs: u64,
+    /// Objects synced by all jobs on record (running ones included).
+    pub synced_total: u64,
 }
 
 #[async_trait]
@@ -131,6 +133,7 @@ impl EngineApi for LocalEngine {
                 ..Default::default()
             })
             .await?;
+        let synced_total = self.queue.synced_total().await?;
         let mut configs = Vec::new();
         for config in self.store.list_configs().await? {
             let lifecycle = self.store.lifecycle(config.id).await?;
@@ -172,6 +175,7 @@ impl EngineApi for LocalEngine {
             now,
             configs,
             failed_jobs,
+            synced_total,
         })
     }
 

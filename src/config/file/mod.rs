@@ -111,6 +111,29 @@ pub fn parse(
     }
 }
 
+/// Validates one `[sync.auto]` table on its own, with exactly the rules of
+/// `apply` (the console's settings form goes through here).
+pub fn parse_auto(text: &str) -> Result<AutoSettings, ValidationErrors> {
+    let known = BTreeSet::new();
+    let mut p = Parser {
+        file: "settings".into(),
+        base_dir: PathBuf::new(),
+        text,
+        known_instances: &known,
+        errors: Vec::new(),
+    };
+    let (root, syntax) = DeTable::parse_recoverable(text);
+    for e in syntax {
+        let at = e.span().map_or(0, |s| s.start);
+        p.err(at, "", format!("TOML syntax: {}", e.message().trim_end()));
+    }
+    let settings = p.auto(root.get_ref(), "");
+    match settings {
+        Some(s) if p.errors.is_empty() => Ok(s),
+        _ => Err(p.finish()),
+    }
+}
+
 struct Parser<'a> {
     file: String,
     base_dir: PathBuf,

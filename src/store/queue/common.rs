@@ -528,6 +528,17 @@ pub(super) async fn count(store: &Store, filter: &JobFilter) -> Result<u64> {
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
+pub(super) async fn synced_total(store: &Store) -> Result<u64> {
+    let sql = Sql::new(
+        store,
+        "SELECT CAST(COALESCE(SUM(synced), 0) AS BIGINT) FROM jobs",
+    );
+    let n: i64 = on_db!(store, read, |pool| sqlx::query_scalar(sql.text())
+        .fetch_one(pool)
+        .await?);
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 pub(super) async fn resources(store: &Store, id: i64) -> Result<Vec<ResourceProgress>> {
     let sql = Sql::new(
         store,

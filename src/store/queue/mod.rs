@@ -319,6 +319,8 @@ pub trait QueueStore: Send + Sync + std::fmt::Debug {
     async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>>;
     /// How many jobs match (`limit` ignored).
     async fn count(&self, filter: &JobFilter) -> Result<u64>;
+    /// Objects synced by every job still in the table (the console's total).
+    async fn synced_total(&self) -> Result<u64>;
     async fn resources(&self, id: i64) -> Result<Vec<ResourceProgress>>;
 
     /// A failed (or cancelled) job queued again with fresh attempts; `false` if

@@ -147,6 +147,10 @@ impl QueueStore for PgQueue {
         common::count(&self.store, filter).await
     }
 
+    async fn synced_total(&self) -> Result<u64> {
+        common::synced_total(&self.store).await
+    }
+
     async fn resources(&self, id: i64) -> Result<Vec<ResourceProgress>> {
         common::resources(&self.store, id).await
     }

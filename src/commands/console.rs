@@ -1,0 +1,119 @@
+//! `syncdeck` with no subcommand: the console over the local database, with
+//! the engine (schedulers and workers) running in this process unless
+//! `--monitor` says another process (a daemon) runs it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::engine::{EngineHandle, EngineOptions, WorkerOptions};
+use crate::store::DbTarget;
+use crate::tui::keymap::{Keymap, user_keymap_path};
+use crate::tui::model::{Flash, Model, Session};
+use crate::tui::tail::Tail;
+use crate::tui::theme::Theme;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConsoleArgs {
+    /// Look, don't touch: start/stop/trigger/retry/clear/settings are refused.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Run no schedulers or workers here: a daemon (maybe on another host,
+    /// sharing a PostgreSQL database) does the work; the console watches.
+    #[arg(long)]
+    pub monitor: bool,
+    /// Jobs run at the same time by this process.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// No colours (also with the NO_COLOR environment variable).
+    #[arg(long)]
+    pub no_color: bool,
+    /// Only ASCII symbols, for terminals or fonts without box drawing.
+    #[arg(long)]
+    pub ascii: bool,
+    /// Directory of the log files (default: `logs` in the data directory).
+    #[arg(long, value_name = "DIR")]
+    pub logs: Option<PathBuf>,
+    /// Write frame statistics (count, bytes, draw time, latency) as JSON to
+    /// FILE on exit; used by the console benchmark.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub stats: Option<PathBuf>,
+}
+
+impl Default for ConsoleArgs {
+    fn default() -> Self {
+        ConsoleArgs {
+            read_only: false,
+            monitor: false,
+            workers: 2,
+            no_color: false,
+            ascii: false,
+            logs: None,
+            stats: None,
+        }
+    }
+}
+
+/// The model a console starts with: keymap (with any warning shown), theme
+/// and session facts.
+pub fn initial_model(args: &ConsoleArgs, origin: &str, database: &str, tail: Arc<Tail>) -> Model {
+    let (keymap, warning) = match user_keymap_path() {
+        Some(path) => Keymap::load(&path),
+        None => (Keymap::defaults(), None),
+    };
+    let session = Session {
+        origin: origin.to_string(),
+        database: database.to_string(),
+        read_only: args.read_only,
+        local_time: true,
+    };
+    let theme = Theme::from_env(args.no_color, args.ascii);
+    let mut model = Model::new(
+        session,
+        keymap,
+        theme,
+        tail,
+        chrono::Utc::now().timestamp_millis(),
+    );
+    if let Some(w) = warning {
+        model.flash = Some(Flash {
+            text: w.0,
+            warning: true,
+        });
+    }
+    model
+}
+
+pub fn engine_options(args: &ConsoleArgs) -> EngineOptions {
+    EngineOptions {
+        schedulers: !args.monitor,
+        workers: !args.monitor,
+        worker: WorkerOptions {
+            concurrency: args.workers.max(1),
+            ..Default::default()
+        },
+        first_check_within: None,
+    }
+}
+
+/// Runs the console on `engine` until the operator quits.
+pub async fn run_on(
+    engine: EngineHandle,
+    args: &ConsoleArgs,
+    origin: &str,
+    database: &str,
+    tail: Arc<Tail>,
+) -> anyhow::Result<()> {
+    let model = initial_model(args, origin, database, tail);
+    crate::tui::app::run(engine, model, args.stats.clone()).await
+}
+
+pub async fn run(target: &DbTarget, args: ConsoleArgs, tail: Arc<Tail>) -> anyhow::Result<ExitCode> {
+    let (store, engine) = super::open_engine(target, engine_options(&args)).await?;
+    let origin = if args.monitor { "monitor" } else { "local" };
+    let result = run_on(engine.handle(), &args, origin, &target.display(), tail).await;
+    // Running jobs go back to the queue; another process picks them up.
+    engine.shutdown().await;
+    store.close().await;
+    result.map(|()| ExitCode::SUCCESS)
+}

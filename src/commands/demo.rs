@@ -1,0 +1,251 @@
+//! `syncdeck demo`: two simulated DHIS2 servers in this process (a source
+//! that changes every few seconds, an empty destination), a throwaway
+//! database with three sample configs, the engine, and the console. A new
+//! user sees a sync running within seconds; nothing outside a temporary
+//! directory is touched.
+//!
+//! The configs: `national-to-regional` (automatic, syncs at once),
+//! `manual-reporting` (manual: press t), `offline-district` (its source is
+//! a closed port: a clean error, retries, then cooldown).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::commands::console::{ConsoleArgs, engine_options};
+use crate::engine::{EngineHandle, EngineOptions};
+use crate::sim::{self, DatasetSize, RunningSim, SimOptions};
+use crate::store::queue::{JobFilter, JobState};
+use crate::store::{DbTarget, Store};
+use crate::tui::tail::Tail;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DemoOptions {
+    /// Size of the source's dataset.
+    #[arg(long, value_enum, default_value = "small")]
+    pub size: DatasetSize,
+    /// Seed of the source's dataset.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Automatic configs syncing the source, each into its own empty
+    /// destination (more make a busier console).
+    #[arg(long, default_value_t = 1)]
+    pub auto: usize,
+    /// How often the source changes.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub change_every: Duration,
+    /// No console: run the demo, then print a summary (for tests and CI).
+    #[arg(long)]
+    pub headless: bool,
+    /// Stop after this long (with --headless; default 30s).
+    #[arg(long = "for", value_parser = humantime::parse_duration)]
+    pub run_for: Option<Duration>,
+    #[command(flatten)]
+    pub console: ConsoleArgs,
+}
+
+/// The simulated servers and the throwaway database of one demo.
+struct Demo {
+    dir: tempfile::TempDir,
+    source: RunningSim,
+    destinations: Vec<RunningSim>,
+    store: Store,
+    engine: crate::engine::Engine,
+}
+
+pub async fn run(opts: DemoOptions, tail: Arc<Tail>) -> anyhow::Result<ExitCode> {
+    let demo = Demo::start(&opts).await?;
+    let handle = demo.engine.handle();
+    let result = if opts.headless {
+        let run_for = opts.run_for.unwrap_or(Duration::from_secs(30));
+        tokio::select! {
+            () = tokio::time::sleep(run_for) => {}
+            r = tokio::signal::ctrl_c() => r?,
+        }
+        summary(&handle).await
+    } else {
+        let database = format!("{} (demo, deleted on exit)", demo.database().display());
+        crate::commands::console::run_on(handle, &opts.console, "demo", &database, tail).await
+    };
+    demo.stop().await;
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+impl Demo {
+    async fn start(opts: &DemoOptions) -> anyhow::Result<Demo> {
+        let source = sim::start(SimOptions {
+            size: opts.size,
+            seed: opts.seed,
+            mutate_every: Some(opts.change_every),
+            ..SimOptions::defaults()
+        })
+        .await?;
+        let mut destinations = Vec::new();
+        for _ in 0..opts.auto.max(1) {
+            destinations.push(
+                sim::start(SimOptions {
+                    empty: true,
+                    ..SimOptions::defaults()
+                })
+                .await?,
+            );
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("syncdeck-demo-")
+            .tempdir()
+            .map_err(|e| anyhow::anyhow!("cannot create a temporary directory: {e}"))?;
+        let password = dir.path().join("password");
+        write_private(&password, &SimOptions::defaults().password)?;
+        let closed = closed_port().await?;
+        let text = config_text(&source, &destinations, closed, opts.auto);
+        let path = dir.path().join("demo.toml");
+        std::fs::write(&path, &text)?;
+        let file = crate::config::file::parse(&path, &text, &BTreeSet::new())
+            .map_err(|e| anyhow::anyhow!("demo configuration: {e}"))?;
+        let target = DbTarget::Sqlite(dir.path().join("demo.db"));
+        let store = Store::open(&target).await?;
+        store.apply(&file, false, false).await?;
+        let options = EngineOptions {
+            // Every scheduler looks within 2 s, so the first sync starts at once.
+            first_check_within: Some(Duration::from_secs(2)),
+            ..engine_options(&ConsoleArgs {
+                workers: opts.console.workers.max(opts.auto + 2),
+                ..opts.console.clone()
+            })
+        };
+        let factory = Arc::new(crate::engine::dhis2::Dhis2Connectors::new(store.clone()));
+        let engine = crate::engine::Engine::start(store.clone(), factory, options);
+        Ok(Demo {
+            dir,
+            source,
+            destinations,
+            store,
+            engine,
+        })
+    }
+
+    fn database(&self) -> std::path::PathBuf {
+        self.dir.path().join("demo.db")
+    }
+
+    async fn stop(self) {
+        self.engine.shutdown().await;
+        self.store.close().await;
+        self.source.stop().await;
+        for d in self.destinations {
+            d.stop().await;
+        }
+        drop(self.dir);
+    }
+}
+
+/// A loopback port nobody listens on (bound, then released).
+async fn closed_port() -> anyhow::Result<u16> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn write_private(path: &Path, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(secret.as_bytes())?;
+    Ok(())
+}
+
+fn config_text(
+    source: &RunningSim,
+    destinations: &[RunningSim],
+    closed_port: u16,
+    auto: usize,
+) -> String {
+    let user = SimOptions::defaults().username;
+    let instance = |name: &str, url: &str| {
+        format!(
+            "[[instance]]\nname = \"{name}\"\nurl = \"{url}\"\nusername = \"{user}\"\npassword_file = \"password\"\n\n"
+        )
+    };
+    let mut text = instance("national", &source.base_url);
+    text += &instance("district", &format!("http://127.0.0.1:{closed_port}"));
+    for (i, d) in destinations.iter().enumerate() {
+        text += &instance(&regional(i), &d.base_url);
+    }
+    for i in 0..auto.max(1) {
+        let name = if i == 0 {
+            "national-to-regional".to_string()
+        } else {
+            format!("national-to-regional-{}", i + 1)
+        };
+        text += &format!(
+            "[[sync]]\nname = \"{name}\"\nsource = \"national\"\ndestination = \"{}\"\nmode = \"automatic\"\n\
+             [sync.auto]\ncheck_interval = \"1m\"\ndelay_before_sync = \"0s\"\nimmediate_sync = true\n\
+             cooldown_after_error = \"2m\"\n\n",
+            regional(i)
+        );
+    }
+    text += "[[sync]]\nname = \"manual-reporting\"\nsource = \"national\"\ndestination = \"regional\"\nmode = \"manual\"\n\n";
+    text += "[[sync]]\nname = \"offline-district\"\nsource = \"district\"\ndestination = \"regional\"\nmode = \"automatic\"\n\
+             [sync.auto]\ncheck_interval = \"1m\"\nimmediate_sync = true\ncooldown_after_error = \"2m\"\n";
+    text
+}
+
+fn regional(i: usize) -> String {
+    if i == 0 {
+        "regional".into()
+    } else {
+        format!("regional-{}", i + 1)
+    }
+}
+
+/// What happened, per config, for `--headless`.
+async fn summary(engine: &EngineHandle) -> anyhow::Result<()> {
+    let snapshot = engine.snapshot().await?;
+    println!(
+        "syncdeck demo summary: {} configs, {} objects synced, {} failed jobs",
+        snapshot.configs.len(),
+        snapshot.synced_total,
+        snapshot.failed_jobs
+    );
+    for c in &snapshot.configs {
+        let jobs = engine
+            .jobs(JobFilter {
+                config_id: Some(c.id),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await?;
+        let count = |s: JobState| jobs.iter().filter(|j| j.state == s).count();
+        let synced: u64 = jobs.iter().map(|j| j.progress.synced).sum();
+        let cooldown = c
+            .lifecycle
+            .cooldown_until
+            .is_some_and(|until| until > snapshot.now);
+        let retrying = jobs
+            .iter()
+            .find(|j| j.state == JobState::Queued && j.attempt > 0)
+            .and_then(|j| j.last_error.clone());
+        let error = c.lifecycle.last_error.clone().or(retrying);
+        println!(
+            "  {:<24} {:<10} jobs: {} completed, {} failed, {} running, {} queued; {} synced{}{}",
+            crate::text::inert(&c.name),
+            c.mode,
+            count(JobState::Completed),
+            count(JobState::Failed),
+            count(JobState::Running),
+            count(JobState::Queued),
+            synced,
+            if cooldown { "; in cooldown" } else { "" },
+            error.map_or_else(String::new, |e| format!(
+                "; last error: {}",
+                crate::text::sanitize(&e, 200)
+            )),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,277 @@
+//! The console's loop: terminal keys, engine events, loaded data and a
+//! one-second tick go through `update`; the effects it returns run as tasks
+//! on the engine handle; a frame is drawn only when the model changed, at
+//! most every 50 ms (20 fps) and, when nothing moves, once a second.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::MissedTickBehavior;
+
+use super::model::{Command, Model};
+use super::stats::FrameStats;
+use super::terminal::Tui;
+use super::update::{Effect, Msg, update};
+use super::views;
+use crate::engine::handle::EngineHandle;
+use crate::store::queue::JobFilter;
+
+/// Shortest time between two frames (20 fps while syncs run).
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(50);
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Runs the console until the operator quits, the terminal goes away or a
+/// signal arrives. The terminal is restored on every path.
+pub async fn run(
+    engine: EngineHandle,
+    mut model: Model,
+    stats_file: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    let mut tui = Tui::enter()?;
+    let result = event_loop(&mut tui, engine, &mut model).await;
+    drop(tui);
+    if let (Some(path), Ok(stats)) = (stats_file, &result) {
+        std::fs::write(&path, serde_json::to_vec_pretty(stats)?)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
+    result.map(|_| ())
+}
+
+async fn event_loop(
+    tui: &mut Tui,
+    engine: EngineHandle,
+    model: &mut Model,
+) -> anyhow::Result<FrameStats> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Reply>();
+    let mut keys = crossterm::event::EventStream::new();
+    let mut events = engine.subscribe();
+    let mut signals = Signals::new()?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let tail = model.tail.clone();
+    let mut runner = EffectRunner::new(engine, tx);
+    let mut stats = FrameStats::default();
+    // When the oldest change not yet on screen arrived (event→frame latency).
+    let mut pending_since: Option<Instant> = Some(Instant::now());
+    let mut next_frame = tokio::time::Instant::now();
+
+    runner.run(Effect::LoadSnapshot);
+    loop {
+        let msg = tokio::select! {
+            key = keys.next() => match key {
+                Some(Ok(crossterm::event::Event::Key(k))) => Msg::Key(k),
+                Some(Ok(crossterm::event::Event::Resize(..))) => Msg::Resize,
+                Some(Ok(_)) => continue,
+                // The terminal is gone (SSH link dropped): leave quietly.
+                Some(Err(_)) | None => break,
+            },
+            event = events.recv() => match event {
+                Ok(e) => Msg::Engine(e),
+                // Missed events: the snapshot is the truth.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    runner.run(Effect::LoadSnapshot);
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    // Keep the console up; the engine stopped sending.
+                    events = broadcast::channel(1).1;
+                    continue;
+                }
+            },
+            Some(reply) = rx.recv() => {
+                if reply.was_snapshot {
+                    runner.snapshot_done();
+                }
+                reply.msg
+            }
+            _ = tick.tick() => Msg::Tick(now_ms()),
+            () = tail.changed() => Msg::LogLines,
+            () = signals.next() => break,
+            () = tokio::time::sleep_until(next_frame), if model.dirty => {
+                let started = Instant::now();
+                tui.frame(|f| views::draw(f, model))?;
+                stats.frame(started.elapsed(), pending_since.take().map(|t| t.elapsed()));
+                model.dirty = false;
+                next_frame = tokio::time::Instant::now() + FRAME_INTERVAL;
+                continue;
+            }
+        };
+        let was_dirty = model.dirty;
+        let is_tick = matches!(msg, Msg::Tick(_));
+        for effect in update(model, msg) {
+            match effect {
+                Effect::Repaint => {
+                    tui.repaint()?;
+                    model.dirty = true;
+                }
+                other => runner.run(other),
+            }
+        }
+        // Ticks are not engine news; they do not count towards latency.
+        if model.dirty && !was_dirty && !is_tick && pending_since.is_none() {
+            pending_since = Some(Instant::now());
+        }
+        if model.quit {
+            break;
+        }
+    }
+    stats.bytes = tui.written.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(stats)
+}
+
+/// A finished effect; snapshot replies free the next snapshot load.
+struct Reply {
+    was_snapshot: bool,
+    msg: Msg,
+}
+
+/// Runs effects as tasks on the engine handle and sends results back.
+/// Snapshot loads are coalesced: one in flight, at most one more queued.
+struct EffectRunner {
+    engine: EngineHandle,
+    tx: mpsc::UnboundedSender<Reply>,
+    snapshot_in_flight: bool,
+    snapshot_again: bool,
+}
+
+impl EffectRunner {
+    fn new(engine: EngineHandle, tx: mpsc::UnboundedSender<Reply>) -> Self {
+        EffectRunner {
+            engine,
+            tx,
+            snapshot_in_flight: false,
+            snapshot_again: false,
+        }
+    }
+
+    fn snapshot_done(&mut self) {
+        self.snapshot_in_flight = false;
+        if std::mem::take(&mut self.snapshot_again) {
+            self.run(Effect::LoadSnapshot);
+        }
+    }
+
+    fn run(&mut self, effect: Effect) {
+        let was_snapshot = effect == Effect::LoadSnapshot;
+        if was_snapshot {
+            if self.snapshot_in_flight {
+                self.snapshot_again = true;
+                return;
+            }
+            self.snapshot_in_flight = true;
+        }
+        let engine = self.engine.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let msg = execute(&engine, effect).await;
+            let _ = tx.send(Reply { was_snapshot, msg });
+        });
+    }
+}
+
+/// One effect against the engine; errors become status-line messages.
+async fn execute(engine: &EngineHandle, effect: Effect) -> Msg {
+    let failed = |what: &str, e: &dyn std::fmt::Display| Msg::LoadFailed(format!("{what}: {e}"));
+    match effect {
+        Effect::LoadSnapshot => match engine.snapshot().await {
+            Ok(s) => Msg::Snapshot(Box::new(s)),
+            Err(e) => failed("cannot read the database", &e),
+        },
+        Effect::LoadHistory(config_id) => {
+            let filter = JobFilter {
+                config_id: Some(config_id),
+                limit: 8,
+                ..Default::default()
+            };
+            match engine.jobs(filter).await {
+                Ok(jobs) => Msg::History { config_id, jobs },
+                Err(e) => failed("cannot load the job history", &e),
+            }
+        }
+        Effect::LoadJobs => match engine
+            .jobs(JobFilter {
+                limit: 500,
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(jobs) => Msg::Jobs(jobs),
+            Err(e) => failed("cannot load jobs", &e),
+        },
+        Effect::LoadDetections => match engine.detections(None, 500).await {
+            Ok(d) => Msg::Detections(d),
+            Err(e) => failed("cannot load detections", &e),
+        },
+        Effect::LoadJob(id) => match engine.job(id).await {
+            Ok((job, resources)) => Msg::JobDetail(Box::new(job), resources),
+            Err(e) => failed("cannot load the job", &e),
+        },
+        Effect::Run(cmd) => Msg::Done(run_command(engine, cmd).await),
+        Effect::Repaint => Msg::Resize,
+    }
+}
+
+async fn run_command(engine: &EngineHandle, cmd: Command) -> Result<String, String> {
+    let what = cmd.describe();
+    let result = match cmd {
+        Command::Start { id, name } => engine
+            .start(Some(&id.to_string()))
+            .await
+            .map(|_| format!("{name}: scheduler started")),
+        Command::Stop { id, name } => engine
+            .stop(Some(&id.to_string()))
+            .await
+            .map(|_| format!("{name}: scheduler stopped; queued jobs cancelled")),
+        Command::Trigger { id, name } => engine
+            .trigger(&id.to_string())
+            .await
+            .map(|job| format!("{name}: sync queued as job {job}")),
+        Command::Setup { id, name, settings } => engine
+            .setup(&id.to_string(), settings)
+            .await
+            .map(|()| format!("{name}: settings saved")),
+        Command::Retry { job } => engine
+            .retry(job)
+            .await
+            .map(|()| format!("job {job} queued again")),
+        Command::RetryAll => engine
+            .retry_all()
+            .await
+            .map(|n| format!("{n} failed jobs queued again")),
+        Command::Clear => engine
+            .clear()
+            .await
+            .map(|n| format!("{n} finished jobs deleted")),
+    };
+    result.map_err(|e| format!("cannot {what}: {e}"))
+}
+
+/// SIGTERM, SIGHUP (terminal closed) and SIGINT end the console cleanly.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.hup.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
+}

@@ -1,0 +1,462 @@
+//! Everything the console shows, as plain data. `update` changes it, views
+//! draw it; nothing here does I/O.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use crate::config::AutoSettings;
+use crate::engine::events::SchedulerStatus;
+use crate::engine::handle::{ConfigStatus, Snapshot};
+use crate::store::queue::{Job, JobProgress, JobState, ResourceProgress};
+use crate::store::state::{Detection, LifecycleState};
+
+use super::keymap::Keymap;
+use super::settings::SettingsForm;
+use super::tail::Tail;
+use super::theme::Theme;
+
+/// Samples kept for the throughput sparkline (one per second).
+pub const THROUGHPUT_SAMPLES: usize = 120;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Dashboard,
+    Jobs,
+    Detections,
+    Logs,
+}
+
+impl View {
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Dashboard => "dashboard",
+            View::Jobs => "jobs",
+            View::Detections => "detections",
+            View::Logs => "logs",
+        }
+    }
+}
+
+/// Which dashboard pane has the keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Configs,
+    Resources,
+    Tail,
+}
+
+/// A config row as the console shows it (from the engine's snapshot).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigRow {
+    pub id: i64,
+    pub name: String,
+    pub source: String,
+    pub destination: Option<String>,
+    pub mode: String,
+    pub active: bool,
+    /// enabled / disabled / not configured.
+    pub auto: String,
+    pub settings: Option<AutoSettings>,
+    pub lifecycle: LifecycleState,
+    pub running_job: Option<Job>,
+    pub queued_jobs: usize,
+    pub last_job: Option<Job>,
+}
+
+impl From<ConfigStatus> for ConfigRow {
+    fn from(c: ConfigStatus) -> Self {
+        ConfigRow {
+            id: c.id,
+            name: c.name,
+            source: c.source,
+            destination: c.destination,
+            mode: c.mode,
+            active: c.active,
+            auto: c.auto,
+            settings: c.config.auto,
+            lifecycle: c.lifecycle,
+            running_job: c.running_job,
+            queued_jobs: c.queued_jobs,
+            last_job: c.last_job,
+        }
+    }
+}
+
+/// The latest progress of a running job (latest event wins).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveJob {
+    pub job_id: i64,
+    pub progress: JobProgress,
+    pub resources: Vec<ResourceProgress>,
+    pub eta_secs: Option<u64>,
+}
+
+/// A list with a cursor and a `/` filter.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListState {
+    pub cursor: usize,
+    pub filter: String,
+}
+
+/// What a confirmation will do when accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Start { id: i64, name: String },
+    Stop { id: i64, name: String },
+    Trigger { id: i64, name: String },
+    Setup { id: i64, name: String, settings: AutoSettings },
+    Retry { job: i64 },
+    RetryAll,
+    Clear,
+}
+
+impl Command {
+    /// Destructive or wide-reaching: asks first, naming the target.
+    pub fn confirmation(&self) -> Option<String> {
+        match self {
+            Command::Stop { name, .. } => Some(format!(
+                "Stop the scheduler of {name:?} and cancel its queued jobs?"
+            )),
+            Command::RetryAll => Some("Retry every failed job?".into()),
+            Command::Clear => {
+                Some("Delete all finished jobs (completed, failed, cancelled)?".into())
+            }
+            _ => None,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Command::Start { name, .. } => format!("start {name}"),
+            Command::Stop { name, .. } => format!("stop {name}"),
+            Command::Trigger { name, .. } => format!("trigger {name}"),
+            Command::Setup { name, .. } => format!("save settings of {name}"),
+            Command::Retry { job } => format!("retry job {job}"),
+            Command::RetryAll => "retry all failed jobs".into(),
+            Command::Clear => "clear finished jobs".into(),
+        }
+    }
+}
+
+/// A one-line text input at the bottom (filter or `:` command).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Filter(String),
+    Command(String),
+}
+
+/// What sits on top of the view.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    Help,
+    Confirm(Command),
+    Settings(SettingsForm),
+    JobDetail {
+        job: Box<Job>,
+        resources: Vec<ResourceProgress>,
+        scroll: usize,
+    },
+}
+
+/// The status line's message: the last action's result or a warning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flash {
+    pub text: String,
+    pub warning: bool,
+}
+
+/// The minimum log level the tail shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TailLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl TailLevel {
+    pub fn next(self) -> TailLevel {
+        match self {
+            TailLevel::Trace => TailLevel::Debug,
+            TailLevel::Debug => TailLevel::Info,
+            TailLevel::Info => TailLevel::Warn,
+            TailLevel::Warn => TailLevel::Error,
+            TailLevel::Error => TailLevel::Trace,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TailLevel::Trace => "TRACE",
+            TailLevel::Debug => "DEBUG",
+            TailLevel::Info => "INFO",
+            TailLevel::Warn => "WARN",
+            TailLevel::Error => "ERROR",
+        }
+    }
+}
+
+/// Where the log tail is: following the newest line, or paused `back` lines
+/// above it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TailView {
+    pub follow: bool,
+    /// Lines above the newest (only when not following).
+    pub back: usize,
+    pub min_level: TailLevel,
+    /// Text filter (`/` in the tail pane or the logs view).
+    pub filter: String,
+}
+
+/// Facts about the session shown in the header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// `local` (engine in this process) or `monitor` (another process runs it).
+    pub origin: String,
+    pub database: String,
+    pub read_only: bool,
+    /// Times in local time (UTC in snapshot tests).
+    pub local_time: bool,
+}
+
+pub struct Model {
+    pub session: Session,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub tail: Arc<Tail>,
+    pub view: View,
+    pub pane: Pane,
+    pub overlay: Option<Overlay>,
+    pub input: Option<Input>,
+    pub flash: Option<Flash>,
+    /// Wall clock, ms since the epoch (moved by ticks).
+    pub now: i64,
+    /// Offset of the database clock to ours (times in rows are the DB's).
+    pub db_offset: i64,
+    pub loaded: bool,
+    pub configs: Vec<ConfigRow>,
+    pub failed_jobs: u64,
+    pub configs_list: ListState,
+    pub live: BTreeMap<i64, LiveJob>,
+    pub schedulers: BTreeMap<i64, SchedulerStatus>,
+    /// Objects/s per config, one sample per second, newest last.
+    pub throughput: BTreeMap<i64, VecDeque<u64>>,
+    /// Last jobs of the selected config.
+    pub history: Vec<Job>,
+    pub history_of: Option<i64>,
+    pub resources_scroll: usize,
+    pub jobs: Vec<Job>,
+    pub jobs_list: ListState,
+    pub detections: Vec<Detection>,
+    pub detections_list: ListState,
+    pub tail_view: TailView,
+    /// Objects synced by all jobs on record, as of the last snapshot.
+    pub synced_stored: u64,
+    pub quit: bool,
+    /// Something changed since the last frame.
+    pub dirty: bool,
+}
+
+impl Model {
+    pub fn new(session: Session, keymap: Keymap, theme: Theme, tail: Arc<Tail>, now: i64) -> Self {
+        Model {
+            session,
+            keymap,
+            theme,
+            tail,
+            view: View::Dashboard,
+            pane: Pane::Configs,
+            overlay: None,
+            input: None,
+            flash: None,
+            now,
+            db_offset: 0,
+            loaded: false,
+            configs: Vec::new(),
+            failed_jobs: 0,
+            configs_list: ListState::default(),
+            live: BTreeMap::new(),
+            schedulers: BTreeMap::new(),
+            throughput: BTreeMap::new(),
+            history: Vec::new(),
+            history_of: None,
+            resources_scroll: 0,
+            jobs: Vec::new(),
+            jobs_list: ListState::default(),
+            detections: Vec::new(),
+            detections_list: ListState::default(),
+            tail_view: TailView {
+                follow: true,
+                back: 0,
+                min_level: TailLevel::Info,
+                filter: String::new(),
+            },
+            synced_stored: 0,
+            quit: false,
+            dirty: true,
+        }
+    }
+
+    /// The database clock now (rows carry DB times).
+    pub fn db_now(&self) -> i64 {
+        self.now + self.db_offset
+    }
+
+    /// Configs passing the `/` filter, in display order.
+    pub fn visible_configs(&self) -> Vec<&ConfigRow> {
+        let f = self.configs_list.filter.to_lowercase();
+        self.configs
+            .iter()
+            .filter(|c| {
+                f.is_empty()
+                    || c.name.to_lowercase().contains(&f)
+                    || c.source.to_lowercase().contains(&f)
+                    || c.destination
+                        .as_deref()
+                        .is_some_and(|d| d.to_lowercase().contains(&f))
+            })
+            .collect()
+    }
+
+    pub fn selected_config(&self) -> Option<&ConfigRow> {
+        self.visible_configs()
+            .get(self.configs_list.cursor)
+            .copied()
+    }
+
+    pub fn visible_jobs(&self) -> Vec<&Job> {
+        let f = self.jobs_list.filter.to_lowercase();
+        self.jobs
+            .iter()
+            .filter(|j| {
+                f.is_empty()
+                    || self.config_name(j.config_id).to_lowercase().contains(&f)
+                    || j.state.as_str().contains(&f)
+                    || j.last_error
+                        .as_deref()
+                        .is_some_and(|e| e.to_lowercase().contains(&f))
+            })
+            .collect()
+    }
+
+    pub fn selected_job(&self) -> Option<&Job> {
+        self.visible_jobs().get(self.jobs_list.cursor).copied()
+    }
+
+    pub fn visible_detections(&self) -> Vec<&Detection> {
+        let f = self.detections_list.filter.to_lowercase();
+        self.detections
+            .iter()
+            .filter(|d| {
+                f.is_empty()
+                    || self.config_name(Some(d.config_id)).to_lowercase().contains(&f)
+                    || d.resource.to_lowercase().contains(&f)
+            })
+            .collect()
+    }
+
+    pub fn config_name(&self, id: Option<i64>) -> String {
+        match id {
+            None => "-".into(),
+            Some(id) => self
+                .configs
+                .iter()
+                .find(|c| c.id == id)
+                .map_or_else(|| format!("#{id}"), |c| c.name.clone()),
+        }
+    }
+
+    /// The progress to show for a config: live events first, else what the
+    /// snapshot read from the database.
+    pub fn progress_of(&self, config: &ConfigRow) -> Option<LiveJob> {
+        let job = config.running_job.as_ref()?;
+        if let Some(live) = self.live.get(&config.id).filter(|l| l.job_id == job.id) {
+            return Some(live.clone());
+        }
+        Some(LiveJob {
+            job_id: job.id,
+            progress: job.progress.clone(),
+            resources: Vec::new(),
+            eta_secs: None,
+        })
+    }
+
+    /// The scheduler state to show: the latest event, else derived from the
+    /// stored lifecycle (when another process runs the engine).
+    pub fn scheduler_of(&self, config: &ConfigRow) -> SchedulerStatus {
+        if !config.active || config.auto != "enabled" {
+            return SchedulerStatus::Stopped;
+        }
+        if let Some(s) = self.schedulers.get(&config.id) {
+            return s.clone();
+        }
+        let now = self.db_now();
+        let l = &config.lifecycle;
+        if let Some(until) = l.cooldown_until.filter(|u| *u > now) {
+            return SchedulerStatus::Cooldown { until };
+        }
+        if let Some(until) = l.throttled_until.filter(|u| *u > now) {
+            return SchedulerStatus::Throttled { until };
+        }
+        match l.next_check_at {
+            Some(at) => SchedulerStatus::Waiting { next_check_at: at },
+            None => SchedulerStatus::Detecting,
+        }
+    }
+
+    pub fn running_count(&self) -> usize {
+        self.configs
+            .iter()
+            .filter(|c| c.running_job.is_some())
+            .count()
+    }
+
+    /// Objects synced in total: the stored sum, moved on by live progress
+    /// that the database has not seen yet (it is written once a second).
+    pub fn synced_total(&self) -> u64 {
+        let unsaved: u64 = self
+            .configs
+            .iter()
+            .filter_map(|c| {
+                let stored = c.running_job.as_ref()?.progress.synced;
+                let live = self.progress_of(c)?.progress.synced;
+                Some(live.saturating_sub(stored))
+            })
+            .sum();
+        self.synced_stored + unsaved
+    }
+
+    pub fn apply_snapshot(&mut self, snapshot: Snapshot) {
+        self.db_offset = snapshot.now - self.now;
+        let rows: Vec<ConfigRow> = snapshot.configs.into_iter().map(Into::into).collect();
+        // Progress of jobs no longer running is dropped; the finished job is
+        // in `last_job` now.
+        self.live.retain(|config_id, live| {
+            rows.iter().any(|r| {
+                r.id == *config_id && r.running_job.as_ref().is_some_and(|j| j.id == live.job_id)
+            })
+        });
+        self.configs = rows;
+        self.failed_jobs = snapshot.failed_jobs;
+        self.synced_stored = snapshot.synced_total;
+        self.loaded = true;
+        let n = self.visible_configs().len();
+        clamp(&mut self.configs_list.cursor, n);
+    }
+}
+
+/// Keeps a cursor inside a list of `len` items.
+pub fn clamp(cursor: &mut usize, len: usize) {
+    if *cursor >= len {
+        *cursor = len.saturating_sub(1);
+    }
+}
+
+/// Whether the job is in a final state.
+pub fn finished(state: JobState) -> bool {
+    matches!(
+        state,
+        JobState::Completed | JobState::Failed | JobState::Cancelled
+    )
+}

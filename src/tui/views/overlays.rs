@@ -1,0 +1,204 @@
+//! Popups over the view: confirmations, the settings form, job details.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table, Wrap};
+
+use super::widgets::{block, centered, count, gauge, hints, inert, ratio, relative, span_ms};
+use crate::store::queue::{Job, ResourceProgress};
+use crate::tui::keymap::Action;
+use crate::tui::model::{Command, Model, Overlay};
+use crate::tui::settings::SettingsForm;
+
+pub fn draw(frame: &mut Frame, model: &Model, overlay: &Overlay, area: Rect) {
+    match overlay {
+        Overlay::Confirm(cmd) => confirm(frame, model, cmd, area),
+        Overlay::Settings(form) => settings(frame, model, form, area),
+        Overlay::JobDetail {
+            job,
+            resources,
+            scroll,
+        } => job_detail(frame, model, job, resources, *scroll, area),
+        Overlay::Help => {}
+    }
+}
+
+fn confirm(frame: &mut Frame, model: &Model, cmd: &Command, area: Rect) {
+    let theme = &model.theme;
+    let question = inert(&cmd.confirmation().unwrap_or_default(), 300);
+    let popup = centered(area, 64, 7);
+    frame.render_widget(Clear, popup);
+    let outer = block(theme, Span::styled(" Confirm ", theme.warn()), true);
+    let inner = outer.inner(popup);
+    frame.render_widget(outer, popup);
+    let lines = vec![
+        Line::from(Span::styled(question, theme.header())),
+        Line::from(""),
+        hints(
+            theme,
+            &[
+                (model.keymap.label(Action::Confirm), "yes"),
+                (model.keymap.label(Action::Cancel), "no"),
+            ],
+        ),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
+}
+
+fn settings(frame: &mut Frame, model: &Model, form: &SettingsForm, area: Rect) {
+    let theme = &model.theme;
+    let popup = centered(area, 78, form.fields.len() as u16 + 6);
+    frame.render_widget(Clear, popup);
+    let outer = block(
+        theme,
+        Span::styled(
+            format!(" Auto-sync settings: {} ", inert(&form.config_name, 40)),
+            theme.title(),
+        ),
+        true,
+    );
+    let inner = outer.inner(popup);
+    frame.render_widget(outer, popup);
+    let mut lines = Vec::new();
+    for (i, f) in form.fields.iter().enumerate() {
+        let here = i == form.cursor;
+        let value = match (&form.editing, here) {
+            (Some(text), true) => format!("{}{}", inert(text, 60), theme.caret()),
+            _ => inert(&f.value, 60),
+        };
+        let mut spans = vec![
+            Span::raw(if here { theme.cursor() } else { " " }),
+            Span::styled(format!("{:<24}", f.key), theme.dim()),
+            Span::styled(value, if here { theme.selected() } else { theme.header() }),
+        ];
+        if let Some(e) = &f.error {
+            spans.push(Span::styled(format!("  {}", inert(e, 120)), theme.error()));
+        }
+        lines.push(Line::from(spans));
+    }
+    let here = form.on_save_button();
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::raw(if here { theme.cursor() } else { " " }),
+        Span::styled(
+            "[ Save ]",
+            if here { theme.selected() } else { theme.key() },
+        ),
+        Span::styled(
+            "  validated with the rules of `syncdeck apply`",
+            theme.dim(),
+        ),
+    ]));
+    if let Some(e) = &form.error {
+        lines.push(Line::from(Span::styled(inert(e, 200), theme.error())));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn job_detail(
+    frame: &mut Frame,
+    model: &Model,
+    job: &Job,
+    resources: &[ResourceProgress],
+    scroll: usize,
+    area: Rect,
+) {
+    let theme = &model.theme;
+    let now = model.db_now();
+    let popup = centered(area, area.width.saturating_sub(4), area.height.saturating_sub(2));
+    frame.render_widget(Clear, popup);
+    let outer = block(
+        theme,
+        Span::styled(
+            format!(
+                " Job #{} · {} · {} ",
+                job.id,
+                inert(&model.config_name(job.config_id), 40),
+                job.state.as_str()
+            ),
+            theme.title(),
+        ),
+        true,
+    );
+    let inner = outer.inner(popup);
+    frame.render_widget(outer, popup);
+    let took = match (job.started_at, job.finished_at) {
+        (Some(s), Some(f)) => span_ms(s, f),
+        (Some(s), None) => span_ms(s, now),
+        _ => "-".into(),
+    };
+    let mut head = vec![
+        Line::from(format!(
+            "{} · attempt {}/{} · created {} · took {} · {}",
+            job.kind.as_str(),
+            job.attempt,
+            job.max_attempts,
+            relative(job.created_at, now),
+            took,
+            inert(&job.reason, 80)
+        )),
+        Line::from(format!(
+            "synced {} · errors {} · processed {}/{}",
+            count(job.progress.synced),
+            count(job.progress.errors),
+            count(job.progress.processed),
+            count(job.progress.expected)
+        )),
+    ];
+    if let Some(e) = &job.last_error {
+        head.push(Line::from(vec![
+            Span::styled(
+                format!("{}: ", job.error_kind.as_deref().unwrap_or("error")),
+                theme.error(),
+            ),
+            Span::raw(inert(e, 400)),
+        ]));
+    }
+    let head_rows = head.len() as u16 + 1;
+    let head_area = Rect {
+        height: head_rows.min(inner.height),
+        ..inner
+    };
+    frame.render_widget(Paragraph::new(head).wrap(Wrap { trim: true }), head_area);
+    let table_area = Rect {
+        y: inner.y + head_area.height,
+        height: inner.height.saturating_sub(head_area.height),
+        ..inner
+    };
+    let rows: Vec<Row> = resources
+        .iter()
+        .skip(scroll)
+        .map(|r| {
+            Row::new(vec![
+                Cell::from(r.rtype.clone()),
+                Cell::from(inert(&r.resource, 60)),
+                Cell::from(Line::from(gauge(theme, ratio(r.processed, r.total.max(r.processed)), 10))),
+                Cell::from(format!("{}/{}", count(r.synced), count(r.total))),
+                Cell::from(count(r.errors)),
+                Cell::from(r.status.as_str()),
+                Cell::from(inert(r.message.as_deref().unwrap_or(""), 200)),
+            ])
+        })
+        .collect();
+    frame.render_widget(
+        Table::new(
+            rows,
+            [
+                Constraint::Length(8),
+                Constraint::Fill(2),
+                Constraint::Length(15),
+                Constraint::Length(17),
+                Constraint::Length(6),
+                Constraint::Length(8),
+                Constraint::Fill(1),
+            ],
+        )
+        .header(
+            Row::new(vec!["type", "resource", "progress", "synced/total", "errors", "status", "message"])
+                .style(theme.dim()),
+        )
+        .column_spacing(1),
+        table_area,
+    );
+}

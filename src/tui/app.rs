@@ -187,9 +187,21 @@ async fn execute(engine: &EngineHandle, effect: Effect) -> Msg {
                 limit: 8,
                 ..Default::default()
             };
-            match engine.jobs(filter).await {
-                Ok(jobs) => Msg::History { config_id, jobs },
-                Err(e) => failed("cannot load the job history", &e),
+            let jobs = match engine.jobs(filter).await {
+                Ok(jobs) => jobs,
+                Err(e) => return failed("cannot load the job history", &e),
+            };
+            let resources = match jobs.first() {
+                Some(newest) => match engine.job(newest.id).await {
+                    Ok((_, resources)) => resources,
+                    Err(e) => return failed("cannot load the job history", &e),
+                },
+                None => Vec::new(),
+            };
+            Msg::History {
+                config_id,
+                jobs,
+                resources,
             }
         }
         Effect::LoadJobs => match engine

@@ -16,3 +16,9 @@ pub mod terminal;
 pub mod theme;
 pub mod update;
 pub mod views;
+pub mod sample;
+
+#[cfg(test)]
+mod snapshot_tests;
+#[cfg(test)]
+mod update_tests;

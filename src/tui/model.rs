@@ -245,6 +245,8 @@ pub struct Model {
     /// Last jobs of the selected config.
     pub history: Vec<Job>,
     pub history_of: Option<i64>,
+    /// Per-resource results of the newest job in `history`.
+    pub history_resources: Vec<ResourceProgress>,
     pub resources_scroll: usize,
     pub jobs: Vec<Job>,
     pub jobs_list: ListState,
@@ -281,6 +283,7 @@ impl Model {
             throughput: BTreeMap::new(),
             history: Vec::new(),
             history_of: None,
+            history_resources: Vec::new(),
             resources_scroll: 0,
             jobs: Vec::new(),
             jobs_list: ListState::default(),

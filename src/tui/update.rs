@@ -27,7 +27,12 @@ pub enum Msg {
     Key(KeyEvent),
     Engine(EngineEvent),
     Snapshot(Box<Snapshot>),
-    History { config_id: i64, jobs: Vec<Job> },
+    History {
+        config_id: i64,
+        jobs: Vec<Job>,
+        /// Resources of the newest of `jobs`.
+        resources: Vec<ResourceProgress>,
+    },
     Jobs(Vec<Job>),
     Detections(Vec<Detection>),
     JobDetail(Box<Job>, Vec<ResourceProgress>),
@@ -77,9 +82,14 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
                 _ => Vec::new(),
             }
         }
-        Msg::History { config_id, jobs } => {
+        Msg::History {
+            config_id,
+            jobs,
+            resources,
+        } => {
             if model.selected_config().map(|c| c.id) == Some(config_id) {
                 model.history = jobs;
+                model.history_resources = resources;
                 model.history_of = Some(config_id);
                 model.dirty = true;
             }
@@ -615,6 +625,7 @@ fn on_dashboard(model: &mut Model, action: Action) -> Vec<Effect> {
                 if model.configs_list.cursor != before {
                     model.resources_scroll = 0;
                     model.history.clear();
+                    model.history_resources.clear();
                     model.history_of = None;
                     return view_loads(model);
                 }
@@ -626,7 +637,7 @@ fn on_dashboard(model: &mut Model, action: Action) -> Vec<Effect> {
             let n = model
                 .selected_config()
                 .and_then(|c| model.progress_of(c))
-                .map_or(0, |l| l.resources.len());
+                .map_or(model.history_resources.len(), |l| l.resources.len());
             if move_cursor(&mut pos, n, action) {
                 model.resources_scroll = pos;
                 return Vec::new();

@@ -7,7 +7,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Sparkline, Table};
 
-use super::widgets::{block, count, gauge, inert, rate, ratio, relative, secs, span_ms};
+use super::widgets::{
+    block, count, gauge, inert, rate, ratio, relative, relative_short, secs, short, span_ms,
+};
 use crate::engine::events::SchedulerStatus;
 use crate::store::queue::{JobState, ResourceStatus};
 use crate::tui::model::{ConfigRow, Model, Pane};
@@ -46,9 +48,6 @@ fn badges(model: &Model, c: &ConfigRow) -> Vec<Span<'static>> {
         }
         out.push(Span::styled(text, style));
     };
-    if c.running_job.is_some() {
-        badge("syncing".into(), theme.ok());
-    }
     if c.active {
         badge("active".into(), theme.ok());
     } else {
@@ -56,23 +55,23 @@ fn badges(model: &Model, c: &ConfigRow) -> Vec<Span<'static>> {
     }
     match c.auto.as_str() {
         "enabled" => badge("auto".into(), theme.info()),
-        "disabled" => badge("auto-off".into(), theme.dim()),
+        "disabled" => badge("auto off".into(), theme.dim()),
         _ => badge("manual".into(), theme.dim()),
     }
     match model.scheduler_of(c) {
         SchedulerStatus::Cooldown { until } => badge(
-            format!("cooldown {}", secs(((until - now).max(0) / 1000) as u64)),
+            format!("cooldown {}", short(((until - now).max(0) / 1000) as u64)),
             theme.warn(),
         ),
         SchedulerStatus::Throttled { until } => badge(
-            format!("throttled {}", secs(((until - now).max(0) / 1000) as u64)),
+            format!("throttled {}", short(((until - now).max(0) / 1000) as u64)),
             theme.warn(),
         ),
         SchedulerStatus::Crashed { .. } => badge("crashed".into(), theme.error()),
         _ => {}
     }
     if c.queued_jobs > 0 {
-        badge(format!("+{} queued", c.queued_jobs), theme.info());
+        badge(format!("+{}q", c.queued_jobs), theme.info());
     }
     out
 }
@@ -85,12 +84,11 @@ fn next_check(model: &Model, c: &ConfigRow) -> String {
         SchedulerStatus::Waiting { next_check_at } => {
             secs(((next_check_at - now).max(0) / 1000) as u64)
         }
+        // The state column already says how long.
+        SchedulerStatus::Cooldown { .. } | SchedulerStatus::Throttled { .. } => "-".into(),
         SchedulerStatus::Detecting => "checking".into(),
         SchedulerStatus::Delaying { until } => {
             format!("sync {}", secs(((until - now).max(0) / 1000) as u64))
-        }
-        SchedulerStatus::Cooldown { until } | SchedulerStatus::Throttled { until } => {
-            secs(((until - now).max(0) / 1000) as u64)
         }
         SchedulerStatus::Crashed { .. } => "restart".into(),
     }
@@ -100,14 +98,14 @@ fn last_result(model: &Model, c: &ConfigRow) -> Span<'static> {
     let theme = &model.theme;
     if let Some(live) = model.progress_of(c) {
         let pct = (ratio(live.progress.processed, live.progress.expected) * 100.0).floor();
-        return Span::styled(format!("{pct:.0}%"), theme.ok());
+        return Span::styled(format!("syncing {pct:.0}%"), theme.ok());
     }
     match &c.last_job {
         None => Span::styled("never", theme.dim()),
         Some(j) => {
             let when = j
                 .finished_at
-                .map(|t| relative(t, model.db_now()))
+                .map(|t| relative_short(t, model.db_now()))
                 .unwrap_or_default();
             match j.state {
                 JobState::Completed if j.progress.errors > 0 => {
@@ -152,7 +150,14 @@ fn configs(frame: &mut Frame, model: &Model, area: Rect, wide: bool) {
         );
         return;
     }
-    let show_route = wide && inner.width >= 60;
+    let show_route = wide && inner.width >= 90;
+    let name_width = visible
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(8, 28) as u16
+        + 1;
     let rows: Vec<Row> = visible
         .iter()
         .enumerate()
@@ -184,7 +189,7 @@ fn configs(frame: &mut Frame, model: &Model, area: Rect, wide: bool) {
             }
         })
         .collect();
-    let mut widths = vec![Constraint::Fill(2)];
+    let mut widths = vec![Constraint::Length(name_width)];
     let mut header = vec![" name"];
     if show_route {
         widths.push(Constraint::Fill(2));
@@ -192,8 +197,8 @@ fn configs(frame: &mut Frame, model: &Model, area: Rect, wide: bool) {
     }
     widths.extend([
         Constraint::Fill(3),
-        Constraint::Length(9),
-        Constraint::Length(15),
+        Constraint::Length(7),
+        Constraint::Length(14),
     ]);
     header.extend(["state", "next", "last"]);
     let header: Vec<String> = header
@@ -225,7 +230,7 @@ fn detail_pane(frame: &mut Frame, model: &Model, area: Rect) {
         Span::styled(format!(" {} ", inert(&config.name, 40)), theme.title()),
         Span::styled(
             format!(
-                "{} {} {} · {} ",
+                "{} {} {}, {} ",
                 inert(&config.source, 30),
                 theme.arrow(),
                 config
@@ -373,12 +378,15 @@ fn idle_lines(model: &Model, config: &ConfigRow) -> Vec<Line<'static>> {
 
 fn resource_table(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Rect) {
     let theme = &model.theme;
-    let Some(live) = model.progress_of(config).filter(|l| !l.resources.is_empty()) else {
-        return;
+    // The running sync's resources, else those of the newest job.
+    let live = model.progress_of(config);
+    let resources = match &live {
+        Some(l) if !l.resources.is_empty() => &l.resources,
+        Some(_) => return,
+        None => &model.history_resources,
     };
     let bar = if area.width >= 90 { 20 } else { 10 };
-    let rows: Vec<Row> = live
-        .resources
+    let rows: Vec<Row> = resources
         .iter()
         .skip(model.resources_scroll)
         .map(|r| {

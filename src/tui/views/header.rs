@@ -18,20 +18,15 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
         .filter(|c| model.scheduler_of(c) != SchedulerStatus::Stopped)
         .count();
     let running = model.running_count();
-    let mut spans = vec![
-        Span::styled("syncdeck", theme.title()),
-        sep(),
+    // Most important first; what does not fit at the right is left out.
+    let mut items: Vec<Span> = vec![
         Span::raw(format!("{} configs", model.configs.len())),
-        sep(),
         Span::raw(format!("{active} active")),
-        sep(),
         Span::styled(
             format!("{running} running"),
             if running > 0 { theme.ok() } else { theme.dim() },
         ),
-        sep(),
         Span::raw(format!("{} synced", count(model.synced_total()))),
-        sep(),
         Span::styled(
             format!("{} failed", model.failed_jobs),
             if model.failed_jobs > 0 {
@@ -40,28 +35,32 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
                 theme.dim()
             },
         ),
-        sep(),
-        Span::raw(model.session.origin.clone()),
     ];
-    if area.width >= 120 {
-        spans.push(sep());
-        spans.push(Span::styled(
-            inert(&model.session.database, 60),
+    if model.session.read_only {
+        items.insert(0, Span::styled("READ-ONLY", theme.warn()));
+    }
+    if !model.loaded {
+        items.push(Span::styled(
+            if theme.ascii { "loading..." } else { "loading…" },
             theme.dim(),
         ));
     }
-    if model.session.read_only {
-        spans.push(sep());
-        spans.push(Span::styled("READ-ONLY", theme.warn()));
-    }
-    if !model.loaded {
-        spans.push(sep());
-        spans.push(Span::styled(if theme.ascii { "loading..." } else { "loading…" }, theme.dim()));
-    }
+    items.push(Span::raw(model.session.origin.clone()));
+    items.push(Span::styled(inert(&model.session.database, 80), theme.dim()));
     let clock = super::widgets::clock(model, model.now);
-    let used: usize = spans.iter().map(|s| s.width()).sum();
-    let pad = (area.width as usize).saturating_sub(used + clock.len());
-    spans.push(Span::raw(" ".repeat(pad)));
+    let budget = (area.width as usize).saturating_sub(clock.len() + 1);
+    let mut spans = vec![Span::styled("syncdeck", theme.title())];
+    let mut used = spans[0].width();
+    for item in items {
+        let needed = 3 + item.width();
+        if used + needed > budget {
+            break;
+        }
+        used += needed;
+        spans.push(sep());
+        spans.push(item);
+    }
+    spans.push(Span::raw(" ".repeat(area.width as usize - used - clock.len())));
     spans.push(Span::styled(clock, theme.header()));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

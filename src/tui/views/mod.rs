@@ -84,7 +84,7 @@ fn status_line(frame: &mut Frame, model: &Model, area: Rect) {
             Span::raw(widgets::inert(text, 200)),
             Span::styled(theme.caret(), theme.key()),
             Span::styled(
-                "  dashboard · jobs · detections · logs · help · quit",
+                "  dashboard | jobs | detections | logs | help | quit",
                 theme.dim(),
             ),
         ]),

@@ -48,7 +48,7 @@ fn confirm(frame: &mut Frame, model: &Model, cmd: &Command, area: Rect) {
 
 fn settings(frame: &mut Frame, model: &Model, form: &SettingsForm, area: Rect) {
     let theme = &model.theme;
-    let popup = centered(area, 78, form.fields.len() as u16 + 6);
+    let popup = centered(area, 78, form.fields.len() as u16 + 8);
     frame.render_widget(Clear, popup);
     let outer = block(
         theme,
@@ -72,8 +72,8 @@ fn settings(frame: &mut Frame, model: &Model, form: &SettingsForm, area: Rect) {
             Span::styled(format!("{:<24}", f.key), theme.dim()),
             Span::styled(value, if here { theme.selected() } else { theme.header() }),
         ];
-        if let Some(e) = &f.error {
-            spans.push(Span::styled(format!("  {}", inert(e, 120)), theme.error()));
+        if f.error.is_some() {
+            spans.push(Span::styled("  !", theme.error()));
         }
         lines.push(Line::from(spans));
     }
@@ -90,10 +90,16 @@ fn settings(frame: &mut Frame, model: &Model, form: &SettingsForm, area: Rect) {
             theme.dim(),
         ),
     ]));
-    if let Some(e) = &form.error {
-        lines.push(Line::from(Span::styled(inert(e, 200), theme.error())));
+    // Errors in full below the form: a field's line is too narrow at 80 columns.
+    let errors = form
+        .fields
+        .iter()
+        .filter_map(|f| f.error.as_ref().map(|e| format!("{}: {e}", f.key)))
+        .chain(form.error.clone());
+    for e in errors {
+        lines.push(Line::from(Span::styled(inert(&e, 300), theme.error())));
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 fn job_detail(
@@ -112,7 +118,7 @@ fn job_detail(
         theme,
         Span::styled(
             format!(
-                " Job #{} · {} · {} ",
+                " Job #{} | {} | {} ",
                 job.id,
                 inert(&model.config_name(job.config_id), 40),
                 job.state.as_str()
@@ -130,7 +136,7 @@ fn job_detail(
     };
     let mut head = vec![
         Line::from(format!(
-            "{} · attempt {}/{} · created {} · took {} · {}",
+            "{} | attempt {}/{} | created {} | took {} | {}",
             job.kind.as_str(),
             job.attempt,
             job.max_attempts,
@@ -139,7 +145,7 @@ fn job_detail(
             inert(&job.reason, 80)
         )),
         Line::from(format!(
-            "synced {} · errors {} · processed {}/{}",
+            "synced {} | errors {} | processed {}/{}",
             count(job.progress.synced),
             count(job.progress.errors),
             count(job.progress.processed),
@@ -155,7 +161,8 @@ fn job_detail(
             Span::raw(inert(e, 400)),
         ]));
     }
-    let head_rows = head.len() as u16 + 1;
+    // Room for the error to wrap onto a second line.
+    let head_rows = head.len() as u16 + 2;
     let head_area = Rect {
         height: head_rows.min(inner.height),
         ..inner

@@ -85,6 +85,26 @@ pub fn secs(s: u64) -> String {
     }
 }
 
+/// Seconds as one unit, for narrow columns: `42s`, `4m`, `2h`, `3d`.
+pub fn short(s: u64) -> String {
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+/// `in 4m` or `2m ago`, one unit.
+pub fn relative_short(at: i64, now: i64) -> String {
+    let d = (at - now) / 1000;
+    if d >= 0 {
+        format!("in {}", short(d as u64))
+    } else {
+        format!("{} ago", short(d.unsigned_abs()))
+    }
+}
+
 /// `in 4m12s` or `2m ago` for a time (ms) against now (ms).
 pub fn relative(at: i64, now: i64) -> String {
     let d = (at - now) / 1000;

@@ -108,7 +108,11 @@ pub async fn run_on(
     crate::tui::app::run(engine, model, args.stats.clone()).await
 }
 
-pub async fn run(target: &DbTarget, args: ConsoleArgs, tail: Arc<Tail>) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    target: &DbTarget,
+    args: ConsoleArgs,
+    tail: Arc<Tail>,
+) -> anyhow::Result<ExitCode> {
     let (store, engine) = super::open_engine(target, engine_options(&args)).await?;
     let origin = if args.monitor { "monitor" } else { "local" };
     let result = run_on(engine.handle(), &args, origin, &target.display(), tail).await;

@@ -43,6 +43,9 @@ pub struct ConfigStatus {
     pub lifecycle: LifecycleState,
     pub running_job: Option<Job>,
     pub queued_jobs: usize,
+    /// The queued job due first (holds the error of a failed attempt
+    /// waiting for its retry).
+    pub next_job: Option<Job>,
     pub last_job: Option<Job>,
     #[serde(skip)]
     pub config: SyncConfig,
@@ -166,7 +169,11 @@ impl EngineApi for LocalEngine {
                 },
                 lifecycle,
                 running_job: mine.clone().find(|j| j.state == JobState::Running).cloned(),
-                queued_jobs: mine.filter(|j| j.state == JobState::Queued).count(),
+                queued_jobs: mine.clone().filter(|j| j.state == JobState::Queued).count(),
+                next_job: mine
+                    .filter(|j| j.state == JobState::Queued)
+                    .min_by_key(|j| j.run_at)
+                    .cloned(),
                 last_job,
                 config,
             });

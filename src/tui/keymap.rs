@@ -152,11 +152,9 @@ impl Chord {
         }
         let mut chars = rest.chars();
         let code = match (chars.next(), chars.next()) {
-            (Some(c), None) if !c.is_control() => KeyCodeOrd::Char(if ctrl {
-                c.to_ascii_lowercase()
-            } else {
-                c
-            }),
+            (Some(c), None) if !c.is_control() => {
+                KeyCodeOrd::Char(if ctrl { c.to_ascii_lowercase() } else { c })
+            }
             _ if rest == "space" => KeyCodeOrd::Named("space"),
             _ => {
                 if let Some(n) = rest
@@ -481,7 +479,10 @@ mod tests {
 
         std::fs::write(&path, "[views]\njobs = [\"ctrl-\"]\n").expect("write");
         let warning = Keymap::load(&path).1.expect("a warning").0;
-        assert!(warning.contains(":2:9: views.jobs: unknown key"), "{warning}");
+        assert!(
+            warning.contains(":2:9: views.jobs: unknown key"),
+            "{warning}"
+        );
 
         std::fs::write(&path, "[views\n").expect("write");
         let warning = Keymap::load(&path).1.expect("a warning").0;
@@ -490,7 +491,9 @@ mod tests {
 
     #[test]
     fn chords_round_trip() {
-        for text in ["q", "G", "ctrl-c", "alt-x", "f5", "pagedown", "space", "?", "-"] {
+        for text in [
+            "q", "G", "ctrl-c", "alt-x", "f5", "pagedown", "space", "?", "-",
+        ] {
             assert_eq!(Chord::parse(text).expect(text).to_string(), text);
         }
         assert!(Chord::parse("f13").is_err());

@@ -9,6 +9,7 @@ pub mod app;
 pub mod dispatch;
 pub mod keymap;
 pub mod model;
+pub mod sample;
 pub mod settings;
 pub mod stats;
 pub mod tail;
@@ -16,7 +17,6 @@ pub mod terminal;
 pub mod theme;
 pub mod update;
 pub mod views;
-pub mod sample;
 
 #[cfg(test)]
 mod snapshot_tests;

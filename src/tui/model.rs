@@ -60,6 +60,7 @@ pub struct ConfigRow {
     pub lifecycle: LifecycleState,
     pub running_job: Option<Job>,
     pub queued_jobs: usize,
+    pub next_job: Option<Job>,
     pub last_job: Option<Job>,
 }
 
@@ -77,6 +78,7 @@ impl From<ConfigStatus> for ConfigRow {
             lifecycle: c.lifecycle,
             running_job: c.running_job,
             queued_jobs: c.queued_jobs,
+            next_job: c.next_job,
             last_job: c.last_job,
         }
     }
@@ -101,11 +103,26 @@ pub struct ListState {
 /// What a confirmation will do when accepted.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    Start { id: i64, name: String },
-    Stop { id: i64, name: String },
-    Trigger { id: i64, name: String },
-    Setup { id: i64, name: String, settings: AutoSettings },
-    Retry { job: i64 },
+    Start {
+        id: i64,
+        name: String,
+    },
+    Stop {
+        id: i64,
+        name: String,
+    },
+    Trigger {
+        id: i64,
+        name: String,
+    },
+    Setup {
+        id: i64,
+        name: String,
+        settings: AutoSettings,
+    },
+    Retry {
+        job: i64,
+    },
     RetryAll,
     Clear,
 }
@@ -353,7 +370,10 @@ impl Model {
             .iter()
             .filter(|d| {
                 f.is_empty()
-                    || self.config_name(Some(d.config_id)).to_lowercase().contains(&f)
+                    || self
+                        .config_name(Some(d.config_id))
+                        .to_lowercase()
+                        .contains(&f)
                     || d.resource.to_lowercase().contains(&f)
             })
             .collect()

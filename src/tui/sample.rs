@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use crate::config::AutoSettings;
 use crate::engine::events::SchedulerStatus;
-use crate::store::queue::{
-    Job, JobKind, JobProgress, JobState, ResourceProgress, ResourceStatus,
-};
+use crate::store::queue::{Job, JobKind, JobProgress, JobState, ResourceProgress, ResourceStatus};
 use crate::store::state::{Detection, LifecycleState};
 
 use super::keymap::Keymap;
@@ -107,7 +105,12 @@ fn config(id: i64, name: &str, active: bool, auto: Option<AutoSettings>) -> Conf
         name: name.into(),
         source: "national".into(),
         destination: Some("regional".into()),
-        mode: if auto.is_some() { "automatic" } else { "manual" }.into(),
+        mode: if auto.is_some() {
+            "automatic"
+        } else {
+            "manual"
+        }
+        .into(),
         active,
         auto: match &auto {
             Some(a) if a.enabled => "enabled".into(),
@@ -122,6 +125,7 @@ fn config(id: i64, name: &str, active: bool, auto: Option<AutoSettings>) -> Conf
         },
         running_job: None,
         queued_jobs: 0,
+        next_job: None,
         last_job: Some(job(id * 100, id, JobState::Completed, 11_208, 0)),
     }
 }
@@ -129,12 +133,32 @@ fn config(id: i64, name: &str, active: bool, auto: Option<AutoSettings>) -> Conf
 fn tail() -> Arc<Tail> {
     let tail = Arc::new(Tail::new());
     let lines = [
-        (TailLevel::Info, "auto_sync", "initial sync queued: first full sync config=national-to-regional job=2"),
-        (TailLevel::Info, "sync_jobs", "job started: initial (first full sync) job=2 attempt=1"),
-        (TailLevel::Info, "changes", "3 changes in metadata:dataElements since 2026-11-21T12:55:00.000"),
-        (TailLevel::Warn, "sync_jobs", "attempt failed (transient): source: cannot connect to http://127.0.0.1:9/api/system/info; will be retried in 32s"),
+        (
+            TailLevel::Info,
+            "auto_sync",
+            "initial sync queued: first full sync config=national-to-regional job=2",
+        ),
+        (
+            TailLevel::Info,
+            "sync_jobs",
+            "job started: initial (first full sync) job=2 attempt=1",
+        ),
+        (
+            TailLevel::Info,
+            "changes",
+            "3 changes in metadata:dataElements since 2026-11-21T12:55:00.000",
+        ),
+        (
+            TailLevel::Warn,
+            "sync_jobs",
+            "attempt failed (transient): source: cannot connect to http://127.0.0.1:9/api/system/info; will be retried in 32s",
+        ),
         // What a hostile server could put in a name: shown, never obeyed.
-        (TailLevel::Error, "sync_jobs", "import refused for \u{1b}]0;pwned\u{7}\u{1b}[2J org unit \"Bo\u{1b}[31m\""),
+        (
+            TailLevel::Error,
+            "sync_jobs",
+            "import refused for \u{1b}]0;pwned\u{7}\u{1b}[2J org unit \"Bo\u{1b}[31m\"",
+        ),
     ];
     for (i, (level, component, text)) in lines.into_iter().enumerate() {
         tail.push(TailLine {
@@ -180,6 +204,12 @@ pub fn model(width_hint: u16) -> Model {
         "source: temporary failure: cannot connect to http://127.0.0.1:9/api/system/info (Connection refused); check the host, port and network".into(),
     );
     failing.last_job = Some(job(300, 3, JobState::Failed, 0, 0));
+    // Its next try is waiting for a retry after a failed attempt.
+    let mut retry = job(301, 3, JobState::Queued, 0, 0);
+    retry.run_at = NOW + 28_000;
+    retry.last_error = Some("source: temporary failure: cannot connect to http://127.0.0.1:9/api/system/info; check the host, port and network".into());
+    failing.next_job = Some(retry);
+    failing.queued_jobs = 1;
     m.configs = vec![running, manual, failing];
     m.loaded = true;
     m.failed_jobs = 1;
@@ -207,10 +237,8 @@ pub fn model(width_hint: u16) -> Model {
             next_check_at: NOW + 252_000,
         },
     );
-    m.throughput.insert(
-        1,
-        (0..90u64).map(|i| (i * 97) % 5_000 + 500).collect(),
-    );
+    m.throughput
+        .insert(1, (0..90u64).map(|i| (i * 97) % 5_000 + 500).collect());
     m.history = vec![
         job(7, 1, JobState::Running, 5_200, 3),
         job(6, 1, JobState::Completed, 120, 0),
@@ -253,7 +281,12 @@ pub fn busy_model(configs: usize, resources_each: usize) -> Model {
     m.configs.clear();
     m.live.clear();
     for i in 0..configs as i64 {
-        let mut c = config(i + 1, &format!("config-{i:03}"), true, Some(AutoSettings::default()));
+        let mut c = config(
+            i + 1,
+            &format!("config-{i:03}"),
+            true,
+            Some(AutoSettings::default()),
+        );
         let mut j = job(1_000 + i, i + 1, JobState::Running, 100, 0);
         j.progress.expected = 30_000;
         c.running_job = Some(j);

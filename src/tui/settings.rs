@@ -72,7 +72,11 @@ impl SettingsForm {
                     format_duration(d.cooldown_after_error),
                 ),
                 field("monitor_metadata", Bool, d.monitor_metadata.to_string()),
-                field("monitor_data_values", Bool, d.monitor_data_values.to_string()),
+                field(
+                    "monitor_data_values",
+                    Bool,
+                    d.monitor_data_values.to_string(),
+                ),
                 field("metadata_resources", List, list(&d.metadata_resources)),
                 field("exclude_resources", List, list(&d.exclude_resources)),
                 field("notify_on_change", Bool, d.notify_on_change.to_string()),
@@ -193,7 +197,10 @@ mod tests {
                 .unwrap_or_default()
         };
         assert!(err("check_interval").contains("at least 60s"), "{form:?}");
-        assert!(err("max_sync_per_hour").contains("whole number"), "{form:?}");
+        assert!(
+            err("max_sync_per_hour").contains("whole number"),
+            "{form:?}"
+        );
     }
 
     #[test]

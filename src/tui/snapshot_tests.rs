@@ -11,9 +11,7 @@ use super::views;
 
 fn render(model: &Model, w: u16, h: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test backend");
-    terminal
-        .draw(|f| views::draw(f, model))
-        .expect("draw");
+    terminal.draw(|f| views::draw(f, model)).expect("draw");
     terminal.backend().to_string()
 }
 
@@ -66,7 +64,13 @@ fn job_detail() {
     let mut m = sample::model(160);
     m.view = View::Jobs;
     m.overlay = Some(Overlay::JobDetail {
-        job: Box::new(sample::job(5, 1, crate::store::queue::JobState::Failed, 0, 0)),
+        job: Box::new(sample::job(
+            5,
+            1,
+            crate::store::queue::JobState::Failed,
+            0,
+            0,
+        )),
         resources: sample::resources(6),
         scroll: 0,
     });

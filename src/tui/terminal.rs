@@ -65,7 +65,8 @@ impl Tui {
             );
         }
         install_panic_hook();
-        enable_raw_mode().map_err(|e| anyhow::anyhow!("cannot switch the terminal to raw mode: {e}"))?;
+        enable_raw_mode()
+            .map_err(|e| anyhow::anyhow!("cannot switch the terminal to raw mode: {e}"))?;
         let written = Arc::new(AtomicU64::new(0));
         let writer = CountingWriter {
             inner: BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout()),

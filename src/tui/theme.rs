@@ -123,7 +123,11 @@ impl Theme {
             0.0
         };
         let filled = ((ratio * width as f64).round() as usize).min(width);
-        let (full, empty) = if self.ascii { ("#", ".") } else { ("█", "░") };
+        let (full, empty) = if self.ascii {
+            ("#", ".")
+        } else {
+            ("█", "░")
+        };
         (full.repeat(filled), empty.repeat(width - filled))
     }
 

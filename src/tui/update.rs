@@ -13,8 +13,7 @@ use crate::store::state::Detection;
 use super::dispatch::dispatch;
 use super::keymap::Action;
 use super::model::{
-    Command, Flash, Input, LiveJob, Model, Overlay, Pane, THROUGHPUT_SAMPLES, View, clamp,
-    finished,
+    Command, Flash, Input, LiveJob, Model, Overlay, Pane, THROUGHPUT_SAMPLES, View, clamp, finished,
 };
 use super::settings::SettingsForm;
 
@@ -179,7 +178,11 @@ fn on_tick(model: &mut Model, now: i64) -> Vec<Effect> {
     let running: Vec<(i64, u64)> = model
         .configs
         .iter()
-        .filter_map(|c| model.progress_of(c).map(|l| (c.id, l.progress.speed as u64)))
+        .filter_map(|c| {
+            model
+                .progress_of(c)
+                .map(|l| (c.id, l.progress.speed as u64))
+        })
         .collect();
     for (id, samples) in model.throughput.iter_mut() {
         if !running.iter().any(|(r, _)| r == id) {
@@ -594,9 +597,7 @@ fn scroll_tail(model: &mut Model, action: Action, page: usize) {
         Action::Bottom => t.back = 0,
         _ => return,
     }
-    let (_, total) = model
-        .tail
-        .window(t.min_level, &t.filter, 0, 0);
+    let (_, total) = model.tail.window(t.min_level, &t.filter, 0, 0);
     t.back = t.back.min(total.saturating_sub(1));
     t.follow = t.back == 0;
 }

@@ -44,7 +44,11 @@ fn trigger_runs_at_once_but_stop_asks_first_naming_the_config() {
     let Some(Overlay::Confirm(cmd)) = &m.overlay else {
         panic!("no confirmation: {:?}", m.overlay);
     };
-    assert!(cmd.confirmation().unwrap_or_default().contains("national-to-regional"));
+    assert!(
+        cmd.confirmation()
+            .unwrap_or_default()
+            .contains("national-to-regional")
+    );
     // While the dialog is open, other keys do nothing.
     assert_eq!(update(&mut m, key('t')), vec![]);
     assert_eq!(
@@ -70,7 +74,10 @@ fn read_only_refuses_every_command_in_the_dispatcher() {
         assert_eq!(update(&mut m, key(k)), vec![], "key {k}");
         assert_eq!(m.overlay, None, "key {k} opened {:?}", m.overlay);
         let flash = m.flash.take().expect("a message");
-        assert!(flash.warning && flash.text.starts_with("read-only"), "{flash:?}");
+        assert!(
+            flash.warning && flash.text.starts_with("read-only"),
+            "{flash:?}"
+        );
     }
     update(&mut m, key('2'));
     m.jobs_list.cursor = 3;
@@ -104,12 +111,18 @@ fn views_switch_by_number_command_line_and_esc() {
     update(&mut m, code(KeyCode::Esc));
     assert_eq!(m.view, View::Dashboard);
     keys(&mut m, ":detections");
-    assert_eq!(update(&mut m, code(KeyCode::Enter)), vec![Effect::LoadDetections]);
+    assert_eq!(
+        update(&mut m, code(KeyCode::Enter)),
+        vec![Effect::LoadDetections]
+    );
     assert_eq!(m.view, View::Detections);
     keys(&mut m, ":frobnicate");
     update(&mut m, code(KeyCode::Enter));
     let flash = m.flash.clone().expect("message");
-    assert!(flash.warning && flash.text.contains(":frobnicate"), "{flash:?}");
+    assert!(
+        flash.warning && flash.text.contains(":frobnicate"),
+        "{flash:?}"
+    );
     keys(&mut m, ":q");
     update(&mut m, code(KeyCode::Enter));
     assert!(m.quit);
@@ -122,18 +135,24 @@ fn moving_the_cursor_loads_that_configs_history() {
     assert!(m.history.is_empty(), "old history dropped");
     assert_eq!(update(&mut m, key('G')), vec![Effect::LoadHistory(3)]);
     assert_eq!(update(&mut m, key('j')), vec![], "already at the bottom");
-    update(&mut m, Msg::History {
-        config_id: 3,
-        jobs: vec![sample::job(9, 3, JobState::Failed, 0, 0)],
-        resources: Vec::new(),
-    });
+    update(
+        &mut m,
+        Msg::History {
+            config_id: 3,
+            jobs: vec![sample::job(9, 3, JobState::Failed, 0, 0)],
+            resources: Vec::new(),
+        },
+    );
     assert_eq!(m.history.len(), 1);
     // A late reply for a config no longer selected is ignored.
-    update(&mut m, Msg::History {
-        config_id: 1,
-        jobs: Vec::new(),
-        resources: Vec::new(),
-    });
+    update(
+        &mut m,
+        Msg::History {
+            config_id: 1,
+            jobs: Vec::new(),
+            resources: Vec::new(),
+        },
+    );
     assert_eq!(m.history.len(), 1);
 }
 
@@ -184,7 +203,10 @@ fn ticks_move_the_clock_sample_throughput_and_reload_every_five_seconds() {
     assert_eq!(update(&mut m, Msg::Tick(NOW + 1_000)), vec![]);
     assert_eq!(m.throughput[&1].len(), before + 1);
     assert_eq!(m.throughput[&1].back(), Some(&4_250));
-    assert_eq!(update(&mut m, Msg::Tick(NOW + 5_000)), vec![Effect::LoadSnapshot]);
+    assert_eq!(
+        update(&mut m, Msg::Tick(NOW + 5_000)),
+        vec![Effect::LoadSnapshot]
+    );
 }
 
 #[test]
@@ -205,7 +227,13 @@ fn settings_form_validates_with_apply_rules_before_saving() {
     let Some(Overlay::Settings(form)) = &m.overlay else {
         panic!("form closed");
     };
-    assert!(form.fields[1].error.as_deref().unwrap_or("").contains("at least 60s"));
+    assert!(
+        form.fields[1]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("at least 60s")
+    );
     // Fix it and save.
     update(&mut m, key('g'));
     update(&mut m, key('j'));
@@ -217,7 +245,12 @@ fn settings_form_validates_with_apply_rules_before_saving() {
     update(&mut m, code(KeyCode::Enter));
     update(&mut m, key('G'));
     let effects = update(&mut m, code(KeyCode::Enter));
-    let [Effect::Run(Command::Setup { id: 1, settings, .. })] = effects.as_slice() else {
+    let [
+        Effect::Run(Command::Setup {
+            id: 1, settings, ..
+        }),
+    ] = effects.as_slice()
+    else {
         panic!("{effects:?}");
     };
     assert_eq!(settings.check_interval, std::time::Duration::from_secs(600));
@@ -230,7 +263,13 @@ fn jobs_view_retry_only_failed_and_asks_before_retry_all_and_clear() {
     update(&mut m, key('2'));
     m.jobs_list.cursor = 2; // completed
     assert_eq!(update(&mut m, key('r')), vec![]);
-    assert!(m.flash.clone().expect("why not").text.contains("only failed"));
+    assert!(
+        m.flash
+            .clone()
+            .expect("why not")
+            .text
+            .contains("only failed")
+    );
     m.jobs_list.cursor = 3; // failed
     assert_eq!(
         update(&mut m, key('r')),
@@ -238,12 +277,18 @@ fn jobs_view_retry_only_failed_and_asks_before_retry_all_and_clear() {
     );
     assert_eq!(update(&mut m, key('R')), vec![]);
     assert_eq!(m.overlay, Some(Overlay::Confirm(Command::RetryAll)));
-    assert_eq!(update(&mut m, code(KeyCode::Enter)), vec![Effect::Run(Command::RetryAll)]);
+    assert_eq!(
+        update(&mut m, code(KeyCode::Enter)),
+        vec![Effect::Run(Command::RetryAll)]
+    );
     update(&mut m, key('D'));
     assert_eq!(m.overlay, Some(Overlay::Confirm(Command::Clear)));
     update(&mut m, code(KeyCode::Esc));
     assert_eq!(m.overlay, None);
-    assert_eq!(update(&mut m, code(KeyCode::Enter)), vec![Effect::LoadJob(5)]);
+    assert_eq!(
+        update(&mut m, code(KeyCode::Enter)),
+        vec![Effect::LoadJob(5)]
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 pub mod edits;
 pub mod pg;
+pub mod tmux;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};

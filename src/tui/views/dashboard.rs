@@ -247,14 +247,18 @@ fn detail_pane(frame: &mut Frame, model: &Model, area: Rect) {
     frame.render_widget(outer, area);
 
     let history_rows = if inner.height >= 18 { 6 } else { 0 };
-    let summary_rows = 3;
-    let [summary, resources, history] = Layout::vertical([
+    let summary = summary_lines(model, config, inner.width);
+    let summary_rows = (summary.len() as u16).clamp(3, 6);
+    let [summary_area, resources, history] = Layout::vertical([
         Constraint::Length(summary_rows),
         Constraint::Min(2),
         Constraint::Length(history_rows),
     ])
     .areas(inner);
-    summary_lines(frame, model, config, summary);
+    frame.render_widget(
+        Paragraph::new(summary).wrap(ratatui::widgets::Wrap { trim: false }),
+        summary_area,
+    );
     resource_table(frame, model, config, resources);
     if history_rows > 0 {
         let [jobs, spark] =
@@ -266,13 +270,13 @@ fn detail_pane(frame: &mut Frame, model: &Model, area: Rect) {
 }
 
 /// Gauge, step and figures of the running sync, or the last outcome.
-fn summary_lines(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Rect) {
+fn summary_lines(model: &Model, config: &ConfigRow, width: u16) -> Vec<Line<'static>> {
     let theme = &model.theme;
     let now = model.db_now();
-    let lines = match model.progress_of(config) {
+    match model.progress_of(config) {
         Some(live) => {
             let p = &live.progress;
-            let width = (area.width as usize).saturating_sub(6).min(60);
+            let width = (width as usize).saturating_sub(6).min(60);
             let mut first = gauge(theme, ratio(p.processed, p.expected), width);
             first.push(Span::raw(format!(
                 "  {}",
@@ -284,7 +288,18 @@ fn summary_lines(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Rec
                 .and_then(|j| j.started_at)
                 .map_or_else(|| "-".into(), |s| span_ms(s, now));
             let eta = live.eta_secs.map_or_else(|| "-".into(), secs);
-            vec![
+            let earlier = config.running_job.as_ref().and_then(|j| {
+                j.last_error.as_ref().map(|e| {
+                    Line::from(vec![
+                        Span::styled(
+                            format!("attempt {} failed: ", j.attempt.saturating_sub(1)),
+                            theme.warn(),
+                        ),
+                        Span::raw(inert(e, 300)),
+                    ])
+                })
+            });
+            let mut lines = vec![
                 Line::from(first),
                 Line::from(vec![
                     Span::styled("resource ", theme.dim()),
@@ -300,7 +315,11 @@ fn summary_lines(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Rec
                     Span::styled("  errors ", theme.dim()),
                     Span::styled(
                         count(p.errors),
-                        if p.errors > 0 { theme.warn() } else { theme.ok() },
+                        if p.errors > 0 {
+                            theme.warn()
+                        } else {
+                            theme.ok()
+                        },
                     ),
                     Span::styled("  speed ", theme.dim()),
                     Span::raw(rate(p.speed)),
@@ -309,11 +328,12 @@ fn summary_lines(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Rec
                     Span::styled("  elapsed ", theme.dim()),
                     Span::raw(elapsed),
                 ]),
-            ]
+            ];
+            lines.extend(earlier);
+            lines
         }
         None => idle_lines(model, config),
-    };
-    frame.render_widget(Paragraph::new(lines), area);
+    }
 }
 
 fn idle_lines(model: &Model, config: &ConfigRow) -> Vec<Line<'static>> {
@@ -346,6 +366,23 @@ fn idle_lines(model: &Model, config: &ConfigRow) -> Vec<Line<'static>> {
                 )),
             ]));
         }
+    }
+    if let Some(next) = &config.next_job
+        && let Some(err) = &next.last_error
+    {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(
+                    "Job {} attempt {}/{} failed, retry {}: ",
+                    next.id,
+                    next.attempt,
+                    next.max_attempts,
+                    relative(next.run_at, now)
+                ),
+                theme.warn(),
+            ),
+            Span::raw(inert(err, 300)),
+        ]));
     }
     if let SchedulerStatus::Cooldown { until } = model.scheduler_of(config) {
         lines.push(Line::from(Span::styled(
@@ -457,8 +494,14 @@ fn resource_table(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Re
 fn history_table(frame: &mut Frame, model: &Model, area: Rect) {
     let theme: &Theme = &model.theme;
     let now = model.db_now();
-    let mut rows = vec![Row::new(vec!["job", "status", "synced", "errors", "when", "took"]).style(theme.dim())];
-    for j in model.history.iter().take(area.height.saturating_sub(1) as usize) {
+    let mut rows = vec![
+        Row::new(vec!["job", "status", "synced", "errors", "when", "took"]).style(theme.dim()),
+    ];
+    for j in model
+        .history
+        .iter()
+        .take(area.height.saturating_sub(1) as usize)
+    {
         let style = match j.state {
             JobState::Failed => theme.error(),
             JobState::Completed => theme.ok(),
@@ -470,7 +513,10 @@ fn history_table(frame: &mut Frame, model: &Model, area: Rect) {
             Cell::from(j.state.as_str()).style(style),
             Cell::from(count(j.progress.synced)),
             Cell::from(count(j.progress.errors)),
-            Cell::from(relative(j.finished_at.or(j.started_at).unwrap_or(j.created_at), now)),
+            Cell::from(relative(
+                j.finished_at.or(j.started_at).unwrap_or(j.created_at),
+                now,
+            )),
             Cell::from(match (j.started_at, j.finished_at) {
                 (Some(s), Some(f)) => span_ms(s, f),
                 (Some(s), None) => span_ms(s, now),
@@ -500,12 +546,14 @@ fn throughput(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Rect) 
         .get(&config.id)
         .map(|s| {
             let take = area.width as usize;
-            s.iter().skip(s.len().saturating_sub(take)).copied().collect()
+            s.iter()
+                .skip(s.len().saturating_sub(take))
+                .copied()
+                .collect()
         })
         .unwrap_or_default();
     let peak = samples.iter().copied().max().unwrap_or(0);
-    let [label, chart] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    let [label, chart] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled("throughput ", theme.dim()),

@@ -51,7 +51,8 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
                 Cell::from(if d.exact {
                     count(d.changed_count)
                 } else {
-                    format!("≥{}", count(d.changed_count)).replace('≥', if theme.ascii { ">=" } else { "≥" })
+                    format!("≥{}", count(d.changed_count))
+                        .replace('≥', if theme.ascii { ">=" } else { "≥" })
                 }),
                 Cell::from(inert(d.since.as_deref().unwrap_or("never synced"), 30)),
             ]);
@@ -75,8 +76,7 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
             ],
         )
         .header(
-            Row::new(vec![" at", "", "config", "resource", "changes", "since"])
-                .style(theme.dim()),
+            Row::new(vec![" at", "", "config", "resource", "changes", "since"]).style(theme.dim()),
         )
         .column_spacing(1),
         inner,

@@ -41,12 +41,19 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     }
     if !model.loaded {
         items.push(Span::styled(
-            if theme.ascii { "loading..." } else { "loading…" },
+            if theme.ascii {
+                "loading..."
+            } else {
+                "loading…"
+            },
             theme.dim(),
         ));
     }
     items.push(Span::raw(model.session.origin.clone()));
-    items.push(Span::styled(inert(&model.session.database, 80), theme.dim()));
+    items.push(Span::styled(
+        inert(&model.session.database, 80),
+        theme.dim(),
+    ));
     let clock = super::widgets::clock(model, model.now);
     let budget = (area.width as usize).saturating_sub(clock.len() + 1);
     let mut spans = vec![Span::styled("syncdeck", theme.title())];
@@ -60,7 +67,9 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
         spans.push(sep());
         spans.push(item);
     }
-    spans.push(Span::raw(" ".repeat(area.width as usize - used - clock.len())));
+    spans.push(Span::raw(
+        " ".repeat(area.width as usize - used - clock.len()),
+    ));
     spans.push(Span::styled(clock, theme.header()));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

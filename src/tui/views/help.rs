@@ -28,7 +28,11 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     let mut right = Vec::new();
     let total: usize = sections.iter().map(|(_, l)| l.len() + 2).sum();
     for (name, lines) in sections {
-        let column = if left.len() < total / 2 { &mut left } else { &mut right };
+        let column = if left.len() < total / 2 {
+            &mut left
+        } else {
+            &mut right
+        };
         column.push(Line::from(Span::styled(name.to_string(), theme.title())));
         column.extend(lines);
         column.push(Line::from(""));

@@ -32,7 +32,10 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     let now = model.db_now();
     let wide = inner.width >= 120;
     let height = inner.height.saturating_sub(1) as usize;
-    let skip = model.jobs_list.cursor.saturating_sub(height.saturating_sub(1));
+    let skip = model
+        .jobs_list
+        .cursor
+        .saturating_sub(height.saturating_sub(1));
     let rows: Vec<Row> = jobs
         .iter()
         .enumerate()
@@ -58,7 +61,11 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
             let mut cells = vec![
                 Cell::from(format!(
                     "{}#{}",
-                    if i == model.jobs_list.cursor { theme.cursor() } else { " " },
+                    if i == model.jobs_list.cursor {
+                        theme.cursor()
+                    } else {
+                        " "
+                    },
                     j.id
                 )),
                 Cell::from(inert(&model.config_name(j.config_id), 30)),
@@ -93,7 +100,9 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
         Constraint::Length(6),
         Constraint::Length(12),
     ];
-    let mut header = vec!["  id", "config", "kind", "state", "attempt", "synced", "errors", "when"];
+    let mut header = vec![
+        "  id", "config", "kind", "state", "attempt", "synced", "errors", "when",
+    ];
     if wide {
         widths.push(Constraint::Length(7));
         header.push("took");

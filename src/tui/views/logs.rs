@@ -62,10 +62,7 @@ pub fn tail_pane(frame: &mut Frame, model: &Model, area: Rect, focused: bool) {
         .collect();
     if text.is_empty() {
         frame.render_widget(
-            Paragraph::new(Span::styled(
-                "No log lines at this level yet.",
-                theme.dim(),
-            )),
+            Paragraph::new(Span::styled("No log lines at this level yet.", theme.dim())),
             inner,
         );
     } else {

@@ -54,10 +54,8 @@ pub fn draw(frame: &mut Frame, model: &Model) {
 fn too_small(frame: &mut Frame, model: &Model, area: Rect) {
     let text = vec![
         Line::from(Span::styled("syncdeck", model.theme.title())),
-        Line::from(format!(
-            "The terminal is {}x{}; the console needs at least {MIN_WIDTH}x{MIN_HEIGHT}.",
-            area.width, area.height
-        )),
+        Line::from(format!("The terminal is {}x{}:", area.width, area.height)),
+        Line::from(format!("syncdeck needs at least {MIN_WIDTH}x{MIN_HEIGHT}.")),
         Line::from(format!(
             "Enlarge the window, or press {} to quit.",
             model.keymap.short(Action::Quit)
@@ -167,8 +165,5 @@ fn hint_bar(frame: &mut Frame, model: &Model, area: Rect) {
             (k(Action::Help), "help"),
         ],
     };
-    frame.render_widget(
-        Paragraph::new(widgets::hints(&model.theme, &pairs)),
-        area,
-    );
+    frame.render_widget(Paragraph::new(widgets::hints(&model.theme, &pairs)), area);
 }

@@ -70,7 +70,14 @@ fn settings(frame: &mut Frame, model: &Model, form: &SettingsForm, area: Rect) {
         let mut spans = vec![
             Span::raw(if here { theme.cursor() } else { " " }),
             Span::styled(format!("{:<24}", f.key), theme.dim()),
-            Span::styled(value, if here { theme.selected() } else { theme.header() }),
+            Span::styled(
+                value,
+                if here {
+                    theme.selected()
+                } else {
+                    theme.header()
+                },
+            ),
         ];
         if f.error.is_some() {
             spans.push(Span::styled("  !", theme.error()));
@@ -112,7 +119,11 @@ fn job_detail(
 ) {
     let theme = &model.theme;
     let now = model.db_now();
-    let popup = centered(area, area.width.saturating_sub(4), area.height.saturating_sub(2));
+    let popup = centered(
+        area,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(2),
+    );
     frame.render_widget(Clear, popup);
     let outer = block(
         theme,
@@ -180,7 +191,11 @@ fn job_detail(
             Row::new(vec![
                 Cell::from(r.rtype.clone()),
                 Cell::from(inert(&r.resource, 60)),
-                Cell::from(Line::from(gauge(theme, ratio(r.processed, r.total.max(r.processed)), 10))),
+                Cell::from(Line::from(gauge(
+                    theme,
+                    ratio(r.processed, r.total.max(r.processed)),
+                    10,
+                ))),
                 Cell::from(format!("{}/{}", count(r.synced), count(r.total))),
                 Cell::from(count(r.errors)),
                 Cell::from(r.status.as_str()),
@@ -202,8 +217,16 @@ fn job_detail(
             ],
         )
         .header(
-            Row::new(vec!["type", "resource", "progress", "synced/total", "errors", "status", "message"])
-                .style(theme.dim()),
+            Row::new(vec![
+                "type",
+                "resource",
+                "progress",
+                "synced/total",
+                "errors",
+                "status",
+                "message",
+            ])
+            .style(theme.dim()),
         )
         .column_spacing(1),
         table_area,

@@ -18,11 +18,7 @@ pub fn block<'a>(theme: &Theme, title: impl Into<Line<'a>>, focused: bool) -> Bl
     Block::default()
         .borders(Borders::ALL)
         .border_set(theme.border_set())
-        .border_style(if focused {
-            theme.focus()
-        } else {
-            theme.dim()
-        })
+        .border_style(if focused { theme.focus() } else { theme.dim() })
         .title(title)
 }
 
@@ -54,7 +50,7 @@ pub fn count(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -138,7 +134,9 @@ pub fn clock(model: &crate::tui::model::Model, ms: i64) -> String {
         return String::new();
     };
     if model.session.local_time {
-        t.with_timezone(&chrono::Local).format("%H:%M:%S").to_string()
+        t.with_timezone(&chrono::Local)
+            .format("%H:%M:%S")
+            .to_string()
     } else {
         t.format("%H:%M:%S").to_string()
     }

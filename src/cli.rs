@@ -137,6 +137,10 @@ pub enum BenchCommand {
     /// A whole sync of a large simulator into an empty one: objects/s per
     /// type, peak RSS, and the ratio to plain curl moving the data values.
     Sync(crate::bench::sync::SyncBenchOptions),
+    /// The console's cost: render time per frame (200 configs x 30
+    /// resources), bytes and CPU through a pty idle and with 5 syncs, and
+    /// event-to-frame latency (needs tmux).
+    Console(crate::bench::console::ConsoleBenchOptions),
 }
 
 /// Runs a subcommand; the exit code tells scripts how it went.
@@ -212,6 +216,9 @@ pub async fn run(
         Command::Apply(opts) => crate::config::commands::apply(&target, opts).await,
         Command::Export(opts) => crate::config::commands::export(&target, opts).await,
         Command::Bench(BenchCommand::Sync(opts)) => crate::bench::sync::run(opts)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Console(opts)) => crate::bench::console::run(opts)
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Bench(BenchCommand::Queue(opts)) => {

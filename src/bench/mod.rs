@@ -3,6 +3,7 @@
 //! The simulators always run as separate processes, so the peak RSS measured
 //! here is syncdeck's own.
 
+pub mod console;
 pub mod export;
 pub mod queue;
 pub mod sync;

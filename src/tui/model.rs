@@ -1,6 +1,7 @@
 //! Everything the console shows, as plain data. `update` changes it, views
 //! draw it; nothing here does I/O.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -391,18 +392,18 @@ impl Model {
     }
 
     /// The progress to show for a config: live events first, else what the
-    /// snapshot read from the database.
-    pub fn progress_of(&self, config: &ConfigRow) -> Option<LiveJob> {
+    /// snapshot read from the database. Borrowed: drawn many times a second.
+    pub fn progress_of(&self, config: &ConfigRow) -> Option<Cow<'_, LiveJob>> {
         let job = config.running_job.as_ref()?;
         if let Some(live) = self.live.get(&config.id).filter(|l| l.job_id == job.id) {
-            return Some(live.clone());
+            return Some(Cow::Borrowed(live));
         }
-        Some(LiveJob {
+        Some(Cow::Owned(LiveJob {
             job_id: job.id,
             progress: job.progress.clone(),
             resources: Vec::new(),
             eta_secs: None,
-        })
+        }))
     }
 
     /// The scheduler state to show: the latest event, else derived from the

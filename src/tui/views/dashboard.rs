@@ -158,9 +158,17 @@ fn configs(frame: &mut Frame, model: &Model, area: Rect, wide: bool) {
         .unwrap_or(4)
         .clamp(8, 28) as u16
         + 1;
+    // Keep the cursor on screen in long lists; build only the rows shown.
+    let height = inner.height.saturating_sub(1) as usize;
+    let skip = model
+        .configs_list
+        .cursor
+        .saturating_sub(height.saturating_sub(1));
     let rows: Vec<Row> = visible
         .iter()
         .enumerate()
+        .skip(skip)
+        .take(height)
         .map(|(i, c)| {
             let cursor = if i == model.configs_list.cursor {
                 theme.cursor()
@@ -205,13 +213,6 @@ fn configs(frame: &mut Frame, model: &Model, area: Rect, wide: bool) {
         .into_iter()
         .map(|h| h.replace('→', theme.arrow()))
         .collect();
-    // Keep the cursor on screen in long lists.
-    let height = inner.height.saturating_sub(1) as usize;
-    let skip = model
-        .configs_list
-        .cursor
-        .saturating_sub(height.saturating_sub(1));
-    let rows: Vec<Row> = rows.into_iter().skip(skip).collect();
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(theme.dim()))
         .column_spacing(1);
@@ -417,7 +418,7 @@ fn resource_table(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Re
     let theme = &model.theme;
     // The running sync's resources, else those of the newest job.
     let live = model.progress_of(config);
-    let resources = match &live {
+    let resources = match live.as_deref() {
         Some(l) if !l.resources.is_empty() => &l.resources,
         Some(_) => return,
         None => &model.history_resources,

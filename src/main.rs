@@ -8,7 +8,7 @@ fn main() -> std::process::ExitCode {
                 .logs
                 .clone()
                 .unwrap_or_else(syncdeck::logging::default_dir);
-            if let Err(e) = syncdeck::logging::init_daemon(&dir) {
+            if let Err(e) = syncdeck::logging::init_daemon(&dir, args.log_format) {
                 eprintln!("error: {e:#}");
                 return std::process::ExitCode::FAILURE;
             }

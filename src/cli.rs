@@ -70,6 +70,8 @@ pub enum Command {
     Jobs(JobsArgs),
     /// Run schedulers and workers without a console (for systemd).
     Daemon(crate::commands::daemon::DaemonArgs),
+    /// List, view, follow, search and clear the log files.
+    Logs(crate::commands::logs::LogsArgs),
     /// Measure throughput and memory (prints figures; see README).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -133,6 +135,9 @@ pub enum BenchCommand {
     /// A whole sync of a large simulator into an empty one: objects/s per
     /// type, peak RSS, and the ratio to plain curl moving the data values.
     Sync(crate::bench::sync::SyncBenchOptions),
+    /// A generated log (1 GB by default): first screen, line index, search
+    /// against `grep -c`.
+    Logs(crate::bench::logs::LogsBenchOptions),
 }
 
 #[derive(clap::Args, Debug)]
@@ -204,6 +209,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Daemon(args) => crate::commands::daemon::run(&target, args).await,
+        Command::Logs(args) => {
+            tokio::task::spawn_blocking(|| crate::commands::logs::run(args)).await?
+        }
         Command::Sim(opts) => sim::run(opts).await.map(|()| ExitCode::SUCCESS),
         Command::Demo(opts) => demo(opts).await.map(|()| ExitCode::SUCCESS),
         Command::Bench(BenchCommand::Export(opts)) => {
@@ -214,6 +222,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Sync(opts)) => crate::bench::sync::run(opts)
             .await
             .map(|()| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Logs(opts)) => {
+            tokio::task::spawn_blocking(|| crate::bench::logs::run(opts)).await?
+        }
         Command::Bench(BenchCommand::Queue(opts)) => {
             crate::bench::queue::run(opts, cli.db.as_deref())
                 .await

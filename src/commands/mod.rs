@@ -7,6 +7,7 @@ pub mod configs;
 pub mod daemon;
 pub mod format;
 pub mod jobs;
+pub mod logs;
 
 use std::sync::Arc;
 

@@ -15,11 +15,11 @@ use super::names::{LogName, parse_file_name};
 #[derive(Debug, thiserror::Error)]
 pub enum SelectError {
     #[error(
-        "{0:?} is not a log name: give a file name as `syncdeck logs list` shows it (e.g. syncdeck.log); paths are not accepted"
+        "\"{0}\" is not a log name: give a file name as `syncdeck logs list` shows it (e.g. syncdeck.log); paths are not accepted"
     )]
     NotAName(String),
     #[error(
-        "unknown log file {0:?}: the logs are syncdeck.log, errors.log, auto_sync.log, changes_detected.log, sync_jobs.log and their rotations (NAME.log.1 …)"
+        "unknown log file \"{0}\": the logs are syncdeck.log, errors.log, auto_sync.log, changes_detected.log, sync_jobs.log and their rotations (NAME.log.1 …)"
     )]
     Unknown(String),
     #[error(
@@ -61,7 +61,7 @@ pub struct LogEntry {
     /// 0 for the active file, N for `NAME.log.N`.
     pub rotation: u32,
     pub size: u64,
-    #[serde(serialize_with = "modified_ms")]
+    #[serde(serialize_with = "modified_local")]
     pub modified: Option<SystemTime>,
     #[serde(skip)]
     pub(crate) path: PathBuf,
@@ -69,7 +69,7 @@ pub struct LogEntry {
     id: (u64, u64),
 }
 
-fn modified_ms<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+fn modified_local<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
     let ms = t
         .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
         .map(|d| d.as_millis() as i64);

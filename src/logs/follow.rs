@@ -134,8 +134,8 @@ impl Tail {
             self.partial.clear();
             self.skip_nuls = true;
             events.push(TailEvent::Truncated);
-        }
-        if self.first.len() < FIRST {
+            self.first = now_first;
+        } else if self.first.len() < FIRST {
             self.first = now_first;
         }
         let mut buf = vec![0u8; READ];

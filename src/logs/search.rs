@@ -26,7 +26,7 @@ pub struct SearchQuery {
 const REGEX_SIZE_LIMIT: usize = 8 << 20;
 
 pub enum Matcher {
-    Literal(memchr::memmem::Finder<'static>),
+    Literal(Box<memchr::memmem::Finder<'static>>),
     Regex(regex::bytes::Regex),
 }
 
@@ -45,7 +45,7 @@ impl SearchQuery {
         }
         if !self.regex && !self.ignore_case {
             let finder = memchr::memmem::Finder::new(self.pattern.as_bytes()).into_owned();
-            return Ok(Matcher::Literal(finder));
+            return Ok(Matcher::Literal(Box::new(finder)));
         }
         let pattern = if self.regex {
             self.pattern.clone()

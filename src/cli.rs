@@ -74,6 +74,8 @@ pub enum Command {
     Jobs(JobsArgs),
     /// Run schedulers and workers without a console (for systemd).
     Daemon(crate::commands::daemon::DaemonArgs),
+    /// List, view, follow, search and clear the log files.
+    Logs(crate::commands::logs::LogsArgs),
     /// Measure throughput and memory (prints figures; see README).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -141,6 +143,9 @@ pub enum BenchCommand {
     /// resources), bytes and CPU through a pty idle and with 5 syncs, and
     /// event-to-frame latency (needs tmux).
     Console(crate::bench::console::ConsoleBenchOptions),
+    /// A generated log (1 GB by default): first screen, line index, search
+    /// against `grep -c`.
+    Logs(crate::bench::logs::LogsBenchOptions),
 }
 
 /// Runs a subcommand; the exit code tells scripts how it went.
@@ -208,6 +213,9 @@ pub async fn run(
             }
         },
         Command::Daemon(args) => crate::commands::daemon::run(&target, args).await,
+        Command::Logs(args) => {
+            tokio::task::spawn_blocking(|| crate::commands::logs::run(args)).await?
+        }
         Command::Sim(opts) => sim::run(opts).await.map(|()| ExitCode::SUCCESS),
         Command::Demo(opts) => crate::commands::demo::run(opts, tail).await,
         Command::Bench(BenchCommand::Export(opts)) => {
@@ -221,6 +229,9 @@ pub async fn run(
         Command::Bench(BenchCommand::Console(opts)) => crate::bench::console::run(opts)
             .await
             .map(|()| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Logs(opts)) => {
+            tokio::task::spawn_blocking(|| crate::bench::logs::run(opts)).await?
+        }
         Command::Bench(BenchCommand::Queue(opts)) => {
             crate::bench::queue::run(opts, cli.db.as_deref())
                 .await

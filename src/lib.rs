@@ -8,6 +8,7 @@ pub mod connectors;
 pub mod engine;
 pub mod hashing;
 pub mod logging;
+pub mod logs;
 pub mod sim;
 pub mod store;
 pub mod text;

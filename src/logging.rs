@@ -1,13 +1,20 @@
-//! Where tracing output goes: stderr for commands, files for the daemon.
-//! (Rotation and the per-purpose log files come with the log viewer.)
+//! Where tracing output goes: stderr for commands; for the daemon (and the
+//! console) the five rotated files of [`crate::logs`], plus any extra
+//! layers the caller brings (the console's in-memory tail, stderr).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+
+pub use crate::logs::{LogFiles, LogFormat, LogSettings};
+
+/// A layer for [`init_files`]' `extra`.
+pub type BoxedLayer =
+    Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>;
 
 /// `SYNCDECK_LOG` (e.g. `info,syncdeck::sim=debug`) or `default`.
 fn filter(default: &str) -> EnvFilter {
@@ -42,28 +49,39 @@ pub fn default_dir() -> PathBuf {
     crate::store::default_data_dir().join("logs")
 }
 
-/// The daemon: everything from INFO into `DIR/syncdeck.log` (appended, no
-/// colour codes), errors also on stderr for the service manager.
-pub fn init_daemon(dir: &Path) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| anyhow::anyhow!("cannot create the logs directory {}: {e}", dir.display()))?;
-    let path = dir.join("syncdeck.log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
-    let to_file = tracing_subscriber::fmt::layer()
-        .with_ansi(false)
-        .with_writer(Mutex::new(file))
-        .with_filter(filter("info"));
-    let to_stderr = tracing_subscriber::fmt::layer()
+/// Errors on stderr (for a service manager's journal). Not for the
+/// console, which owns the terminal.
+pub fn stderr_errors_layer() -> BoxedLayer {
+    tracing_subscriber::fmt::layer()
         .with_ansi(colour_on_stderr())
         .with_writer(std::io::stderr)
-        .with_filter(EnvFilter::new("error"));
+        .with_filter(LevelFilter::ERROR)
+        .boxed()
+}
+
+/// Installs the global subscriber: the five files in `dir` (INFO and
+/// above, routed per file) and the `extra` layers. Returns the files'
+/// handle (e.g. to clear one through the writer).
+pub fn init_files(
+    dir: &Path,
+    settings: &LogSettings,
+    format: LogFormat,
+    extra: Vec<BoxedLayer>,
+) -> anyhow::Result<LogFiles> {
+    let files = LogFiles::open(dir, settings, format)?;
+    let to_files = files.layer().with_filter(LevelFilter::INFO).boxed();
+    let mut layers: Vec<BoxedLayer> = vec![to_files];
+    layers.extend(extra);
     tracing_subscriber::registry()
-        .with(to_file)
-        .with(to_stderr)
-        .init();
-    Ok(path)
+        .with(layers)
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot install the log subscriber: {e}"))?;
+    Ok(files)
+}
+
+/// The daemon: the five files in `dir` with the rotation settings of the
+/// local settings file, errors also on stderr.
+pub fn init_daemon(dir: &Path, format: LogFormat) -> anyhow::Result<LogFiles> {
+    let settings = LogSettings::load_default()?;
+    init_files(dir, &settings, format, vec![stderr_errors_layer()])
 }

@@ -14,7 +14,7 @@ fn main() -> std::process::ExitCode {
                 .logs
                 .clone()
                 .unwrap_or_else(syncdeck::logging::default_dir);
-            syncdeck::logging::init_daemon(&dir).map(|_| ())
+            syncdeck::logging::init_daemon(&dir, args.log_format).map(|_| ())
         }
         // The console owns the terminal: nothing may print to it.
         None => {

@@ -213,7 +213,7 @@ async fn first_then_incremental(sd: Syncdeck) {
     let status = sd.ok(&["status", "copy"]);
     assert!(status.contains("initial sync done"), "{status}");
     let log = std::fs::read_to_string(sd.dir.path().join("syncdeck/logs/syncdeck.log")).unwrap();
-    assert!(log.contains("changes:"), "detections are logged: {log}");
+    assert!(log.contains("[changes] - "), "detections are logged: {log}");
     assert!(log.contains("incremental sync queued"), "{log}");
     assert!(log.contains("job completed"), "{log}");
 }

@@ -5,6 +5,7 @@
 
 pub mod console;
 pub mod export;
+pub mod logs;
 pub mod queue;
 pub mod sync;
 

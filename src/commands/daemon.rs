@@ -24,6 +24,10 @@ pub struct DaemonArgs {
     /// Directory of the log files (default: `logs` in the data directory).
     #[arg(long, value_name = "DIR")]
     pub logs: Option<std::path::PathBuf>,
+    /// Log lines as `[AUTO-SYNC] [LEVEL] time [component] - message` (text)
+    /// or one JSON object per line.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: crate::logs::LogFormat,
 }
 
 pub async fn run(target: &DbTarget, args: DaemonArgs) -> anyhow::Result<ExitCode> {

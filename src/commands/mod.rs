@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod demo;
 pub mod format;
 pub mod jobs;
+pub mod logs;
 
 use std::sync::Arc;
 

@@ -1,0 +1,394 @@
+//! `syncdeck logs list|view|search|clear`: the log files from the shell.
+//! Files are chosen only by a name from the logs directory's own listing;
+//! every line printed is made inert first. Bad input exits with 2.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+
+use clap::Subcommand;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::cli::JsonFlag;
+use crate::logs::document::{complete_end, tail_lines};
+use crate::logs::follow::{Tail, TailEvent};
+use crate::logs::inert::display_line;
+use crate::logs::search::search_file;
+use crate::logs::{LogCatalog, LogEntry, LogLevel, SearchQuery, SelectError};
+
+/// Longest line printed, in characters.
+const PRINT_CHARS: usize = 4096;
+
+#[derive(clap::Args, Debug)]
+pub struct LogsArgs {
+    #[command(subcommand)]
+    pub action: LogsAction,
+    /// Directory of the log files (default: `logs` in the data directory).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub logs: Option<PathBuf>,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LogsAction {
+    /// The log files with size and modification time.
+    List,
+    /// The last lines of one file (a name from `logs list`), optionally
+    /// following it as it grows, across rotations.
+    View {
+        name: String,
+        /// How many lines.
+        #[arg(long, default_value_t = 50)]
+        lines: usize,
+        /// Keep printing new lines (Ctrl-C stops).
+        #[arg(long)]
+        follow: bool,
+        /// Only lines at this level or above (error, warn, info, debug, trace).
+        #[arg(long)]
+        level: Option<LogLevel>,
+    },
+    /// Lines matching a text (or --regex) in all files, or in --files.
+    Search {
+        query: String,
+        /// Comma-separated names from `logs list` (default: every file).
+        #[arg(long, value_delimiter = ',')]
+        files: Vec<String>,
+        #[arg(long)]
+        level: Option<LogLevel>,
+        /// QUERY is a regular expression.
+        #[arg(long)]
+        regex: bool,
+        /// Ignore case.
+        #[arg(short = 'i', long)]
+        ignore_case: bool,
+        /// Matching lines printed at most (all are counted).
+        #[arg(long, default_value_t = 200)]
+        max: usize,
+    },
+    /// Empty an active log file (its rotations stay). Needs --yes.
+    Clear {
+        name: String,
+        /// Confirm: the file's content is deleted.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// Bad input: the message on stderr, exit code 2.
+fn bad_input(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn selected(catalog: &LogCatalog, name: &str) -> Result<LogEntry, ExitCode> {
+    catalog.select(name).map_err(|e| refuse(&e))
+}
+
+fn refuse(e: &SelectError) -> ExitCode {
+    if e.is_bad_input() {
+        bad_input(e)
+    } else {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    }
+}
+
+pub fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
+    let dir = args.logs.unwrap_or_else(crate::logging::default_dir);
+    let catalog = LogCatalog::new(dir);
+    let json = args.json.json;
+    let code = match args.action {
+        LogsAction::List => list(&catalog, json),
+        LogsAction::View {
+            name,
+            lines,
+            follow,
+            level,
+        } => view(&catalog, &name, lines, follow, level, json),
+        LogsAction::Search {
+            query,
+            files,
+            level,
+            regex,
+            ignore_case,
+            max,
+        } => {
+            let query = SearchQuery {
+                pattern: query,
+                regex,
+                ignore_case,
+            };
+            search(&catalog, &query, &files, level, max, json)
+        }
+        LogsAction::Clear { name, yes } => clear(&catalog, &name, yes, json),
+    };
+    Ok(code.unwrap_or_else(|e| e))
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+fn list(catalog: &LogCatalog, json: bool) -> Result<ExitCode, ExitCode> {
+    let entries = catalog.list().map_err(|e| refuse(&e))?;
+    if json {
+        let v = json!({ "dir": catalog.dir().display().to_string(), "files": entries });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if entries.is_empty() {
+        println!(
+            "no log files in {} (the daemon writes them; another --logs DIR?)",
+            crate::text::inert(&catalog.dir().display().to_string())
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:<24} {:>10}  MODIFIED", "NAME", "SIZE");
+    for e in &entries {
+        let modified = e
+            .modified
+            .and_then(|t| t.duration_since(std::time::SystemTime::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64);
+        println!(
+            "{:<24} {:>10}  {}",
+            e.name,
+            human_size(e.size),
+            super::format::when(modified)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    file: &'a str,
+    line: Option<u64>,
+    level: Option<LogLevel>,
+    text: String,
+}
+
+/// Prints one line; false when stdout is gone (`| head`).
+fn emit(out: &mut impl Write, file: &str, line: Option<u64>, raw: &[u8], json: bool) -> bool {
+    let text = display_line(raw, PRINT_CHARS);
+    let r = if json {
+        let l = JsonLine {
+            file,
+            line,
+            level: LogLevel::of_line(raw),
+            text,
+        };
+        serde_json::to_string(&l)
+            .map_err(std::io::Error::other)
+            .and_then(|s| writeln!(out, "{s}"))
+    } else {
+        match line {
+            Some(n) => writeln!(out, "{file}:{}: {text}", n + 1),
+            None => writeln!(out, "{text}"),
+        }
+    };
+    r.and_then(|()| out.flush()).is_ok()
+}
+
+fn view(
+    catalog: &LogCatalog,
+    name: &str,
+    lines: usize,
+    follow: bool,
+    level: Option<LogLevel>,
+    json: bool,
+) -> Result<ExitCode, ExitCode> {
+    let entry = selected(catalog, name)?;
+    if follow && entry.rotation != 0 {
+        return Err(bad_input(format!(
+            "{} is a rotated file and no longer grows: follow {} instead",
+            entry.name,
+            entry.log.file_name()
+        )));
+    }
+    let io_err = |e: std::io::Error| {
+        eprintln!("error: cannot read {}: {e}", entry.name);
+        ExitCode::FAILURE
+    };
+    let file = Arc::new(entry.open().map_err(|e| refuse(&e))?);
+    let len = file.metadata().map_err(io_err)?.len();
+    // An active file may end mid-write: stop at the last newline and let
+    // the follower take the rest once it is whole.
+    let end = if entry.rotation == 0 {
+        complete_end(&file, len).map_err(io_err)?
+    } else {
+        len
+    };
+    let last = tail_lines(&file, end, lines, level).map_err(io_err)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if json && !follow {
+        let v: Vec<JsonLine> = last
+            .iter()
+            .map(|raw| JsonLine {
+                file: &entry.name,
+                line: None,
+                level: LogLevel::of_line(raw),
+                text: display_line(raw, PRINT_CHARS),
+            })
+            .collect();
+        let doc = json!({ "file": entry.name, "lines": v });
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for raw in &last {
+        if !emit(&mut out, &entry.name, None, raw, json) {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    if !follow {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut tail = Tail::new(entry.path(), file, end).map_err(io_err)?;
+    loop {
+        let events = tail.poll().map_err(io_err)?;
+        for event in events {
+            match event {
+                TailEvent::Lines { data, .. } => {
+                    for raw in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                        let passes =
+                            level.is_none_or(|m| LogLevel::of_line(raw).is_some_and(|l| l >= m));
+                        if passes && !emit(&mut out, &entry.name, None, raw, json) {
+                            return Ok(ExitCode::SUCCESS);
+                        }
+                    }
+                }
+                TailEvent::Rotated { .. } => {
+                    eprintln!("-- {} rotated; following the new file", entry.name)
+                }
+                TailEvent::Truncated => eprintln!("-- {} was cleared", entry.name),
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn search(
+    catalog: &LogCatalog,
+    query: &SearchQuery,
+    files: &[String],
+    level: Option<LogLevel>,
+    max: usize,
+    json: bool,
+) -> Result<ExitCode, ExitCode> {
+    let matcher = query.compile().map_err(bad_input)?;
+    let entries = if files.is_empty() {
+        catalog.list().map_err(|e| refuse(&e))?
+    } else {
+        files
+            .iter()
+            .map(|f| selected(catalog, f.trim()))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let (cancel, scanned) = (AtomicBool::new(false), AtomicU64::new(0));
+    let mut count = 0u64;
+    let mut shown = Vec::new();
+    let mut printed = 0usize;
+    for entry in &entries {
+        let file = entry.open().map_err(|e| refuse(&e))?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let r = search_file(&file, len, &matcher, level, &cancel, &scanned, |n, raw| {
+            count += 1;
+            if printed >= max {
+                return true;
+            }
+            printed += 1;
+            if json {
+                shown.push(JsonLine {
+                    file: &entry.name,
+                    line: Some(n + 1),
+                    level: LogLevel::of_line(raw),
+                    text: display_line(raw, PRINT_CHARS),
+                });
+                true
+            } else {
+                emit(&mut out, &entry.name, Some(n), raw, false)
+            }
+        });
+        if let Err(e) = r {
+            eprintln!("error: cannot read {}: {e}", entry.name);
+            return Err(ExitCode::FAILURE);
+        }
+    }
+    let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    if json {
+        let doc = json!({
+            "query": query,
+            "level": level,
+            "files": names,
+            "count": count,
+            "matches": shown,
+            "truncated": count > printed as u64,
+        });
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        );
+    } else {
+        let more = if count > max as u64 {
+            format!(" ({} shown; --max N for more)", max)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{count} matching lines in {} files{more}",
+            entries.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn clear(catalog: &LogCatalog, name: &str, yes: bool, json: bool) -> Result<ExitCode, ExitCode> {
+    let entry = selected(catalog, name)?;
+    if entry.rotation != 0 {
+        return Err(bad_input(format!(
+            "{} is a rotated file; only active files can be cleared ({})",
+            entry.name,
+            entry.log.file_name()
+        )));
+    }
+    if !yes {
+        return Err(bad_input(format!(
+            "clearing {} deletes its {} of log lines (rotated files stay): run again with --yes to confirm",
+            entry.name,
+            human_size(entry.size)
+        )));
+    }
+    // A daemon writing this file notices the shrink before its next write
+    // and resets its byte count (logs::rotate).
+    if let Err(e) = crate::logs::rotate::clear_file(entry.path()) {
+        eprintln!("error: cannot clear {}: {e}", entry.name);
+        return Err(ExitCode::FAILURE);
+    }
+    if json {
+        let v = json!({ "cleared": entry.name, "bytes": entry.size });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        println!(
+            "cleared {} ({}); rotated files kept",
+            entry.name,
+            human_size(entry.size)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

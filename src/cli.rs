@@ -151,7 +151,7 @@ pub enum BenchCommand {
 /// Runs a subcommand; the exit code tells scripts how it went.
 pub async fn run(
     cli: Cli,
-    tail: std::sync::Arc<crate::tui::tail::Tail>,
+    logs: crate::commands::console::ConsoleLogs,
 ) -> anyhow::Result<ExitCode> {
     use crate::commands::{configs, jobs};
     let target = cli.db_target();
@@ -172,7 +172,7 @@ pub async fn run(
         }};
     }
     let Some(command) = cli.command else {
-        return crate::commands::console::run(&target, cli.console, tail).await;
+        return crate::commands::console::run(&target, cli.console, logs).await;
     };
     match command {
         Command::List(j) => with_engine!(false, |e| configs::list(&e, j.json)),
@@ -217,7 +217,7 @@ pub async fn run(
             tokio::task::spawn_blocking(|| crate::commands::logs::run(args)).await?
         }
         Command::Sim(opts) => sim::run(opts).await.map(|()| ExitCode::SUCCESS),
-        Command::Demo(opts) => crate::commands::demo::run(opts, tail).await,
+        Command::Demo(opts) => crate::commands::demo::run(opts, logs).await,
         Command::Bench(BenchCommand::Export(opts)) => {
             crate::bench::export(opts).await.map(|()| ExitCode::SUCCESS)
         }

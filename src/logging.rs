@@ -36,12 +36,17 @@ pub fn init_stderr() {
         .init();
 }
 
-/// The console: INFO and up into its in-memory tail, nothing on the
-/// terminal it draws on.
-pub fn init_console(tail: std::sync::Arc<crate::tui::tail::Tail>) {
-    tracing_subscriber::registry()
-        .with(crate::tui::tail::TailLayer::new(tail).with_filter(filter("info")))
-        .init();
+/// The console: the five files in `dir` and its in-memory tail (INFO and
+/// up, or `SYNCDECK_LOG`); nothing on the terminal it draws on.
+pub fn init_console(
+    tail: std::sync::Arc<crate::tui::tail::Tail>,
+    dir: &Path,
+) -> anyhow::Result<LogFiles> {
+    let settings = LogSettings::load_default()?;
+    let to_tail = crate::tui::tail::TailLayer::new(tail)
+        .with_filter(filter("info"))
+        .boxed();
+    init_files(dir, &settings, LogFormat::Text, vec![to_tail])
 }
 
 /// The default logs directory: `logs` in the data directory.

@@ -2,38 +2,60 @@ use std::sync::Arc;
 
 use clap::Parser;
 use syncdeck::cli::{Cli, Command};
-use syncdeck::tui::tail::Tail;
+use syncdeck::commands::console::ConsoleLogs;
+
+/// The console's logs: its five files (in `dir`, or for the demo in a
+/// temporary directory) and the in-memory tail, installed as the subscriber.
+fn console_logs(dir: Option<std::path::PathBuf>) -> anyhow::Result<ConsoleLogs> {
+    let mut logs = ConsoleLogs::tail_only();
+    match dir {
+        Some(dir) => logs.dir = dir,
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("syncdeck-demo-logs-")
+                .tempdir()
+                .map_err(|e| anyhow::anyhow!("cannot create a temporary directory: {e}"))?;
+            logs.dir = temp.path().to_path_buf();
+            logs.temp = Some(Arc::new(temp));
+        }
+    }
+    logs.files = Some(syncdeck::logging::init_console(
+        logs.tail.clone(),
+        &logs.dir,
+    )?);
+    Ok(logs)
+}
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    // The console's log tail; filled only where the console runs.
-    let tail = Arc::new(Tail::new());
     let logging = match &cli.command {
         Some(Command::Daemon(args)) => {
             let dir = args
                 .logs
                 .clone()
                 .unwrap_or_else(syncdeck::logging::default_dir);
-            syncdeck::logging::init_daemon(&dir, args.log_format).map(|_| ())
+            syncdeck::logging::init_daemon(&dir, args.log_format).map(|_| ConsoleLogs::tail_only())
         }
         // The console owns the terminal: nothing may print to it.
-        None => {
-            syncdeck::logging::init_console(tail.clone());
-            Ok(())
-        }
-        Some(Command::Demo(d)) if !d.headless => {
-            syncdeck::logging::init_console(tail.clone());
-            Ok(())
-        }
+        None => console_logs(Some(
+            cli.console
+                .logs
+                .clone()
+                .unwrap_or_else(syncdeck::logging::default_dir),
+        )),
+        Some(Command::Demo(d)) if !d.headless => console_logs(d.console.logs.clone()),
         _ => {
             syncdeck::logging::init_stderr();
-            Ok(())
+            Ok(ConsoleLogs::tail_only())
         }
     };
-    if let Err(e) = logging {
-        eprintln!("error: {e:#}");
-        return std::process::ExitCode::FAILURE;
-    }
+    let logs = match logging {
+        Ok(logs) => logs,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -41,7 +63,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(syncdeck::cli::run(cli, tail)) {
+    match runtime.block_on(syncdeck::cli::run(cli, logs)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

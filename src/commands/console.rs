@@ -13,6 +13,29 @@ use crate::tui::model::{Flash, Model, Session};
 use crate::tui::tail::Tail;
 use crate::tui::theme::Theme;
 
+/// The console's logs: the in-memory tail and the files it writes (the
+/// log viewer lists `dir`; clearing goes through `files`).
+#[derive(Clone)]
+pub struct ConsoleLogs {
+    pub tail: Arc<Tail>,
+    pub dir: PathBuf,
+    pub files: Option<crate::logs::LogFiles>,
+    /// The demo's logs live in a temporary directory, removed on exit.
+    pub temp: Option<Arc<tempfile::TempDir>>,
+}
+
+impl ConsoleLogs {
+    /// Only the tail (commands that draw no console).
+    pub fn tail_only() -> Self {
+        ConsoleLogs {
+            tail: Arc::new(Tail::new()),
+            dir: crate::logging::default_dir(),
+            files: None,
+            temp: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConsoleArgs {
     /// Look, don't touch: start/stop/trigger/retry/clear/settings are refused.
@@ -56,7 +79,12 @@ impl Default for ConsoleArgs {
 
 /// The model a console starts with: keymap (with any warning shown), theme
 /// and session facts.
-pub fn initial_model(args: &ConsoleArgs, origin: &str, database: &str, tail: Arc<Tail>) -> Model {
+pub fn initial_model(
+    args: &ConsoleArgs,
+    origin: &str,
+    database: &str,
+    logs: &ConsoleLogs,
+) -> Model {
     let (keymap, warning) = match user_keymap_path() {
         Some(path) => Keymap::load(&path),
         None => (Keymap::defaults(), None),
@@ -72,9 +100,10 @@ pub fn initial_model(args: &ConsoleArgs, origin: &str, database: &str, tail: Arc
         session,
         keymap,
         theme,
-        tail,
+        logs.tail.clone(),
         chrono::Utc::now().timestamp_millis(),
     );
+    model.logs_dir = Some(logs.dir.clone());
     if let Some(w) = warning {
         model.flash = Some(Flash {
             text: w.0,
@@ -102,20 +131,20 @@ pub async fn run_on(
     args: &ConsoleArgs,
     origin: &str,
     database: &str,
-    tail: Arc<Tail>,
+    logs: ConsoleLogs,
 ) -> anyhow::Result<()> {
-    let model = initial_model(args, origin, database, tail);
-    crate::tui::app::run(engine, model, args.stats.clone()).await
+    let model = initial_model(args, origin, database, &logs);
+    crate::tui::app::run(engine, model, logs.files.clone(), args.stats.clone()).await
 }
 
 pub async fn run(
     target: &DbTarget,
     args: ConsoleArgs,
-    tail: Arc<Tail>,
+    logs: ConsoleLogs,
 ) -> anyhow::Result<ExitCode> {
     let (store, engine) = super::open_engine(target, engine_options(&args)).await?;
     let origin = if args.monitor { "monitor" } else { "local" };
-    let result = run_on(engine.handle(), &args, origin, &target.display(), tail).await;
+    let result = run_on(engine.handle(), &args, origin, &target.display(), logs).await;
     // Running jobs go back to the queue; another process picks them up.
     engine.shutdown().await;
     store.close().await;

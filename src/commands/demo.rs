@@ -14,12 +14,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::commands::console::{ConsoleArgs, engine_options};
+use crate::commands::console::{ConsoleArgs, ConsoleLogs, engine_options};
 use crate::engine::{EngineHandle, EngineOptions};
 use crate::sim::{self, DatasetSize, RunningSim, SimOptions};
 use crate::store::queue::{JobFilter, JobState};
 use crate::store::{DbTarget, Store};
-use crate::tui::tail::Tail;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct DemoOptions {
@@ -55,7 +54,7 @@ struct Demo {
     engine: crate::engine::Engine,
 }
 
-pub async fn run(opts: DemoOptions, tail: Arc<Tail>) -> anyhow::Result<ExitCode> {
+pub async fn run(opts: DemoOptions, logs: ConsoleLogs) -> anyhow::Result<ExitCode> {
     let demo = Demo::start(&opts).await?;
     let handle = demo.engine.handle();
     let result = if opts.headless {
@@ -67,7 +66,7 @@ pub async fn run(opts: DemoOptions, tail: Arc<Tail>) -> anyhow::Result<ExitCode>
         summary(&handle).await
     } else {
         let database = format!("{} (demo, deleted on exit)", demo.database().display());
-        crate::commands::console::run_on(handle, &opts.console, "demo", &database, tail).await
+        crate::commands::console::run_on(handle, &opts.console, "demo", &database, logs).await
     };
     demo.stop().await;
     result.map(|()| ExitCode::SUCCESS)

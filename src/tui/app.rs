@@ -29,8 +29,11 @@ fn now_ms() -> i64 {
 pub async fn run(
     engine: EngineHandle,
     mut model: Model,
+    log_files: Option<crate::logs::LogFiles>,
     stats_file: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
+    // Kept for clearing a log file through the writer (logs view).
+    let _log_files = log_files;
     let mut tui = Tui::enter()?;
     let result = event_loop(&mut tui, engine, &mut model).await;
     drop(tui);

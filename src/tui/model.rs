@@ -273,6 +273,8 @@ pub struct Model {
     pub tail_view: TailView,
     /// Objects synced by all jobs on record, as of the last snapshot.
     pub synced_stored: u64,
+    /// Where the log files are (the logs view lists them).
+    pub logs_dir: Option<std::path::PathBuf>,
     pub quit: bool,
     /// Something changed since the last frame.
     pub dirty: bool,
@@ -314,6 +316,7 @@ impl Model {
                 filter: String::new(),
             },
             synced_stored: 0,
+            logs_dir: None,
             quit: false,
             dirty: true,
         }

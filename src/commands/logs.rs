@@ -129,7 +129,7 @@ pub fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
     Ok(code.unwrap_or_else(|e| e))
 }
 
-fn human_size(bytes: u64) -> String {
+pub(crate) fn human_size(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
         b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),

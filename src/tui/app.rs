@@ -1,15 +1,19 @@
 //! The console's loop: terminal keys, engine events, loaded data and a
 //! one-second tick go through `update`; the effects it returns run as tasks
-//! on the engine handle; a frame is drawn only when the model changed, at
-//! most every 50 ms (20 fps) and, when nothing moves, once a second.
+//! on the engine handle (or, for the log viewer, in its session on the
+//! blocking pool); a frame is drawn only when the model changed, at most
+//! every 50 ms (20 fps) and, when nothing moves, once a second.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::MissedTickBehavior;
 
-use super::model::{Command, Model};
+use super::logview::session::{LogSession, clear_log};
+use super::logview::{LogOp, LogReply};
+use super::model::{Command, Model, View};
 use super::stats::FrameStats;
 use super::terminal::Tui;
 use super::update::{Effect, Msg, update};
@@ -19,6 +23,10 @@ use crate::store::queue::JobFilter;
 
 /// Shortest time between two frames (20 fps while syncs run).
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(50);
+
+/// How often an open log file is polled (progress, followed lines): 4 Hz,
+/// and only while it has something to wait for.
+pub const LOG_POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -32,10 +40,9 @@ pub async fn run(
     log_files: Option<crate::logs::LogFiles>,
     stats_file: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
-    // Kept for clearing a log file through the writer (logs view).
-    let _log_files = log_files;
     let mut tui = Tui::enter()?;
-    let result = event_loop(&mut tui, engine, &mut model).await;
+    // Clearing a log file goes through the writer (its size count stays right).
+    let result = event_loop(&mut tui, engine, &mut model, log_files).await;
     drop(tui);
     if let (Some(path), Ok(stats)) = (stats_file, &result) {
         std::fs::write(&path, serde_json::to_vec_pretty(stats)?)
@@ -48,6 +55,7 @@ async fn event_loop(
     tui: &mut Tui,
     engine: EngineHandle,
     model: &mut Model,
+    log_files: Option<crate::logs::LogFiles>,
 ) -> anyhow::Result<FrameStats> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Reply>();
     let mut keys = crossterm::event::EventStream::new();
@@ -55,19 +63,31 @@ async fn event_loop(
     let mut signals = Signals::new()?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut log_tick = tokio::time::interval(LOG_POLL_INTERVAL);
+    log_tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let tail = model.tail.clone();
-    let mut runner = EffectRunner::new(engine, tx);
+    let logs = LogEffects::new(model.logs_dir.clone(), log_files, tx.clone());
+    let mut runner = EffectRunner::new(engine, tx, logs);
     let mut stats = FrameStats::default();
     // When the oldest change not yet on screen arrived (event→frame latency).
     let mut pending_since: Option<Instant> = Some(Instant::now());
     let mut next_frame = tokio::time::Instant::now();
 
     runner.run(Effect::LoadSnapshot);
+    if let Ok((width, height)) = crossterm::terminal::size() {
+        for effect in update(model, Msg::Screen { width, height }) {
+            if effect != Effect::Repaint {
+                runner.run(effect);
+            }
+        }
+    }
     loop {
         let msg = tokio::select! {
             key = keys.next() => match key {
                 Some(Ok(crossterm::event::Event::Key(k))) => Msg::Key(k),
-                Some(Ok(crossterm::event::Event::Resize(..))) => Msg::Resize,
+                Some(Ok(crossterm::event::Event::Resize(width, height))) => {
+                    Msg::Screen { width, height }
+                }
                 Some(Ok(_)) => continue,
                 // The terminal is gone (SSH link dropped): leave quietly.
                 Some(Err(_)) | None => break,
@@ -92,6 +112,9 @@ async fn event_loop(
                 reply.msg
             }
             _ = tick.tick() => Msg::Tick(now_ms()),
+            _ = log_tick.tick(), if model.view == View::Logs && model.logview.wants_poll() => {
+                Msg::LogTick
+            }
             () = tail.changed() => Msg::LogLines,
             () = signals.next() => break,
             () = tokio::time::sleep_until(next_frame), if model.dirty => {
@@ -137,15 +160,17 @@ struct Reply {
 struct EffectRunner {
     engine: EngineHandle,
     tx: mpsc::UnboundedSender<Reply>,
+    logs: LogEffects,
     snapshot_in_flight: bool,
     snapshot_again: bool,
 }
 
 impl EffectRunner {
-    fn new(engine: EngineHandle, tx: mpsc::UnboundedSender<Reply>) -> Self {
+    fn new(engine: EngineHandle, tx: mpsc::UnboundedSender<Reply>, logs: LogEffects) -> Self {
         EffectRunner {
             engine,
             tx,
+            logs,
             snapshot_in_flight: false,
             snapshot_again: false,
         }
@@ -159,6 +184,14 @@ impl EffectRunner {
     }
 
     fn run(&mut self, effect: Effect) {
+        let effect = match effect {
+            Effect::Log(op) => return self.logs.send(op),
+            Effect::Run(Command::ExportLog { doc, .. }) => {
+                return self.logs.send(LogOp::Export { doc });
+            }
+            Effect::Run(Command::ClearLog { name }) => return self.logs.clear(name),
+            other => other,
+        };
         let was_snapshot = effect == Effect::LoadSnapshot;
         if was_snapshot {
             if self.snapshot_in_flight {
@@ -227,6 +260,92 @@ async fn execute(engine: &EngineHandle, effect: Effect) -> Msg {
         },
         Effect::Run(cmd) => Msg::Done(run_command(engine, cmd).await),
         Effect::Repaint => Msg::Resize,
+        Effect::Log(_) => Msg::LoadFailed("internal: a log op reached the engine runner".into()),
+    }
+}
+
+/// The log viewer's side of the effects: its session runs on its own task,
+/// one op after another (a document is changed in the order keys asked),
+/// each on the blocking pool since it reads files.
+struct LogEffects {
+    ops: mpsc::UnboundedSender<LogOp>,
+    dir: Option<PathBuf>,
+    files: Option<crate::logs::LogFiles>,
+    tx: mpsc::UnboundedSender<Reply>,
+}
+
+impl LogEffects {
+    fn new(
+        dir: Option<PathBuf>,
+        files: Option<crate::logs::LogFiles>,
+        tx: mpsc::UnboundedSender<Reply>,
+    ) -> Self {
+        let (ops, mut queue) = mpsc::unbounded_channel::<LogOp>();
+        let (session_dir, replies) = (dir.clone(), tx.clone());
+        tokio::spawn(async move {
+            let mut session = LogSession::new(session_dir.clone());
+            while let Some(op) = queue.recv().await {
+                let ran = tokio::task::spawn_blocking(move || {
+                    let reply = session.handle(op);
+                    (session, reply)
+                })
+                .await;
+                let msg = match ran {
+                    Ok((s, reply)) => {
+                        session = s;
+                        Msg::Log(reply)
+                    }
+                    Err(e) => {
+                        // The document went with the failed op; start afresh.
+                        session = LogSession::new(session_dir.clone());
+                        Msg::Log(LogReply::Listed(Err(format!(
+                            "the log viewer failed ({e}); open the file again"
+                        ))))
+                    }
+                };
+                if replies
+                    .send(Reply {
+                        was_snapshot: false,
+                        msg,
+                    })
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        LogEffects {
+            ops,
+            dir,
+            files,
+            tx,
+        }
+    }
+
+    fn send(&self, op: LogOp) {
+        // Only fails once the session task has ended with the console.
+        let _ = self.ops.send(op);
+    }
+
+    /// Clears a listed active file through the writer, off the loop.
+    fn clear(&self, name: String) {
+        let (dir, files, tx) = (self.dir.clone(), self.files.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let result = match dir {
+                None => Err("this console has no logs directory; nothing to clear".into()),
+                Some(dir) => {
+                    let n = name.clone();
+                    tokio::task::spawn_blocking(move || clear_log(files.as_ref(), &dir, &n))
+                        .await
+                        .unwrap_or_else(|e| Err(format!("clearing {name} failed: {e}")))
+                }
+            };
+            let msg = Msg::Log(LogReply::Cleared { name, result });
+            let _ = tx.send(Reply {
+                was_snapshot: false,
+                msg,
+            });
+        });
     }
 }
 
@@ -261,6 +380,10 @@ async fn run_command(engine: &EngineHandle, cmd: Command) -> Result<String, Stri
             .clear()
             .await
             .map(|n| format!("{n} finished jobs deleted")),
+        // Routed to the log session by `EffectRunner::run`.
+        Command::ClearLog { .. } | Command::ExportLog { .. } => {
+            return Err(format!("internal: cannot {what} through the engine"));
+        }
     };
     result.map_err(|e| format!("cannot {what}: {e}"))
 }

@@ -75,6 +75,11 @@ actions! {
     Level => ("logs", "level", "level filter"),
     NextMatch => ("logs", "next_match", "next match"),
     PrevMatch => ("logs", "prev_match", "previous match"),
+    NextError => ("logs", "next_error", "next ERROR line"),
+    PrevError => ("logs", "prev_error", "previous ERROR line"),
+    Wrap => ("logs", "wrap", "wrap long lines"),
+    Export => ("logs", "export", "export the view to a file"),
+    ClearFile => ("logs", "clear_file", "clear the log file"),
     Confirm => ("dialog", "confirm", "confirm"),
     Cancel => ("dialog", "cancel", "cancel"),
 }

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod dispatch;
 pub mod keymap;
+pub mod logview;
 pub mod model;
 pub mod sample;
 pub mod settings;

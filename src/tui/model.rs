@@ -12,6 +12,7 @@ use crate::store::queue::{Job, JobProgress, JobState, ResourceProgress};
 use crate::store::state::{Detection, LifecycleState};
 
 use super::keymap::Keymap;
+use super::logview::LogViewState;
 use super::settings::SettingsForm;
 use super::tail::Tail;
 use super::theme::Theme;
@@ -126,6 +127,15 @@ pub enum Command {
     },
     RetryAll,
     Clear,
+    /// Empty an active log file (through the console's writer).
+    ClearLog {
+        name: String,
+    },
+    /// Write the open file's filtered view to the exports directory.
+    ExportLog {
+        doc: u64,
+        name: String,
+    },
 }
 
 impl Command {
@@ -139,6 +149,9 @@ impl Command {
             Command::Clear => {
                 Some("Delete all finished jobs (completed, failed, cancelled)?".into())
             }
+            Command::ClearLog { name } => Some(format!(
+                "Clear the log file {name}? Its lines are deleted; rotated files stay."
+            )),
             _ => None,
         }
     }
@@ -152,6 +165,8 @@ impl Command {
             Command::Retry { job } => format!("retry job {job}"),
             Command::RetryAll => "retry all failed jobs".into(),
             Command::Clear => "clear finished jobs".into(),
+            Command::ClearLog { name } => format!("clear {name}"),
+            Command::ExportLog { name, .. } => format!("export {name}"),
         }
     }
 }
@@ -161,6 +176,8 @@ impl Command {
 pub enum Input {
     Filter(String),
     Command(String),
+    /// `/` in an opened log file: searched on Enter.
+    Search(String),
 }
 
 /// What sits on top of the view.
@@ -275,6 +292,8 @@ pub struct Model {
     pub synced_stored: u64,
     /// Where the log files are (the logs view lists them).
     pub logs_dir: Option<std::path::PathBuf>,
+    /// The log viewer (the logs view).
+    pub logview: LogViewState,
     pub quit: bool,
     /// Something changed since the last frame.
     pub dirty: bool,
@@ -317,6 +336,7 @@ impl Model {
             },
             synced_stored: 0,
             logs_dir: None,
+            logview: LogViewState::default(),
             quit: false,
             dirty: true,
         }

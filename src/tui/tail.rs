@@ -57,6 +57,15 @@ impl Tail {
         self.notify.notify_one();
     }
 
+    /// Lines held (at most [`TAIL_CAPACITY`]).
+    pub fn len(&self) -> usize {
+        self.lines.lock().map_or(0, |l| l.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Relaxed)
     }

@@ -12,6 +12,7 @@ use crate::store::state::Detection;
 
 use super::dispatch::dispatch;
 use super::keymap::Action;
+use super::logview::{self, LogOp, LogReply};
 use super::model::{
     Command, Flash, Input, LiveJob, Model, Overlay, Pane, THROUGHPUT_SAMPLES, View, clamp, finished,
 };
@@ -42,8 +43,18 @@ pub enum Msg {
     /// The wall clock, ms since the epoch; sent once a second.
     Tick(i64),
     Resize,
+    /// The terminal's size (at start and on every resize).
+    Screen {
+        width: u16,
+        height: u16,
+    },
     /// New lines in the log tail.
     LogLines,
+    /// An answer of the log viewer's session.
+    Log(LogReply),
+    /// The log viewer's poll tick (≤ 4 Hz, only while it waits for progress
+    /// or follows a file).
+    LogTick,
 }
 
 /// What `app` must do for `update`.
@@ -55,6 +66,8 @@ pub enum Effect {
     LoadDetections,
     LoadJob(i64),
     Run(Command),
+    /// An op for the log viewer's session (file reads off the draw path).
+    Log(LogOp),
     /// Repaint the whole screen (Ctrl-L, resize).
     Repaint,
 }
@@ -146,6 +159,14 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.dirty = true;
             vec![Effect::Repaint]
         }
+        Msg::Screen { width: _, height } => {
+            model.dirty = true;
+            let mut effects = vec![Effect::Repaint];
+            effects.extend(logview::keys::on_screen(model, height));
+            effects
+        }
+        Msg::Log(reply) => logview::keys::on_reply(model, reply),
+        Msg::LogTick => logview::keys::on_poll_tick(model),
         Msg::LogLines => {
             // Only the tail pane shows them; a paused tail does not move.
             if model.tail_view.follow {
@@ -166,7 +187,7 @@ fn view_loads(model: &Model) -> Vec<Effect> {
             .map(|c| Effect::LoadHistory(c.id))
             .into_iter()
             .collect(),
-        View::Logs => Vec::new(),
+        View::Logs => logview::keys::loads(),
     }
 }
 
@@ -199,7 +220,7 @@ fn on_tick(model: &mut Model, now: i64) -> Vec<Effect> {
     }
     if now / SNAPSHOT_EVERY_MS != previous / SNAPSHOT_EVERY_MS {
         let mut effects = vec![Effect::LoadSnapshot];
-        if matches!(model.view, View::Jobs | View::Detections) {
+        if matches!(model.view, View::Jobs | View::Detections | View::Logs) {
             effects.extend(view_loads(model));
         }
         effects
@@ -310,7 +331,7 @@ fn on_input_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     };
     let text = match input {
-        Input::Filter(t) | Input::Command(t) => t,
+        Input::Filter(t) | Input::Command(t) | Input::Search(t) => t,
     };
     match key.code {
         KeyCode::Esc => {
@@ -319,12 +340,11 @@ fn on_input_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
             }
             model.input = None;
         }
-        KeyCode::Enter => {
-            let input = model.input.take();
-            if let Some(Input::Command(cmd)) = input {
-                return run_command_line(model, cmd.trim());
-            }
-        }
+        KeyCode::Enter => match model.input.take() {
+            Some(Input::Command(cmd)) => return run_command_line(model, cmd.trim()),
+            Some(Input::Search(text)) => return logview::keys::search(model, &text),
+            _ => {}
+        },
         KeyCode::Backspace => {
             text.pop();
             if let Some(Input::Filter(t)) = &model.input {
@@ -385,10 +405,13 @@ fn run_command_line(model: &mut Model, cmd: &str) -> Vec<Effect> {
         "jobs" | "j" | "queue" => Action::ViewJobs,
         "detections" | "history" | "changes" => Action::ViewDetections,
         "logs" | "log" | "l" => Action::ViewLogs,
+        other if other.split_whitespace().next() == Some("goto") => {
+            return logview::keys::goto(model, other["goto".len()..].trim());
+        }
         other => {
             model.flash = Some(Flash {
                 text: format!(
-                    "unknown command :{}; try :dashboard, :jobs, :detections, :logs, :help or :quit",
+                    "unknown command :{}; try :dashboard, :jobs, :detections, :logs, :goto TIME, :help or :quit",
                     crate::text::sanitize(other, 40)
                 ),
                 warning: true,
@@ -502,6 +525,11 @@ fn on_overlay_action(model: &mut Model, action: Action) -> Vec<Effect> {
 }
 
 fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
+    if model.view == View::Logs
+        && let Some(effects) = logview::keys::on_action(model, action)
+    {
+        return effects;
+    }
     match action {
         Action::Quit => {
             model.quit = true;

@@ -1,4 +1,5 @@
-//! The live log tail: a pane on the dashboard and the logs view.
+//! The live log tail: a pane on the dashboard and the "live" entry of the
+//! log viewer (which draws everything else of the logs view).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -6,10 +7,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::widgets::block;
+use crate::tui::logview::Mode;
 use crate::tui::model::{Model, TailLevel};
 
 pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
-    tail_pane(frame, model, area, true);
+    match model.logview.mode {
+        Mode::Live => tail_pane(frame, model, area, true),
+        _ => crate::tui::logview::view::draw(frame, model, area),
+    }
 }
 
 pub fn tail_pane(frame: &mut Frame, model: &Model, area: Rect, focused: bool) {

@@ -82,7 +82,20 @@ fn status_line(frame: &mut Frame, model: &Model, area: Rect) {
             Span::raw(widgets::inert(text, 200)),
             Span::styled(theme.caret(), theme.key()),
             Span::styled(
-                "  dashboard | jobs | detections | logs | help | quit",
+                if model.logview.open_file().is_some() && model.view == View::Logs {
+                    "  goto 2026-11-21 10:00 | dashboard | jobs | detections | logs | help | quit"
+                } else {
+                    "  dashboard | jobs | detections | logs | help | quit"
+                },
+                theme.dim(),
+            ),
+        ]),
+        Some(Input::Search(text)) => Line::from(vec![
+            Span::styled("/", theme.key()),
+            Span::raw(widgets::inert(text, 200)),
+            Span::styled(theme.caret(), theme.key()),
+            Span::styled(
+                "  Enter search (any case unless you type a capital; re:PATTERN for a regex)  Esc cancel",
                 theme.dim(),
             ),
         ]),
@@ -141,6 +154,9 @@ fn hint_bar(frame: &mut Frame, model: &Model, area: Rect) {
             (k(Action::Back), "back"),
             (k(Action::Help), "help"),
         ],
+        (None, View::Logs, _) if model.logview.mode != crate::tui::logview::Mode::Live => {
+            crate::tui::logview::view::hints(model)
+        }
         (None, View::Dashboard, Pane::Tail) | (None, View::Logs, _) => vec![
             (k(Action::Up), "scroll back"),
             (k(Action::Follow), "follow"),

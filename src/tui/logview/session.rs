@@ -1,0 +1,319 @@
+//! The blocking side of the viewer: the catalog and the open
+//! [`LogDocument`]. `app` runs [`LogSession::handle`] on a blocking thread,
+//! one op after another, and turns each reply into a message; tests call it
+//! directly. Nothing here is called from the draw path.
+
+use std::path::{Path, PathBuf};
+
+use crate::logs::catalog::active_log;
+use crate::logs::export::default_exports_dir;
+use crate::logs::{LogCatalog, LogDocument, LogFiles, LogLevel};
+
+use super::{DocAction, DocFrame, Jump, ListedFile, LogOp, LogReply, Note, Top, ViewAt};
+
+/// Lines shown above a jump target, for context.
+const JUMP_CONTEXT: usize = 3;
+
+pub struct LogSession {
+    catalog: Option<LogCatalog>,
+    doc: Option<(u64, LogDocument)>,
+}
+
+impl LogSession {
+    /// `dir`: the logs directory (`None`: the console has none; the list
+    /// says so).
+    pub fn new(dir: Option<PathBuf>) -> LogSession {
+        LogSession {
+            catalog: dir.map(LogCatalog::new),
+            doc: None,
+        }
+    }
+
+    /// The open document (tests wait on its index and search through it).
+    pub fn document_mut(&mut self) -> Option<&mut LogDocument> {
+        self.doc.as_mut().map(|(_, d)| d)
+    }
+
+    pub fn handle(&mut self, op: LogOp) -> LogReply {
+        match op {
+            LogOp::List => LogReply::Listed(self.list()),
+            LogOp::Open { doc, name, view } => self.open(doc, &name, view),
+            LogOp::Close => {
+                self.doc = None;
+                LogReply::Listed(self.list())
+            }
+            LogOp::Doc { doc, action, view } => self.act(doc, action, view),
+            LogOp::Export { doc } => LogReply::Exported(self.export(doc)),
+        }
+    }
+
+    fn catalog(&self) -> Result<&LogCatalog, String> {
+        self.catalog.as_ref().ok_or_else(|| {
+            "this console has no logs directory (start it with --logs DIR to read log files)".into()
+        })
+    }
+
+    fn list(&self) -> Result<Vec<ListedFile>, String> {
+        let entries = self.catalog()?.list().map_err(|e| e.to_string())?;
+        Ok(entries
+            .into_iter()
+            .map(|e| ListedFile {
+                name: e.name,
+                rotation: e.rotation,
+                size: e.size,
+                modified: e.modified,
+            })
+            .collect())
+    }
+
+    fn open(&mut self, doc: u64, name: &str, view: ViewAt) -> LogReply {
+        self.doc = None;
+        let opened = self
+            .catalog()
+            .and_then(|c| c.select(name).map_err(|e| e.to_string()))
+            .and_then(|entry| LogDocument::open(&entry).map_err(|e| e.to_string()));
+        let mut document = match opened {
+            Ok(d) => d,
+            Err(e) => return failed(doc, e),
+        };
+        // An active file is followed from the start, as `tail -f` would
+        // (a rotated one refuses, and stays still).
+        if document.entry().rotation == 0 {
+            let _ = document.set_following(true);
+        }
+        let frame = frame_of(&document, view);
+        self.doc = Some((doc, document));
+        reply(doc, frame, None, None, None)
+    }
+
+    fn act(&mut self, doc: u64, action: DocAction, view: ViewAt) -> LogReply {
+        let Some((_, document)) = self.doc.as_mut().filter(|(d, _)| *d == doc) else {
+            return failed(doc, "the log file was closed; open it again from the list".into());
+        };
+        let mut moved_to = None;
+        let mut current = None;
+        let mut note = None;
+        match action {
+            DocAction::Refresh => {}
+            DocAction::Poll => match document.poll() {
+                Ok(update) if update.truncated => {
+                    note = Some(Note::info(format!(
+                        "{} was cleared; showing it from the top",
+                        document.entry().name
+                    )));
+                }
+                Ok(_) => {}
+                Err(e) => note = Some(Note::warn(format!("cannot follow: {e}"))),
+            },
+            DocAction::CancelIndex => {
+                document.cancel_index();
+                // Following would read the unindexed rest in one go.
+                let _ = document.set_following(false);
+                note = Some(Note::info(
+                    "indexing stopped: the lines read so far can be browsed; open the file again to index all of it",
+                ));
+            }
+            DocAction::Follow(on) => {
+                let stopped = document.index_status();
+                if on && stopped.done && stopped.scanned_bytes < stopped.total_bytes {
+                    note = Some(Note::warn(
+                        "indexing was stopped, so this file cannot be followed: open it again to follow it",
+                    ));
+                } else if let Err(e) = document.set_following(on) {
+                    note = Some(Note::warn(e));
+                }
+            }
+            DocAction::Filter(level) => {
+                let line = match view.top {
+                    Top::Row(r) => document.row_line(r),
+                    Top::End => None,
+                };
+                document.set_level_filter(level);
+                if let Some(line) = line {
+                    moved_to = Some(document.line_row(line));
+                }
+            }
+            DocAction::Search(None) => document.clear_search(),
+            DocAction::Search(Some(query)) => {
+                if let Err(e) = document.start_search(query) {
+                    note = Some(Note::warn(e));
+                }
+            }
+            DocAction::Jump(jump) => match jump_target(document, &jump) {
+                Ok(row) => {
+                    current = Some(row);
+                    let last = document.row_count().saturating_sub(view.height);
+                    moved_to = Some(row.saturating_sub(JUMP_CONTEXT).min(last));
+                }
+                Err(text) => note = Some(Note::warn(text)),
+            },
+        }
+        let view = match moved_to {
+            Some(r) => ViewAt {
+                top: Top::Row(r),
+                ..view
+            },
+            None => view,
+        };
+        let frame = frame_of(document, view);
+        reply(doc, frame, moved_to, current, note)
+    }
+
+    fn export(&self, doc: u64) -> Result<String, String> {
+        let (_, document) = self
+            .doc
+            .as_ref()
+            .filter(|(d, _)| *d == doc)
+            .ok_or("the log file was closed; open it again to export it")?;
+        let dir = default_exports_dir(self.catalog()?.dir());
+        let rows = document.row_count();
+        let path = document
+            .export(&dir, None)
+            .map_err(|e| format!("cannot export to {}: {e}", dir.display()))?;
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        Ok(format!(
+            "exported {} lines of {} to exports/{name}",
+            crate::tui::views::widgets::count(rows as u64),
+            document.entry().name
+        ))
+    }
+}
+
+fn failed(doc: u64, error: String) -> LogReply {
+    LogReply::Doc {
+        doc,
+        frame: Err(error),
+        moved_to: None,
+        current: None,
+        note: None,
+    }
+}
+
+fn reply(
+    doc: u64,
+    frame: Result<DocFrame, String>,
+    moved_to: Option<usize>,
+    current: Option<usize>,
+    note: Option<Note>,
+) -> LogReply {
+    LogReply::Doc {
+        doc,
+        frame,
+        moved_to,
+        current,
+        note,
+    }
+}
+
+fn jump_target(document: &LogDocument, jump: &Jump) -> Result<usize, String> {
+    match jump {
+        Jump::Match { from, forward } => {
+            let Some(status) = document.search_status() else {
+                return Err("no search: press / and type what to look for".into());
+            };
+            document
+                .next_match(from.unwrap_or(usize::MAX), *forward)
+                .ok_or_else(|| match (*forward, status.done) {
+                    (_, false) => "no match there yet; the search is still running".into(),
+                    (true, true) => "no more matches below (N goes up)".into(),
+                    (false, true) => "no more matches above (n goes down)".into(),
+                })
+        }
+        Jump::Error { from, forward } => {
+            let found = match from {
+                Some(row) => document.next_level(*row, LogLevel::Error, *forward),
+                None => first_error(document, *forward),
+            };
+            found.ok_or_else(|| {
+                format!(
+                    "no ERROR line {} in this view",
+                    if *forward { "below" } else { "above" }
+                )
+            })
+        }
+        Jump::Time(when) => {
+            let row = document.row_at_time(when);
+            if row >= document.row_count() {
+                Err(format!("no line at or after {when} in this file"))
+            } else {
+                Ok(row)
+            }
+        }
+    }
+}
+
+/// The first (or last) ERROR row of the whole view.
+fn first_error(document: &LogDocument, forward: bool) -> Option<usize> {
+    let rows = document.row_count();
+    let edge = if forward { 0 } else { rows.checked_sub(1)? };
+    let is_error = document
+        .visible_lines(edge, 1)
+        .first()
+        .is_some_and(|l| l.level >= Some(LogLevel::Error));
+    if is_error {
+        Some(edge)
+    } else {
+        document.next_level(edge, LogLevel::Error, forward)
+    }
+}
+
+/// The rows around `view`: one screen above and one below it as margin,
+/// so small scrolls are drawn from the frame without asking again.
+pub fn frame_of(document: &LogDocument, view: ViewAt) -> Result<DocFrame, String> {
+    let height = view.height.max(1);
+    let index = document.index_status();
+    let rows = document.row_count();
+    let (first_row, lines, from_end) = if !index.done && view.top == Top::End {
+        // Before the index gets to the end: the last screen, read backwards.
+        let lines = document
+            .first_screen(height)
+            .map_err(|e| format!("cannot read {}: {e}", document.entry().name))?;
+        (rows.saturating_sub(lines.len()), lines, true)
+    } else {
+        let top = match view.top {
+            Top::End => rows.saturating_sub(height),
+            Top::Row(r) => r.min(rows.saturating_sub(1)),
+        };
+        let first = top.saturating_sub(height);
+        let wanted = (top + 2 * height).min(rows) - first.min(rows);
+        (first, document.visible_lines(first, wanted), false)
+    };
+    Ok(DocFrame {
+        rows,
+        first_row,
+        lines,
+        from_end,
+        index,
+        search: document.search_status(),
+        filter: document.level_filter(),
+        following: document.is_following(),
+    })
+}
+
+/// Empties an active log file named as the catalog lists it: through the
+/// console's writer when it writes that directory (its size count stays
+/// right), else in place as `syncdeck logs clear` does (a daemon writing it
+/// notices the shorter file).
+pub fn clear_log(files: Option<&LogFiles>, dir: &Path, name: &str) -> Result<String, String> {
+    let entry = LogCatalog::new(dir)
+        .select(name)
+        .map_err(|e| e.to_string())?;
+    if entry.rotation != 0 || active_log(&entry.name).is_none() {
+        return Err(format!(
+            "{} is a rotated file; only active files can be cleared",
+            entry.name
+        ));
+    }
+    let ours = files.filter(|f| {
+        dir.canonicalize()
+            .is_ok_and(|d| d == f.dir())
+    });
+    let result = match ours {
+        Some(files) => files.clear(entry.log),
+        None => crate::logs::rotate::clear_file(entry.path()),
+    };
+    result.map_err(|e| format!("cannot clear {}: {e}", entry.name))?;
+    Ok(format!("cleared {}; rotated files kept", entry.name))
+}

@@ -3,6 +3,8 @@
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
 
 use super::model::{Command, Model, Overlay, Pane, View};
 use super::sample;
@@ -13,6 +15,12 @@ fn render(model: &Model, w: u16, h: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test backend");
     terminal.draw(|f| views::draw(f, model)).expect("draw");
     terminal.backend().to_string()
+}
+
+fn render_buffer(model: &Model, w: u16, h: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    terminal.draw(|f| views::draw(f, model)).expect("draw");
+    terminal.backend().buffer().clone()
 }
 
 fn both_sizes(name: &str, model: &Model) {
@@ -88,6 +96,7 @@ fn detections_view() {
 fn logs_view_renders_escapes_inert() {
     let mut m = sample::model(160);
     m.view = View::Logs;
+    m.logview.mode = super::logview::Mode::Live;
     both_sizes("logs", &m);
     let screen = render(&m, 160, 48);
     assert!(screen.contains("\\u{1b}]0;pwned\\u{7}"), "{screen}");
@@ -127,4 +136,88 @@ fn settings_form_with_errors() {
 fn too_small_terminal_says_so() {
     let m = sample::model(160);
     insta::assert_snapshot!("too_small_50x12", render(&m, 50, 12));
+}
+
+// ---- the log viewer, over real files in a temporary directory ----
+
+use super::logview::fixture::{code, send, type_keys, viewer};
+use crossterm::event::KeyCode;
+
+#[test]
+fn log_viewer_lists_the_files_with_the_live_tail_first() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let (m, _s, _dir) = viewer(w, h);
+        let screen = render(&m, w, h);
+        insta::assert_snapshot!(format!("logview_list_{w}x{h}"), screen);
+        for name in [
+            "live",
+            "syncdeck.log",
+            "errors.log",
+            "auto_sync.log",
+            "changes_detected.log",
+            "sync_jobs.log",
+            "syncdeck.log.1",
+        ] {
+            assert!(screen.contains(name), "{name} missing:\n{screen}");
+        }
+    }
+}
+
+#[test]
+fn log_viewer_search_counts_and_highlights_matches() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let (mut m, mut s, _dir) = viewer(w, h);
+        type_keys(&mut m, &mut s, "j");
+        send(&mut m, &mut s, code(KeyCode::Enter));
+        type_keys(&mut m, &mut s, "/job");
+        send(&mut m, &mut s, code(KeyCode::Enter));
+        type_keys(&mut m, &mut s, "N");
+        let screen = render(&m, w, h);
+        insta::assert_snapshot!(format!("logview_search_{w}x{h}"), screen);
+        assert!(screen.contains("/job: 84 matches"), "{screen}");
+        // Highlighting is a style: every highlighted run spells the match.
+        let buffer = render_buffer(&m, w, h);
+        let mut runs = Vec::new();
+        for y in 0..h {
+            let mut run = String::new();
+            for x in 0..w {
+                let cell = &buffer[(x, y)];
+                if cell.bg == Color::Yellow {
+                    run.push_str(cell.symbol());
+                } else if !run.is_empty() {
+                    runs.push(std::mem::take(&mut run));
+                }
+            }
+            if !run.is_empty() {
+                runs.push(run);
+            }
+        }
+        assert!(runs.len() >= 3, "few highlights: {runs:?}\n{screen}");
+        assert!(runs.iter().all(|r| r == "job"), "{runs:?}");
+    }
+}
+
+#[test]
+fn log_viewer_shows_escape_sequences_in_a_file_as_inert_text() {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let (mut m, mut s, _dir) = viewer(w, h);
+        type_keys(&mut m, &mut s, "jj");
+        send(&mut m, &mut s, code(KeyCode::Enter));
+        if w < 100 {
+            // Wrapped, so the whole of each line is on an 80-column screen.
+            type_keys(&mut m, &mut s, "w");
+        }
+        let screen = render(&m, w, h);
+        insta::assert_snapshot!(format!("logview_escapes_{w}x{h}"), screen);
+        assert!(screen.contains("\\u{1b}]0;pwned\\u{7}"), "{screen}");
+        assert!(screen.contains("\\u{202e}evil"), "{screen}");
+        let buffer = render_buffer(&m, w, h);
+        for cell in buffer.content() {
+            assert!(
+                !cell.symbol().chars().any(char::is_control),
+                "a control character reached the screen: {:?}",
+                cell.symbol()
+            );
+        }
+    }
 }

@@ -331,3 +331,390 @@ fn a_user_keymap_changes_what_a_key_does() {
     assert_eq!(update(&mut m, key('t')), vec![]);
     assert_eq!(update(&mut m, key('T')).len(), 1);
 }
+
+// ---- the log viewer: keys in, viewer state and session ops out ----
+
+use super::logview::fixture;
+use super::logview::{
+    DocAction, DocFrame, FileView, Jump, ListedFile, LogOp, LogReply, Mode, Top, ViewAt,
+};
+use crate::logs::document::IndexStatus;
+
+fn listed(name: &str, rotation: u32) -> ListedFile {
+    ListedFile {
+        name: name.into(),
+        rotation,
+        size: 100,
+        modified: None,
+    }
+}
+
+/// The logs view with three listed files.
+fn logs_model() -> Model {
+    let mut m = sample::model(160);
+    assert_eq!(update(&mut m, key('4')), vec![Effect::Log(LogOp::List)]);
+    let files = vec![
+        listed("syncdeck.log", 0),
+        listed("errors.log", 0),
+        listed("syncdeck.log.1", 1),
+    ];
+    update(&mut m, Msg::Log(LogReply::Listed(Ok(files))));
+    m
+}
+
+/// A frame of `rows` rows, all on hand, index done.
+fn frame(rows: usize, following: bool) -> DocFrame {
+    DocFrame {
+        rows,
+        first_row: 0,
+        lines: (0..rows)
+            .map(|r| crate::logs::DisplayLine {
+                line: Some(r as u64),
+                level: None,
+                text: format!("line {r}"),
+                matches: Vec::new(),
+            })
+            .collect(),
+        from_end: false,
+        index: IndexStatus {
+            scanned_bytes: 10,
+            total_bytes: 10,
+            lines: rows as u64,
+            done: true,
+            error: None,
+        },
+        search: None,
+        filter: None,
+        following,
+    }
+}
+
+/// `logs_model` with syncdeck.log opened and answered.
+fn opened(rows: usize) -> Model {
+    let mut m = logs_model();
+    update(&mut m, key('j'));
+    let effects = update(&mut m, code(KeyCode::Enter));
+    let height = m.logview.height;
+    assert_eq!(
+        effects,
+        vec![Effect::Log(LogOp::Open {
+            doc: 1,
+            name: "syncdeck.log".into(),
+            view: ViewAt {
+                top: Top::End,
+                height
+            },
+        })]
+    );
+    let reply = LogReply::Doc {
+        doc: 1,
+        frame: Ok(Box::new(frame(rows, true))),
+        moved_to: None,
+        current: None,
+        note: None,
+    };
+    assert_eq!(update(&mut m, Msg::Log(reply)), vec![]);
+    m
+}
+
+fn doc_action(effects: &[Effect]) -> Option<&DocAction> {
+    effects.iter().find_map(|e| match e {
+        Effect::Log(LogOp::Doc { action, .. }) => Some(action),
+        _ => None,
+    })
+}
+
+#[test]
+fn logs_view_lists_files_then_opens_from_the_listing_and_esc_goes_back() {
+    let mut m = opened(100);
+    assert_eq!(m.logview.mode, Mode::File);
+    let file = m.logview.open_file().expect("open");
+    assert_eq!((file.name.as_str(), file.pending), ("syncdeck.log", 0));
+    // Esc: back to the list (the document is closed), then the dashboard.
+    assert_eq!(
+        update(&mut m, code(KeyCode::Esc)),
+        vec![Effect::Log(LogOp::Close)]
+    );
+    assert_eq!((m.view, m.logview.mode), (View::Logs, Mode::List));
+    update(&mut m, code(KeyCode::Esc));
+    assert_eq!(m.view, View::Dashboard);
+
+    // The first entry is the live tail; Esc from it returns to the list.
+    let mut m = logs_model();
+    update(&mut m, key('g'));
+    assert_eq!(update(&mut m, code(KeyCode::Enter)), vec![]);
+    assert_eq!(m.logview.mode, Mode::Live);
+    update(&mut m, code(KeyCode::Esc));
+    assert_eq!((m.view, m.logview.mode), (View::Logs, Mode::List));
+}
+
+#[test]
+fn clearing_a_log_file_asks_first_naming_it_and_refuses_rotated_files() {
+    let mut m = logs_model();
+    update(&mut m, key('j'));
+    update(&mut m, key('j'));
+    assert_eq!(update(&mut m, key('c')), vec![]);
+    let Some(Overlay::Confirm(cmd)) = &m.overlay else {
+        panic!("no confirmation: {:?}", m.overlay);
+    };
+    let question = cmd.confirmation().unwrap_or_default();
+    assert!(question.contains("errors.log"), "{question}");
+    assert_eq!(
+        update(&mut m, key('y')),
+        vec![Effect::Run(Command::ClearLog {
+            name: "errors.log".into()
+        })]
+    );
+
+    update(&mut m, key('G'));
+    assert_eq!(update(&mut m, key('c')), vec![]);
+    assert_eq!(m.overlay, None);
+    let flash = m.flash.clone().expect("message");
+    assert!(
+        flash.warning && flash.text.contains("syncdeck.log.1 is a rotated file"),
+        "{flash:?}"
+    );
+}
+
+#[test]
+fn read_only_refuses_clearing_and_exporting_logs() {
+    let mut m = opened(50);
+    m.session.read_only = true;
+    for k in ['c', 'S'] {
+        assert_eq!(update(&mut m, key(k)), vec![], "key {k}");
+        assert_eq!(m.overlay, None);
+        let flash = m.flash.take().expect("a message");
+        assert!(flash.text.starts_with("read-only"), "{flash:?}");
+    }
+    m.session.read_only = false;
+    assert_eq!(
+        update(&mut m, key('S')),
+        vec![Effect::Run(Command::ExportLog {
+            doc: 1,
+            name: "syncdeck.log".into()
+        })]
+    );
+}
+
+#[test]
+fn search_jumps_and_goto_become_session_ops() {
+    let mut m = opened(100);
+    // Typed into the search line, `c` is a letter, not "clear".
+    keys(&mut m, "/Job c");
+    assert_eq!(m.input, Some(Input::Search("Job c".into())));
+    assert_eq!(m.overlay, None);
+    update(&mut m, code(KeyCode::Backspace));
+    update(&mut m, code(KeyCode::Backspace));
+    let effects = update(&mut m, code(KeyCode::Enter));
+    let Some(DocAction::Search(Some(q))) = doc_action(&effects) else {
+        panic!("no search: {effects:?}");
+    };
+    assert_eq!(
+        (q.pattern.as_str(), q.ignore_case, q.regex),
+        ("Job", false, false)
+    );
+    assert_eq!(m.logview.open_file().map(|f| f.pending), Some(1));
+
+    // Lower case searches any case; `re:` is a regular expression.
+    let q = super::logview::keys::parse_query("re:time(out)?").expect("query");
+    assert!(q.regex && q.ignore_case);
+
+    // n from the end: the first match from the top of the screen on.
+    let height = m.logview.height;
+    let effects = update(&mut m, key('n'));
+    assert_eq!(
+        doc_action(&effects),
+        Some(&DocAction::Jump(Jump::Match {
+            from: Some(100 - height - 1),
+            forward: true
+        }))
+    );
+    let effects = update(&mut m, key('['));
+    assert_eq!(
+        doc_action(&effects),
+        Some(&DocAction::Jump(Jump::Error {
+            from: None,
+            forward: false
+        }))
+    );
+
+    keys(&mut m, ":goto 2026-11-21T10:00");
+    let effects = update(&mut m, code(KeyCode::Enter));
+    assert_eq!(
+        doc_action(&effects),
+        Some(&DocAction::Jump(Jump::Time("2026-11-21 10:00".into())))
+    );
+    keys(&mut m, ":goto yesterday");
+    assert_eq!(update(&mut m, code(KeyCode::Enter)), vec![]);
+    let flash = m.flash.clone().expect("message");
+    assert!(
+        flash.warning && flash.text.contains("YYYY-MM-DD"),
+        "{flash:?}"
+    );
+}
+
+#[test]
+fn scrolling_draws_from_the_frame_and_asks_only_for_rows_it_lacks() {
+    let mut m = opened(100);
+    let height = m.logview.height;
+    // Rows 0..100 are all in the frame: no op for moving around.
+    assert_eq!(update(&mut m, key('k')), vec![]);
+    assert_eq!(
+        m.logview.open_file().map(|f| f.top),
+        Some(Top::Row(100 - height - 1))
+    );
+    assert_eq!(update(&mut m, key('g')), vec![]);
+    assert_eq!(update(&mut m, key('G')), vec![]);
+    assert_eq!(m.logview.open_file().map(|f| f.top), Some(Top::End));
+    // Sideways and wrap are the view's own.
+    update(&mut m, key('l'));
+    assert_eq!(m.logview.open_file().map(|f| f.hscroll), Some(8));
+    update(&mut m, key('w'));
+    assert_eq!(
+        m.logview.open_file().map(|f| (f.wrap, f.hscroll)),
+        Some((true, 0))
+    );
+
+    // A frame holding only the end: going to the top asks for rows.
+    let reply = LogReply::Doc {
+        doc: 1,
+        frame: Ok(Box::new(DocFrame {
+            first_row: 5_000,
+            ..frame_at_end(5_100)
+        })),
+        moved_to: None,
+        current: None,
+        note: None,
+    };
+    let mut m = opened(100);
+    update(&mut m, Msg::Log(reply));
+    let effects = update(&mut m, key('g'));
+    assert_eq!(doc_action(&effects), Some(&DocAction::Refresh));
+    // While that is on its way, more keys ask for nothing more.
+    assert_eq!(update(&mut m, key('j')), vec![]);
+}
+
+fn frame_at_end(rows: usize) -> DocFrame {
+    let mut f = frame(100, true);
+    f.rows = rows;
+    f
+}
+
+#[test]
+fn esc_stops_indexing_before_leaving_and_ticks_poll_one_at_a_time() {
+    let mut m = opened(10);
+    let mut f = frame(10, false);
+    f.index.done = false;
+    f.index.scanned_bytes = 4;
+    let reply = |f: DocFrame| {
+        Msg::Log(LogReply::Doc {
+            doc: 1,
+            frame: Ok(Box::new(f)),
+            moved_to: None,
+            current: None,
+            note: None,
+        })
+    };
+    update(&mut m, reply(f.clone()));
+    let effects = update(&mut m, Msg::LogTick);
+    assert_eq!(doc_action(&effects), Some(&DocAction::Poll));
+    assert_eq!(update(&mut m, Msg::LogTick), vec![], "one poll in flight");
+    update(&mut m, reply(f.clone()));
+    let effects = update(&mut m, code(KeyCode::Esc));
+    assert_eq!(doc_action(&effects), Some(&DocAction::CancelIndex));
+    assert_eq!(m.logview.mode, Mode::File);
+
+    // An unchanged frame does not redraw; one for an older document is dropped.
+    update(&mut m, reply(f.clone()));
+    m.dirty = false;
+    update(&mut m, Msg::LogTick);
+    update(&mut m, reply(f.clone()));
+    assert!(!m.dirty, "nothing changed");
+    let stale = Msg::Log(LogReply::Doc {
+        doc: 0,
+        frame: Ok(Box::new(frame(3, false))),
+        moved_to: None,
+        current: None,
+        note: None,
+    });
+    update(&mut m, stale);
+    assert_eq!(m.logview.open_file().map(FileView::rows), Some(10));
+}
+
+#[test]
+fn over_real_files_level_filter_export_and_clear_work_end_to_end() {
+    let (mut m, mut s, dir) = fixture::viewer(80, 24);
+    fixture::type_keys(&mut m, &mut s, "j");
+    fixture::send(&mut m, &mut s, code(KeyCode::Enter));
+    assert_eq!(
+        m.logview.open_file().map(FileView::rows),
+        Some(fixture::MAIN_LINES)
+    );
+    // v: INFO, WARN, ERROR.
+    fixture::type_keys(&mut m, &mut s, "vvv");
+    assert_eq!(m.logview.open_file().map(FileView::rows), Some(6));
+    // First error from the top, then the next one.
+    fixture::type_keys(&mut m, &mut s, "g]");
+    assert_eq!(m.logview.open_file().and_then(|f| f.current), Some(0));
+    fixture::type_keys(&mut m, &mut s, "]");
+    assert_eq!(m.logview.open_file().and_then(|f| f.current), Some(1));
+
+    // Export: the dispatcher's effect is routed to the session as app does.
+    let effects = fixture::send(&mut m, &mut s, key('S'));
+    assert_eq!(effects.len(), 1, "{effects:?}");
+    let reply = s.handle(LogOp::Export { doc: 1 });
+    update(&mut m, Msg::Log(reply));
+    let flash = m.flash.clone().expect("message");
+    assert!(
+        flash
+            .text
+            .starts_with("exported 6 lines of syncdeck.log to exports/syncdeck-"),
+        "{flash:?}"
+    );
+    let exports: Vec<_> = std::fs::read_dir(dir.path().join("exports"))
+        .expect("exports dir")
+        .flatten()
+        .collect();
+    assert_eq!(exports.len(), 1);
+    let text = std::fs::read_to_string(exports[0].path()).expect("export");
+    assert_eq!(text.lines().count(), 6);
+    assert!(text.lines().all(|l| l.contains("[ERROR]")), "{text}");
+
+    // Clear: confirmed, done by the session's clear, the file reopened empty.
+    fixture::send(&mut m, &mut s, key('c'));
+    let effects = fixture::send(&mut m, &mut s, key('y'));
+    assert_eq!(
+        effects,
+        vec![Effect::Run(Command::ClearLog {
+            name: "syncdeck.log".into()
+        })]
+    );
+    let result = super::logview::session::clear_log(None, dir.path(), "syncdeck.log");
+    let reply = LogReply::Cleared {
+        name: "syncdeck.log".into(),
+        result,
+    };
+    let effects = update(&mut m, Msg::Log(reply));
+    fixture::run(&mut m, &mut s, effects);
+    fixture::settle(&mut m, &mut s);
+    assert_eq!(
+        std::fs::metadata(dir.path().join("syncdeck.log"))
+            .map(|m| m.len())
+            .ok(),
+        Some(0)
+    );
+    assert_eq!(m.logview.open_file().map(FileView::rows), Some(0));
+    let listed = m.logview.files.iter().find(|f| f.name == "syncdeck.log");
+    assert_eq!(listed.map(|f| f.size), Some(0));
+
+    // Names not in the listing are refused by the session's clear.
+    for bad in [
+        "../syncdeck.log",
+        "/etc/passwd",
+        "syncdeck.log.1",
+        "notes.txt",
+    ] {
+        let err = super::logview::session::clear_log(None, dir.path(), bad).expect_err(bad);
+        assert!(!err.is_empty());
+    }
+}

@@ -58,9 +58,13 @@ fn on_list(model: &mut Model, action: Action) -> Option<Vec<Effect>> {
         Action::Bottom => last,
         Action::Open => return Some(open_selected(model)),
         Action::ClearFile => {
-            let Some((name, rotation)) = state.selected_file().map(|f| (f.name.clone(), f.rotation))
+            let Some((name, rotation)) =
+                state.selected_file().map(|f| (f.name.clone(), f.rotation))
             else {
-                return Some(warn(model, "the live tail is kept in memory; nothing to clear"));
+                return Some(warn(
+                    model,
+                    "the live tail is kept in memory; nothing to clear",
+                ));
             };
             return Some(clear(model, name, rotation));
         }
@@ -379,8 +383,8 @@ pub fn on_reply(model: &mut Model, reply: LogReply) -> Vec<Effect> {
                             file.top = Top::Row(last);
                         }
                     }
-                    if file.frame.as_ref() != Some(&frame) || moved_to.is_some() {
-                        file.frame = Some(frame);
+                    if file.frame.as_ref() != Some(&*frame) || moved_to.is_some() {
+                        file.frame = Some(*frame);
                         model.dirty = true;
                     }
                 }

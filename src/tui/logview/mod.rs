@@ -15,6 +15,9 @@ pub mod state;
 pub mod text;
 pub mod view;
 
+#[cfg(test)]
+pub mod fixture;
+
 use std::time::SystemTime;
 
 use crate::logs::LogLevel;
@@ -59,8 +62,14 @@ pub enum DocAction {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Jump {
     /// From the row after (or before) `from`; `None`: from the start (or end).
-    Match { from: Option<usize>, forward: bool },
-    Error { from: Option<usize>, forward: bool },
+    Match {
+        from: Option<usize>,
+        forward: bool,
+    },
+    Error {
+        from: Option<usize>,
+        forward: bool,
+    },
     /// A prefix of `YYYY-MM-DD HH:MM:SS`.
     Time(String),
 }
@@ -134,7 +143,7 @@ pub enum LogReply {
     Doc {
         doc: u64,
         /// `Err`: the file could not be opened or read (back to the list).
-        frame: Result<DocFrame, String>,
+        frame: Result<Box<DocFrame>, String>,
         /// A new first row chosen by the session (jump, filter change).
         moved_to: Option<usize>,
         /// The row a jump landed on, marked on screen.

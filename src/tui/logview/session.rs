@@ -88,7 +88,10 @@ impl LogSession {
 
     fn act(&mut self, doc: u64, action: DocAction, view: ViewAt) -> LogReply {
         let Some((_, document)) = self.doc.as_mut().filter(|(d, _)| *d == doc) else {
-            return failed(doc, "the log file was closed; open it again from the list".into());
+            return failed(
+                doc,
+                "the log file was closed; open it again from the list".into(),
+            );
         };
         let mut moved_to = None;
         let mut current = None;
@@ -200,7 +203,7 @@ fn reply(
 ) -> LogReply {
     LogReply::Doc {
         doc,
-        frame,
+        frame: frame.map(Box::new),
         moved_to,
         current,
         note,
@@ -306,10 +309,7 @@ pub fn clear_log(files: Option<&LogFiles>, dir: &Path, name: &str) -> Result<Str
             entry.name
         ));
     }
-    let ours = files.filter(|f| {
-        dir.canonicalize()
-            .is_ok_and(|d| d == f.dir())
-    });
+    let ours = files.filter(|f| dir.canonicalize().is_ok_and(|d| d == f.dir()));
     let result = match ours {
         Some(files) => files.clear(entry.log),
         None => crate::logs::rotate::clear_file(entry.path()),

@@ -16,7 +16,9 @@ pub struct Piece {
 fn marked(text: &str, matches: &[Range<usize>]) -> Vec<(char, bool)> {
     let usable: Vec<&Range<usize>> = matches
         .iter()
-        .filter(|r| r.start < r.end && text.is_char_boundary(r.start) && text.is_char_boundary(r.end))
+        .filter(|r| {
+            r.start < r.end && text.is_char_boundary(r.start) && text.is_char_boundary(r.end)
+        })
         .collect();
     text.char_indices()
         .map(|(i, c)| (c, usable.iter().any(|r| r.contains(&i))))
@@ -81,7 +83,10 @@ mod tests {
     fn matches_are_marked_across_scroll_and_wrap() {
         let text = "job 7 started; job 8 queued";
         let m = vec![0..3, 15..18];
-        assert_eq!(show(&cut(text, &m, 0, 100)), "[job] 7 started; [job] 8 queued");
+        assert_eq!(
+            show(&cut(text, &m, 0, 100)),
+            "[job] 7 started; [job] 8 queued"
+        );
         assert_eq!(show(&cut(text, &m, 1, 10)), "[ob] 7 start");
         let rows: Vec<String> = wrap(text, &m, 10).iter().map(|r| show(r)).collect();
         assert_eq!(rows, ["[job] 7 star", "ted; [job] 8", " queued"]);
@@ -90,7 +95,15 @@ mod tests {
     #[test]
     fn bad_ranges_and_wide_text_are_safe() {
         let text = "é\\u{1b}[31m";
-        assert_eq!(show(&cut(text, &[1..2, 5..3, 40..50], 0, 100)), text);
+        assert_eq!(
+            show(&cut(
+                text,
+                &[1..2, Range { start: 5, end: 3 }, 40..50],
+                0,
+                100
+            )),
+            text
+        );
         assert_eq!(wrap("", &[], 10).len(), 1);
         assert_eq!(wrapped_height("abcdefghijk", 5), 3);
         assert!(cut(text, &[], 100, 10).is_empty());

@@ -28,19 +28,20 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
 /// console's own).
 pub fn hints(model: &Model) -> Vec<(String, &'static str)> {
     let k = |a: Action| model.keymap.short(a);
+    let pair = |a: Action, b: Action| format!("{}/{}", k(a), k(b));
     match model.logview.open_file() {
+        // Most used first: the end is cut on a narrow terminal.
         Some(_) => vec![
             (k(Action::Filter), "search"),
-            (k(Action::NextMatch), "next"),
-            (k(Action::PrevMatch), "prev"),
-            (k(Action::NextError), "next error"),
+            (pair(Action::NextMatch, Action::PrevMatch), "match"),
+            (pair(Action::NextError, Action::PrevError), "error"),
             (k(Action::Follow), "follow"),
+            (k(Action::Back), "back"),
             (k(Action::Level), "level"),
             (k(Action::Wrap), "wrap"),
             (k(Action::Export), "export"),
             (k(Action::ClearFile), "clear"),
             (":goto".into(), "time"),
-            (k(Action::Back), "back"),
         ],
         None => vec![
             (k(Action::Open), "open"),
@@ -119,7 +120,7 @@ fn list(frame: &mut Frame, model: &Model, area: Rect) {
             theme.dim(),
         ),
         None => Span::styled(
-            "Rotated files (NAME.log.N) are read-only history; only active files follow and clear.",
+            "NAME.log.N files are rotated history: not followed, not cleared.",
             theme.dim(),
         ),
     };
@@ -170,11 +171,13 @@ fn file_view(frame: &mut Frame, model: &Model, file: &FileView, area: Rect) {
     let shown = on_screen(doc, file, usize::from(inner.height), width);
     let mut lines: Vec<Line> = Vec::new();
     for (row, line) in shown {
+        let here = row.is_some() && row == file.current;
+        // The jump target is marked in text too (no colour needed).
+        let mark = if here { theme.cursor() } else { " " };
         let number = match line.line {
-            Some(n) => format!("{:>gutter$} ", n + 1),
+            Some(n) => format!("{:>gutter$}{mark}", n + 1),
             None => " ".repeat(gutter + 1),
         };
-        let here = row.is_some() && row == file.current;
         let number_style = if here { theme.selected() } else { theme.dim() };
         let style = level_style(theme, line.level);
         let parts = if file.wrap {
@@ -278,15 +281,20 @@ fn title<'a>(theme: &Theme, file: &FileView, height: usize) -> Line<'a> {
     if let Some(level) = doc.filter {
         let at_least = if theme.ascii { ">=" } else { "≥" };
         spans.push(Span::styled(
-            format!("{at_least}{} ({} rows) ", level.as_str(), count(doc.rows as u64)),
+            format!(
+                "{at_least}{} ({} rows) ",
+                level.as_str(),
+                count(doc.rows as u64)
+            ),
             theme.key(),
         ));
     }
     if doc.following {
         let newer = doc.rows.saturating_sub(file.top_row(height) + height);
-        spans.push(match file.top {
-            Top::End => Span::styled("following ", theme.ok()),
-            Top::Row(_) => Span::styled(format!("following, {newer} below "), theme.warn()),
+        spans.push(if newer == 0 {
+            Span::styled("following ", theme.ok())
+        } else {
+            Span::styled(format!("following, {newer} below "), theme.warn())
         });
     } else if file.rotation != 0 {
         spans.push(Span::styled("rotated ", theme.dim()));
@@ -296,7 +304,10 @@ fn title<'a>(theme: &Theme, file: &FileView, height: usize) -> Line<'a> {
     if file.wrap {
         spans.push(Span::styled("wrap ", theme.dim()));
     } else if file.hscroll > 0 {
-        spans.push(Span::styled(format!("col {} ", file.hscroll + 1), theme.dim()));
+        spans.push(Span::styled(
+            format!("col {} ", file.hscroll + 1),
+            theme.dim(),
+        ));
     }
     Line::from(spans)
 }
@@ -317,7 +328,10 @@ fn progress<'a>(theme: &Theme, file: &FileView) -> Line<'a> {
 }
 
 fn percent(done: u64, total: u64) -> u64 {
-    (done.saturating_mul(100)).checked_div(total).unwrap_or(100).min(100)
+    (done.saturating_mul(100))
+        .checked_div(total)
+        .unwrap_or(100)
+        .min(100)
 }
 
 fn index_text(index: &IndexStatus) -> Option<String> {

@@ -718,3 +718,34 @@ fn over_real_files_level_filter_export_and_clear_work_end_to_end() {
         assert!(!err.is_empty());
     }
 }
+
+#[test]
+fn keys_pressed_before_the_session_answers_still_step_through_levels_and_follow() {
+    use crate::logs::LogLevel;
+    let mut m = opened(10);
+    let steps: Vec<_> = "vvvv"
+        .chars()
+        .map(|c| doc_action(&update(&mut m, key(c))).cloned())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            Some(LogLevel::Info),
+            Some(LogLevel::Warn),
+            Some(LogLevel::Error),
+            None
+        ]
+        .map(|l| Some(DocAction::Filter(l)))
+    );
+    let follows: Vec<_> = "ff"
+        .chars()
+        .map(|c| doc_action(&update(&mut m, key(c))).cloned())
+        .collect();
+    assert_eq!(
+        follows,
+        [
+            Some(DocAction::Follow(false)),
+            Some(DocAction::Follow(true))
+        ]
+    );
+}

@@ -179,19 +179,21 @@ fn on_file(model: &mut Model, action: Action) -> Vec<Effect> {
                 );
                 return warn(model, &text);
             }
-            let on = !file.following();
+            let on = !file.follow;
+            file.follow = on;
             if on {
                 file.top = Top::End;
             }
             return doc_op(model, DocAction::Follow(on));
         }
         Action::Level => {
-            let next = match file.frame.as_ref().and_then(|f| f.filter) {
+            let next = match file.filter {
                 None => Some(LogLevel::Info),
                 Some(LogLevel::Info) => Some(LogLevel::Warn),
                 Some(LogLevel::Warn) => Some(LogLevel::Error),
                 Some(_) => None,
             };
+            file.filter = next;
             file.current = None;
             return doc_op(model, DocAction::Filter(next));
         }
@@ -382,6 +384,10 @@ pub fn on_reply(model: &mut Model, reply: LogReply) -> Vec<Effect> {
                         if r > last {
                             file.top = Top::Row(last);
                         }
+                    }
+                    if file.pending == 0 {
+                        file.filter = frame.filter;
+                        file.follow = frame.following;
                     }
                     if file.frame.as_ref() != Some(&*frame) || moved_to.is_some() {
                         file.frame = Some(*frame);

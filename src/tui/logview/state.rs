@@ -3,6 +3,7 @@
 //! last [`DocFrame`] it sent.
 
 use super::{DocFrame, ListedFile, ViewAt};
+use crate::logs::LogLevel;
 
 /// Text rows of the file view on a screen `height` rows tall: header,
 /// status line, hint bar and the two borders of the box.
@@ -72,6 +73,11 @@ pub struct FileView {
     pub hscroll: usize,
     /// `None` until the session's first answer.
     pub frame: Option<DocFrame>,
+    /// The level filter and follow asked for by keys, ahead of the frame
+    /// while ops are on their way (so `v v v` steps three levels); the
+    /// frame's own values win once nothing is pending.
+    pub filter: Option<LogLevel>,
+    pub follow: bool,
     /// Ops sent for this document and not answered yet.
     pub pending: usize,
 }
@@ -88,6 +94,8 @@ impl FileView {
             hscroll: 0,
             frame: None,
             pending: 0,
+            filter: None,
+            follow: file.rotation == 0,
         }
     }
 

@@ -158,8 +158,10 @@ fn file_view(frame: &mut Frame, model: &Model, file: &FileView, area: Rect) {
         return;
     };
     if doc.lines.is_empty() {
-        let text = if doc.index.done {
-            "No lines here (at this level)."
+        let text = if doc.index.done && doc.filter.is_some() {
+            "No lines at this level (v shows more)."
+        } else if doc.index.done {
+            "No lines here yet."
         } else {
             "Reading…"
         };

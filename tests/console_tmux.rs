@@ -207,3 +207,93 @@ fn too_small_a_terminal_gets_a_message_and_read_only_refuses_commands() {
     t.keys(&["q"]);
     t.wait_text("syncdeck exited with 0", WAIT);
 }
+
+/// The log viewer in the real console: the five files listed, one opened
+/// and searched, a match jumped to, back to the list, one cleared after a
+/// confirmation naming it.
+#[test]
+fn log_viewer_lists_searches_jumps_and_clears_a_file() {
+    if !tmux::available() {
+        return;
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let t = console("demo --size small", home.path(), 140, 40);
+    // A finished job means syncdeck.log and sync_jobs.log hold lines.
+    t.wait_for("objects synced by the automatic config", WAIT, |s| {
+        synced(s) > 0
+    });
+
+    t.keys(&["4"]);
+    let screen = t.wait_text("Log files", WAIT);
+    for name in [
+        "live",
+        "syncdeck.log",
+        "errors.log",
+        "auto_sync.log",
+        "changes_detected.log",
+        "sync_jobs.log",
+    ] {
+        assert!(screen.contains(name), "{name} not listed:\n{screen}");
+    }
+
+    // Open syncdeck.log (the first file after the live tail) and search.
+    t.keys(&["j"]);
+    t.wait_for("cursor on syncdeck.log", WAIT, |s| {
+        s.lines().any(|l| l.contains("▶syncdeck.log"))
+    });
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("syncdeck.log opened", WAIT, |s| {
+        s.lines().nth(1).is_some_and(|l| l.contains("syncdeck.log")) && s.contains("job started")
+    });
+    assert!(screen.contains("following"), "{screen}");
+    t.keys(&["/", "j", "o", "b", "Enter"]);
+    let screen = t.wait_for("a match count", WAIT, |s| {
+        s.lines()
+            .any(|l| l.contains("/job: ") && l.contains(" match"))
+    });
+    let count = line_with(&screen, "/job: ");
+    assert!(!count.contains("/job: 0 matches"), "{screen}");
+
+    // n marks the row it jumped to.
+    t.keys(&["n"]);
+    let screen = t.wait_for("a jump to a match", WAIT, |s| {
+        s.lines().any(|l| l.contains("▶[AUTO-SYNC]"))
+    });
+    assert!(
+        line_with(&screen, "▶[AUTO-SYNC]").contains("job"),
+        "{screen}"
+    );
+
+    // Back to the list.
+    t.keys(&["Escape"]);
+    t.wait_text("Log files", WAIT);
+
+    // Clear sync_jobs.log (the last file: the demo has no rotations yet):
+    // asked first, naming it; then it is empty.
+    t.keys(&["G"]);
+    let screen = t.wait_for("cursor on sync_jobs.log", WAIT, |s| {
+        s.lines().any(|l| l.contains("▶sync_jobs.log"))
+    });
+    assert!(
+        !line_with(&screen, "▶sync_jobs.log").contains(" 0 B "),
+        "sync_jobs.log is empty before clearing:\n{screen}"
+    );
+    t.keys(&["c"]);
+    let screen = t.wait_text("Confirm", WAIT);
+    assert!(
+        screen.contains("Clear the log file sync_jobs.log?"),
+        "{screen}"
+    );
+    t.keys(&["y"]);
+    let screen = t.wait_for("sync_jobs.log cleared", WAIT, |s| {
+        s.contains("cleared sync_jobs.log")
+            && s.lines()
+                .any(|l| l.contains("sync_jobs.log") && l.contains(" 0 B "))
+    });
+    assert!(!screen.contains("Confirm"), "{screen}");
+
+    t.keys(&["Escape"]);
+    t.wait_text("Configs (", WAIT);
+    t.keys(&["q"]);
+    t.wait_text("syncdeck exited with 0", WAIT);
+}

@@ -199,8 +199,8 @@ fn too_small_a_terminal_gets_a_message_and_read_only_refuses_commands() {
 
     let home = tempfile::tempdir().expect("tempdir");
     let t = console("demo --size small --read-only", home.path(), 120, 36);
-    let screen = t.wait_text("READ-ONLY", WAIT);
-    assert!(screen.contains("national-to-regional"), "{screen}");
+    let screen = t.wait_text("national-to-regional", WAIT);
+    assert!(screen.contains("READ-ONLY"), "{screen}");
     t.keys(&["x"]);
     let screen = t.wait_text("read-only: cannot stop national-to-regional", WAIT);
     assert!(!screen.contains("Confirm"), "{screen}");

@@ -301,10 +301,12 @@ pub async fn run(opts: ConsoleBenchOptions) -> anyhow::Result<()> {
     let busy = pty_run(
         dir.path(),
         &format!(
-            "{env} exec '{exe_s}' demo --auto 5 --size medium --stats '{}'",
+            "{env} exec '{exe_s}' demo --auto 5 --size large --stats '{}'",
             stats.display()
         ),
-        Duration::from_secs(5),
+        // Dataset generation, then the five initial syncs (1.1 M objects
+        // each) run through the whole measured window.
+        Duration::from_secs(15),
         opts.seconds,
     )?;
     report(

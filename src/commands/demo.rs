@@ -23,7 +23,7 @@ use crate::store::{DbTarget, Store};
 #[derive(clap::Args, Debug, Clone)]
 pub struct DemoOptions {
     /// Size of the source's dataset.
-    #[arg(long, value_enum, default_value = "small")]
+    #[arg(long, value_enum, default_value = "medium")]
     pub size: DatasetSize,
     /// Seed of the source's dataset.
     #[arg(long, default_value_t = 1)]
@@ -32,6 +32,9 @@ pub struct DemoOptions {
     /// destination (more make a busier console).
     #[arg(long, default_value_t = 1)]
     pub auto: usize,
+    /// Time the simulated source takes to answer each request.
+    #[arg(long, default_value = "40ms", value_parser = humantime::parse_duration)]
+    pub latency: Duration,
     /// How often the source changes.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     pub change_every: Duration,
@@ -78,6 +81,9 @@ impl Demo {
             size: opts.size,
             seed: opts.seed,
             mutate_every: Some(opts.change_every),
+            // A real server answers in tens of ms; without this the first
+            // sync of the demo would be over before anyone sees it.
+            latency: Some(opts.latency),
             ..SimOptions::defaults()
         })
         .await?;

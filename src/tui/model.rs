@@ -284,6 +284,8 @@ pub struct Model {
     pub history_resources: Vec<ResourceProgress>,
     pub resources_scroll: usize,
     pub jobs: Vec<Job>,
+    /// The jobs view has had its first load (until then it says loading).
+    pub jobs_loaded: bool,
     pub jobs_list: ListState,
     pub detections: Vec<Detection>,
     pub detections_list: ListState,
@@ -325,6 +327,7 @@ impl Model {
             history_resources: Vec::new(),
             resources_scroll: 0,
             jobs: Vec::new(),
+            jobs_loaded: false,
             jobs_list: ListState::default(),
             detections: Vec::new(),
             detections_list: ListState::default(),

@@ -246,6 +246,7 @@ pub fn model(width_hint: u16) -> Model {
         job(4, 1, JobState::Completed, 11_208, 0),
     ];
     m.history_of = Some(1);
+    m.jobs_loaded = true;
     m.jobs = vec![
         job(8, 1, JobState::Queued, 0, 0),
         job(7, 1, JobState::Running, 5_200, 3),

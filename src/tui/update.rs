@@ -109,6 +109,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Jobs(jobs) => {
             model.jobs = jobs;
+            model.jobs_loaded = true;
             let n = model.visible_jobs().len();
             clamp(&mut model.jobs_list.cursor, n);
             model.dirty = true;

@@ -21,7 +21,7 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
         Layout::vertical([Constraint::Min(8), Constraint::Length(tail_height)]).areas(area);
     if area.width >= 100 {
         let [list, detail] =
-            Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)])
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
                 .areas(main);
         configs(frame, model, list, true);
         detail_pane(frame, model, detail);
@@ -48,15 +48,16 @@ fn badges(model: &Model, c: &ConfigRow) -> Vec<Span<'static>> {
         }
         out.push(Span::styled(text, style));
     };
-    if c.active {
-        badge("active".into(), theme.ok());
-    } else {
+    // One word says both the switch and the mode: a stopped config is
+    // "stopped"; an active one shows how it runs.
+    if !c.active {
         badge("stopped".into(), theme.dim());
-    }
-    match c.auto.as_str() {
-        "enabled" => badge("auto".into(), theme.info()),
-        "disabled" => badge("auto off".into(), theme.dim()),
-        _ => badge("manual".into(), theme.dim()),
+    } else {
+        match c.auto.as_str() {
+            "enabled" => badge("auto".into(), theme.ok()),
+            "disabled" => badge("auto off".into(), theme.warn()),
+            _ => badge("manual".into(), theme.info()),
+        }
     }
     match model.scheduler_of(c) {
         SchedulerStatus::Cooldown { until } => badge(
@@ -150,7 +151,7 @@ fn configs(frame: &mut Frame, model: &Model, area: Rect, wide: bool) {
         );
         return;
     }
-    let show_route = wide && inner.width >= 90;
+    let show_route = wide && inner.width >= 76;
     let name_width = visible
         .iter()
         .map(|c| c.name.chars().count())
@@ -200,11 +201,21 @@ fn configs(frame: &mut Frame, model: &Model, area: Rect, wide: bool) {
     let mut widths = vec![Constraint::Length(name_width)];
     let mut header = vec![" name"];
     if show_route {
-        widths.push(Constraint::Fill(2));
-        header.push("source → destination");
+        let route_width = visible
+            .iter()
+            .map(|c| {
+                c.source.chars().count()
+                    + 3
+                    + c.destination.as_deref().map_or(1, |d| d.chars().count())
+            })
+            .max()
+            .unwrap_or(10)
+            .clamp(12, 30) as u16;
+        widths.push(Constraint::Length(route_width));
+        header.push("source → dest");
     }
     widths.extend([
-        Constraint::Fill(3),
+        Constraint::Fill(1),
         Constraint::Length(7),
         Constraint::Length(14),
     ]);

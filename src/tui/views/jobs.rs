@@ -22,11 +22,14 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
     if jobs.is_empty() {
-        frame.render_widget(
-            Paragraph::new("No jobs. Press t on the dashboard to sync a config now.")
-                .style(theme.dim()),
-            inner,
-        );
+        let text = if !model.jobs_loaded {
+            "loading…"
+        } else if model.jobs.is_empty() {
+            "No jobs. Press t on the dashboard to sync a config now."
+        } else {
+            "No job matches the filter (Esc clears it)."
+        };
+        frame.render_widget(Paragraph::new(text).style(theme.dim()), inner);
         return;
     }
     let now = model.db_now();

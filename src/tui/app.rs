@@ -298,9 +298,9 @@ impl LogEffects {
                     Err(e) => {
                         // The document went with the failed op; start afresh.
                         session = LogSession::new(session_dir.clone());
-                        Msg::Log(LogReply::Listed(Err(format!(
+                        Msg::Log(LogReply::Crashed(format!(
                             "the log viewer failed ({e}); open the file again"
-                        ))))
+                        )))
                     }
                 };
                 if replies

@@ -400,6 +400,20 @@ pub fn on_reply(model: &mut Model, reply: LogReply) -> Vec<Effect> {
             }
             refetch(model)
         }
+        LogReply::Unchanged { doc } => {
+            if let Some(file) = model.logview.file.as_mut().filter(|f| f.doc == doc) {
+                file.pending = file.pending.saturating_sub(1);
+            }
+            refetch(model)
+        }
+        LogReply::Crashed(text) => {
+            if model.logview.mode == Mode::File {
+                model.logview.mode = Mode::List;
+            }
+            model.logview.file = None;
+            show(model, Note::warn(text));
+            vec![Effect::Log(LogOp::List)]
+        }
         LogReply::Exported(result) => {
             show(model, note_of(result));
             Vec::new()

@@ -150,6 +150,12 @@ pub enum LogReply {
         current: Option<usize>,
         note: Option<Note>,
     },
+    /// A poll found nothing new for the screen sent last: nothing to draw.
+    Unchanged {
+        doc: u64,
+    },
+    /// The session failed and started afresh: the open file is gone.
+    Crashed(String),
     Exported(Result<String, String>),
     Cleared {
         name: String,

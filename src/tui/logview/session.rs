@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::logs::catalog::active_log;
 use crate::logs::export::default_exports_dir;
-use crate::logs::{LogCatalog, LogDocument, LogFiles, LogLevel};
+use crate::logs::{DocUpdate, LogCatalog, LogDocument, LogFiles, LogLevel};
 
 use super::{DocAction, DocFrame, Jump, ListedFile, LogOp, LogReply, Note, Top, ViewAt};
 
@@ -17,6 +17,9 @@ const JUMP_CONTEXT: usize = 3;
 pub struct LogSession {
     catalog: Option<LogCatalog>,
     doc: Option<(u64, LogDocument)>,
+    /// The screen and row count of the last frame sent: a quiet poll for the
+    /// same screen answers without reading any line.
+    sent: Option<(ViewAt, usize)>,
 }
 
 impl LogSession {
@@ -26,6 +29,7 @@ impl LogSession {
         LogSession {
             catalog: dir.map(LogCatalog::new),
             doc: None,
+            sent: None,
         }
     }
 
@@ -37,12 +41,40 @@ impl LogSession {
     pub fn handle(&mut self, op: LogOp) -> LogReply {
         match op {
             LogOp::List => LogReply::Listed(self.list()),
-            LogOp::Open { doc, name, view } => self.open(doc, &name, view),
+            LogOp::Open { doc, name, view } => {
+                self.sent = None;
+                self.open(doc, &name, view)
+            }
             LogOp::Close => {
                 self.doc = None;
                 LogReply::Listed(self.list())
             }
-            LogOp::Doc { doc, action, view } => self.act(doc, action, view),
+            LogOp::Doc { doc, action, view } => {
+                let reply = self.act(doc, action, view);
+                self.sent = match &reply {
+                    LogReply::Doc {
+                        frame: Ok(f),
+                        moved_to,
+                        ..
+                    } => {
+                        let top = match moved_to {
+                            _ if f.from_end => Top::End,
+                            Some(row) => Top::Row(*row),
+                            None => view.top,
+                        };
+                        Some((
+                            ViewAt {
+                                top,
+                                height: view.height,
+                            },
+                            f.rows,
+                        ))
+                    }
+                    LogReply::Unchanged { .. } => self.sent,
+                    _ => None,
+                };
+                reply
+            }
             LogOp::Export { doc } => LogReply::Exported(self.export(doc)),
         }
     }
@@ -99,6 +131,14 @@ impl LogSession {
         match action {
             DocAction::Refresh => {}
             DocAction::Poll => match document.poll() {
+                // Following a quiet file: only the metadata was looked at.
+                Ok(update)
+                    if update == DocUpdate::default()
+                        && quiet(document)
+                        && self.sent == Some((view, document.row_count())) =>
+                {
+                    return LogReply::Unchanged { doc };
+                }
                 Ok(update) if update.truncated => {
                     note = Some(Note::info(format!(
                         "{} was cleared; showing it from the top",
@@ -182,6 +222,11 @@ impl LogSession {
             document.entry().name
         ))
     }
+}
+
+/// Nothing in progress that a frame would show moving.
+fn quiet(document: &LogDocument) -> bool {
+    document.is_indexed() && document.search_status().is_none_or(|s| s.done)
 }
 
 fn failed(doc: u64, error: String) -> LogReply {
@@ -316,4 +361,109 @@ pub fn clear_log(files: Option<&LogFiles>, dir: &Path, name: &str) -> Result<Str
     };
     result.map_err(|e| format!("cannot clear {}: {e}", entry.name))?;
     Ok(format!("cleared {}; rotated files kept", entry.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::logview::fixture;
+    use std::io::Write;
+
+    fn poll(session: &mut LogSession, view: ViewAt) -> LogReply {
+        session.handle(LogOp::Doc {
+            doc: 1,
+            action: DocAction::Poll,
+            view,
+        })
+    }
+
+    #[test]
+    fn a_quiet_followed_file_is_polled_without_reading_lines() {
+        let dir = fixture::log_dir();
+        let mut s = LogSession::new(Some(dir.path().to_path_buf()));
+        let view = ViewAt {
+            top: Top::End,
+            height: 10,
+        };
+        let opened = s.handle(LogOp::Open {
+            doc: 1,
+            name: "sync_jobs.log".into(),
+            view,
+        });
+        assert!(
+            matches!(opened, LogReply::Doc { frame: Ok(_), .. }),
+            "{opened:?}"
+        );
+        if let Some(doc) = s.document_mut() {
+            doc.wait_indexed();
+        }
+        let LogReply::Doc { frame: Ok(f), .. } = poll(&mut s, view) else {
+            panic!("the first poll after indexing sends a frame");
+        };
+        assert!(f.following && f.index.done);
+        assert_eq!(f.rows, 1);
+        assert_eq!(poll(&mut s, view), LogReply::Unchanged { doc: 1 });
+
+        // A new line: a frame with it.
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("sync_jobs.log"))
+            .expect("open");
+        file.write_all(
+            b"[AUTO-SYNC] [INFO] 2026-11-21 10:00:01 [sync_jobs] - job completed job=1\n",
+        )
+        .expect("append");
+        let LogReply::Doc { frame: Ok(f), .. } = poll(&mut s, view) else {
+            panic!("new lines send a frame");
+        };
+        assert_eq!(f.rows, 2);
+        assert!(
+            f.lines
+                .last()
+                .is_some_and(|l| l.text.contains("job completed"))
+        );
+        assert_eq!(poll(&mut s, view), LogReply::Unchanged { doc: 1 });
+        // Another screen position is read even when the file is quiet.
+        let moved = ViewAt {
+            top: Top::Row(0),
+            ..view
+        };
+        assert!(matches!(poll(&mut s, moved), LogReply::Doc { .. }));
+    }
+
+    #[test]
+    fn files_are_opened_only_by_listed_names() {
+        let dir = fixture::log_dir();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("auto_sync.log.3"))
+            .expect("symlink");
+        let mut s = LogSession::new(Some(dir.path().to_path_buf()));
+        let view = ViewAt {
+            top: Top::End,
+            height: 5,
+        };
+        for name in [
+            "../errors.log",
+            "/etc/passwd",
+            "auto_sync.log.3",
+            "errors.log\0",
+            "notes.txt",
+        ] {
+            let reply = s.handle(LogOp::Open {
+                doc: 1,
+                name: name.into(),
+                view,
+            });
+            let LogReply::Doc { frame: Err(e), .. } = reply else {
+                panic!("{name} opened: {reply:?}");
+            };
+            assert!(!e.is_empty());
+        }
+        let LogReply::Listed(Ok(files)) = s.handle(LogOp::List) else {
+            panic!("no listing");
+        };
+        assert!(
+            files.iter().all(|f| f.name != "auto_sync.log.3"),
+            "symlink listed"
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! Drawing: `draw(frame, model)` paints the whole screen from the model. No
-//! I/O happens here (the log tail is an in-memory buffer).
+//! I/O happens here (the log tail is an in-memory buffer; the log viewer
+//! draws the last frame its session sent).
 
 mod dashboard;
 mod detections;

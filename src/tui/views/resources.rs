@@ -76,7 +76,7 @@ pub fn table(
         "progress",
         "synced/total",
         "errors",
-        "speed",
+        "state",
     ];
     if messages {
         widths.push(Constraint::Fill(1));

@@ -84,51 +84,13 @@ impl Syncdeck {
     /// Writes a config for `source` → `dest` and applies it.
     fn apply(&self, source: &SimProcess, dest: &SimProcess, auto: &str) {
         let path = self.dir.path().join("syncdeck.toml");
-        std::fs::write(&path, config_toml(source, dest, auto)).unwrap();
+        std::fs::write(&path, common::copy_config(source, dest, "30m", auto)).unwrap();
         self.ok(&["apply", "-f", path.to_str().unwrap()]);
     }
 
     fn jobs(&self) -> Vec<Value> {
         self.json(&["jobs"]).as_array().unwrap().clone()
     }
-}
-
-fn config_toml(source: &SimProcess, dest: &SimProcess, auto: &str) -> String {
-    format!(
-        r#"
-[[instance]]
-name = "source"
-url = "{}"
-username = "admin"
-password_env = "SD_SOURCE_PW"
-
-[[instance]]
-name = "destination"
-url = "{}"
-username = "admin"
-password_env = "SD_DEST_PW"
-
-[[sync]]
-name = "copy"
-kind = "dhis2"
-source = "source"
-destination = "destination"
-mode = "automatic"
-metadata = ["*"]
-data_sets = ["*"]
-programs = ["*"]
-
-[sync.auto]
-enabled = true
-check_interval = "60s"
-delay_before_sync = "0s"
-immediate_sync = true
-max_sync_per_hour = 0
-cooldown_after_error = "30m"
-{auto}
-"#,
-        source.url, dest.url
-    )
 }
 
 async fn assert_same(source: &SimProcess, dest: &SimProcess, when: &str) {

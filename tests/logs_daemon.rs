@@ -89,43 +89,6 @@ fn stop(mut daemon: Child) {
     assert!(daemon.wait().unwrap().success());
 }
 
-fn config(source: &SimProcess, dest: &SimProcess) -> String {
-    format!(
-        r#"
-[[instance]]
-name = "source"
-url = "{}"
-username = "admin"
-password_env = "SD_SOURCE_PW"
-
-[[instance]]
-name = "destination"
-url = "{}"
-username = "admin"
-password_env = "SD_DEST_PW"
-
-[[sync]]
-name = "copy"
-kind = "dhis2"
-source = "source"
-destination = "destination"
-mode = "automatic"
-metadata = ["*"]
-data_sets = ["*"]
-programs = ["*"]
-
-[sync.auto]
-enabled = true
-check_interval = "60s"
-delay_before_sync = "0s"
-immediate_sync = true
-max_sync_per_hour = 0
-cooldown_after_error = "0s"
-"#,
-        source.url, dest.url
-    )
-}
-
 fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
@@ -163,7 +126,7 @@ fn daemon_writes_five_files_without_secrets_and_honours_an_outside_clear() {
     .unwrap();
 
     let toml = env.dir.path().join("sync.toml");
-    std::fs::write(&toml, config(&source, &dest)).unwrap();
+    std::fs::write(&toml, common::copy_config(&source, &dest, "0s", "")).unwrap();
     env.ok(&["apply", "-f", toml.to_str().unwrap()]);
 
     // 1. The destination refuses the password: an auth failure.

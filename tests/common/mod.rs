@@ -144,3 +144,44 @@ pub async fn sim_counter(sim: &SimProcess, counter: &str) -> u64 {
         m.values().filter_map(serde_json::Value::as_u64).sum()
     })
 }
+
+/// One automatic sync `copy` from `source` to `dest` (secrets from the
+/// `SD_SOURCE_PW` / `SD_DEST_PW` env vars), with `extra` lines appended to
+/// its `[sync.auto]`.
+pub fn copy_config(source: &SimProcess, dest: &SimProcess, cooldown: &str, extra: &str) -> String {
+    format!(
+        r#"
+[[instance]]
+name = "source"
+url = "{}"
+username = "admin"
+password_env = "SD_SOURCE_PW"
+
+[[instance]]
+name = "destination"
+url = "{}"
+username = "admin"
+password_env = "SD_DEST_PW"
+
+[[sync]]
+name = "copy"
+kind = "dhis2"
+source = "source"
+destination = "destination"
+mode = "automatic"
+metadata = ["*"]
+data_sets = ["*"]
+programs = ["*"]
+
+[sync.auto]
+enabled = true
+check_interval = "60s"
+delay_before_sync = "0s"
+immediate_sync = true
+max_sync_per_hour = 0
+cooldown_after_error = "{cooldown}"
+{extra}
+"#,
+        source.url, dest.url
+    )
+}

@@ -11,7 +11,7 @@ use super::widgets::{
     block, count, gauge, inert, rate, ratio, relative, relative_short, secs, short, span_ms,
 };
 use crate::engine::events::SchedulerStatus;
-use crate::store::queue::{JobState, ResourceStatus};
+use crate::store::queue::JobState;
 use crate::tui::model::{ConfigRow, Model, Pane};
 use crate::tui::theme::Theme;
 
@@ -435,71 +435,7 @@ fn resource_table(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Re
         None => &model.history_resources,
     };
     let bar = if area.width >= 90 { 20 } else { 10 };
-    let rows: Vec<Row> = resources
-        .iter()
-        .skip(model.resources_scroll)
-        .map(|r| {
-            let style = match r.status {
-                ResourceStatus::Running => theme.header(),
-                ResourceStatus::Failed => theme.error(),
-                ResourceStatus::Pending => theme.dim(),
-                _ => ratatui::style::Style::default(),
-            };
-            let total = if r.total == 0 && r.status == ResourceStatus::Done {
-                r.processed
-            } else {
-                r.total
-            };
-            Row::new(vec![
-                Cell::from(r.rtype.clone()),
-                Cell::from(inert(&r.resource, 60)),
-                Cell::from(Line::from(gauge(
-                    theme,
-                    if r.status == ResourceStatus::Done {
-                        1.0
-                    } else {
-                        ratio(r.processed, total)
-                    },
-                    bar,
-                ))),
-                Cell::from(format!("{}/{}", count(r.synced), count(total))),
-                Cell::from(count(r.errors)).style(if r.errors > 0 {
-                    theme.warn()
-                } else {
-                    ratatui::style::Style::default()
-                }),
-                Cell::from(if r.status == ResourceStatus::Running {
-                    rate(r.speed)
-                } else {
-                    r.status.as_str().to_string()
-                }),
-            ])
-            .style(style)
-        })
-        .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(8),
-            Constraint::Fill(1),
-            Constraint::Length(bar as u16 + 5),
-            Constraint::Length(17),
-            Constraint::Length(6),
-            Constraint::Length(9),
-        ],
-    )
-    .header(
-        Row::new(vec![
-            "type",
-            "resource",
-            "progress",
-            "synced/total",
-            "errors",
-            "speed",
-        ])
-        .style(theme.dim()),
-    )
-    .column_spacing(1);
+    let table = super::resources::table(theme, resources, model.resources_scroll, bar, false);
     frame.render_widget(table, area);
 }
 

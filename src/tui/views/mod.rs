@@ -9,6 +9,7 @@ mod help;
 mod jobs;
 mod logs;
 mod overlays;
+mod resources;
 pub mod widgets;
 
 use ratatui::Frame;

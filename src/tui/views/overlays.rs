@@ -1,11 +1,11 @@
 //! Popups over the view: confirmations, the settings form, job details.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
 
-use super::widgets::{block, centered, count, gauge, hints, inert, ratio, relative, span_ms};
+use super::widgets::{block, centered, count, hints, inert, relative, span_ms};
 use crate::store::queue::{Job, ResourceProgress};
 use crate::tui::keymap::Action;
 use crate::tui::model::{Command, Model, Overlay};
@@ -184,51 +184,8 @@ fn job_detail(
         height: inner.height.saturating_sub(head_area.height),
         ..inner
     };
-    let rows: Vec<Row> = resources
-        .iter()
-        .skip(scroll)
-        .map(|r| {
-            Row::new(vec![
-                Cell::from(r.rtype.clone()),
-                Cell::from(inert(&r.resource, 60)),
-                Cell::from(Line::from(gauge(
-                    theme,
-                    ratio(r.processed, r.total.max(r.processed)),
-                    10,
-                ))),
-                Cell::from(format!("{}/{}", count(r.synced), count(r.total))),
-                Cell::from(count(r.errors)),
-                Cell::from(r.status.as_str()),
-                Cell::from(inert(r.message.as_deref().unwrap_or(""), 200)),
-            ])
-        })
-        .collect();
     frame.render_widget(
-        Table::new(
-            rows,
-            [
-                Constraint::Length(8),
-                Constraint::Fill(2),
-                Constraint::Length(15),
-                Constraint::Length(17),
-                Constraint::Length(6),
-                Constraint::Length(8),
-                Constraint::Fill(1),
-            ],
-        )
-        .header(
-            Row::new(vec![
-                "type",
-                "resource",
-                "progress",
-                "synced/total",
-                "errors",
-                "status",
-                "message",
-            ])
-            .style(theme.dim()),
-        )
-        .column_spacing(1),
+        super::resources::table(theme, resources, scroll, 10, true),
         table_area,
     );
 }

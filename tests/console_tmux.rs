@@ -82,11 +82,12 @@ fn demo_trigger_stop_jobs_help_and_quit() {
 
     // Jobs view: the manual job and the automatic one.
     t.keys(&["2"]);
-    let screen = t.wait_text("Jobs (", WAIT);
-    assert!(
-        line_with(&screen, "manual-reporting").contains("completed"),
-        "{screen}"
-    );
+    // The title shows before the first load ("loading…"): wait for rows.
+    let screen = t.wait_for("the jobs loaded", WAIT, |s| {
+        s.contains("Jobs (")
+            && s.lines()
+                .any(|l| l.contains("manual-reporting") && l.contains("completed"))
+    });
     assert!(screen.contains("national-to-regional"), "{screen}");
 
     // Help, generated from the keymap.

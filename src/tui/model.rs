@@ -183,7 +183,10 @@ pub enum Input {
 /// What sits on top of the view.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Overlay {
-    Help,
+    /// Scrolled `scroll` lines down (small terminals).
+    Help {
+        scroll: usize,
+    },
     Confirm(Command),
     Settings(SettingsForm),
     JobDetail {

@@ -106,7 +106,7 @@ fn logs_view_renders_escapes_inert() {
 #[test]
 fn help_lists_the_live_keymap() {
     let mut m = sample::model(160);
-    m.overlay = Some(Overlay::Help);
+    m.overlay = Some(Overlay::Help { scroll: 0 });
     both_sizes("help", &m);
 }
 

@@ -449,11 +449,17 @@ fn on_overlay_action(model: &mut Model, action: Action) -> Vec<Effect> {
             }
             _ => Vec::new(),
         },
-        Overlay::Help => {
-            if matches!(action, Action::Back | Action::Help) {
-                model.overlay = None;
-            } else if action == Action::Quit {
-                model.quit = true;
+        Overlay::Help { scroll } => {
+            match action {
+                Action::Back | Action::Help => model.overlay = None,
+                Action::Quit => model.quit = true,
+                // The view stops at the last line; this only bounds the number.
+                Action::Down => *scroll = (*scroll + 1).min(200),
+                Action::PageDown => *scroll = (*scroll + 10).min(200),
+                Action::Up => *scroll = scroll.saturating_sub(1),
+                Action::PageUp => *scroll = scroll.saturating_sub(10),
+                Action::Top => *scroll = 0,
+                _ => {}
             }
             Vec::new()
         }
@@ -537,7 +543,7 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Help => {
-            model.overlay = Some(Overlay::Help);
+            model.overlay = Some(Overlay::Help { scroll: 0 });
             Vec::new()
         }
         Action::Command => {

@@ -9,7 +9,7 @@ use super::widgets::{block, centered};
 use crate::tui::keymap::Action;
 use crate::tui::model::Model;
 
-pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
+pub fn draw(frame: &mut Frame, model: &Model, scroll: usize, area: Rect) {
     let theme = &model.theme;
     let mut sections: Vec<(&str, Vec<Line>)> = Vec::new();
     for action in Action::ALL {
@@ -19,7 +19,7 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
         }
         if let Some((_, lines)) = sections.last_mut() {
             lines.push(Line::from(vec![
-                Span::styled(format!("{:<14}", model.keymap.label(*action)), theme.key()),
+                Span::styled(format!("{:<16}", model.keymap.label(*action)), theme.key()),
                 Span::raw(action.help()),
             ]));
         }
@@ -58,13 +58,22 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     };
     let [l, r] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
-    frame.render_widget(Paragraph::new(left), l);
-    frame.render_widget(Paragraph::new(right), r);
-    frame.render_widget(
-        Paragraph::new(Span::styled(
-            "Your own keys: keymap.toml in the syncdeck config directory (only the actions you change).",
-            theme.dim(),
-        )),
-        foot_area,
-    );
+    // On a small screen the columns scroll together and the footer says so.
+    let longest = left.len().max(right.len());
+    let hidden = longest.saturating_sub(body.height as usize);
+    let scroll = scroll.min(hidden) as u16;
+    frame.render_widget(Paragraph::new(left).scroll((scroll, 0)), l);
+    frame.render_widget(Paragraph::new(right).scroll((scroll, 0)), r);
+    let foot = if hidden > 0 {
+        format!(
+            "{} more lines: {}/{} to scroll. Your own keys: keymap.toml in the config directory.",
+            hidden - scroll as usize,
+            model.keymap.short(Action::Down),
+            model.keymap.short(Action::Up)
+        )
+    } else {
+        "Your own keys: keymap.toml in the syncdeck config directory (only the actions you change)."
+            .into()
+    };
+    frame.render_widget(Paragraph::new(Span::styled(foot, theme.dim())), foot_area);
 }

@@ -47,7 +47,7 @@ pub fn draw(frame: &mut Frame, model: &Model) {
     status_line(frame, model, status);
     hint_bar(frame, model, hints);
     match &model.overlay {
-        Some(Overlay::Help) => help::draw(frame, model, body),
+        Some(Overlay::Help { scroll }) => help::draw(frame, model, *scroll, body),
         Some(overlay) => overlays::draw(frame, model, overlay, body),
         None => {}
     }
@@ -121,7 +121,11 @@ fn hint_bar(frame: &mut Frame, model: &Model, area: Rect) {
             (km.label(Action::Confirm), "yes"),
             (km.label(Action::Cancel), "no"),
         ],
-        (Some(Overlay::Help), _, _) => vec![(k(Action::Back), "close"), (k(Action::Quit), "quit")],
+        (Some(Overlay::Help { .. }), _, _) => vec![
+            (k(Action::Down), "scroll"),
+            (k(Action::Back), "close"),
+            (k(Action::Quit), "quit"),
+        ],
         (Some(Overlay::Settings(f)), _, _) if f.editing.is_some() => {
             vec![("enter".into(), "keep"), ("esc".into(), "undo")]
         }

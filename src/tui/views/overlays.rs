@@ -20,7 +20,7 @@ pub fn draw(frame: &mut Frame, model: &Model, overlay: &Overlay, area: Rect) {
             resources,
             scroll,
         } => job_detail(frame, model, job, resources, *scroll, area),
-        Overlay::Help => {}
+        Overlay::Help { .. } => {}
     }
 }
 

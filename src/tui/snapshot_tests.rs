@@ -221,3 +221,21 @@ fn log_viewer_shows_escape_sequences_in_a_file_as_inert_text() {
         }
     }
 }
+
+#[test]
+fn the_running_resource_stays_in_view_until_the_operator_scrolls() {
+    let mut m = sample::model(160);
+    if let Some(live) = m.live.get_mut(&1) {
+        live.resources = sample::resources(30);
+    }
+    let running_row = |screen: &str| {
+        screen
+            .lines()
+            .any(|l| l.contains("metadata:categoryC") && l.contains("4.2k/s"))
+    };
+    assert!(running_row(&render(&m, 80, 24)), "{}", render(&m, 80, 24));
+    // Scrolled by hand: the operator's position wins.
+    m.pane = Pane::Resources;
+    m.resources_scroll = 0;
+    assert!(!running_row(&render(&m, 80, 24)));
+}

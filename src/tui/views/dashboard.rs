@@ -11,7 +11,7 @@ use super::widgets::{
     block, count, gauge, inert, rate, ratio, relative, relative_short, secs, short, span_ms,
 };
 use crate::engine::events::SchedulerStatus;
-use crate::store::queue::JobState;
+use crate::store::queue::{JobState, ResourceStatus};
 use crate::tui::model::{ConfigRow, Model, Pane};
 use crate::tui::theme::Theme;
 
@@ -435,7 +435,17 @@ fn resource_table(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Re
         None => &model.history_resources,
     };
     let bar = if area.width >= 90 { 20 } else { 10 };
-    let table = super::resources::table(theme, resources, model.resources_scroll, bar, false);
+    // Until the operator scrolls the pane, keep the running resource in view.
+    let rows = area.height.saturating_sub(1) as usize;
+    let skip = if model.pane == Pane::Resources {
+        model.resources_scroll
+    } else {
+        resources
+            .iter()
+            .position(|r| r.status == ResourceStatus::Running)
+            .map_or(0, |i| (i + 2).saturating_sub(rows))
+    };
+    let table = super::resources::table(theme, resources, skip, bar, false);
     frame.render_widget(table, area);
 }
 

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod hashing;
 pub mod logging;
 pub mod logs;
+pub mod signals;
 pub mod sim;
 pub mod store;
 pub mod text;

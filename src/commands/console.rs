@@ -63,20 +63,6 @@ pub struct ConsoleArgs {
     pub stats: Option<PathBuf>,
 }
 
-impl Default for ConsoleArgs {
-    fn default() -> Self {
-        ConsoleArgs {
-            read_only: false,
-            monitor: false,
-            workers: 2,
-            no_color: false,
-            ascii: false,
-            logs: None,
-            stats: None,
-        }
-    }
-}
-
 /// The model a console starts with: keymap (with any warning shown), theme
 /// and session facts.
 pub fn initial_model(

@@ -41,6 +41,8 @@ pub async fn run(target: &DbTarget, args: DaemonArgs) -> anyhow::Result<ExitCode
         },
         first_check_within: args.first_check_within,
     };
+    // Installed first: a SIGTERM during start-up still stops cleanly.
+    let mut shutdown = crate::signals::Shutdown::install()?;
     let (store, engine) = super::open_engine(target, options).await?;
     info!(target: "auto_sync", db = %target.display(), workers = args.workers, "daemon started");
     eprintln!(
@@ -48,22 +50,10 @@ pub async fn run(target: &DbTarget, args: DaemonArgs) -> anyhow::Result<ExitCode
         target.display(),
         args.workers
     );
-    wait_for_signal().await?;
+    shutdown.requested().await;
     info!(target: "auto_sync", "stopping: giving running jobs back to the queue");
     engine.shutdown().await;
     store.close().await;
     info!(target: "auto_sync", "daemon stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
-    }
-    Ok(())
 }

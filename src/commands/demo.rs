@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::commands::console::{ConsoleArgs, ConsoleLogs, engine_options};
-use crate::engine::{EngineHandle, EngineOptions};
+use crate::engine::EngineHandle;
 use crate::sim::{self, DatasetSize, RunningSim, SimOptions};
 use crate::store::queue::{JobFilter, JobState};
 use crate::store::{DbTarget, Store};
@@ -112,14 +112,11 @@ impl Demo {
         let target = DbTarget::Sqlite(dir.path().join("demo.db"));
         let store = Store::open(&target).await?;
         store.apply(&file, false, false).await?;
-        let options = EngineOptions {
-            // Every scheduler looks within 2 s, so the first sync starts at once.
-            first_check_within: Some(Duration::from_secs(2)),
-            ..engine_options(&ConsoleArgs {
-                workers: opts.console.workers.max(opts.auto + 2),
-                ..opts.console.clone()
-            })
-        };
+        let mut options = engine_options(&opts.console);
+        // Every scheduler looks within 2 s, so the first sync starts at once;
+        // enough workers that every demo config can run at the same time.
+        options.first_check_within = Some(Duration::from_secs(2));
+        options.worker.concurrency = options.worker.concurrency.max(opts.auto + 2);
         let factory = Arc::new(crate::engine::dhis2::Dhis2Connectors::new(store.clone()));
         let engine = crate::engine::Engine::start(store.clone(), factory, options);
         Ok(Demo {

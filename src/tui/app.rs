@@ -60,7 +60,7 @@ async fn event_loop(
     let (tx, mut rx) = mpsc::unbounded_channel::<Reply>();
     let mut keys = crossterm::event::EventStream::new();
     let mut events = engine.subscribe();
-    let mut signals = Signals::new()?;
+    let mut signals = crate::signals::Shutdown::install()?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut log_tick = tokio::time::interval(LOG_POLL_INTERVAL);
@@ -116,7 +116,7 @@ async fn event_loop(
                 Msg::LogTick
             }
             () = tail.changed() => Msg::LogLines,
-            () = signals.next() => break,
+            () = signals.requested() => break,
             () = tokio::time::sleep_until(next_frame), if model.dirty => {
                 let started = Instant::now();
                 tui.frame(|f| views::draw(f, model))?;
@@ -259,8 +259,10 @@ async fn execute(engine: &EngineHandle, effect: Effect) -> Msg {
             Err(e) => failed("cannot load the job", &e),
         },
         Effect::Run(cmd) => Msg::Done(run_command(engine, cmd).await),
-        Effect::Repaint => Msg::Resize,
-        Effect::Log(_) => Msg::LoadFailed("internal: a log op reached the engine runner".into()),
+        // Both are handled before the runner (`event_loop`, `EffectRunner::run`).
+        Effect::Repaint | Effect::Log(_) => {
+            Msg::LoadFailed("internal: an effect reached the engine runner".into())
+        }
     }
 }
 
@@ -386,30 +388,4 @@ async fn run_command(engine: &EngineHandle, cmd: Command) -> Result<String, Stri
         }
     };
     result.map_err(|e| format!("cannot {what}: {e}"))
-}
-
-/// SIGTERM, SIGHUP (terminal closed) and SIGINT end the console cleanly.
-struct Signals {
-    term: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> anyhow::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Signals {
-            term: signal(SignalKind::terminate())?,
-            hup: signal(SignalKind::hangup())?,
-            int: signal(SignalKind::interrupt())?,
-        })
-    }
-
-    async fn next(&mut self) {
-        tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.hup.recv() => {}
-            _ = self.int.recv() => {}
-        }
-    }
 }

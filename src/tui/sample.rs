@@ -173,8 +173,7 @@ fn tail() -> Arc<Tail> {
 
 /// The three demo configs: one syncing, one idle and manual, one in
 /// cooldown after an error (whose name carries an escape sequence).
-pub fn model(width_hint: u16) -> Model {
-    let _ = width_hint;
+pub fn model() -> Model {
     let session = Session {
         origin: "local".into(),
         database: "/var/lib/syncdeck/syncdeck.db".into(),
@@ -278,7 +277,7 @@ pub fn model(width_hint: u16) -> Model {
 /// `configs` configs of `resources` resources each, all syncing: the
 /// rendering benchmark's worst case.
 pub fn busy_model(configs: usize, resources_each: usize) -> Model {
-    let mut m = model(160);
+    let mut m = model();
     m.configs.clear();
     m.live.clear();
     for i in 0..configs as i64 {

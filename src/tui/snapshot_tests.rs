@@ -31,12 +31,12 @@ fn both_sizes(name: &str, model: &Model) {
 
 #[test]
 fn dashboard() {
-    both_sizes("dashboard", &sample::model(160));
+    both_sizes("dashboard", &sample::model());
 }
 
 #[test]
 fn dashboard_idle_config_shows_last_result_and_cooldown() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     m.configs_list.cursor = 2;
     m.pane = Pane::Resources;
     both_sizes("dashboard_cooldown", &m);
@@ -44,7 +44,7 @@ fn dashboard_idle_config_shows_last_result_and_cooldown() {
 
 #[test]
 fn dashboard_ascii_without_colour() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     m.theme.ascii = true;
     m.theme.color = false;
     m.session.read_only = true;
@@ -53,7 +53,7 @@ fn dashboard_ascii_without_colour() {
 
 #[test]
 fn dashboard_filtered_with_input_line() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     m.configs_list.filter = "man".into();
     m.input = Some(super::model::Input::Filter("man".into()));
     both_sizes("dashboard_filter", &m);
@@ -61,7 +61,7 @@ fn dashboard_filtered_with_input_line() {
 
 #[test]
 fn jobs_view() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     m.view = View::Jobs;
     m.jobs_list.cursor = 3;
     both_sizes("jobs", &m);
@@ -69,7 +69,7 @@ fn jobs_view() {
 
 #[test]
 fn job_detail() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     m.view = View::Jobs;
     m.overlay = Some(Overlay::JobDetail {
         job: Box::new(sample::job(
@@ -87,14 +87,14 @@ fn job_detail() {
 
 #[test]
 fn detections_view() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     m.view = View::Detections;
     both_sizes("detections", &m);
 }
 
 #[test]
 fn logs_view_renders_escapes_inert() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     m.view = View::Logs;
     m.logview.mode = super::logview::Mode::Live;
     both_sizes("logs", &m);
@@ -105,14 +105,14 @@ fn logs_view_renders_escapes_inert() {
 
 #[test]
 fn help_lists_the_live_keymap() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     m.overlay = Some(Overlay::Help { scroll: 0 });
     both_sizes("help", &m);
 }
 
 #[test]
 fn confirmation_names_the_target() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     m.overlay = Some(Overlay::Confirm(Command::Stop {
         id: 1,
         name: "national-to-regional".into(),
@@ -123,7 +123,7 @@ fn confirmation_names_the_target() {
 
 #[test]
 fn settings_form_with_errors() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     let mut form = SettingsForm::new(1, "national-to-regional", None);
     form.fields[1].value = "30s".into();
     form.cursor = 1;
@@ -134,7 +134,7 @@ fn settings_form_with_errors() {
 
 #[test]
 fn too_small_terminal_says_so() {
-    let m = sample::model(160);
+    let m = sample::model();
     insta::assert_snapshot!("too_small_50x12", render(&m, 50, 12));
 }
 
@@ -224,7 +224,7 @@ fn log_viewer_shows_escape_sequences_in_a_file_as_inert_text() {
 
 #[test]
 fn the_running_resource_stays_in_view_until_the_operator_scrolls() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     if let Some(live) = m.live.get_mut(&1) {
         live.resources = sample::resources(30);
     }

@@ -42,7 +42,6 @@ pub enum Msg {
     LoadFailed(String),
     /// The wall clock, ms since the epoch; sent once a second.
     Tick(i64),
-    Resize,
     /// The terminal's size (at start and on every resize).
     Screen {
         width: u16,
@@ -156,10 +155,6 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Tick(now) => on_tick(model, now),
-        Msg::Resize => {
-            model.dirty = true;
-            vec![Effect::Repaint]
-        }
         Msg::Screen { width: _, height } => {
             model.dirty = true;
             let mut effects = vec![Effect::Repaint];
@@ -272,7 +267,12 @@ fn on_engine(model: &mut Model, event: EngineEvent) -> Vec<Effect> {
                 }
             }
             let mut effects = vec![Effect::LoadSnapshot];
-            effects.extend(view_loads(model));
+            // The shown history only changes with the selected config's jobs.
+            effects.extend(
+                view_loads(model)
+                    .into_iter()
+                    .filter(|e| !matches!(e, Effect::LoadHistory(id) if config_id != Some(*id))),
+            );
             effects
         }
         EngineEvent::Progress {

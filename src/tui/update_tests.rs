@@ -32,7 +32,7 @@ fn keys(m: &mut Model, text: &str) -> Vec<Effect> {
 
 #[test]
 fn trigger_runs_at_once_but_stop_asks_first_naming_the_config() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     assert_eq!(
         update(&mut m, key('t')),
         vec![Effect::Run(Command::Trigger {
@@ -68,7 +68,7 @@ fn trigger_runs_at_once_but_stop_asks_first_naming_the_config() {
 
 #[test]
 fn read_only_refuses_every_command_in_the_dispatcher() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     m.session.read_only = true;
     for k in ['t', 's', 'x', 'e', 'R', 'D'] {
         assert_eq!(update(&mut m, key(k)), vec![], "key {k}");
@@ -87,7 +87,7 @@ fn read_only_refuses_every_command_in_the_dispatcher() {
 
 #[test]
 fn filter_narrows_the_list_and_esc_clears_it() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     keys(&mut m, "/man");
     assert_eq!(m.input, Some(Input::Filter("man".into())));
     assert_eq!(m.visible_configs().len(), 1);
@@ -105,7 +105,7 @@ fn filter_narrows_the_list_and_esc_clears_it() {
 
 #[test]
 fn views_switch_by_number_command_line_and_esc() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     assert_eq!(update(&mut m, key('2')), vec![Effect::LoadJobs]);
     assert_eq!(m.view, View::Jobs);
     update(&mut m, code(KeyCode::Esc));
@@ -130,7 +130,7 @@ fn views_switch_by_number_command_line_and_esc() {
 
 #[test]
 fn moving_the_cursor_loads_that_configs_history() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     assert_eq!(update(&mut m, key('j')), vec![Effect::LoadHistory(2)]);
     assert!(m.history.is_empty(), "old history dropped");
     assert_eq!(update(&mut m, key('G')), vec![Effect::LoadHistory(3)]);
@@ -158,7 +158,7 @@ fn moving_the_cursor_loads_that_configs_history() {
 
 #[test]
 fn progress_events_update_the_live_view_and_a_finished_job_reloads() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     m.dirty = false;
     let effects = update(
         &mut m,
@@ -198,7 +198,7 @@ fn progress_events_update_the_live_view_and_a_finished_job_reloads() {
 
 #[test]
 fn ticks_move_the_clock_sample_throughput_and_reload_every_five_seconds() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     let before = m.throughput[&1].len();
     assert_eq!(update(&mut m, Msg::Tick(NOW + 1_000)), vec![]);
     assert_eq!(m.throughput[&1].len(), before + 1);
@@ -211,7 +211,7 @@ fn ticks_move_the_clock_sample_throughput_and_reload_every_five_seconds() {
 
 #[test]
 fn settings_form_validates_with_apply_rules_before_saving() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     update(&mut m, key('e'));
     assert!(matches!(m.overlay, Some(Overlay::Settings(_))));
     // check_interval: edit to 30s.
@@ -259,7 +259,7 @@ fn settings_form_validates_with_apply_rules_before_saving() {
 
 #[test]
 fn jobs_view_retry_only_failed_and_asks_before_retry_all_and_clear() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     update(&mut m, key('2'));
     m.jobs_list.cursor = 2; // completed
     assert_eq!(update(&mut m, key('r')), vec![]);
@@ -293,7 +293,7 @@ fn jobs_view_retry_only_failed_and_asks_before_retry_all_and_clear() {
 
 #[test]
 fn tail_scrolls_back_pauses_and_follows_again() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     update(&mut m, code(KeyCode::Tab));
     update(&mut m, code(KeyCode::Tab));
     assert_eq!(m.pane, Pane::Tail);
@@ -308,7 +308,7 @@ fn tail_scrolls_back_pauses_and_follows_again() {
 
 #[test]
 fn key_releases_are_ignored() {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     let effects = update(
         &mut m,
         Msg::Key(KeyEvent {
@@ -326,7 +326,7 @@ fn a_user_keymap_changes_what_a_key_does() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("keymap.toml");
     std::fs::write(&path, "[scheduler]\ntrigger = [\"T\"]\n").expect("write");
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     m.keymap = super::keymap::Keymap::load(&path).0;
     assert_eq!(update(&mut m, key('t')), vec![]);
     assert_eq!(update(&mut m, key('T')).len(), 1);
@@ -351,7 +351,7 @@ fn listed(name: &str, rotation: u32) -> ListedFile {
 
 /// The logs view with three listed files.
 fn logs_model() -> Model {
-    let mut m = sample::model(160);
+    let mut m = sample::model();
     assert_eq!(update(&mut m, key('4')), vec![Effect::Log(LogOp::List)]);
     let files = vec![
         listed("syncdeck.log", 0),

@@ -51,8 +51,7 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
                 Cell::from(if d.exact {
                     count(d.changed_count)
                 } else {
-                    format!("≥{}", count(d.changed_count))
-                        .replace('≥', if theme.ascii { ">=" } else { "≥" })
+                    format!("{}{}", theme.at_least(), count(d.changed_count))
                 }),
                 Cell::from(inert(d.since.as_deref().unwrap_or("never synced"), 30)),
             ]);

@@ -26,11 +26,11 @@ pub fn tail_pane(frame: &mut Frame, model: &Model, area: Rect, focused: bool) {
         .window(view.min_level, &view.filter, view.back, height);
     let mut title = vec![
         Span::styled(" Log ", theme.title()),
-        Span::styled(format!("≥{} ", view.min_level.as_str()), theme.dim()),
+        Span::styled(
+            format!("{}{} ", theme.at_least(), view.min_level.as_str()),
+            theme.dim(),
+        ),
     ];
-    if theme.ascii {
-        title[1] = Span::styled(format!(">={} ", view.min_level.as_str()), theme.dim());
-    }
     if !view.filter.is_empty() {
         title.push(Span::styled(
             format!("/{} ", super::widgets::inert(&view.filter, 30)),

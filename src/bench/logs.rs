@@ -5,7 +5,7 @@
 //! same run. Counts must agree with grep's or the bench fails.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -21,14 +21,6 @@ pub struct LogsBenchOptions {
     pub size: String,
 }
 
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 const LITERAL: &str = "connection refused";
 const REGEX: &str = "timeout|refused|panic";
 
@@ -39,15 +31,11 @@ pub fn run(opts: LogsBenchOptions) -> anyhow::Result<ExitCode> {
             opts.size
         )
     })?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let dir = TempDir(std::env::temp_dir().join(format!(
-        "syncdeck-bench-logs-{}-{nanos}",
-        std::process::id()
-    )));
-    std::fs::create_dir_all(&dir.0)?;
-    let path = dir.0.join("syncdeck.log");
+    // Removed when dropped, also on error.
+    let dir = tempfile::Builder::new()
+        .prefix("syncdeck-bench-logs-")
+        .tempdir()?;
+    let path = dir.path().join("syncdeck.log");
     let t = Instant::now();
     let lines = generate(&path, size)?;
     println!(
@@ -59,7 +47,7 @@ pub fn run(opts: LogsBenchOptions) -> anyhow::Result<ExitCode> {
     );
     println!("(page cache warm: the file was just written)");
 
-    let catalog = LogCatalog::new(&dir.0);
+    let catalog = LogCatalog::new(dir.path());
     let t = Instant::now();
     let entry = catalog.select("syncdeck.log")?;
     let mut doc = LogDocument::open(&entry)?;

@@ -153,15 +153,11 @@ fn list(catalog: &LogCatalog, json: bool) -> Result<ExitCode, ExitCode> {
     }
     println!("{:<24} {:>10}  MODIFIED", "NAME", "SIZE");
     for e in &entries {
-        let modified = e
-            .modified
-            .and_then(|t| t.duration_since(std::time::SystemTime::UNIX_EPOCH).ok())
-            .map(|d| d.as_millis() as i64);
         println!(
             "{:<24} {:>10}  {}",
             e.name,
             human_size(e.size),
-            super::format::when(modified)
+            super::format::when(e.modified_ms())
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -175,20 +171,26 @@ struct JsonLine<'a> {
     text: String,
 }
 
-/// Prints one line; false when stdout is gone (`| head`).
-fn emit(out: &mut impl Write, file: &str, line: Option<u64>, raw: &[u8], json: bool) -> bool {
-    let text = display_line(raw, PRINT_CHARS);
-    let r = if json {
-        let l = JsonLine {
+impl<'a> JsonLine<'a> {
+    /// `line` as printed: 1-based.
+    fn new(file: &'a str, line: Option<u64>, raw: &[u8]) -> JsonLine<'a> {
+        JsonLine {
             file,
             line,
             level: LogLevel::of_line(raw),
-            text,
-        };
-        serde_json::to_string(&l)
+            text: display_line(raw, PRINT_CHARS),
+        }
+    }
+}
+
+/// Prints one line; false when stdout is gone (`| head`).
+fn emit(out: &mut impl Write, file: &str, line: Option<u64>, raw: &[u8], json: bool) -> bool {
+    let r = if json {
+        serde_json::to_string(&JsonLine::new(file, line, raw))
             .map_err(std::io::Error::other)
             .and_then(|s| writeln!(out, "{s}"))
     } else {
+        let text = display_line(raw, PRINT_CHARS);
         match line {
             Some(n) => writeln!(out, "{file}:{}: {text}", n + 1),
             None => writeln!(out, "{text}"),
@@ -206,12 +208,8 @@ fn view(
     json: bool,
 ) -> Result<ExitCode, ExitCode> {
     let entry = selected(catalog, name)?;
-    if follow && entry.rotation != 0 {
-        return Err(bad_input(format!(
-            "{} is a rotated file and no longer grows: follow {} instead",
-            entry.name,
-            entry.log.file_name()
-        )));
+    if follow && let Some(why) = entry.follow_refusal() {
+        return Err(bad_input(why));
     }
     let io_err = |e: std::io::Error| {
         eprintln!("error: cannot read {}: {e}", entry.name);
@@ -232,12 +230,7 @@ fn view(
     if json && !follow {
         let v: Vec<JsonLine> = last
             .iter()
-            .map(|raw| JsonLine {
-                file: &entry.name,
-                line: None,
-                level: LogLevel::of_line(raw),
-                text: display_line(raw, PRINT_CHARS),
-            })
+            .map(|raw| JsonLine::new(&entry.name, None, raw))
             .collect();
         let doc = json!({ "file": entry.name, "lines": v });
         let _ = writeln!(
@@ -262,9 +255,9 @@ fn view(
             match event {
                 TailEvent::Lines { data, .. } => {
                     for raw in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                        let passes =
-                            level.is_none_or(|m| LogLevel::of_line(raw).is_some_and(|l| l >= m));
-                        if passes && !emit(&mut out, &entry.name, None, raw, json) {
+                        if LogLevel::passes(level, raw)
+                            && !emit(&mut out, &entry.name, None, raw, json)
+                        {
                             return Ok(ExitCode::SUCCESS);
                         }
                     }
@@ -312,12 +305,7 @@ fn search(
             }
             printed += 1;
             if json {
-                shown.push(JsonLine {
-                    file: &entry.name,
-                    line: Some(n + 1),
-                    level: LogLevel::of_line(raw),
-                    text: display_line(raw, PRINT_CHARS),
-                });
+                shown.push(JsonLine::new(&entry.name, Some(n + 1), raw));
                 true
             } else {
                 emit(&mut out, &entry.name, Some(n), raw, false)

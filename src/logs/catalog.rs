@@ -69,11 +69,13 @@ pub struct LogEntry {
     id: (u64, u64),
 }
 
+fn epoch_ms(t: Option<SystemTime>) -> Option<i64> {
+    t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as i64)
+}
+
 fn modified_local<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
-    let ms = t
-        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .map(|d| d.as_millis() as i64);
-    s.serialize_some(&crate::commands::format::when(ms))
+    s.serialize_some(&crate::commands::format::when(epoch_ms(*t)))
 }
 
 impl LogEntry {
@@ -104,6 +106,24 @@ impl LogEntry {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The modification time in ms since the epoch, as
+    /// [`crate::commands::format::when`] takes it.
+    pub fn modified_ms(&self) -> Option<i64> {
+        epoch_ms(self.modified)
+    }
+
+    /// Why this file cannot be followed (a rotated file no longer grows),
+    /// or `None` when it can.
+    pub fn follow_refusal(&self) -> Option<String> {
+        (self.rotation != 0).then(|| {
+            format!(
+                "{} is a rotated file and no longer grows: follow {} instead",
+                self.name,
+                self.log.file_name()
+            )
+        })
     }
 }
 
@@ -189,17 +209,4 @@ impl LogCatalog {
             }),
         }
     }
-
-    /// Every listed file of one log (active first, then .1, .2 …).
-    pub fn family(&self, log: LogName) -> Result<Vec<LogEntry>, SelectError> {
-        Ok(self.list()?.into_iter().filter(|e| e.log == log).collect())
-    }
-}
-
-/// The active file of a log, by stem or file name (`errors` or
-/// `errors.log`), for `logs clear`; rotated files are refused.
-pub fn active_log(name: &str) -> Option<LogName> {
-    LogName::ALL
-        .into_iter()
-        .find(|l| name == l.stem() || name == l.file_name())
 }

@@ -106,6 +106,17 @@ struct SearchRun {
     total: u64,
 }
 
+impl SearchShared {
+    /// Counts a matching line; its number is kept up to [`MAX_HITS`].
+    fn record(&self, line: u64) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let mut hits = self.hits.lock().unwrap_or_else(PoisonError::into_inner);
+        if hits.len() < MAX_HITS {
+            hits.push(line);
+        }
+    }
+}
+
 impl Drop for SearchRun {
     fn drop(&mut self) {
         self.shared.cancel.store(true, Ordering::Relaxed);
@@ -313,6 +324,13 @@ impl LogDocument {
             .collect()
     }
 
+    /// The level of a row's line, from the index (no read).
+    pub fn row_level(&self, row: usize) -> Option<LogLevel> {
+        let line = self.row_line(row)?;
+        let seg = self.locate(line)?;
+        lock(&seg.index).level((line - seg.first_line) as usize)
+    }
+
     /// The next (or previous) row after `from_row` whose line is at `min`
     /// or above: `e`/`E` with `min` = Error.
     pub fn next_level(&self, from_row: usize, min: LogLevel, forward: bool) -> Option<usize> {
@@ -324,10 +342,7 @@ impl LogDocument {
             } else {
                 row.checked_sub(1)?
             };
-            let line = self.row_line(row)?;
-            let seg = self.locate(line)?;
-            let level = lock(&seg.index).level((line - seg.first_line) as usize);
-            if level.is_some_and(|l| l >= min) {
+            if self.row_level(row).is_some_and(|l| l >= min) {
                 return Some(row);
             }
         }
@@ -361,13 +376,12 @@ impl LogDocument {
     pub fn start_search(&mut self, query: SearchQuery) -> Result<(), String> {
         let matcher = Arc::new(query.compile()?);
         let shared = Arc::new(SearchShared::default());
-        let parts: Vec<(Arc<File>, u64, u64)> = self
+        let mut parts: Vec<(Arc<File>, u64, u64)> = self
             .segments
             .iter()
             .map(|s| (s.file.clone(), lock(&s.index).end, s.first_line))
             .collect();
         // While indexing, the first segment is searched to its current size.
-        let mut parts = parts;
         if !self.build.is_done()
             && let Some(first) = parts.first_mut()
         {
@@ -381,17 +395,8 @@ impl LogDocument {
             .spawn(move || {
                 let mut done_bytes = 0u64;
                 for (file, end, first_line) in parts {
-                    let scanned = AtomicU64::new(0);
-                    let r = search_file(&file, end, &m, filter, &sh.cancel, &scanned, |n, _| {
-                        sh.count.fetch_add(1, Ordering::Relaxed);
-                        let mut hits = sh.hits.lock().unwrap_or_else(PoisonError::into_inner);
-                        if hits.len() < MAX_HITS {
-                            hits.push(first_line + n);
-                        }
-                        sh.scanned.store(
-                            done_bytes + scanned.load(Ordering::Relaxed),
-                            Ordering::Relaxed,
-                        );
+                    let r = search_file(&file, end, &m, filter, &sh.cancel, &sh.scanned, |n, _| {
+                        sh.record(first_line + n);
                         true
                     });
                     if let Err(e) = r {
@@ -399,6 +404,7 @@ impl LogDocument {
                             Some(e.to_string());
                         break;
                     }
+                    // A file found shorter than `end` still counts whole.
                     done_bytes += end;
                     sh.scanned.store(done_bytes, Ordering::Relaxed);
                 }
@@ -477,12 +483,8 @@ impl LogDocument {
     /// Follow the active file: [`poll`](Self::poll) then takes appended
     /// lines, rotations and truncations. Rotated files cannot be followed.
     pub fn set_following(&mut self, on: bool) -> Result<(), String> {
-        if on && self.entry.rotation != 0 {
-            return Err(format!(
-                "{} is a rotated file and no longer grows: follow {} instead",
-                self.entry.name,
-                self.entry.log.file_name()
-            ));
+        if on && let Some(why) = self.entry.follow_refusal() {
+            return Err(why);
         }
         self.following = on;
         Ok(())
@@ -569,15 +571,8 @@ impl LogDocument {
     fn check_new_line(&self, line_no: u64, line: &[u8]) {
         let Some(s) = &self.search else { return };
         let line = line.strip_suffix(b"\n").unwrap_or(line);
-        let passes = self
-            .filter
-            .is_none_or(|min| LogLevel::of_line(line).is_some_and(|l| l >= min));
-        if passes && s.matcher.is_match(line) {
-            s.shared.count.fetch_add(1, Ordering::Relaxed);
-            let mut hits = s.shared.hits.lock().unwrap_or_else(PoisonError::into_inner);
-            if hits.len() < MAX_HITS {
-                hits.push(line_no);
-            }
+        if LogLevel::passes(self.filter, line) && s.matcher.is_match(line) {
+            s.shared.record(line_no);
         }
     }
 
@@ -591,15 +586,11 @@ impl LogDocument {
         rows: Option<Range<usize>>,
     ) -> std::io::Result<std::path::PathBuf> {
         let rows = rows.unwrap_or(0..self.row_count());
+        // Read line by line as they are written: a whole file is never held.
         let lines = rows
             .filter_map(|r| self.row_line(r))
-            .filter_map(|l| self.raw_line(l).map(|(raw, _)| raw))
-            .collect::<Vec<_>>();
-        super::export::export_lines(
-            exports_dir,
-            self.entry.log,
-            lines.iter().map(|l| l.as_slice()),
-        )
+            .filter_map(|l| self.raw_line(l).map(|(raw, _)| raw));
+        super::export::export_lines(exports_dir, self.entry.log, lines)
     }
 }
 
@@ -657,8 +648,7 @@ pub fn tail_lines(
             if out.len() >= n {
                 break;
             }
-            let passes = min.is_none_or(|m| LogLevel::of_line(line).is_some_and(|l| l >= m));
-            if !line.is_empty() && passes {
+            if !line.is_empty() && LogLevel::passes(min, line) {
                 out.push(line.to_vec());
             }
         }

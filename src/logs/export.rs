@@ -49,14 +49,15 @@ pub fn create_export(dir: &Path, log: LogName) -> io::Result<(File, PathBuf)> {
 
 /// Writes `lines` (raw log lines, newline added where missing) to a new
 /// export file.
-pub fn export_lines<'a>(
+pub fn export_lines(
     dir: &Path,
     log: LogName,
-    lines: impl IntoIterator<Item = &'a [u8]>,
+    lines: impl IntoIterator<Item = impl AsRef<[u8]>>,
 ) -> io::Result<PathBuf> {
     let (file, path) = create_export(dir, log)?;
     let mut w = io::BufWriter::new(file);
     for line in lines {
+        let line = line.as_ref();
         w.write_all(line)?;
         if !line.ends_with(b"\n") {
             w.write_all(b"\n")?;

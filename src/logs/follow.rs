@@ -38,6 +38,8 @@ pub struct Tail {
     /// The file's first bytes as last seen: a file cleared and written
     /// past our offset between two polls is still seen as replaced.
     first: Vec<u8>,
+    /// The read buffer, allocated on the first read and kept across polls.
+    buf: Vec<u8>,
 }
 
 const FIRST: usize = 128;
@@ -77,6 +79,7 @@ impl Tail {
             partial: Vec::new(),
             skip_nuls: false,
             first,
+            buf: Vec::new(),
         })
     }
 
@@ -138,14 +141,14 @@ impl Tail {
         } else if self.first.len() < FIRST {
             self.first = now_first;
         }
-        let mut buf = vec![0u8; READ];
+        self.buf.resize(READ, 0);
         loop {
             let pos = self.line_start + self.partial.len() as u64;
-            let n = self.file.read_at(&mut buf, pos)?;
+            let n = self.file.read_at(&mut self.buf, pos)?;
             if n == 0 {
                 return Ok(());
             }
-            let mut data = &buf[..n];
+            let mut data = &self.buf[..n];
             if self.skip_nuls && self.partial.is_empty() {
                 let holes = data.iter().take_while(|&&b| b == 0).count();
                 self.line_start += holes as u64;

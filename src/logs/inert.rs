@@ -13,21 +13,28 @@ pub fn display_line(bytes: &[u8], max_chars: usize) -> String {
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     let text = String::from_utf8_lossy(bytes);
     let mut out = String::with_capacity(text.len().min(max_chars) + 8);
-    let mut col = 0usize;
-    for (n, c) in text.chars().enumerate() {
-        if n >= max_chars {
-            out.push('…');
-            break;
-        }
-        if c == '\t' {
+    // Source characters still allowed, and the screen column reached.
+    let (mut left, mut col) = (max_chars, 0usize);
+    // Between tabs, `crate::text::sanitize` escapes and cuts (with `…`).
+    for (i, segment) in text.split('\t').enumerate() {
+        if i > 0 {
+            if left == 0 {
+                out.push('…');
+                break;
+            }
+            left -= 1;
             let spaces = TAB - col % TAB;
             out.extend(std::iter::repeat_n(' ', spaces));
             col += spaces;
-            continue;
         }
-        let escaped = crate::text::inert(c.encode_utf8(&mut [0; 4]));
-        col += escaped.chars().count();
-        out.push_str(&escaped);
+        let shown = crate::text::sanitize(segment, left);
+        out.push_str(&shown);
+        let chars = segment.chars().count();
+        if chars > left {
+            break;
+        }
+        left -= chars;
+        col += shown.chars().count();
     }
     out
 }
@@ -51,6 +58,10 @@ mod tests {
     fn tabs_expand_and_long_lines_are_cut() {
         assert_eq!(display_line(b"ab\tc", 100), "ab      c");
         assert_eq!(display_line(b"abcdef", 3), "abc…");
+        assert_eq!(display_line(b"abc\tdef", 3), "abc…");
+        assert_eq!(display_line(b"abc\tdef", 4), "abc     …");
+        assert_eq!(display_line(b"\x1b\tx", 100), "\\u{1b}  x");
+        assert_eq!(display_line(b"", 0), "");
         assert_eq!(
             display_line(b"\xff\xfeok\xe2\x80\xae", 100),
             "\u{fffd}\u{fffd}ok\\u{202e}"

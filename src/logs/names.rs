@@ -190,6 +190,11 @@ impl LogLevel {
         head.split(|b| !b.is_ascii_alphabetic())
             .find_map(LogLevel::from_word)
     }
+
+    /// Whether `line` passes a minimum level (`None`: every line does).
+    pub fn passes(min: Option<LogLevel>, line: &[u8]) -> bool {
+        min.is_none_or(|m| LogLevel::of_line(line).is_some_and(|l| l >= m))
+    }
 }
 
 impl std::str::FromStr for LogLevel {

@@ -103,7 +103,8 @@ const BLOCK: usize = 4 << 20;
 
 /// Searches `file` from 0 to `end`, calling `on_hit(line_number, line)`
 /// (0-based, newline excluded) for each matching line whose level passes
-/// `min_level`; `on_hit` returns false to stop. `scanned` tracks progress,
+/// `min_level`; `on_hit` returns false to stop. Each block's bytes are added
+/// to `scanned` as it is done (one counter can follow several files),
 /// `cancel` stops between blocks. Returns the number of lines scanned.
 pub fn search_file(
     file: &File,
@@ -149,9 +150,7 @@ pub fn search_file(
             lines_before += memchr::memchr_iter(b'\n', &block[counted..line_start]).count() as u64;
             counted = line_start;
             let line = &block[line_start..line_end];
-            let passes =
-                min_level.is_none_or(|min| LogLevel::of_line(line).is_some_and(|l| l >= min));
-            if passes && !on_hit(lines_before, line) {
+            if LogLevel::passes(min_level, line) && !on_hit(lines_before, line) {
                 return Ok(lines_before);
             }
             at = line_end + 1;
@@ -161,7 +160,7 @@ pub fn search_file(
         }
         lines_before += memchr::memchr_iter(b'\n', &block[counted..]).count() as u64;
         pos += block_len as u64;
-        scanned.store(pos, Ordering::Relaxed);
+        scanned.fetch_add(block_len as u64, Ordering::Relaxed);
     }
     Ok(lines_before)
 }

@@ -8,7 +8,7 @@ use crate::tui::model::{Command, Flash, Input, Model, View};
 use crate::tui::update::Effect;
 
 use super::state::text_rows;
-use super::{DocAction, FileView, Jump, LogOp, LogReply, Mode, Note, Top};
+use super::{DocAction, FileView, Jump, LogOp, LogReply, Mode, Top};
 
 /// Columns moved by one `h`/`l`.
 const HSCROLL_STEP: usize = 8;
@@ -117,10 +117,7 @@ fn clear(model: &mut Model, name: String, rotation: u32) -> Vec<Effect> {
 }
 
 fn warn(model: &mut Model, text: &str) -> Vec<Effect> {
-    model.flash = Some(Flash {
-        text: text.into(),
-        warning: true,
-    });
+    model.flash = Some(Flash::warn(text));
     Vec::new()
 }
 
@@ -369,7 +366,7 @@ pub fn on_reply(model: &mut Model, reply: LogReply) -> Vec<Effect> {
                         model.logview.file = None;
                         model.logview.mode = Mode::List;
                     }
-                    show(model, Note::warn(e));
+                    show(model, Flash::warn(e));
                     return Vec::new();
                 }
                 Ok(frame) => {
@@ -411,7 +408,7 @@ pub fn on_reply(model: &mut Model, reply: LogReply) -> Vec<Effect> {
                 model.logview.mode = Mode::List;
             }
             model.logview.file = None;
-            show(model, Note::warn(text));
+            show(model, Flash::warn(text));
             vec![Effect::Log(LogOp::List)]
         }
         LogReply::Exported(result) => {
@@ -440,18 +437,15 @@ pub fn on_reply(model: &mut Model, reply: LogReply) -> Vec<Effect> {
     }
 }
 
-fn note_of(result: Result<String, String>) -> Note {
+fn note_of(result: Result<String, String>) -> Flash {
     match result {
-        Ok(text) => Note::info(text),
-        Err(text) => Note::warn(text),
+        Ok(text) => Flash::info(text),
+        Err(text) => Flash::warn(text),
     }
 }
 
-fn show(model: &mut Model, note: Note) {
-    model.flash = Some(Flash {
-        text: note.text,
-        warning: note.warning,
-    });
+fn show(model: &mut Model, note: Flash) {
+    model.flash = Some(note);
     model.dirty = true;
 }
 

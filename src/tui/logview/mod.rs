@@ -23,6 +23,7 @@ use std::time::SystemTime;
 use crate::logs::LogLevel;
 use crate::logs::SearchQuery;
 use crate::logs::document::{DisplayLine, IndexStatus, SearchStatus};
+use crate::tui::model::Flash;
 
 pub use state::{FileView, LogViewState, Mode, Top};
 
@@ -113,23 +114,17 @@ pub struct DocFrame {
     pub following: bool,
 }
 
-/// A message for the status line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Note {
-    pub text: String,
-    pub warning: bool,
-}
-
-impl Note {
-    pub fn info(text: impl Into<String>) -> Note {
-        Note {
+/// The session's notes are the status line's own [`Flash`].
+impl Flash {
+    pub fn info(text: impl Into<String>) -> Flash {
+        Flash {
             text: text.into(),
             warning: false,
         }
     }
 
-    pub fn warn(text: impl Into<String>) -> Note {
-        Note {
+    pub fn warn(text: impl Into<String>) -> Flash {
+        Flash {
             text: text.into(),
             warning: true,
         }
@@ -148,7 +143,7 @@ pub enum LogReply {
         moved_to: Option<usize>,
         /// The row a jump landed on, marked on screen.
         current: Option<usize>,
-        note: Option<Note>,
+        note: Option<Flash>,
     },
     /// A poll found nothing new for the screen sent last: nothing to draw.
     Unchanged {

@@ -5,11 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::logs::catalog::active_log;
 use crate::logs::export::default_exports_dir;
 use crate::logs::{DocUpdate, LogCatalog, LogDocument, LogFiles, LogLevel};
+use crate::tui::model::Flash;
 
-use super::{DocAction, DocFrame, Jump, ListedFile, LogOp, LogReply, Note, Top, ViewAt};
+use super::{DocAction, DocFrame, Jump, ListedFile, LogOp, LogReply, Top, ViewAt};
 
 /// Lines shown above a jump target, for context.
 const JUMP_CONTEXT: usize = 3;
@@ -140,30 +140,30 @@ impl LogSession {
                     return LogReply::Unchanged { doc };
                 }
                 Ok(update) if update.truncated => {
-                    note = Some(Note::info(format!(
+                    note = Some(Flash::info(format!(
                         "{} was cleared; showing it from the top",
                         document.entry().name
                     )));
                 }
                 Ok(_) => {}
-                Err(e) => note = Some(Note::warn(format!("cannot follow: {e}"))),
+                Err(e) => note = Some(Flash::warn(format!("cannot follow: {e}"))),
             },
             DocAction::CancelIndex => {
                 document.cancel_index();
                 // Following would read the unindexed rest in one go.
                 let _ = document.set_following(false);
-                note = Some(Note::info(
+                note = Some(Flash::info(
                     "indexing stopped: the lines read so far can be browsed; open the file again to index all of it",
                 ));
             }
             DocAction::Follow(on) => {
                 let stopped = document.index_status();
                 if on && stopped.done && stopped.scanned_bytes < stopped.total_bytes {
-                    note = Some(Note::warn(
+                    note = Some(Flash::warn(
                         "indexing was stopped, so this file cannot be followed: open it again to follow it",
                     ));
                 } else if let Err(e) = document.set_following(on) {
-                    note = Some(Note::warn(e));
+                    note = Some(Flash::warn(e));
                 }
             }
             DocAction::Filter(level) => {
@@ -179,7 +179,7 @@ impl LogSession {
             DocAction::Search(None) => document.clear_search(),
             DocAction::Search(Some(query)) => {
                 if let Err(e) = document.start_search(query) {
-                    note = Some(Note::warn(e));
+                    note = Some(Flash::warn(e));
                 }
             }
             DocAction::Jump(jump) => match jump_target(document, &jump) {
@@ -188,7 +188,7 @@ impl LogSession {
                     let last = document.row_count().saturating_sub(view.height);
                     moved_to = Some(row.saturating_sub(JUMP_CONTEXT).min(last));
                 }
-                Err(text) => note = Some(Note::warn(text)),
+                Err(text) => note = Some(Flash::warn(text)),
             },
         }
         let view = match moved_to {
@@ -244,7 +244,7 @@ fn reply(
     frame: Result<DocFrame, String>,
     moved_to: Option<usize>,
     current: Option<usize>,
-    note: Option<Note>,
+    note: Option<Flash>,
 ) -> LogReply {
     LogReply::Doc {
         doc,
@@ -296,11 +296,7 @@ fn jump_target(document: &LogDocument, jump: &Jump) -> Result<usize, String> {
 fn first_error(document: &LogDocument, forward: bool) -> Option<usize> {
     let rows = document.row_count();
     let edge = if forward { 0 } else { rows.checked_sub(1)? };
-    let is_error = document
-        .visible_lines(edge, 1)
-        .first()
-        .is_some_and(|l| l.level >= Some(LogLevel::Error));
-    if is_error {
+    if document.row_level(edge) >= Some(LogLevel::Error) {
         Some(edge)
     } else {
         document.next_level(edge, LogLevel::Error, forward)
@@ -348,7 +344,7 @@ pub fn clear_log(files: Option<&LogFiles>, dir: &Path, name: &str) -> Result<Str
     let entry = LogCatalog::new(dir)
         .select(name)
         .map_err(|e| e.to_string())?;
-    if entry.rotation != 0 || active_log(&entry.name).is_none() {
+    if entry.rotation != 0 {
         return Err(format!(
             "{} is a rotated file; only active files can be cleared",
             entry.name

@@ -26,6 +26,16 @@ pub fn inert(text: &str) -> String {
     sanitize(text, usize::MAX)
 }
 
+/// A size in bytes for people: `512 B`, `27.5 KiB`, `3.4 MiB`, `1.02 GiB`.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.2} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,7 +40,7 @@ pub fn run(opts: LogsBenchOptions) -> anyhow::Result<ExitCode> {
     let lines = generate(&path, size)?;
     println!(
         "generated {} ({} lines) in {:.1} s: {}",
-        human(size),
+        crate::text::human_size(size),
         lines,
         t.elapsed().as_secs_f64(),
         path.display()
@@ -81,7 +81,7 @@ pub fn run(opts: LogsBenchOptions) -> anyhow::Result<ExitCode> {
         status.lines,
         index_time.as_secs_f64(),
         size as f64 / index_time.as_secs_f64() / 1e9,
-        human(bytes as u64),
+        crate::text::human_size(bytes as u64),
         bytes as f64 / status.lines.max(1) as f64,
         super::mib(rss_before),
         super::mib(peak),
@@ -155,14 +155,6 @@ fn ms(d: Duration) -> String {
         format!("{ms:.2} ms")
     } else {
         format!("{ms:.0} ms")
-    }
-}
-
-fn human(bytes: u64) -> String {
-    if bytes >= 1 << 30 {
-        format!("{:.2} GiB", bytes as f64 / (1u64 << 30) as f64)
-    } else {
-        format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
     }
 }
 

@@ -4,7 +4,6 @@
 //! SQLite in a temporary file by default; the `--db` database when given
 //! (only the `bench` queue is touched, and emptied before and after).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -32,15 +31,6 @@ pub struct QueueBenchOptions {
     pub insert_batch: u64,
 }
 
-/// Removes the temporary database directory, also on error.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 pub async fn run(opts: QueueBenchOptions, db: Option<&str>) -> anyhow::Result<()> {
     if opts.workers == 0 || opts.claim_batch == 0 || opts.insert_batch == 0 {
         bail!("--workers, --claim-batch and --insert-batch must be at least 1");
@@ -48,13 +38,12 @@ pub async fn run(opts: QueueBenchOptions, db: Option<&str>) -> anyhow::Result<()
     let (target, _temp) = match db {
         Some(spec) => (DbTarget::parse(spec), None),
         None => {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            let dir =
-                std::env::temp_dir().join(format!("syncdeck-bench-{}-{nanos}", std::process::id()));
-            let target = DbTarget::Sqlite(dir.join("bench.db"));
-            (target, Some(TempDir(dir)))
+            // Removed on every way out, errors included.
+            let dir = tempfile::Builder::new()
+                .prefix("syncdeck-bench-")
+                .tempdir()
+                .map_err(|e| anyhow::anyhow!("cannot create a temporary directory: {e}"))?;
+            (DbTarget::Sqlite(dir.path().join("bench.db")), Some(dir))
         }
     };
     let store = Store::open(&target)

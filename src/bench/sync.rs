@@ -6,7 +6,7 @@
 //! Both destinations are checked against the source's digest.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -40,16 +40,6 @@ pub struct SyncBenchOptions {
     /// Skip the curl ceiling (syncdeck's figures only).
     #[arg(long)]
     pub no_curl: bool,
-}
-
-/// Removes the temporary directory (database, password file, exports), also
-/// on error.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// When each resource of the job was first seen running and first seen
@@ -353,15 +343,12 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
         found
     };
 
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let dir = std::env::temp_dir().join(format!(
-        "syncdeck-bench-sync-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let _cleanup = TempDir(dir.clone());
+    // Database, password file and exports; removed on every way out.
+    let temp = tempfile::Builder::new()
+        .prefix("syncdeck-bench-sync-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let dir = temp.path().to_path_buf();
 
     println!(
         "syncdeck bench sync: sim --size large --data-values {} --seed {} → empty sim, engine in process (SQLite)",

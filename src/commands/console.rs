@@ -91,10 +91,7 @@ pub fn initial_model(
     );
     model.logs_dir = Some(logs.dir.clone());
     if let Some(w) = warning {
-        model.flash = Some(Flash {
-            text: w.0,
-            warning: true,
-        });
+        model.flash = Some(Flash::warn(w.0));
     }
     model
 }

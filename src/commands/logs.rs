@@ -129,14 +129,6 @@ pub fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
     Ok(code.unwrap_or_else(|e| e))
 }
 
-pub(crate) fn human_size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
-}
-
 fn list(catalog: &LogCatalog, json: bool) -> Result<ExitCode, ExitCode> {
     let entries = catalog.list().map_err(|e| refuse(&e))?;
     if json {
@@ -156,7 +148,7 @@ fn list(catalog: &LogCatalog, json: bool) -> Result<ExitCode, ExitCode> {
         println!(
             "{:<24} {:>10}  {}",
             e.name,
-            human_size(e.size),
+            crate::text::human_size(e.size),
             super::format::when(e.modified_ms())
         );
     }
@@ -359,7 +351,7 @@ fn clear(catalog: &LogCatalog, name: &str, yes: bool, json: bool) -> Result<Exit
         return Err(bad_input(format!(
             "clearing {} deletes its {} of log lines (rotated files stay): run again with --yes to confirm",
             entry.name,
-            human_size(entry.size)
+            crate::text::human_size(entry.size)
         )));
     }
     // A daemon writing this file notices the shrink before its next write
@@ -375,7 +367,7 @@ fn clear(catalog: &LogCatalog, name: &str, yes: bool, json: bool) -> Result<Exit
         println!(
             "cleared {} ({}); rotated files kept",
             entry.name,
-            human_size(entry.size)
+            crate::text::human_size(entry.size)
         );
     }
     Ok(ExitCode::SUCCESS)

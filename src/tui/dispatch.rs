@@ -9,13 +9,10 @@ use super::update::Effect;
 /// read-only mode.
 pub fn dispatch(model: &mut Model, command: Command) -> Vec<Effect> {
     if model.session.read_only {
-        model.flash = Some(Flash {
-            text: format!(
-                "read-only: cannot {} (started with --read-only)",
-                command.describe()
-            ),
-            warning: true,
-        });
+        model.flash = Some(Flash::warn(format!(
+            "read-only: cannot {} (started with --read-only)",
+            command.describe()
+        )));
         return Vec::new();
     }
     if command.confirmation().is_some() {

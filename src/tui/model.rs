@@ -203,6 +203,32 @@ pub struct Flash {
     pub warning: bool,
 }
 
+impl Flash {
+    /// The result of an action.
+    pub fn info(text: impl Into<String>) -> Flash {
+        Flash {
+            text: text.into(),
+            warning: false,
+        }
+    }
+
+    /// A command's outcome: its message, a warning when it failed.
+    pub fn of(result: Result<String, String>) -> Flash {
+        match result {
+            Ok(text) => Flash::info(text),
+            Err(text) => Flash::warn(text),
+        }
+    }
+
+    /// Something the operator should look at.
+    pub fn warn(text: impl Into<String>) -> Flash {
+        Flash {
+            text: text.into(),
+            warning: true,
+        }
+    }
+}
+
 /// The minimum log level the tail shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TailLevel {

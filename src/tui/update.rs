@@ -131,26 +131,14 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Done(result) => {
-            model.flash = Some(match result {
-                Ok(text) => Flash {
-                    text,
-                    warning: false,
-                },
-                Err(text) => Flash {
-                    text,
-                    warning: true,
-                },
-            });
+            model.flash = Some(Flash::of(result));
             model.dirty = true;
             let mut effects = vec![Effect::LoadSnapshot];
             effects.extend(view_loads(model));
             effects
         }
         Msg::LoadFailed(text) => {
-            model.flash = Some(Flash {
-                text,
-                warning: true,
-            });
+            model.flash = Some(Flash::warn(text));
             model.dirty = true;
             Vec::new()
         }
@@ -256,14 +244,11 @@ fn on_engine(model: &mut Model, event: EngineEvent) -> Vec<Effect> {
                     model.live.remove(&id);
                 }
                 if state == JobState::Failed {
-                    model.flash = Some(Flash {
-                        text: format!(
-                            "job {job_id} of {} failed: {}",
-                            model.config_name(config_id),
-                            error.as_deref().unwrap_or("no error recorded")
-                        ),
-                        warning: true,
-                    });
+                    model.flash = Some(Flash::warn(format!(
+                        "job {job_id} of {} failed: {}",
+                        model.config_name(config_id),
+                        error.as_deref().unwrap_or("no error recorded")
+                    )));
                 }
             }
             let mut effects = vec![Effect::LoadSnapshot];
@@ -410,13 +395,10 @@ fn run_command_line(model: &mut Model, cmd: &str) -> Vec<Effect> {
             return logview::keys::goto(model, other["goto".len()..].trim());
         }
         other => {
-            model.flash = Some(Flash {
-                text: format!(
-                    "unknown command :{}; try :dashboard, :jobs, :detections, :logs, :goto TIME, :help or :quit",
-                    crate::text::sanitize(other, 40)
-                ),
-                warning: true,
-            });
+            model.flash = Some(Flash::warn(format!(
+                "unknown command :{}; try :dashboard, :jobs, :detections, :logs, :goto TIME, :help or :quit",
+                crate::text::sanitize(other, 40)
+            )));
             return Vec::new();
         }
     };
@@ -441,10 +423,7 @@ fn on_overlay_action(model: &mut Model, action: Action) -> Vec<Effect> {
             },
             Action::Cancel => {
                 model.overlay = None;
-                model.flash = Some(Flash {
-                    text: "cancelled".into(),
-                    warning: false,
-                });
+                model.flash = Some(Flash::info("cancelled"));
                 Vec::new()
             }
             _ => Vec::new(),
@@ -557,10 +536,7 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::Refresh => {
             let mut effects = vec![Effect::LoadSnapshot];
             effects.extend(view_loads(model));
-            model.flash = Some(Flash {
-                text: "reloaded".into(),
-                warning: false,
-            });
+            model.flash = Some(Flash::info("reloaded"));
             effects
         }
         Action::Repaint => vec![Effect::Repaint],
@@ -704,10 +680,7 @@ fn config_action(model: &mut Model, action: Action) -> Vec<Effect> {
             action,
             Action::Start | Action::Stop | Action::Trigger | Action::Settings | Action::Retry
         ) {
-            model.flash = Some(Flash {
-                text: "no config selected".into(),
-                warning: true,
-            });
+            model.flash = Some(Flash::warn("no config selected"));
         }
         return Vec::new();
     };
@@ -719,10 +692,9 @@ fn config_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::Retry => match &config.last_job {
             Some(job) if job.state == JobState::Failed => Command::Retry { job: job.id },
             _ => {
-                model.flash = Some(Flash {
-                    text: format!("{name}: its last job did not fail; nothing to retry"),
-                    warning: true,
-                });
+                model.flash = Some(Flash::warn(format!(
+                    "{name}: its last job did not fail; nothing to retry"
+                )));
                 return Vec::new();
             }
         },
@@ -764,14 +736,11 @@ fn on_jobs(model: &mut Model, action: Action) -> Vec<Effect> {
                 dispatch(model, Command::Retry { job })
             }
             Some(job) => {
-                model.flash = Some(Flash {
-                    text: format!(
-                        "job {} is {}; only failed or cancelled jobs can be retried",
-                        job.id,
-                        job.state.as_str()
-                    ),
-                    warning: true,
-                });
+                model.flash = Some(Flash::warn(format!(
+                    "job {} is {}; only failed or cancelled jobs can be retried",
+                    job.id,
+                    job.state.as_str()
+                )));
                 Vec::new()
             }
             None => Vec::new(),

@@ -412,12 +412,12 @@ pub fn on_reply(model: &mut Model, reply: LogReply) -> Vec<Effect> {
             vec![Effect::Log(LogOp::List)]
         }
         LogReply::Exported(result) => {
-            show(model, note_of(result));
+            show(model, Flash::of(result));
             Vec::new()
         }
         LogReply::Cleared { name, result } => {
             let cleared = result.is_ok();
-            show(model, note_of(result));
+            show(model, Flash::of(result));
             let mut effects = vec![Effect::Log(LogOp::List)];
             let reopen = model
                 .logview
@@ -434,13 +434,6 @@ pub fn on_reply(model: &mut Model, reply: LogReply) -> Vec<Effect> {
             }
             effects
         }
-    }
-}
-
-fn note_of(result: Result<String, String>) -> Flash {
-    match result {
-        Ok(text) => Flash::info(text),
-        Err(text) => Flash::warn(text),
     }
 }
 

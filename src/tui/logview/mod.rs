@@ -115,22 +115,6 @@ pub struct DocFrame {
 }
 
 /// The session's notes are the status line's own [`Flash`].
-impl Flash {
-    pub fn info(text: impl Into<String>) -> Flash {
-        Flash {
-            text: text.into(),
-            warning: false,
-        }
-    }
-
-    pub fn warn(text: impl Into<String>) -> Flash {
-        Flash {
-            text: text.into(),
-            warning: true,
-        }
-    }
-}
-
 /// What the session answers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LogReply {

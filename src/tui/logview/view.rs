@@ -88,7 +88,7 @@ fn list(frame: &mut Frame, model: &Model, area: Rect) {
         let (mark, style) = cursor(i + 1);
         Row::new(vec![
             Cell::from(format!("{mark}{}", inert(&f.name, 60))),
-            Cell::from(crate::commands::logs::human_size(f.size)),
+            Cell::from(crate::text::human_size(f.size)),
             Cell::from(modified(model, f)),
         ])
         .style(style)

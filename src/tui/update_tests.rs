@@ -338,7 +338,6 @@ use super::logview::fixture;
 use super::logview::{
     DocAction, DocFrame, FileView, Jump, ListedFile, LogOp, LogReply, Mode, Top, ViewAt,
 };
-use crate::logs::document::IndexStatus;
 
 fn listed(name: &str, rotation: u32) -> ListedFile {
     ListedFile {
@@ -363,30 +362,9 @@ fn logs_model() -> Model {
 }
 
 /// A frame of `rows` rows, all on hand, index done.
+/// `rows` rows, all of them in the frame.
 fn frame(rows: usize, following: bool) -> DocFrame {
-    DocFrame {
-        rows,
-        first_row: 0,
-        lines: (0..rows)
-            .map(|r| crate::logs::DisplayLine {
-                line: Some(r as u64),
-                level: None,
-                text: format!("line {r}"),
-                matches: Vec::new(),
-            })
-            .collect(),
-        from_end: false,
-        index: IndexStatus {
-            scanned_bytes: 10,
-            total_bytes: 10,
-            lines: rows as u64,
-            done: true,
-            error: None,
-        },
-        search: None,
-        filter: None,
-        following,
-    }
+    super::logview::fixture::doc_frame(rows, 0, rows, following)
 }
 
 /// `logs_model` with syncdeck.log opened and answered.

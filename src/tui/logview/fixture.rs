@@ -153,3 +153,31 @@ pub fn viewer(w: u16, h: u16) -> (Model, LogSession, tempfile::TempDir) {
     send(&mut m, &mut s, key('4'));
     (m, s, dir)
 }
+
+/// A document frame of `rows` rows holding `n` of them from `first_row`
+/// (text `line N`), fully indexed.
+pub fn doc_frame(rows: usize, first_row: usize, n: usize, following: bool) -> super::DocFrame {
+    super::DocFrame {
+        rows,
+        first_row,
+        lines: (first_row..first_row + n)
+            .map(|r| crate::logs::DisplayLine {
+                line: Some(r as u64),
+                level: None,
+                text: format!("line {r}"),
+                matches: Vec::new(),
+            })
+            .collect(),
+        from_end: false,
+        index: crate::logs::document::IndexStatus {
+            scanned_bytes: 0,
+            total_bytes: 0,
+            lines: rows as u64,
+            done: true,
+            error: None,
+        },
+        search: None,
+        filter: None,
+        following,
+    }
+}

@@ -184,32 +184,6 @@ impl LogViewState {
 mod tests {
     use super::*;
 
-    fn frame(rows: usize, first_row: usize, n: usize) -> DocFrame {
-        DocFrame {
-            rows,
-            first_row,
-            lines: (first_row..first_row + n)
-                .map(|r| crate::logs::DisplayLine {
-                    line: Some(r as u64),
-                    level: None,
-                    text: format!("line {r}"),
-                    matches: Vec::new(),
-                })
-                .collect(),
-            from_end: false,
-            index: crate::logs::document::IndexStatus {
-                scanned_bytes: 0,
-                total_bytes: 0,
-                lines: rows as u64,
-                done: true,
-                error: None,
-            },
-            search: None,
-            filter: None,
-            following: false,
-        }
-    }
-
     fn file() -> FileView {
         FileView::new(
             1,
@@ -225,7 +199,7 @@ mod tests {
     #[test]
     fn scrolling_clamps_and_the_bottom_sticks_to_the_end() {
         let mut f = file();
-        f.frame = Some(frame(100, 40, 60));
+        f.frame = Some(super::super::fixture::doc_frame(100, 40, 60, false));
         assert!(f.covered(20));
         f.scroll(-5, 20);
         assert_eq!(f.top, Top::Row(75));
@@ -242,7 +216,7 @@ mod tests {
     #[test]
     fn a_short_file_is_covered_at_the_end_and_from_row_zero() {
         let mut f = file();
-        f.frame = Some(frame(5, 0, 5));
+        f.frame = Some(super::super::fixture::doc_frame(5, 0, 5, false));
         assert!(f.covered(20));
         f.top = Top::Row(0);
         assert!(f.covered(20));

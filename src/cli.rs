@@ -192,7 +192,16 @@ pub async fn run(
             sel.json.json
         )),
         Command::Trigger { config, wait, json } => {
-            with_engine!(wait, |e| configs::trigger(&e, &config, wait, json.json))
+            // Installed before the engine starts, as in the daemon: a signal
+            // while the job runs here gives it back to the queue.
+            let mut shutdown = crate::signals::Shutdown::install()?;
+            with_engine!(wait, |e| configs::trigger(
+                &e,
+                &config,
+                wait,
+                json.json,
+                &mut shutdown
+            ))
         }
         Command::Setup {
             config,

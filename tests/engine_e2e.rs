@@ -310,3 +310,272 @@ async fn bad_credentials_fail_once_without_retry() {
     let failed = sd.json(&["jobs", "--failed"]);
     assert_eq!(failed.as_array().unwrap().len(), 1);
 }
+
+/// Waits for a running job of the jobs list whose current resource starts
+/// with one of `prefixes`; returns its id.
+fn wait_until_running_in(sd: &Syncdeck, prefixes: &[&str]) -> i64 {
+    let start = Instant::now();
+    loop {
+        let jobs = sd.jobs();
+        let found = jobs.iter().find(|j| {
+            j["state"] == "running"
+                && j["progress"]["current_resource"]
+                    .as_str()
+                    .is_some_and(|r| prefixes.iter().any(|p| r.starts_with(p)))
+        });
+        if let Some(job) = found {
+            return job["id"].as_i64().unwrap();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "no job running in {prefixes:?}: {jobs:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn kill(mut daemon: Child) {
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+}
+
+fn job_by_id(sd: &Syncdeck, id: i64) -> Value {
+    sd.jobs()
+        .into_iter()
+        .find(|j| j["id"].as_i64() == Some(id))
+        .unwrap_or_else(|| panic!("job {id} is gone"))
+}
+
+/// Deletion passes look at objects rather than move them: not comparable
+/// with the source's counts.
+fn is_deletion_pass(key: &str) -> bool {
+    key.starts_with("trackerDeletions:") || key == "metadataDeletions"
+}
+
+/// The job's counts add up (the job is the sum of its resources, nothing
+/// processed beyond what was expected), and, for a first sync into an empty
+/// destination, each resource counted each source object exactly once.
+async fn assert_counts(sd: &Syncdeck, id: i64, source: &SimProcess, first_sync: bool) {
+    let detail = sd.json(&["jobs", "show", &id.to_string()]);
+    let job = &detail["job"];
+    let resources = detail["resources"].as_array().unwrap();
+    let sum = |field: &str| -> u64 { resources.iter().map(|r| r[field].as_u64().unwrap()).sum() };
+    let progress = &job["progress"];
+    for field in ["processed", "synced", "errors"] {
+        assert_eq!(
+            progress[field].as_u64().unwrap(),
+            sum(field),
+            "job {field}: {detail:#}"
+        );
+    }
+    let expected = progress["expected"].as_u64().unwrap();
+    assert!(
+        sum("processed") <= expected,
+        "processed > expected: {detail:#}"
+    );
+    assert!(
+        job["last_error"].is_null(),
+        "completed with an old error: {job:#}"
+    );
+    if !first_sync {
+        return;
+    }
+    let counts = &digest(source).await;
+    let count = |name: &str| {
+        counts[name]["count"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("the source's digest has no {name}: {counts:#}"))
+    };
+    let mut by_kind: std::collections::BTreeMap<&str, u64> = Default::default();
+    for r in resources {
+        let key = r["resource"].as_str().unwrap();
+        let (processed, synced) = (
+            r["processed"].as_u64().unwrap(),
+            r["synced"].as_u64().unwrap(),
+        );
+        assert_eq!(r["status"], "done", "{r:#}");
+        assert_eq!(r["errors"], 0, "{r:#}");
+        assert!(processed <= r["total"].as_u64().unwrap(), "{r:#}");
+        if is_deletion_pass(key) {
+            continue;
+        }
+        assert_eq!(
+            synced, processed,
+            "every object reached the empty destination once: {r:#}"
+        );
+        if let Some(types) = key.strip_prefix("metadata:") {
+            let want: u64 = types.split('+').map(count).sum();
+            assert_eq!(processed, want, "{key}: {r:#}");
+        } else {
+            let kind = key.split(':').next().unwrap();
+            *by_kind.entry(kind).or_default() += processed;
+        }
+    }
+    for (kind, processed) in by_kind {
+        assert_eq!(processed, count(kind), "{kind}: {resources:#?}");
+    }
+}
+
+/// SIGKILL of the daemon at each stage of a sync, then a restart: at
+/// metadata, at tracker data and right after a completion (database `a`);
+/// at data values and during the retry wait that follows (database `b`).
+/// Nothing is left running, nothing fails because of the crashes alone,
+/// counts add up and the data is equal.
+async fn crash_loop(a: Syncdeck, b: Syncdeck) {
+    let source = SimProcess::start(&["--seed", "31", "--latency", "100ms"]);
+    let quick = [
+        "--first-check-within",
+        "1s",
+        "--lease",
+        "2s",
+        "--retry-delay",
+        "1s",
+    ];
+
+    // First sync into one destination: cut at metadata, then at tracker data.
+    let dest = SimProcess::start(&["--empty"]);
+    a.apply(&source, &dest, "");
+    let daemon = a.daemon(&quick);
+    let job = wait_until_running_in(&a, &["metadata:"]);
+    kill(daemon);
+    assert_eq!(
+        job_by_id(&a, job)["state"],
+        "running",
+        "SIGKILL leaves it running"
+    );
+    let daemon = a.daemon(&quick);
+    wait_until_running_in(&a, &["trackedEntities:", "enrollments:", "events:"]);
+    kill(daemon);
+    // The last attempt completes; the daemon dies right after.
+    let daemon = a.daemon(&quick);
+    wait_for_jobs(&a, Duration::from_secs(180), "first sync", |jobs| {
+        jobs.iter()
+            .any(|j| j["id"].as_i64() == Some(job) && j["state"] == "completed")
+    });
+    kill(daemon);
+    let done = job_by_id(&a, job);
+    assert_eq!(
+        done["attempt"], 3,
+        "two runs cut, the third completed: {done:#}"
+    );
+    let daemon = a.daemon(&quick);
+    std::thread::sleep(Duration::from_secs(3));
+    stop(daemon);
+    no_job_running(&a);
+    let jobs = a.jobs();
+    assert!(jobs.iter().all(|j| j["state"] == "completed"), "{jobs:#?}");
+    assert_same(&source, &dest, "after the first crash loop").await;
+    assert_counts(&a, job, &source, true).await;
+    let log = std::fs::read_to_string(a.dir.path().join("syncdeck/logs/sync_jobs.log")).unwrap();
+    assert_eq!(
+        log.matches("attempt failed (lease_expired)").count(),
+        2,
+        "each reclaimed run has its line: {log}"
+    );
+
+    // Another destination: cut at data values; the next daemon reclaims the
+    // job into a 5 s retry wait and dies during it.
+    let dest = SimProcess::start(&["--empty"]);
+    b.apply(&source, &dest, "");
+    let daemon = b.daemon(&quick);
+    let job = wait_until_running_in(&b, &["dataValues:"]);
+    kill(daemon);
+    let daemon = b.daemon(&[
+        "--first-check-within",
+        "1s",
+        "--lease",
+        "2s",
+        "--retry-delay",
+        "5s",
+    ]);
+    wait_for_jobs(
+        &b,
+        Duration::from_secs(60),
+        "reclaimed into its retry wait",
+        |jobs| {
+            jobs.iter()
+                .any(|j| j["id"].as_i64() == Some(job) && j["state"] == "queued")
+        },
+    );
+    kill(daemon);
+    let daemon = b.daemon(&quick);
+    wait_for_jobs(
+        &b,
+        Duration::from_secs(180),
+        "resumed after the wait",
+        |jobs| {
+            jobs.iter()
+                .any(|j| j["id"].as_i64() == Some(job) && j["state"] == "completed")
+        },
+    );
+    stop(daemon);
+    no_job_running(&b);
+    let jobs = b.jobs();
+    assert!(jobs.iter().all(|j| j["state"] == "completed"), "{jobs:#?}");
+    assert_eq!(job_by_id(&b, job)["attempt"], 2);
+    assert_same(&source, &dest, "after the second crash loop").await;
+    assert_counts(&b, job, &source, true).await;
+}
+
+#[tokio::test]
+async fn sqlite_crash_loop_converges_and_counts_once() {
+    crash_loop(Syncdeck::sqlite(), Syncdeck::sqlite()).await;
+}
+
+#[tokio::test]
+async fn postgres_crash_loop_converges_and_counts_once() {
+    let (Some(a), Some(b)) = (common::pg::database().await, common::pg::database().await) else {
+        return;
+    };
+    let pg = |db| Syncdeck::with_db(db, tempfile::tempdir().unwrap());
+    crash_loop(pg(a), pg(b)).await;
+}
+
+/// `trigger --wait` stopped by SIGTERM gives its job back at once (no lease
+/// to wait for) and exits 143; a daemon later completes it once.
+#[tokio::test]
+async fn trigger_wait_sigterm_gives_the_job_back() {
+    let source = SimProcess::start(&["--size", "medium", "--seed", "12", "--latency", "5ms"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let sd = Syncdeck::sqlite();
+    sd.apply(&source, &dest, "");
+    let child = sd
+        .command(&["trigger", "copy", "--wait"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_moving_data(&sd);
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("goes back to the queue"), "{stderr}");
+    // No lease to wait for: queued the moment the process is gone.
+    let jobs = sd.jobs();
+    assert_eq!(jobs.len(), 1, "{jobs:#?}");
+    assert_eq!(jobs[0]["state"], "queued", "{jobs:#?}");
+    assert_eq!(jobs[0]["attempt"], 0, "the interrupted run is not counted");
+    let id = jobs[0]["id"].as_i64().unwrap();
+
+    let daemon = sd.daemon(&[]);
+    wait_for_jobs(
+        &sd,
+        Duration::from_secs(300),
+        "resumed by the daemon",
+        |jobs| jobs.iter().any(|j| j["state"] == "completed"),
+    );
+    stop(daemon);
+    let jobs = sd.jobs();
+    assert_eq!(jobs.len(), 1, "completed once, not re-run: {jobs:#?}");
+    assert_eq!(jobs[0]["attempt"], 1, "{jobs:#?}");
+    assert_same(&source, &dest, "after the resumed trigger").await;
+    assert_counts(&sd, id, &source, true).await;
+}

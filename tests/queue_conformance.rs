@@ -141,6 +141,16 @@ fn retryable() -> Failure {
     }
 }
 
+/// The ids `reclaim_expired` reports.
+async fn reclaimed_ids(q: &Arc<dyn QueueStore>) -> Vec<i64> {
+    q.reclaim_expired()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect()
+}
+
 fn assert_near(actual: i64, expected: i64, slack: i64, what: &str) {
     assert!(
         (actual - expected).abs() <= slack,
@@ -322,7 +332,7 @@ async fn heartbeat(cx: &Ctx) {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        cx.q.reclaim_expired().await.unwrap().is_empty(),
+        reclaimed_ids(&cx.q).await.is_empty(),
         "renewed lease expired"
     );
     assert!(
@@ -331,7 +341,7 @@ async fn heartbeat(cx: &Ctx) {
     );
     assert!(cx.q.heartbeat(id, job.attempt, SHORT).await.unwrap());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(cx.q.reclaim_expired().await.unwrap(), [id]);
+    assert_eq!(reclaimed_ids(&cx.q).await, [id]);
     assert!(
         !cx.q.heartbeat(id, job.attempt, LONG).await.unwrap(),
         "lost job renewed"
@@ -350,7 +360,7 @@ async fn lease_expiry_and_fencing(cx: &Ctx) {
     let first = cx.q.claim("q", "w1", SHORT, 1).await.unwrap().remove(0);
     assert_eq!(first.attempt, 1);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(cx.q.reclaim_expired().await.unwrap(), [id]);
+    assert_eq!(reclaimed_ids(&cx.q).await, [id]);
     let reclaimed = cx.job(id).await;
     assert_eq!(reclaimed.state, JobState::Queued);
     assert_eq!(reclaimed.attempt, 1, "the expired run counts");
@@ -360,7 +370,7 @@ async fn lease_expiry_and_fencing(cx: &Ctx) {
     assert!(
         reclaimed.run_at >= now + 30_000 - SLACK_MS && reclaimed.run_at <= now + 33_000 + SLACK_MS
     );
-    assert!(cx.q.reclaim_expired().await.unwrap().is_empty());
+    assert!(reclaimed_ids(&cx.q).await.is_empty());
 
     // The old worker wakes up: all of its writes are refused.
     assert!(!cx.q.complete(id, 1).await.unwrap());
@@ -386,14 +396,34 @@ async fn lease_expiry_and_fencing(cx: &Ctx) {
     );
     assert_eq!(cx.job(id).await.state, JobState::Running);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    // Exhausted: failed, never queued again.
-    assert_eq!(cx.q.reclaim_expired().await.unwrap(), [id]);
+    // Exhausted: failed, never queued again, and reported as final so the
+    // worker can log it and apply the cooldown.
+    let reclaimed = cx.q.reclaim_expired().await.unwrap();
+    assert_eq!(reclaimed.len(), 1);
+    assert_eq!(
+        (reclaimed[0].id, reclaimed[0].attempt, reclaimed[0].outcome),
+        (id, 2, FailOutcome::Failed)
+    );
+    assert!(reclaimed[0].error.contains("w2"), "{}", reclaimed[0].error);
     let failed = cx.job(id).await;
     assert_eq!(failed.state, JobState::Failed);
     assert_eq!(failed.error_kind.as_deref(), Some("lease_expired"));
     assert!(failed.finished_at.is_some());
     assert!(!cx.q.complete(id, 2).await.unwrap());
     cx.claim_none("q").await;
+}
+
+async fn completion_clears_earlier_errors(cx: &Ctx) {
+    let id = cx.q.enqueue(&new_job("q")).await.unwrap();
+    let first = cx.claim_one("q").await;
+    cx.q.fail(id, first.attempt, &retryable()).await.unwrap();
+    assert_eq!(cx.job(id).await.last_error.as_deref(), Some("HTTP 503"));
+    assert!(cx.store.make_due(id).await.unwrap());
+    let second = cx.claim_one("q").await;
+    assert!(cx.q.complete(id, second.attempt).await.unwrap());
+    let done = cx.job(id).await;
+    assert_eq!(done.state, JobState::Completed);
+    assert_eq!((done.last_error, done.error_kind), (None, None));
 }
 
 async fn retry_backoff(cx: &Ctx) {
@@ -861,6 +891,7 @@ conformance!(
     heartbeat,
     lease_expiry_and_fencing,
     retry_backoff,
+    completion_clears_earlier_errors,
     permanent_failure,
     requeue,
     retry_clear_cancel,

@@ -205,12 +205,14 @@ struct TriggerResult {
 }
 
 /// Queues a manual sync; with `wait`, runs it here (alongside any daemon) and
-/// exits 0 only if it completed.
+/// exits 0 only if it completed. A stop signal ends the wait: the caller's
+/// engine shutdown then gives the job back to the queue (exit 128 + signal).
 pub async fn trigger(
     engine: &EngineHandle,
     reference: &str,
     wait: bool,
     json: bool,
+    shutdown: &mut crate::signals::Shutdown,
 ) -> anyhow::Result<ExitCode> {
     let id = engine.trigger(reference).await?;
     if !wait {
@@ -238,7 +240,20 @@ pub async fn trigger(
                 eprintln!("job {id}: {}", inert(r));
             }
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+            signal = shutdown.requested() => {
+                if json {
+                    print_json(&serde_json::json!({ "job": id, "interrupted": signal.name() }))?;
+                } else {
+                    eprintln!(
+                        "{}: stopping; job {id} goes back to the queue and resumes where it stopped when a daemon, a console or another `trigger --wait` runs it",
+                        signal.name()
+                    );
+                }
+                return Ok(ExitCode::from(signal.exit_code()));
+            }
+        }
     };
     if json {
         print_json(&TriggerResult {

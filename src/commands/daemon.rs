@@ -21,6 +21,10 @@ pub struct DaemonArgs {
     /// (by this or another daemon).
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub lease: std::time::Duration,
+    /// A failed run is retried after this, then 2×, 4× … (at most 1 h),
+    /// while attempts remain.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub retry_delay: std::time::Duration,
     /// Directory of the log files (default: `logs` in the data directory).
     #[arg(long, value_name = "DIR")]
     pub logs: Option<std::path::PathBuf>,
@@ -37,6 +41,7 @@ pub async fn run(target: &DbTarget, args: DaemonArgs) -> anyhow::Result<ExitCode
         worker: WorkerOptions {
             concurrency: args.workers.max(1),
             lease: args.lease.max(std::time::Duration::from_secs(1)),
+            retry_base: args.retry_delay.max(std::time::Duration::from_secs(1)),
             ..Default::default()
         },
         first_check_within: args.first_check_within,

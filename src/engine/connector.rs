@@ -65,6 +65,10 @@ pub trait ResourceProgressSink: Send + Sync {
     fn set_total(&self, total: u64);
     fn add(&self, processed: u64, synced: u64, errors: u64);
     fn step(&self, step: &str);
+    /// Of the objects just added, how many the destination already held as
+    /// sent (neither written nor refused). A resource resumed after a crash
+    /// counts them as synced: the interrupted attempt wrote them.
+    fn unchanged(&self, _objects: u64) {}
 }
 
 /// Counts of objects changed since a watermark.

@@ -153,6 +153,9 @@ impl dsync::ProgressSink for Sink<'_> {
     fn step(&self, step: &str) {
         self.0.step(step);
     }
+    fn unchanged(&self, objects: u64) {
+        self.0.unchanged(objects);
+    }
 }
 
 #[async_trait]

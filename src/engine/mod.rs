@@ -64,7 +64,7 @@ impl Engine {
         options: EngineOptions,
     ) -> Engine {
         let (events, _) = broadcast::channel(1024);
-        let queue = store.queue();
+        let queue = store.queue_with_retry_base(options.worker.retry_base);
         let clock = Clock::new();
         let cancel = CancellationToken::new();
         let mut tasks = JoinSet::new();

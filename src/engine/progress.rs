@@ -23,6 +23,8 @@ struct Inner {
     samples: VecDeque<(Instant, u64)>,
     resource_samples: VecDeque<(Instant, u64)>,
     version: u64,
+    /// Resources an earlier attempt of this job started but did not finish.
+    resumed: Vec<String>,
 }
 
 /// Shared between the worker and the connector (behind an `Arc`).
@@ -67,6 +69,12 @@ impl ProgressTracker {
                     })
             })
             .collect();
+        // Stored as running (or failed) when the earlier attempt began it.
+        let resumed = previous
+            .iter()
+            .filter(|p| matches!(p.status, ResourceStatus::Running | ResourceStatus::Failed))
+            .map(|p| p.resource.clone())
+            .collect();
         ProgressTracker {
             inner: Mutex::new(Inner {
                 resources,
@@ -75,6 +83,7 @@ impl ProgressTracker {
                 samples: VecDeque::new(),
                 resource_samples: VecDeque::new(),
                 version: 1,
+                resumed,
             }),
         }
     }
@@ -194,6 +203,10 @@ impl ResourceProgressSink for ProgressTracker {
             r.processed += processed;
             r.synced += synced;
             r.errors += errors;
+            // A known total is a promise: never shown below what was done.
+            if r.total != 0 {
+                r.total = r.total.max(r.processed);
+            }
             g.version += 1;
         }
     }
@@ -202,6 +215,17 @@ impl ResourceProgressSink for ProgressTracker {
         let mut g = self.lock();
         g.step = Some(step.to_string());
         g.version += 1;
+    }
+
+    fn unchanged(&self, objects: u64) {
+        let mut g = self.lock();
+        let Some(i) = g.current else { return };
+        if objects > 0 && g.resumed.contains(&g.resources[i].resource) {
+            let r = &mut g.resources[i];
+            // Never more than was processed: synced ≤ processed holds.
+            r.synced = (r.synced + objects).min(r.processed.saturating_sub(r.errors));
+            g.version += 1;
+        }
     }
 }
 
@@ -239,6 +263,25 @@ mod tests {
         assert_eq!(s.job.current_resource.as_deref(), Some("dataValues:b"));
         t.finish("dataValues:b", ResourceStatus::Done, None);
         assert!(t.is_done("dataValues:b"));
+    }
+
+    #[test]
+    fn a_resumed_resource_counts_what_the_cut_attempt_wrote() {
+        let first = ProgressTracker::new(&plan(), &[]);
+        first.begin("dataValues:b");
+        // The process dies here; the next attempt re-sends all 100 values,
+        // and the 40 written before come back unchanged.
+        let again = ProgressTracker::new(&plan(), &first.snapshot().resources);
+        again.begin("dataValues:b");
+        again.add(100, 58, 2);
+        again.unchanged(40);
+        let row = &again.snapshot().resources[1];
+        assert_eq!((row.processed, row.synced, row.errors), (100, 98, 2));
+        // A resource that was not cut keeps unchanged values out of synced.
+        again.begin("metadata:a");
+        again.add(10, 7, 0);
+        again.unchanged(3);
+        assert_eq!(again.snapshot().resources[0].synced, 7);
     }
 
     #[test]

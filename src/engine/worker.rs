@@ -4,6 +4,7 @@
 //! fail the job (fenced by attempt) and apply the lifecycle consequences.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore, broadcast};
@@ -43,6 +44,8 @@ pub struct WorkerOptions {
     pub persist_every: Duration,
     /// Progress events at most this often per job (latest value wins).
     pub publish_every: Duration,
+    /// A failed run is retried after this, then twice as long, ….
+    pub retry_base: Duration,
     pub worker_id: String,
 }
 
@@ -54,6 +57,7 @@ impl Default for WorkerOptions {
             poll: Duration::from_secs(1),
             persist_every: Duration::from_secs(1),
             publish_every: Duration::from_millis(100),
+            retry_base: crate::store::queue::DEFAULT_RETRY_BASE,
             worker_id: default_worker_id(),
         }
     }
@@ -113,9 +117,9 @@ impl Workers {
                                 break;
                             };
                             let me = self.clone();
-                            let token = cancel.child_token();
+                            let shutdown = cancel.clone();
                             running.spawn(async move {
-                                me.run_job(job, token).await;
+                                me.run_job(job, shutdown).await;
                                 drop(permit);
                             });
                         }
@@ -136,13 +140,47 @@ impl Workers {
         while running.join_next().await.is_some() {}
     }
 
+    /// Takes back jobs whose worker stopped renewing the lease. Each one ends
+    /// its run here as any other failed run does: one line, and the cooldown
+    /// when it was the last attempt.
     async fn reap(&self) {
-        match self.queue.reclaim_expired().await {
-            Ok(ids) if !ids.is_empty() => {
-                warn!(target: "sync_jobs", "reclaimed jobs {ids:?}: their worker stopped renewing its lease");
+        let reclaimed = match self.queue.reclaim_expired().await {
+            Ok(reclaimed) => reclaimed,
+            Err(e) => {
+                error!(target: "sync_jobs", "cannot reclaim expired jobs: {e}");
+                return;
             }
-            Ok(_) => {}
-            Err(e) => error!(target: "sync_jobs", "cannot reclaim expired jobs: {e}"),
+        };
+        let now = self.clock.now_ms();
+        for r in reclaimed {
+            let state = match r.outcome {
+                FailOutcome::Retrying { run_at } => {
+                    warn!(target: "sync_jobs", job = r.id, attempt = r.attempt, "attempt failed (lease_expired): {}; retry in {}s", r.error, (run_at - now).max(0) / 1000);
+                    JobState::Queued
+                }
+                _ => {
+                    error!(target: "sync_jobs", job = r.id, attempt = r.attempt, "job failed (lease_expired): {}", r.error);
+                    if let Some(config_id) = r.config_id {
+                        match self.store.config(config_id).await {
+                            Ok(Some(config)) => {
+                                self.after_final_failure(&config, now, r.error.clone())
+                                    .await
+                            }
+                            Ok(None) => {}
+                            Err(e) => {
+                                error!(target: "auto_sync", config_id, "cannot read the config of failed job {}: {e}", r.id)
+                            }
+                        }
+                    }
+                    JobState::Failed
+                }
+            };
+            self.publish(EngineEvent::JobState {
+                job_id: r.id,
+                config_id: r.config_id,
+                state,
+                error: Some(r.error),
+            });
         }
     }
 
@@ -160,12 +198,29 @@ impl Workers {
         });
     }
 
-    async fn run_job(self: Arc<Self>, job: Job, cancel: CancellationToken) {
+    async fn run_job(self: Arc<Self>, job: Job, shutdown: CancellationToken) {
+        // The run stops at shutdown and when the lease is lost.
+        let cancel = shutdown.child_token();
+        // Renewed from the claim on: set-up (connector, server time, plan)
+        // can take longer than a lease against a slow or failing source.
+        let lease = self.keep_lease(&job, cancel.clone());
         self.publish_state(&job, JobState::Running, None);
         info!(target: "sync_jobs", job = job.id, config_id = ?job.config_id, attempt = job.attempt, "job started: {} ({})", job.kind.as_str(), job.reason);
+        let (config, result) = self.run_attempt(&job, &cancel).await;
+        lease.finishing();
+        self.finish(&job, config.as_ref(), result, &shutdown).await;
+        lease.stop();
+    }
+
+    /// Runs one attempt; returns the config it used (for the lifecycle
+    /// consequences) and how it ended.
+    async fn run_attempt(
+        &self,
+        job: &Job,
+        cancel: &CancellationToken,
+    ) -> (Option<SyncConfig>, Result<RunSummary, RunError>) {
         if job.kind == JobKind::Noop {
-            self.finish(&job, None, Ok(RunSummary::default())).await;
-            return;
+            return (None, Ok(RunSummary::default()));
         }
         // Read once: the run and its lifecycle consequences use the same config.
         let config = match job.config_id {
@@ -184,10 +239,10 @@ impl Workers {
         };
         match config {
             Ok(config) => {
-                let result = self.sync(&job, &config, &cancel).await;
-                self.finish(&job, Some(&config), result).await;
+                let result = self.sync(job, &config, cancel).await;
+                (Some(config), result)
             }
-            Err(e) => self.finish(&job, None, Err(e)).await,
+            Err(e) => (None, Err(e)),
         }
     }
 
@@ -217,7 +272,7 @@ impl Workers {
         let previous = self.queue.resources(job.id).await.unwrap_or_default();
         let tracker = Arc::new(ProgressTracker::new(&selected, &previous));
 
-        let reporter = self.spawn_reporter(job.clone(), tracker.clone(), cancel.clone());
+        let reporter = self.spawn_reporter(job.clone(), tracker.clone());
         let mut summary = RunSummary::default();
         let mut outcome = Ok(());
         let metadata_total = selected.iter().filter(|r| r.is_metadata).count();
@@ -233,12 +288,21 @@ impl Workers {
                 break;
             }
             tracker.begin(&resource.key);
+            // Stored at once, so an attempt after a crash knows this resource
+            // was started (its objects may already be at the destination).
+            self.persist(job, &tracker, None).await;
             let since = watermarks.get(&resource.key).map(String::as_str);
             match connector
                 .sync_resource(resource, since, &*tracker, cancel)
                 .await
             {
                 Ok(result) if result.errors == 0 => {
+                    // "Done" is stored before the watermark moves: a crash in
+                    // between re-sends the changes next time (harmless), where
+                    // the other order would resume this resource from the new
+                    // watermark and count almost nothing of what it moved.
+                    tracker.finish(&resource.key, ResourceStatus::Done, None);
+                    self.persist(job, &tracker, Some(cancel)).await;
                     if let Err(e) = self
                         .store
                         .set_watermark(config_id, &resource.key, &start_time)
@@ -249,7 +313,6 @@ impl Workers {
                         break;
                     }
                     metadata_ok += usize::from(resource.is_metadata);
-                    tracker.finish(&resource.key, ResourceStatus::Done, None);
                 }
                 Ok(result) => {
                     // Conflicts: a per-resource error; no watermark, so the
@@ -274,13 +337,40 @@ impl Workers {
         }
         reporter.cancel();
         let snapshot = tracker.snapshot();
-        let _ = self
-            .queue
-            .save_progress(job.id, job.attempt, &snapshot.job, &snapshot.resources)
-            .await;
+        // The final counts are part of the result: kept trying like the result.
+        self.record(job, "the final progress", cancel, || {
+            self.queue
+                .save_progress(job.id, job.attempt, &snapshot.job, &snapshot.resources)
+        })
+        .await;
         summary.synced = snapshot.job.synced;
         summary.errors = snapshot.job.errors;
         outcome.map(|()| summary)
+    }
+
+    /// Stores the job's progress now; with `insist`, retried like a result
+    /// (until stored, or the run is cancelled).
+    async fn persist(
+        &self,
+        job: &Job,
+        tracker: &ProgressTracker,
+        insist: Option<&CancellationToken>,
+    ) {
+        let snap = tracker.snapshot();
+        let save = || {
+            self.queue
+                .save_progress(job.id, job.attempt, &snap.job, &snap.resources)
+        };
+        match insist {
+            Some(cancel) => {
+                self.record(job, "the progress", cancel, save).await;
+            }
+            None => {
+                if let Err(e) = save().await {
+                    warn!(target: "sync_jobs", job = job.id, "cannot store the progress: {e}");
+                }
+            }
+        }
     }
 
     /// Deferred re-sync of one resource, by the class of its conflicts.
@@ -323,15 +413,42 @@ impl Workers {
         }
     }
 
-    /// Renews the lease, persists progress (bounded rate) and publishes
-    /// coalesced progress events while the job runs. Losing the lease cancels
-    /// the run: another worker owns the job now.
-    fn spawn_reporter(
-        &self,
-        job: Job,
-        tracker: Arc<ProgressTracker>,
-        run: CancellationToken,
-    ) -> CancellationToken {
+    /// Renews the job's lease every third of it until stopped. Losing the
+    /// lease cancels `run`: another worker owns the job now.
+    fn keep_lease(&self, job: &Job, run: CancellationToken) -> LeaseKeeper {
+        let keeper = LeaseKeeper {
+            stop: CancellationToken::new(),
+            finishing: Arc::new(AtomicBool::new(false)),
+        };
+        let (stop, finishing) = (keeper.stop.clone(), keeper.finishing.clone());
+        let queue = self.queue.clone();
+        let lease = self.options.lease;
+        let (id, attempt) = (job.id, job.attempt);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(lease / 3) => {}
+                }
+                match queue.heartbeat(id, attempt, lease).await {
+                    Ok(true) => {}
+                    // Recording the result ends the `running` state itself.
+                    Ok(false) if finishing.load(Ordering::Acquire) => return,
+                    Ok(false) => {
+                        warn!(target: "sync_jobs", job = id, "lease lost: another worker took the job; stopping this run");
+                        run.cancel();
+                        return;
+                    }
+                    Err(e) => warn!(target: "sync_jobs", job = id, "cannot renew the lease: {e}"),
+                }
+            }
+        });
+        keeper
+    }
+
+    /// Persists progress (bounded rate) and publishes coalesced progress
+    /// events while the job runs.
+    fn spawn_reporter(&self, job: Job, tracker: Arc<ProgressTracker>) -> CancellationToken {
         let stop = CancellationToken::new();
         let queue = self.queue.clone();
         let events = self.events.clone();
@@ -339,7 +456,6 @@ impl Workers {
         let stop_task = stop.clone();
         tokio::spawn(async move {
             let mut last_persist = tokio::time::Instant::now();
-            let mut last_renew = tokio::time::Instant::now();
             let (mut published, mut persisted) = (0, 0);
             loop {
                 tokio::select! {
@@ -358,30 +474,68 @@ impl Workers {
                     });
                 }
                 let now = tokio::time::Instant::now();
-                if now - last_renew >= options.lease / 3 {
-                    last_renew = now;
-                    match queue.heartbeat(job.id, job.attempt, options.lease).await {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            warn!(target: "sync_jobs", job = job.id, "lease lost: another worker took the job; stopping this run");
-                            run.cancel();
-                            return;
-                        }
-                        Err(e) => {
-                            warn!(target: "sync_jobs", job = job.id, "cannot renew the lease: {e}")
-                        }
-                    }
-                }
                 if snap.version != persisted && now - last_persist >= options.persist_every {
                     last_persist = now;
-                    persisted = snap.version;
-                    let _ = queue
+                    // A failed write is retried by the next one (and the
+                    // final save insists): progress is not the result.
+                    if let Ok(true) = queue
                         .save_progress(job.id, job.attempt, &snap.job, &snap.resources)
-                        .await;
+                        .await
+                    {
+                        persisted = snap.version;
+                    }
                 }
             }
         });
         stop
+    }
+
+    /// Runs a write of the job's result until the database takes it: a full
+    /// disk or a lost connection must not turn a finished run into a "lease
+    /// expired" one. Gives up only at shutdown (after a few tries), leaving
+    /// the job to the reaper. `None` = not recorded.
+    async fn record<T, F, Fut>(
+        &self,
+        job: &Job,
+        what: &str,
+        shutdown: &CancellationToken,
+        mut write: F,
+    ) -> Option<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = crate::store::Result<T>>,
+    {
+        let mut delay = Duration::from_millis(500);
+        let mut tries = 0u32;
+        loop {
+            tries += 1;
+            match write().await {
+                Ok(v) => {
+                    if tries > 1 {
+                        info!(target: "sync_jobs", job = job.id, "recorded {what} after {tries} tries");
+                    }
+                    return Some(v);
+                }
+                Err(e) if shutdown.is_cancelled() && tries >= 3 => {
+                    error!(target: "sync_jobs", job = job.id, "cannot record {what}: {e}; giving up at shutdown (the job is retried when its lease expires)");
+                    return None;
+                }
+                Err(e) => {
+                    if tries == 1 {
+                        error!(target: "sync_jobs", job = job.id, "cannot record {what}: {e}; retrying until the database takes it");
+                    }
+                    if shutdown.is_cancelled() {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    } else {
+                        tokio::select! {
+                            _ = tokio::time::sleep(delay) => {}
+                            _ = shutdown.cancelled() => {}
+                        }
+                        delay = (delay * 2).min(Duration::from_secs(30));
+                    }
+                }
+            }
+        }
     }
 
     /// Ends the attempt in the queue and applies the lifecycle consequences.
@@ -390,53 +544,62 @@ impl Workers {
         job: &Job,
         config: Option<&SyncConfig>,
         result: Result<RunSummary, RunError>,
+        shutdown: &CancellationToken,
     ) {
         let now = self.clock.now_ms();
         match result {
-            Ok(summary) => match self.queue.complete(job.id, job.attempt).await {
-                Ok(true) => {
-                    info!(target: "sync_jobs", job = job.id, synced = summary.synced, errors = summary.errors, "job completed");
-                    self.publish_state(job, JobState::Completed, None);
-                    if let Some(config) = config {
-                        let text = if summary.errors == 0 {
-                            format!("completed: {} synced", summary.synced)
-                        } else {
-                            format!(
-                                "completed: {} synced, {} refused in {}",
-                                summary.synced,
-                                summary.errors,
-                                summary.conflicted.join(", ")
-                            )
-                        };
-                        self.update_lifecycle(config.id, |s| {
-                            s.initial_done = true;
-                            s.last_result = Some(text);
-                            s.last_error = None;
-                        })
-                        .await;
+            Ok(summary) => {
+                let recorded = self
+                    .record(job, "the completion", shutdown, || {
+                        self.queue.complete(job.id, job.attempt)
+                    })
+                    .await;
+                match recorded {
+                    Some(true) => {
+                        info!(target: "sync_jobs", job = job.id, synced = summary.synced, errors = summary.errors, "job completed");
+                        self.publish_state(job, JobState::Completed, None);
+                        if let Some(config) = config {
+                            let text = if summary.errors == 0 {
+                                format!("completed: {} synced", summary.synced)
+                            } else {
+                                format!(
+                                    "completed: {} synced, {} refused in {}",
+                                    summary.synced,
+                                    summary.errors,
+                                    summary.conflicted.join(", ")
+                                )
+                            };
+                            self.update_lifecycle(config.id, |s| {
+                                s.initial_done = true;
+                                s.last_result = Some(text);
+                                s.last_error = None;
+                            })
+                            .await;
+                        }
                     }
+                    Some(false) => {
+                        warn!(target: "sync_jobs", job = job.id, "finished, but the job had been reclaimed by another worker; result not recorded")
+                    }
+                    None => {}
                 }
-                Ok(false) => {
-                    warn!(target: "sync_jobs", job = job.id, "finished, but the job had been reclaimed by another worker; result not recorded")
-                }
-                Err(e) => {
-                    error!(target: "sync_jobs", job = job.id, "cannot record completion: {e}")
-                }
-            },
+            }
             Err(RunError::Cancelled) => {
-                match self
-                    .queue
-                    .requeue(job.id, job.attempt, "stopped with the process")
-                    .await
-                {
-                    Ok(_) => {
-                        info!(target: "sync_jobs", job = job.id, "stopped; the job is queued again and resumes where it stopped")
+                let recorded = self
+                    .record(job, "the hand-back", shutdown, || {
+                        self.queue
+                            .requeue(job.id, job.attempt, "stopped with the process")
+                    })
+                    .await;
+                match recorded {
+                    Some(true) => {
+                        info!(target: "sync_jobs", job = job.id, "stopped; the job is queued again and resumes where it stopped");
+                        self.publish_state(job, JobState::Queued, None);
                     }
-                    Err(e) => {
-                        error!(target: "sync_jobs", job = job.id, "cannot give the job back: {e}")
+                    Some(false) => {
+                        info!(target: "sync_jobs", job = job.id, "stopped; the job had been taken over by another worker")
                     }
+                    None => {}
                 }
-                self.publish_state(job, JobState::Queued, None);
             }
             Err(err) => {
                 let failure = err.failure();
@@ -445,34 +608,41 @@ impl Workers {
                         (error.clone(), kind.clone())
                     }
                 };
-                match self.queue.fail(job.id, job.attempt, &failure).await {
-                    Ok(FailOutcome::Retrying { run_at }) => {
+                let recorded = self
+                    .record(job, "the failure", shutdown, || {
+                        self.queue.fail(job.id, job.attempt, &failure)
+                    })
+                    .await;
+                match recorded {
+                    Some(FailOutcome::Retrying { run_at }) => {
                         warn!(target: "sync_jobs", job = job.id, attempt = job.attempt, "attempt failed ({kind}): {message}; retry in {}s", (run_at - now).max(0) / 1000);
                         self.publish_state(job, JobState::Queued, Some(message));
                     }
-                    Ok(FailOutcome::Failed) => {
+                    Some(FailOutcome::Failed) => {
                         error!(target: "sync_jobs", job = job.id, attempt = job.attempt, "job failed ({kind}): {message}");
                         self.publish_state(job, JobState::Failed, Some(message.clone()));
                         if let Some(config) = config {
-                            let until =
-                                lifecycle::cooldown_after_failure(config.auto.as_ref(), now);
-                            self.update_lifecycle(config.id, |s| {
-                                s.cooldown_until = until;
-                                s.last_result = Some("failed".into());
-                                s.last_error = Some(message);
-                            })
-                            .await;
+                            self.after_final_failure(config, now, message).await;
                         }
                     }
-                    Ok(FailOutcome::Lost) => {
+                    Some(FailOutcome::Lost) => {
                         warn!(target: "sync_jobs", job = job.id, "failed, but the job had been reclaimed by another worker")
                     }
-                    Err(e) => {
-                        error!(target: "sync_jobs", job = job.id, "cannot record the failure: {e}")
-                    }
+                    None => {}
                 }
             }
         }
+    }
+
+    /// A job that will not run again: the config cools down and shows why.
+    async fn after_final_failure(&self, config: &SyncConfig, now: i64, message: String) {
+        let until = lifecycle::cooldown_after_failure(config.auto.as_ref(), now);
+        self.update_lifecycle(config.id, |s| {
+            s.cooldown_until = until;
+            s.last_result = Some("failed".into());
+            s.last_error = Some(message);
+        })
+        .await;
     }
 
     async fn update_lifecycle(
@@ -510,6 +680,24 @@ fn select(plan: &[PlannedResource], job: &Job) -> Vec<PlannedResource> {
         .filter(|r| job.resources.contains(&r.key))
         .cloned()
         .collect()
+}
+
+/// The lease renewal of one running job.
+struct LeaseKeeper {
+    stop: CancellationToken,
+    /// Set before the result is recorded: from then on a refused renewal
+    /// means "recorded", not "taken over".
+    finishing: Arc<AtomicBool>,
+}
+
+impl LeaseKeeper {
+    fn finishing(&self) {
+        self.finishing.store(true, Ordering::Release);
+    }
+
+    fn stop(&self) {
+        self.stop.cancel();
+    }
 }
 
 #[derive(Debug, Default)]

@@ -116,7 +116,7 @@ async fn event_loop(
                 Msg::LogTick
             }
             () = tail.changed() => Msg::LogLines,
-            () = signals.requested() => break,
+            _ = signals.requested() => break,
             () = tokio::time::sleep_until(next_frame), if model.dirty => {
                 let started = Instant::now();
                 tui.frame(|f| views::draw(f, model))?;

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::{
-    FailOutcome, Failure, Job, JobFilter, JobKind, JobProgress, JobState, NewJob, ResourceProgress,
-    ResourceStatus, retry_delay,
+    FailOutcome, Failure, Job, JobFilter, JobKind, JobProgress, JobState, NewJob, Reclaimed,
+    ResourceProgress, ResourceStatus, retry_delay_from,
 };
 use crate::store::{Result, RowExt, Sql, Store, StoreError};
 
@@ -23,8 +23,8 @@ fn to_i64(v: u64) -> i64 {
 
 /// Delay in ms before the run after `attempt` runs, plus up to 10% jitter so
 /// jobs that failed together (an outage) do not come back in lockstep.
-pub(super) fn retry_delay_ms(attempt: u32) -> i64 {
-    let base = ms(retry_delay(attempt));
+pub(super) fn retry_delay_ms(retry_base: Duration, attempt: u32) -> i64 {
+    let base = ms(retry_delay_from(retry_base, attempt));
     let spread = u64::try_from(base / 10).unwrap_or(0);
     base + i64::try_from(rand::random_range(0..=spread)).unwrap_or(0)
 }
@@ -244,8 +244,10 @@ pub(super) async fn heartbeat(
 
 pub(super) async fn complete(store: &Store, id: i64, attempt: u32) -> Result<bool> {
     // locked_by stays: it tells the history which worker ran the job.
+    // The errors of earlier attempts are history once the job succeeded.
     let set = format!(
-        "state = 'completed', finished_at = {}, lease_until = NULL",
+        "state = 'completed', finished_at = {}, lease_until = NULL, last_error = NULL,
+         error_kind = NULL",
         store.now_expr()
     );
     fenced_update(store, &set, id, attempt, &[]).await
@@ -277,6 +279,7 @@ pub(super) async fn requeue(store: &Store, id: i64, attempt: u32, reason: &str) 
 /// landed in between wins).
 async fn fail_run(
     store: &Store,
+    retry_base: Duration,
     id: i64,
     attempt: u32,
     failure: &Failure,
@@ -301,18 +304,22 @@ async fn fail_run(
              RETURNING state, run_at"
         ),
     );
-    let delay = retry_delay_ms(attempt);
+    let delay = retry_delay_ms(retry_base, attempt);
     let row: Option<(String, i64)> = on_db!(store, write, |pool| {
-        let row = sqlx::query(sql.text())
+        // `fetch_all`, not `fetch_optional`: SQLite commits an autocommit
+        // statement when it is stepped to the end, and a commit that fails
+        // (disk full) is only reported there. Stopping after the first
+        // RETURNING row would report a change that was rolled back.
+        let rows = sqlx::query(sql.text())
             .bind(id)
             .bind(i64::from(attempt))
             .bind(retryable)
             .bind(delay)
             .bind(error.as_str())
             .bind(kind.as_str())
-            .fetch_optional(pool)
+            .fetch_all(pool)
             .await?;
-        match row {
+        match rows.first() {
             Some(r) => Some((r.text("state")?, r.i64("run_at")?)),
             None => None,
         }
@@ -326,21 +333,22 @@ async fn fail_run(
 
 pub(super) async fn fail(
     store: &Store,
+    retry_base: Duration,
     id: i64,
     attempt: u32,
     failure: &Failure,
 ) -> Result<FailOutcome> {
-    fail_run(store, id, attempt, failure, "").await
+    fail_run(store, retry_base, id, attempt, failure, "").await
 }
 
-pub(super) async fn reclaim_expired(store: &Store) -> Result<Vec<i64>> {
+pub(super) async fn reclaim_expired(store: &Store, retry_base: Duration) -> Result<Vec<Reclaimed>> {
     let now = store.now_expr();
     let expired = format!("state = 'running' AND lease_until < {now}");
     let sql = Sql::new(
         store,
-        &format!("SELECT id, attempt, locked_by FROM jobs WHERE {expired} ORDER BY id"),
+        &format!("SELECT id, config_id, attempt, locked_by FROM jobs WHERE {expired} ORDER BY id"),
     );
-    let candidates: Vec<(i64, u32, Option<String>)> = on_db!(store, read, |pool| {
+    let candidates: Vec<(i64, Option<i64>, u32, Option<String>)> = on_db!(store, read, |pool| {
         sqlx::query(sql.text())
             .fetch_all(pool)
             .await?
@@ -348,6 +356,7 @@ pub(super) async fn reclaim_expired(store: &Store) -> Result<Vec<i64>> {
             .map(|r| {
                 Ok((
                     r.i64("id")?,
+                    r.opt_i64("config_id")?,
                     u32_col(r, "attempt")?,
                     r.opt_text("locked_by")?,
                 ))
@@ -358,16 +367,24 @@ pub(super) async fn reclaim_expired(store: &Store) -> Result<Vec<i64>> {
     let mut reclaimed = Vec::new();
     // One fenced update per job: each has its own attempt (so its own
     // backoff), and a job finished or renewed meanwhile is left alone.
-    for (id, attempt, worker) in candidates {
+    for (id, config_id, attempt, worker) in candidates {
+        let error = format!(
+            "the lease expired: worker {} stopped renewing it (crashed, hung or cut off)",
+            worker.as_deref().unwrap_or("?")
+        );
         let failure = Failure::Retryable {
-            error: format!(
-                "the lease expired: worker {} stopped renewing it (crashed, hung or cut off)",
-                worker.as_deref().unwrap_or("?")
-            ),
+            error: error.clone(),
             kind: "lease_expired".into(),
         };
-        if fail_run(store, id, attempt, &failure, &guard).await? != FailOutcome::Lost {
-            reclaimed.push(id);
+        let outcome = fail_run(store, retry_base, id, attempt, &failure, &guard).await?;
+        if outcome != FailOutcome::Lost {
+            reclaimed.push(Reclaimed {
+                id,
+                config_id,
+                attempt,
+                outcome,
+                error,
+            });
         }
     }
     Ok(reclaimed)

@@ -253,6 +253,20 @@ pub enum FailOutcome {
     Lost,
 }
 
+/// A running job whose lease expired, sent down the retry path by
+/// [`QueueStore::reclaim_expired`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reclaimed {
+    pub id: i64,
+    pub config_id: Option<i64>,
+    /// The run that expired.
+    pub attempt: u32,
+    /// `Retrying` or `Failed` (never `Lost`: those are not reported).
+    pub outcome: FailOutcome,
+    /// What was recorded as the run's error.
+    pub error: String,
+}
+
 /// Which jobs to list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JobFilter {
@@ -312,8 +326,9 @@ pub trait QueueStore: Send + Sync + std::fmt::Debug {
     /// queued again, due now, attempt decremented. `false` = lost.
     async fn requeue(&self, id: i64, attempt: u32, reason: &str) -> Result<bool>;
 
-    /// Sends running jobs whose lease expired down the retry path; returns their ids.
-    async fn reclaim_expired(&self) -> Result<Vec<i64>>;
+    /// Sends running jobs whose lease expired down the retry path; returns
+    /// what happened to each.
+    async fn reclaim_expired(&self) -> Result<Vec<Reclaimed>>;
 
     async fn get(&self, id: i64) -> Result<Option<Job>>;
     async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>>;
@@ -343,9 +358,16 @@ pub trait QueueStore: Send + Sync + std::fmt::Debug {
 impl Store {
     /// The job queue on this database.
     pub fn queue(&self) -> Arc<dyn QueueStore> {
+        self.queue_with_retry_base(DEFAULT_RETRY_BASE)
+    }
+
+    /// The job queue, retrying failed runs after `base`, 2 × `base`, ….
+    pub fn queue_with_retry_base(&self, base: Duration) -> Arc<dyn QueueStore> {
         match &self.db {
-            Db::Sqlite { write, .. } => Arc::new(SqliteQueue::new(self.clone(), write.clone())),
-            Db::Postgres(pool) => Arc::new(PgQueue::new(self.clone(), pool.clone())),
+            Db::Sqlite { write, .. } => {
+                Arc::new(SqliteQueue::new(self.clone(), write.clone(), base))
+            }
+            Db::Postgres(pool) => Arc::new(PgQueue::new(self.clone(), pool.clone(), base)),
         }
     }
 
@@ -363,10 +385,18 @@ impl Store {
     }
 }
 
+/// The first retry delay unless a daemon is told otherwise (`--retry-delay`).
+pub const DEFAULT_RETRY_BASE: Duration = Duration::from_secs(30);
+
 /// Delay before the run after `attempt` runs: 30 s × 2^(attempt-1), capped at 1 h.
 pub fn retry_delay(attempt: u32) -> Duration {
+    retry_delay_from(DEFAULT_RETRY_BASE, attempt)
+}
+
+/// `base` × 2^(attempt-1), capped at 1 h.
+pub fn retry_delay_from(base: Duration, attempt: u32) -> Duration {
     let exp = attempt.saturating_sub(1).min(7);
-    Duration::from_secs((30u64 << exp).min(3600))
+    (base * (1u32 << exp)).min(Duration::from_secs(3600))
 }
 
 #[cfg(test)]

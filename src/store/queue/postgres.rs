@@ -22,11 +22,16 @@ const CLAIM_TRIES: u32 = 5;
 pub struct PgQueue {
     store: Store,
     pool: PgPool,
+    retry_base: Duration,
 }
 
 impl PgQueue {
-    pub(crate) fn new(store: Store, pool: PgPool) -> PgQueue {
-        PgQueue { store, pool }
+    pub(crate) fn new(store: Store, pool: PgPool, retry_base: Duration) -> PgQueue {
+        PgQueue {
+            store,
+            pool,
+            retry_base,
+        }
     }
 
     async fn try_claim(
@@ -124,15 +129,15 @@ impl QueueStore for PgQueue {
     }
 
     async fn fail(&self, id: i64, attempt: u32, failure: &Failure) -> Result<FailOutcome> {
-        common::fail(&self.store, id, attempt, failure).await
+        common::fail(&self.store, self.retry_base, id, attempt, failure).await
     }
 
     async fn requeue(&self, id: i64, attempt: u32, reason: &str) -> Result<bool> {
         common::requeue(&self.store, id, attempt, reason).await
     }
 
-    async fn reclaim_expired(&self) -> Result<Vec<i64>> {
-        common::reclaim_expired(&self.store).await
+    async fn reclaim_expired(&self) -> Result<Vec<super::Reclaimed>> {
+        common::reclaim_expired(&self.store, self.retry_base).await
     }
 
     async fn get(&self, id: i64) -> Result<Option<Job>> {

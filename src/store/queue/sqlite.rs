@@ -19,11 +19,16 @@ use crate::store::{Result, Sql, Store};
 pub struct SqliteQueue {
     store: Store,
     write: SqlitePool,
+    retry_base: Duration,
 }
 
 impl SqliteQueue {
-    pub(crate) fn new(store: Store, write: SqlitePool) -> SqliteQueue {
-        SqliteQueue { store, write }
+    pub(crate) fn new(store: Store, write: SqlitePool, retry_base: Duration) -> SqliteQueue {
+        SqliteQueue {
+            store,
+            write,
+            retry_base,
+        }
     }
 }
 
@@ -91,15 +96,15 @@ impl QueueStore for SqliteQueue {
     }
 
     async fn fail(&self, id: i64, attempt: u32, failure: &Failure) -> Result<FailOutcome> {
-        common::fail(&self.store, id, attempt, failure).await
+        common::fail(&self.store, self.retry_base, id, attempt, failure).await
     }
 
     async fn requeue(&self, id: i64, attempt: u32, reason: &str) -> Result<bool> {
         common::requeue(&self.store, id, attempt, reason).await
     }
 
-    async fn reclaim_expired(&self) -> Result<Vec<i64>> {
-        common::reclaim_expired(&self.store).await
+    async fn reclaim_expired(&self) -> Result<Vec<super::Reclaimed>> {
+        common::reclaim_expired(&self.store, self.retry_base).await
     }
 
     async fn get(&self, id: i64) -> Result<Option<Job>> {

@@ -104,6 +104,10 @@ pub(crate) async fn sync(
             let errors = conflicts::data_values(&mut out, &summary);
             out.deleted += summary.import_count.deleted;
             out.page(run.progress, n, summary.synced(), errors);
+            // DHIS2 counts both refused and unchanged values as ignored
+            // (2.41.3 DefaultDataValueSetService.saveDataValueUpdate).
+            run.progress
+                .unchanged(summary.import_count.ignored.saturating_sub(errors));
             done = seen;
         }
     }

@@ -113,6 +113,9 @@ pub trait ProgressSink: Send + Sync {
     fn add(&self, processed: u64, synced: u64, errors: u64);
     /// What is happening now, for humans ("page 3", "deleting events").
     fn step(&self, step: &str);
+    /// Of the objects just added, how many the destination already held
+    /// unchanged (DHIS2 counts them as ignored).
+    fn unchanged(&self, _objects: u64) {}
 }
 
 /// A sink that ignores everything.

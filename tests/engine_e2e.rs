@@ -579,3 +579,100 @@ async fn trigger_wait_sigterm_gives_the_job_back() {
     assert_same(&source, &dest, "after the resumed trigger").await;
     assert_counts(&sd, id, &source, true).await;
 }
+
+/// The lease is renewed from the claim on: a source failing during set-up
+/// (server time, plan) keeps its in-process retries longer than the lease,
+/// and the attempt ends with the source's error, not "lease expired".
+#[tokio::test]
+async fn a_failing_set_up_keeps_its_lease_and_its_error() {
+    let source = SimProcess::start(&["--seed", "13", "--fail-rate", "1"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let sd = Syncdeck::sqlite();
+    sd.apply(&source, &dest, "");
+    let daemon = sd.daemon(&[
+        "--first-check-within",
+        "1s",
+        "--lease",
+        "2s",
+        "--retry-delay",
+        "1h",
+    ]);
+    wait_for_jobs(
+        &sd,
+        Duration::from_secs(120),
+        "first attempt failed",
+        |jobs| {
+            jobs.iter()
+                .any(|j| j["state"] == "queued" && j["attempt"] == 1)
+        },
+    );
+    stop(daemon);
+    let job = &sd.jobs()[0];
+    assert_eq!(job["error_kind"], "transient", "{job:#}");
+    let error = job["last_error"].as_str().unwrap();
+    assert!(error.contains("system/info"), "names the endpoint: {error}");
+    let log = std::fs::read_to_string(sd.dir.path().join("syncdeck/logs/sync_jobs.log")).unwrap();
+    assert!(!log.contains("lease"), "no lease was lost: {log}");
+}
+
+/// A job whose every run dies (SIGKILL) ends as any other failed job: its
+/// last reclaim fails it with one "job failed" line and the config cools down.
+#[tokio::test]
+async fn a_job_whose_runs_all_die_fails_and_cools_down() {
+    let source = SimProcess::start(&["--seed", "14", "--latency", "100ms"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let sd = Syncdeck::sqlite();
+    sd.apply(&source, &dest, "");
+    let quick = [
+        "--first-check-within",
+        "1s",
+        "--lease",
+        "2s",
+        "--retry-delay",
+        "1s",
+    ];
+    for attempt in 1..=3 {
+        let daemon = sd.daemon(&quick);
+        // A killed run still reads `running`: wait for this run's own rows.
+        wait_for_jobs(&sd, Duration::from_secs(60), "the next run", |jobs| {
+            jobs.iter().any(|j| {
+                j["state"] == "running"
+                    && j["attempt"] == attempt
+                    && j["progress"]["current_resource"].is_string()
+            })
+        });
+        kill(daemon);
+    }
+    let daemon = sd.daemon(&quick);
+    wait_for_jobs(&sd, Duration::from_secs(60), "the last reclaim", |jobs| {
+        jobs.iter().any(|j| j["state"] == "failed")
+    });
+    stop(daemon);
+    let job = &sd.jobs()[0];
+    assert_eq!(
+        (job["attempt"].as_u64(), job["error_kind"].as_str()),
+        (Some(3), Some("lease_expired")),
+        "{job:#}"
+    );
+    let status = sd.json(&["status", "copy"]);
+    let lifecycle = &status[0]["lifecycle"];
+    assert!(lifecycle["cooldown_until"].as_i64().is_some(), "{status:#}");
+    assert!(
+        lifecycle["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("lease expired"),
+        "{status:#}"
+    );
+    let log = std::fs::read_to_string(sd.dir.path().join("syncdeck/logs/sync_jobs.log")).unwrap();
+    assert_eq!(
+        log.matches("attempt failed (lease_expired)").count(),
+        2,
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("job failed (lease_expired)").count(),
+        1,
+        "{log}"
+    );
+}

@@ -71,14 +71,16 @@ impl Syncdeck {
         serde_json::from_str(&self.ok(&all)).unwrap()
     }
 
-    fn daemon(&self, args: &[&str]) -> Child {
+    fn daemon(&self, args: &[&str]) -> Daemon {
         let mut all = vec!["daemon"];
         all.extend_from_slice(args);
-        self.command(&all)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        Daemon(
+            self.command(&all)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
     }
 
     /// Writes a config for `source` → `dest` and applies it.
@@ -90,6 +92,18 @@ impl Syncdeck {
 
     fn jobs(&self) -> Vec<Value> {
         self.json(&["jobs"]).as_array().unwrap().clone()
+    }
+}
+
+/// A daemon process, killed if a failing test leaves it running.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }
 
@@ -120,11 +134,11 @@ fn wait_for_jobs(sd: &Syncdeck, limit: Duration, what: &str, done: impl Fn(&[Val
     }
 }
 
-fn stop(mut daemon: Child) {
-    let pid = daemon.id().to_string();
+fn stop(mut daemon: Daemon) {
+    let pid = daemon.0.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(killed.success());
-    let status = daemon.wait().unwrap();
+    let status = daemon.0.wait().unwrap();
     assert!(status.success(), "daemon exit after SIGTERM: {status}");
 }
 
@@ -237,9 +251,7 @@ async fn daemon_killed_mid_sync_resumes_and_counts_nothing_twice() {
     sd.apply(&source, &dest, "");
     let daemon = sd.daemon(&["--first-check-within", "1s", "--lease", "3s"]);
     wait_until_moving_data(&sd);
-    let mut daemon = daemon;
-    daemon.kill().unwrap();
-    daemon.wait().unwrap();
+    kill(daemon);
     let jobs = sd.jobs();
     assert!(jobs.iter().any(|j| j["state"] == "running"), "{jobs:#?}");
 
@@ -334,9 +346,9 @@ fn wait_until_running_in(sd: &Syncdeck, prefixes: &[&str]) -> i64 {
     }
 }
 
-fn kill(mut daemon: Child) {
-    daemon.kill().unwrap();
-    daemon.wait().unwrap();
+fn kill(mut daemon: Daemon) {
+    daemon.0.kill().unwrap();
+    daemon.0.wait().unwrap();
 }
 
 fn job_by_id(sd: &Syncdeck, id: i64) -> Value {
@@ -674,5 +686,111 @@ async fn a_job_whose_runs_all_die_fails_and_cools_down() {
         log.matches("job failed (lease_expired)").count(),
         1,
         "{log}"
+    );
+}
+
+/// A small tmpfs mounted for one test (root only), unmounted on drop.
+struct SmallFs {
+    dir: tempfile::TempDir,
+}
+
+impl SmallFs {
+    /// `None` (after saying so loudly) where mounting is not allowed; under
+    /// `SYNCDECK_REQUIRE_TMPFS=1` (CI) that is a failure.
+    fn mount(size: &str) -> Option<SmallFs> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(Stdio::piped())
+            .output();
+        match mounted {
+            Ok(out) if out.status.success() => Some(SmallFs { dir }),
+            other => {
+                let why = match other {
+                    Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
+                    Err(e) => e.to_string(),
+                };
+                eprintln!("full-disk tests DID NOT RUN: cannot mount a tmpfs ({why})");
+                assert!(
+                    std::env::var_os("SYNCDECK_REQUIRE_TMPFS").is_none(),
+                    "SYNCDECK_REQUIRE_TMPFS is set: cannot mount a tmpfs: {why}"
+                );
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Fills the file system to the last byte.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.path().join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        let mut size = block.len();
+        // Smaller and smaller writes until not one byte fits.
+        while size > 0 {
+            match file.write(&block[..size]) {
+                Ok(0) | Err(_) => size /= 2,
+                Ok(_) => {}
+            }
+        }
+        let _ = file.sync_all();
+        path
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// The database on a file system that fills up mid-sync, for longer than a
+/// lease: the worker keeps its own run (no "lease expired", no reclaim),
+/// waits for the database, and completes once space returns.
+#[tokio::test]
+async fn a_full_database_disk_pauses_the_job_instead_of_losing_it() {
+    let Some(fs) = SmallFs::mount("32m") else {
+        return;
+    };
+    let source = SimProcess::start(&["--seed", "15", "--latency", "20ms"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let db = fs.path().join("syncdeck.db").display().to_string();
+    let sd = Syncdeck::with_db(db, tempfile::tempdir().unwrap());
+    sd.apply(&source, &dest, "");
+    let daemon = sd.daemon(&["--first-check-within", "1s", "--lease", "2s"]);
+    wait_until_moving_data(&sd);
+    let filler = fs.fill();
+    // Several leases long: renewals and progress writes all fail meanwhile.
+    std::thread::sleep(Duration::from_secs(8));
+    std::fs::remove_file(&filler).unwrap();
+    wait_for_jobs(
+        &sd,
+        Duration::from_secs(180),
+        "completed after the disk-full spell",
+        |jobs| jobs.iter().any(|j| j["state"] == "completed"),
+    );
+    stop(daemon);
+    no_job_running(&sd);
+    let jobs = sd.jobs();
+    assert_eq!(jobs.len(), 1, "{jobs:#?}");
+    assert_eq!(jobs[0]["attempt"], 1, "not reclaimed: {jobs:#?}");
+    assert_same(&source, &dest, "after the disk-full spell").await;
+    let log = std::fs::read_to_string(sd.dir.path().join("syncdeck/logs/sync_jobs.log")).unwrap();
+    assert!(
+        !log.contains("lease_expired") && !log.contains("reclaim"),
+        "{log}"
+    );
+    assert!(
+        log.contains("full"),
+        "the disk-full error is reported: {log}"
     );
 }

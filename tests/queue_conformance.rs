@@ -143,7 +143,7 @@ fn retryable() -> Failure {
 
 /// The ids `reclaim_expired` reports.
 async fn reclaimed_ids(q: &Arc<dyn QueueStore>) -> Vec<i64> {
-    q.reclaim_expired()
+    q.reclaim_expired(None)
         .await
         .unwrap()
         .iter()
@@ -360,6 +360,10 @@ async fn lease_expiry_and_fencing(cx: &Ctx) {
     let first = cx.q.claim("q", "w1", SHORT, 1).await.unwrap().remove(0);
     assert_eq!(first.attempt, 1);
     tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        cx.q.reclaim_expired(Some("w1")).await.unwrap().is_empty(),
+        "a worker never reclaims its own live run"
+    );
     assert_eq!(reclaimed_ids(&cx.q).await, [id]);
     let reclaimed = cx.job(id).await;
     assert_eq!(reclaimed.state, JobState::Queued);
@@ -398,7 +402,7 @@ async fn lease_expiry_and_fencing(cx: &Ctx) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Exhausted: failed, never queued again, and reported as final so the
     // worker can log it and apply the cooldown.
-    let reclaimed = cx.q.reclaim_expired().await.unwrap();
+    let reclaimed = cx.q.reclaim_expired(None).await.unwrap();
     assert_eq!(reclaimed.len(), 1);
     assert_eq!(
         (reclaimed[0].id, reclaimed[0].attempt, reclaimed[0].outcome),

@@ -144,7 +144,11 @@ impl Workers {
     /// its run here as any other failed run does: one line, and the cooldown
     /// when it was the last attempt.
     async fn reap(&self) {
-        let reclaimed = match self.queue.reclaim_expired().await {
+        let reclaimed = match self
+            .queue
+            .reclaim_expired(Some(&self.options.worker_id))
+            .await
+        {
             Ok(reclaimed) => reclaimed,
             Err(e) => {
                 error!(target: "sync_jobs", "cannot reclaim expired jobs: {e}");

@@ -177,6 +177,14 @@ impl Store {
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(Duration::from_secs(30))
+                    // A COMMIT that failed (disk full) can leave the
+                    // connection inside a transaction that sqlx no longer
+                    // ends: every later write would land in it, report
+                    // success and never be committed. Such a connection is
+                    // closed instead of reused.
+                    .after_release(|conn, _| {
+                        Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+                    })
                     .connect_with(options.clone())
                     .await
                     .map_err(open_err)?;

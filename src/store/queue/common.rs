@@ -341,15 +341,25 @@ pub(super) async fn fail(
     fail_run(store, retry_base, id, attempt, failure, "").await
 }
 
-pub(super) async fn reclaim_expired(store: &Store, retry_base: Duration) -> Result<Vec<Reclaimed>> {
+pub(super) async fn reclaim_expired(
+    store: &Store,
+    retry_base: Duration,
+    own_worker: Option<&str>,
+) -> Result<Vec<Reclaimed>> {
     let now = store.now_expr();
     let expired = format!("state = 'running' AND lease_until < {now}");
+    // `own_worker` is bound as text ('' for none): no worker id is empty.
     let sql = Sql::new(
         store,
-        &format!("SELECT id, config_id, attempt, locked_by FROM jobs WHERE {expired} ORDER BY id"),
+        &format!(
+            "SELECT id, config_id, attempt, locked_by FROM jobs
+             WHERE {expired} AND COALESCE(locked_by, '') <> $1
+             ORDER BY id"
+        ),
     );
     let candidates: Vec<(i64, Option<i64>, u32, Option<String>)> = on_db!(store, read, |pool| {
         sqlx::query(sql.text())
+            .bind(own_worker.unwrap_or(""))
             .fetch_all(pool)
             .await?
             .iter()

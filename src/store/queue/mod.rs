@@ -327,8 +327,10 @@ pub trait QueueStore: Send + Sync + std::fmt::Debug {
     async fn requeue(&self, id: i64, attempt: u32, reason: &str) -> Result<bool>;
 
     /// Sends running jobs whose lease expired down the retry path; returns
-    /// what happened to each.
-    async fn reclaim_expired(&self) -> Result<Vec<Reclaimed>>;
+    /// what happened to each. Jobs locked by `own_worker` are left alone:
+    /// the caller runs them, so a lease it could not renew (database full or
+    /// unreachable) does not make it give up its own live run.
+    async fn reclaim_expired(&self, own_worker: Option<&str>) -> Result<Vec<Reclaimed>>;
 
     async fn get(&self, id: i64) -> Result<Option<Job>>;
     async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>>;

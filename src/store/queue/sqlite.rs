@@ -103,8 +103,8 @@ impl QueueStore for SqliteQueue {
         common::requeue(&self.store, id, attempt, reason).await
     }
 
-    async fn reclaim_expired(&self) -> Result<Vec<super::Reclaimed>> {
-        common::reclaim_expired(&self.store, self.retry_base).await
+    async fn reclaim_expired(&self, own_worker: Option<&str>) -> Result<Vec<super::Reclaimed>> {
+        common::reclaim_expired(&self.store, self.retry_base, own_worker).await
     }
 
     async fn get(&self, id: i64) -> Result<Option<Job>> {

@@ -214,7 +214,10 @@ impl EngineApi for LocalEngine {
         let mut names = Vec::new();
         for config in self.selected(reference).await? {
             self.store.set_active(config.id, false).await?;
-            self.queue.cancel_queued(config.id).await?;
+            let cancelled = self.queue.cancel_queued(config.id).await?;
+            if cancelled > 0 {
+                tracing::info!(target: "sync_jobs", config_id = config.id, "{cancelled} queued job(s) of {} cancelled: its scheduler was stopped", crate::text::inert(&config.name));
+            }
             names.push(config.name);
         }
         self.changed();

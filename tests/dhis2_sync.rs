@@ -10,13 +10,13 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use syncdeck::config::model::Selection;
 use syncdeck::connectors::dhis2::{
-    ConflictClass, Dhis2Error, Dhis2Sync, ProgressSink, ResourceOutcome, ResourceSpec, RetryPolicy,
-    SyncOptions,
+    ClientOptions, ConflictClass, Credentials, Dhis2Client, Dhis2Error, Dhis2Sync, ProgressSink,
+    ResourceOutcome, ResourceSpec, RetryPolicy, SyncOptions, Timeouts,
 };
 use tokio_util::sync::CancellationToken;
 
 use common::edits::{digest_differences, edit_source};
-use common::{SimProcess, all_objects, client, digest, id, sim_counter};
+use common::{PASSWORD, SimProcess, USER, all_objects, client, digest, id, sim_counter};
 
 /// Records what a sync reports; optionally cancels after the first page.
 #[derive(Default)]
@@ -306,4 +306,154 @@ async fn deletions_the_destination_never_had_are_skipped_not_errors() {
         skipped >= 3,
         "two metadata objects and tracker items ({skipped})"
     );
+}
+
+/// Steps a sync shows, in order.
+#[derive(Default)]
+struct Steps(Mutex<Vec<String>>);
+
+impl ProgressSink for Steps {
+    fn set_total(&self, _: u64) {}
+    fn add(&self, _: u64, _: u64, _: u64) {}
+    fn step(&self, step: &str) {
+        self.0.lock().unwrap().push(step.to_string());
+    }
+}
+
+/// What tracing writes on this thread while the guard lives, as text.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn hung_and_stalled_requests_time_out_and_are_retried_with_a_note() {
+    let log = Captured::default();
+    let writer = log.clone();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish(),
+    );
+    let source = SimProcess::start(&["--seed", "5", "--hang-rate", "0.05", "--stall-rate", "0.05"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let second = Duration::from_secs(1);
+    let deadlines = ClientOptions {
+        timeouts: Timeouts {
+            connect: second,
+            first_byte: second,
+            import: second,
+            idle: second,
+        },
+        ..Default::default()
+    };
+    let source_client =
+        Dhis2Client::new(&source.url, Credentials::basic(USER, PASSWORD), deadlines).unwrap();
+    // Metadata and data values: enough requests for several faults, without
+    // the long tracker passes.
+    let selection = Selection {
+        programs: vec![],
+        ..Selection::default()
+    };
+    let opts = SyncOptions {
+        metadata_page_size: 200,
+        data_value_batch_size: 2000,
+        ..options()
+    };
+    let sync = Dhis2Sync::new(source_client, client(&dest), selection, opts);
+    let started = std::time::Instant::now();
+    let cancel = CancellationToken::new();
+    let mut steps = Vec::new();
+    let plan = sync.plan().await.unwrap();
+    for res in &plan {
+        let rec = Steps::default();
+        let outcome = sync
+            .sync_resource(res, None, &rec, &cancel)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", res.key));
+        assert!(outcome.is_clean(), "{}: {outcome:?}", res.key);
+        steps.extend(rec.0.into_inner().unwrap());
+    }
+    let (hangs, stalls) = (
+        faults(&source, "hang").await,
+        faults(&source, "stall").await,
+    );
+    println!(
+        "{} resources synced in {:.1} s through {hangs} hung and {stalls} stalled requests",
+        plan.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        hangs > 0 && stalls > 0,
+        "no fault was injected: the test proves nothing"
+    );
+
+    let differing: Vec<String> = digest_differences(&digest(&source).await, &digest(&dest).await)
+        .into_iter()
+        .filter(|d| {
+            !["trackedEntities", "enrollments", "events"]
+                .iter()
+                .any(|t| d.starts_with(t))
+        })
+        .collect();
+    assert!(differing.is_empty(), "{differing:#?}");
+
+    // The console's step and the sync_jobs log say what happened.
+    let noted: Vec<&String> = steps
+        .iter()
+        .filter(|s| s.contains("timed out after 1 s, retrying in"))
+        .collect();
+    println!("steps shown for retries: {noted:#?}");
+    assert!(!noted.is_empty(), "no timeout shown as a step: {steps:#?}");
+    assert!(
+        noted
+            .iter()
+            .any(|s| s.contains("waiting for the response headers")),
+        "{noted:#?}"
+    );
+    assert!(
+        noted
+            .iter()
+            .any(|s| s.contains("no data while reading the response body")),
+        "{noted:#?}"
+    );
+    let text = log.text();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("sync_jobs") && l.contains("timed out after 1 s, retrying"))
+        .collect();
+    assert!(!lines.is_empty(), "no retry logged:\n{text}");
+    assert!(lines.iter().any(|l| l.contains("resource=")), "{lines:#?}");
+    assert!(!text.contains(PASSWORD), "{text}");
+    // URLs are shown without their query strings.
+    assert!(lines.iter().all(|l| !l.contains('?')), "{lines:#?}");
+}
+
+/// `faultsInjected` of the simulator's stats: `hang`, `stall`, `fail`.
+async fn faults(sim: &SimProcess, kind: &str) -> u64 {
+    let stats: serde_json::Value = common::http()
+        .get(sim.api("/api/_sim/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["faultsInjected"][kind].as_u64().unwrap_or(0)
 }

@@ -1,6 +1,8 @@
 //! `syncdeck apply` / `syncdeck export` through the real binary on a throwaway
 //! SQLite file, plus the store calls the engine uses.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -175,7 +177,10 @@ fn changes_are_updates_and_dry_run_writes_nothing() {
     );
     let exported = env.export();
     assert!(exported.contains("check_interval = \"10m\""));
-    assert!(exported.contains("first_byte_timeout = \"2m\""), "{exported}");
+    assert!(
+        exported.contains("first_byte_timeout = \"2m\""),
+        "{exported}"
+    );
 }
 
 #[test]
@@ -333,13 +338,14 @@ async fn store_crud_keeps_operator_state_across_apply() {
     store_crud(&DbTarget::Sqlite(dir.path().join("s.db"))).await;
 }
 
-/// The same on PostgreSQL when `SYNCDECK_TEST_PG_URL` names an empty database
-/// (the shared throwaway-cluster helper can set it); skipped otherwise.
+/// The same on PostgreSQL (a throwaway cluster, see `common::pg`: says so
+/// loudly when there is none, and fails then under `SYNCDECK_REQUIRE_PG=1`).
 #[tokio::test]
-async fn store_crud_on_postgres_when_available() {
-    if let Ok(url) = std::env::var("SYNCDECK_TEST_PG_URL") {
-        store_crud(&DbTarget::Postgres(url)).await;
-    }
+async fn store_crud_on_postgres() {
+    let Some(url) = common::pg::database().await else {
+        return;
+    };
+    store_crud(&DbTarget::Postgres(url)).await;
 }
 
 async fn store_crud(target: &DbTarget) {

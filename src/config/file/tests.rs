@@ -267,7 +267,11 @@ fn syntax_errors_have_a_line_too() {
 #[test]
 fn instance_timeouts_are_optional_whole_seconds_within_bounds() {
     let c = ok(GOOD);
-    assert_eq!(c.instances[0].timeouts, Default::default(), "unset: defaults");
+    assert_eq!(
+        c.instances[0].timeouts,
+        Default::default(),
+        "unset: defaults"
+    );
     let with = |lines: &str| {
         GOOD.replacen(
             "password_env = \"NATIONAL_PASSWORD\"\n",

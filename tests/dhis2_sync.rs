@@ -417,7 +417,7 @@ async fn hung_and_stalled_requests_time_out_and_are_retried_with_a_note() {
     // The console's step and the sync_jobs log say what happened.
     let noted: Vec<&String> = steps
         .iter()
-        .filter(|s| s.contains("timed out after 1 s, retrying in"))
+        .filter(|s| s.contains("timed out after 1 s, retrying"))
         .collect();
     println!("steps shown for retries: {noted:#?}");
     assert!(!noted.is_empty(), "no timeout shown as a step: {steps:#?}");

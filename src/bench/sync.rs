@@ -52,6 +52,10 @@ pub struct SyncBenchOptions {
     /// Skip the curl ceiling (syncdeck's figures only).
     #[arg(long)]
     pub no_curl: bool,
+    /// Delay the source adds to every request (a WAN's round trip, as the
+    /// demo's 40ms).
+    #[arg(long, value_parser = parse_latency)]
+    pub latency: Option<Duration>,
     /// Fraction of the source's requests that hang before answering: runs the
     /// sync without and then with them, and prints both times.
     #[arg(long, value_parser = parse_rate, default_value = "0")]
@@ -76,6 +80,10 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_latency(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("`{s}`: {e} (examples: 40ms, 1s)"))
+}
+
 /// Whole seconds, as the instance settings take them.
 fn parse_seconds(s: &str) -> Result<Duration, String> {
     match humantime::parse_duration(s) {
@@ -92,14 +100,18 @@ impl SyncBenchOptions {
 
     /// `sim` arguments of the source (faults not included).
     fn source_args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "--size".into(),
             self.size.to_string(),
             "--data-values".into(),
             self.data_value_count().to_string(),
             "--seed".into(),
             self.seed.to_string(),
-        ]
+        ];
+        if let Some(latency) = self.latency {
+            args.extend(["--latency".into(), format_duration(latency)]);
+        }
+        args
     }
 
     fn faults(&self) -> Vec<String> {
@@ -361,8 +373,11 @@ async fn check_digests(
     )
 }
 
-/// Injected faults by kind, from the simulator's stats.
-async fn faults_injected(http: &reqwest::Client, sim: &SimChild) -> anyhow::Result<Value> {
+/// Requests served and faults injected (by kind), from the simulator's stats.
+async fn requests_and_faults(
+    http: &reqwest::Client,
+    sim: &SimChild,
+) -> anyhow::Result<(u64, Value)> {
     let stats: Value = http
         .get(format!("{}/api/_sim/stats", sim.url))
         .send()
@@ -370,7 +385,10 @@ async fn faults_injected(http: &reqwest::Client, sim: &SimChild) -> anyhow::Resu
         .error_for_status()?
         .json()
         .await?;
-    Ok(stats["faultsInjected"].clone())
+    let requests = stats["requests"]
+        .as_object()
+        .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
+    Ok((requests, stats["faultsInjected"].clone()))
 }
 
 /// The sync twice: without faults, then with the source's `--hang-rate` /
@@ -414,12 +432,12 @@ async fn with_faults(
         let clock = Instant::now();
         let job = run_job(&handle, SYNC).await.map(|(job, _)| job);
         let wall = clock.elapsed().as_secs_f64();
-        let injected = faults_injected(http, &rig.source).await?;
+        let (requests, injected) = requests_and_faults(http, &rig.source).await?;
         rig.engine.shutdown().await;
         rig.store.close().await;
         let job = job?;
         println!(
-            "completed in {wall:.1} s: {} objects synced, attempt {}; faults injected by the source: {}",
+            "completed in {wall:.1} s: {} objects synced, attempt {}; the source answered {requests} requests, faults injected: {}",
             job.progress.synced,
             job.attempt,
             if injected.as_object().is_some_and(|m| !m.is_empty()) {

@@ -124,7 +124,11 @@ impl Dhis2Error {
     /// How an in-process retry announces itself (console step and
     /// `sync_jobs` log): what failed, then `retrying in …`.
     pub fn retry_note(&self, delay: Duration, retry: usize, of: usize) -> String {
-        let when = format!("retrying in {}", seconds(delay));
+        let when = if delay.is_zero() {
+            "retrying now".to_string()
+        } else {
+            format!("retrying in {}", seconds(delay))
+        };
         let count = format!("retry {retry} of {of}");
         match self {
             Dhis2Error::Timeout { url, phase, after } => format!(
@@ -238,8 +242,8 @@ mod tests {
              slow, raise idle_timeout for this instance); will be retried"
         );
         assert_eq!(
-            e.retry_note(Duration::from_millis(600), 1, 4),
-            "request to http://h/api/dataValueSets.json timed out after 30 s, retrying in 0.6 s \
+            e.retry_note(Duration::ZERO, 1, 4),
+            "request to http://h/api/dataValueSets.json timed out after 30 s, retrying now \
              (retry 1 of 4; no data while reading the response body)"
         );
         let t = Dhis2Error::transient("HTTP 503 from http://h/api/me");

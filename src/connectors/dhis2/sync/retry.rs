@@ -3,12 +3,15 @@
 //! harmless). Only retryable errors are retried; the last one is returned so
 //! the engine's queue can retry the whole job later.
 //!
-//! Every retry is announced ("request to … timed out after 30 s, retrying in
-//! 0.6 s (retry 1 of 4)") in the `sync_jobs` log and, while a resource syncs,
-//! as its progress step (see [`announcing`]), so a hang is never silent.
+//! A timed-out request is asked for again at once (its deadline already
+//! spaced the tries); other failures wait for the backoff or `Retry-After`.
+//! Every retry is announced ("request to … timed out after 30 s, retrying
+//! now (retry 1 of 4; …)") in the `sync_jobs` log and, while a resource
+//! syncs, as its progress step (see [`announcing`]), so a hang is never silent.
 
 use std::future::Future;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use tokio::sync::mpsc;
@@ -63,7 +66,12 @@ impl Retry {
         let Some(delay) = self.backoff.next() else {
             return Err(err);
         };
-        let delay = err.retry_after().unwrap_or(delay);
+        let delay = match &err {
+            // The deadline already spaced the tries (one per deadline at most),
+            // so a hung request is asked for again at once.
+            Dhis2Error::Timeout { .. } => Duration::ZERO,
+            _ => err.retry_after().unwrap_or(delay),
+        };
         self.retries += 1;
         let note = err.retry_note(delay, self.retries, self.max_retries);
         let listener = LISTENER.try_with(Listener::clone).ok();
@@ -74,6 +82,9 @@ impl Retry {
         if let Some(l) = listener {
             // Nobody listening any more means the resource is over: nothing to show.
             let _ = l.notes.send(note);
+            // Lets `announcing` show the note before the retry goes on, even
+            // when it goes on at once.
+            tokio::task::yield_now().await;
         }
         tokio::time::sleep(delay).await;
         Ok(())
@@ -190,7 +201,6 @@ impl ProgressSink for NoteOverStep<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[tokio::test]
     async fn retries_transient_only_within_budget() {
@@ -210,5 +220,53 @@ mod tests {
             reason: "r".into(),
         };
         assert!(r.wait(auth).await.unwrap_err().is_auth());
+    }
+
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<String>>);
+
+    impl ProgressSink for Recorded {
+        fn set_total(&self, _: u64) {}
+        fn add(&self, _: u64, _: u64, _: u64) {}
+        fn step(&self, step: &str) {
+            self.0.lock().unwrap().push(step.to_string());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_retry_shows_its_note_as_the_step_until_progress_resumes() {
+        let policy = RetryPolicy {
+            max_retries: 3,
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+        };
+        let recorded = Recorded::default();
+        let steps = NoteOverStep::new(&recorded);
+        announcing("dataValues:ds1", &steps, async {
+            steps.step("page 1");
+            let mut r = Retry::new(&policy);
+            let hung = Dhis2Error::Timeout {
+                url: "http://h/api/dataValueSets.json".into(),
+                phase: crate::connectors::dhis2::TimeoutPhase::FirstByte,
+                after: Duration::from_secs(60),
+            };
+            r.wait(hung).await.unwrap();
+            steps.add(10, 10, 0);
+            steps.add(10, 10, 0);
+        })
+        .await;
+        let got = recorded.0.into_inner().unwrap();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0], "page 1");
+        assert_eq!(
+            got[1],
+            "request to http://h/api/dataValueSets.json timed out after 60 s, retrying now \
+             (retry 1 of 3; waiting for the response headers)"
+        );
+        assert_eq!(got[2], "page 1", "back once progress resumed");
+
+        // Outside a resource (plan, counts) a retry is only logged.
+        let mut r = Retry::new(&policy);
+        assert!(r.wait(Dhis2Error::transient("x")).await.is_ok());
     }
 }

@@ -338,6 +338,12 @@ async fn hung_requests_cost_the_instance_timeouts_and_are_announced() {
         .collect();
     println!("{}", announced.join("\n"));
     assert!(!announced.is_empty(), "no timeout announced:\n{stderr}");
+    assert!(
+        announced.iter().any(|l| l.contains("resource=")),
+        "a retry within a resource names it: {announced:#?}"
+    );
+    // URLs are shown without their query strings.
+    assert!(announced.iter().all(|l| !l.contains('?')), "{announced:#?}");
     assert!(!stderr.contains(common::PASSWORD));
     assert_same(&source, &dest, "through hangs and stalls").await;
 }

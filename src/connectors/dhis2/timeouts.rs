@@ -36,15 +36,19 @@ impl Default for Timeouts {
             // A handshake takes well under a second even on a satellite link;
             // 10 s leaves room for the kernel's SYN retransmits at 1 s and 3 s.
             connect: Duration::from_secs(10),
-            // DHIS2 runs the whole query before it writes the first byte of
-            // a big export (dataValueSets with lastUpdated, tracker pages with
-            // totals, `:owner` metadata of large types): tens of seconds on a
-            // busy server are normal. A gateway in front of DHIS2 (nginx's
-            // proxy_read_timeout defaults to 60 s) answers 504 by then anyway.
+            // DHIS2 writes nothing before its query returns rows (2.41.3
+            // DataValueSetController.getDataValueSetJson streams
+            // exportDataValueSetJson into the response; tracker pages count
+            // their totals first; `:owner` metadata of large types is
+            // collected whole): tens of seconds on a busy server are normal.
+            // A gateway in front of DHIS2 (nginx's proxy_read_timeout
+            // defaults to 60 s) answers 504 by then anyway.
             first_byte: Duration::from_secs(60),
-            // A synchronous import answers only after it has committed: a
-            // 1,000-object metadata page or 5,000 data values can take minutes
-            // on a loaded server, and giving up early would make it run twice.
+            // A synchronous import answers only after it has committed (2.41.3
+            // MetadataImportExportController.postJsonMetadata returns the
+            // report of importMetadata): a 1,000-object metadata page or
+            // 5,000 data values can take minutes on a loaded server, and
+            // giving up early would make it run twice.
             import: Duration::from_secs(300),
             // Once DHIS2 writes a body it writes continuously (Jackson
             // streams the export); half a minute of silence mid-body is a dead

@@ -136,8 +136,10 @@ pub enum BenchCommand {
     /// Burn-down of N no-op jobs by W workers: queue jobs/s on SQLite (a temp
     /// file) or on the --db database.
     Queue(crate::bench::queue::QueueBenchOptions),
-    /// A whole sync of a large simulator into an empty one: objects/s per
-    /// type, peak RSS, and the ratio to plain curl moving the data values.
+    /// A whole sync of a simulator (large by default) into an empty one:
+    /// objects/s per type, peak RSS, and the ratio to plain curl moving the
+    /// data values; with --hang-rate/--stall-rate, the time without and with
+    /// the source's faults.
     Sync(crate::bench::sync::SyncBenchOptions),
     /// The console's cost: render time per frame (200 configs x 30
     /// resources), bytes and CPU through a pty idle and with 5 syncs, and

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 use syncdeck::connectors::dhis2::{
     ClientOptions, Credentials, DataValueQuery, Dhis2Client, Dhis2Error, MetadataImportParams,
-    MetadataQuery, TrackerImportParams, TrackerKind, TrackerQuery,
+    MetadataQuery, TimeoutPhase, Timeouts, TrackerImportParams, TrackerKind, TrackerQuery,
 };
 use tokio::net::TcpListener;
 
@@ -115,37 +115,195 @@ async fn injected_server_errors_are_transient_and_carry_retry_after() {
     assert!(with_retry_after > 0 && without > 0);
 }
 
-#[tokio::test]
-async fn a_hanging_server_times_out_promptly() {
-    let sim = SimProcess::start(&["--empty", "--hang-rate", "1"]);
-    let options = ClientOptions {
-        timeout: Duration::from_millis(400),
-        read_timeout: Duration::from_millis(400),
+/// Deadlines of a second: the tests wait for each one to pass.
+fn short_deadlines() -> ClientOptions {
+    ClientOptions {
+        timeouts: Timeouts {
+            connect: Duration::from_secs(1),
+            first_byte: Duration::from_secs(1),
+            import: Duration::from_secs(1),
+            idle: Duration::from_secs(1),
+        },
         ..Default::default()
-    };
-    let c = client_with(&sim.url, Credentials::basic(USER, PASSWORD), options);
-    let started = Instant::now();
-    let e = c.system_info().await.unwrap_err();
-    assert!(
-        matches!(e, Dhis2Error::Transient { .. }) && e.is_retryable(),
-        "{e:?}"
-    );
-    assert!(e.to_string().contains("timed out"), "{e}");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
+    }
+}
+
+/// `faultsInjected` of the simulator's stats: `hang`, `stall`, `fail`.
+async fn faults(sim: &SimProcess, kind: &str) -> u64 {
+    let stats: serde_json::Value = common::http()
+        .get(sim.api("/api/_sim/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["faultsInjected"][kind].as_u64().unwrap_or(0)
+}
+
+/// A timeout of `phase` after 1 s, retryable, naming the endpoint and the setting.
+fn assert_timeout(call: &str, e: &Dhis2Error, phase: TimeoutPhase, endpoint: &str) {
+    match e {
+        Dhis2Error::Timeout {
+            url,
+            phase: p,
+            after,
+        } => {
+            assert_eq!((*p, *after), (phase, Duration::from_secs(1)), "{call}: {e}");
+            assert!(url.ends_with(endpoint), "{call}: {url}");
+        }
+        other => panic!("{call}: expected a timeout, got {other:?}"),
+    }
+    assert!(e.is_retryable(), "{call}");
+    let text = e.to_string();
+    assert!(text.contains("timed out after 1 s"), "{call}: {text}");
+    assert!(text.contains(phase.setting()), "{call}: {text}");
+    assert!(!text.contains(PASSWORD), "{call}: {text}");
+}
+
+#[tokio::test]
+async fn a_hung_request_fails_at_its_first_byte_deadline() {
+    let sim = SimProcess::start(&["--empty", "--hang-rate", "1"]);
+    let c = client_with(
+        &sim.url,
+        Credentials::basic(USER, PASSWORD),
+        short_deadlines(),
     );
 
-    // Streamed exports have no whole-request limit: the read timeout must still end them.
     let started = Instant::now();
-    let e = c.data_values(&dv_query(), 100).await.unwrap_err();
-    assert!(e.is_retryable(), "{e:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
+    let e = c.system_info().await.unwrap_err();
+    println!(
+        "hung GET system/info failed after {:?}: {e}",
         started.elapsed()
     );
+    assert_timeout(
+        "system_info",
+        &e,
+        TimeoutPhase::FirstByte,
+        "/api/system/info",
+    );
+
+    // Streamed exports wait for their headers the same way.
+    let started = Instant::now();
+    let e = c.data_values(&dv_query(), 100).await.unwrap_err();
+    println!(
+        "hung GET dataValueSets failed after {:?}: {e}",
+        started.elapsed()
+    );
+    assert_timeout(
+        "data_values",
+        &e,
+        TimeoutPhase::FirstByte,
+        "/api/dataValueSets.json",
+    );
+
+    // A write waits for the import deadline instead.
+    let started = Instant::now();
+    let e = c
+        .import_metadata(
+            &json!({"dataElements": []}),
+            &MetadataImportParams::default(),
+        )
+        .await
+        .unwrap_err();
+    println!(
+        "hung POST metadata failed after {:?}: {e}",
+        started.elapsed()
+    );
+    assert_timeout("import_metadata", &e, TimeoutPhase::Import, "/api/metadata");
+
+    assert_eq!(faults(&sim, "hang").await, 3, "each request hung once");
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_fails_at_the_idle_deadline() {
+    let sim = SimProcess::start(&["--stall-rate", "1"]);
+    let c = client_with(
+        &sim.url,
+        Credentials::basic(USER, PASSWORD),
+        short_deadlines(),
+    );
+
+    let started = Instant::now();
+    let e = c.system_info().await.unwrap_err();
+    println!(
+        "stalled system/info failed after {:?}: {e}",
+        started.elapsed()
+    );
+    assert_timeout("system_info", &e, TimeoutPhase::Idle, "/api/system/info");
+
+    let mut pages = c
+        .metadata_pages("dataElements", MetadataQuery::default())
+        .unwrap();
+    let started = Instant::now();
+    let e = pages.next_page().await.unwrap().unwrap_err();
+    println!(
+        "stalled dataElements page failed after {:?}: {e}",
+        started.elapsed()
+    );
+    assert_timeout(
+        "metadata_pages",
+        &e,
+        TimeoutPhase::Idle,
+        "/api/dataElements",
+    );
+
+    // The streamed export: headers and a part of the body arrive, then
+    // silence; the stream ends with the timeout, not with a short success.
+    let (data_set, root) = a_data_set_and_root_of_the_default_seed().await;
+    let query = DataValueQuery {
+        data_sets: vec![data_set],
+        org_units: vec![root],
+        children: true,
+        start_date: NaiveDate::from_ymd_opt(1900, 1, 1),
+        end_date: NaiveDate::from_ymd_opt(2100, 12, 31),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let mut stream = c.data_values(&query, 100).await.unwrap();
+    let mut values = 0;
+    let e = loop {
+        match stream.next_batch().await {
+            Some(Ok(batch)) => values += batch.len(),
+            Some(Err(e)) => break e,
+            None => panic!("a stalled export ended as a success after {values} values"),
+        }
+    };
+    println!(
+        "stalled dataValueSets export failed after {:?} and {values} values: {e}",
+        started.elapsed()
+    );
+    assert_timeout(
+        "data_values",
+        &e,
+        TimeoutPhase::Idle,
+        "/api/dataValueSets.json",
+    );
+    assert_eq!(faults(&sim, "stall").await, 3);
+}
+
+/// A data set and the level-1 org unit of a simulator with the default seed,
+/// read from one without faults (the same seed gives the same content).
+async fn a_data_set_and_root_of_the_default_seed() -> (String, String) {
+    let clean = SimProcess::start(&[]);
+    let c = basic(&clean.url);
+    let sets = common::all_objects(&c, "dataSets", Some("id")).await;
+    let roots = c
+        .metadata_pages(
+            "organisationUnits",
+            MetadataQuery {
+                fields: Some("id".into()),
+                filters: vec!["level:eq:1".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .next_page()
+        .await
+        .unwrap()
+        .unwrap()
+        .items;
+    (common::id(&sets[0]), common::id(&roots[0]))
 }
 
 #[tokio::test]

@@ -1,6 +1,8 @@
 //! `syncdeck apply` / `syncdeck export` through the real binary on a throwaway
 //! SQLite file, plus the store calls the engine uses.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -105,6 +107,9 @@ fn apply_is_idempotent_and_export_round_trips() {
 
     let exported = env.export();
     assert!(exported.contains("check_interval = \"5m\""), "{exported}");
+    // A timeout set is exported; the ones left to their defaults stay unset.
+    assert!(exported.contains("import_timeout = \"10m\""), "{exported}");
+    assert!(!exported.contains("first_byte_timeout"), "{exported}");
     let again = env.write("exported.toml", &exported);
     let out = env.ok_apply(&again, &[]);
     assert!(
@@ -139,6 +144,10 @@ fn changes_are_updates_and_dry_run_writes_nothing() {
             .replace(
                 "url = \"http://127.0.0.1:8082\"",
                 "url = \"https://reporting.example.org\"",
+            )
+            .replace(
+                "# first_byte_timeout = \"60s\"",
+                "first_byte_timeout = \"2m\"",
             ),
     );
     let before = env.export();
@@ -153,16 +162,25 @@ fn changes_are_updates_and_dry_run_writes_nothing() {
         ),
         "{out}"
     );
+    assert!(
+        out.contains("~ instance national (first_byte_timeout - → 2m)"),
+        "{out}"
+    );
     assert!(out.contains("= sync reporting-metadata-back"), "{out}");
     assert!(out.contains("dry run, nothing written"), "{out}");
     assert_eq!(env.export(), before, "dry run wrote nothing");
 
     let out = env.ok_apply(&changed, &[]);
     assert!(
-        out.contains("applied: 0 created, 2 updated, 2 unchanged"),
+        out.contains("applied: 0 created, 3 updated, 1 unchanged"),
         "{out}"
     );
-    assert!(env.export().contains("check_interval = \"10m\""));
+    let exported = env.export();
+    assert!(exported.contains("check_interval = \"10m\""));
+    assert!(
+        exported.contains("first_byte_timeout = \"2m\""),
+        "{exported}"
+    );
 }
 
 #[test]
@@ -320,13 +338,14 @@ async fn store_crud_keeps_operator_state_across_apply() {
     store_crud(&DbTarget::Sqlite(dir.path().join("s.db"))).await;
 }
 
-/// The same on PostgreSQL when `SYNCDECK_TEST_PG_URL` names an empty database
-/// (the shared throwaway-cluster helper can set it); skipped otherwise.
+/// The same on PostgreSQL (a throwaway cluster, see `common::pg`: says so
+/// loudly when there is none, and fails then under `SYNCDECK_REQUIRE_PG=1`).
 #[tokio::test]
-async fn store_crud_on_postgres_when_available() {
-    if let Ok(url) = std::env::var("SYNCDECK_TEST_PG_URL") {
-        store_crud(&DbTarget::Postgres(url)).await;
-    }
+async fn store_crud_on_postgres() {
+    let Some(url) = common::pg::database().await else {
+        return;
+    };
+    store_crud(&DbTarget::Postgres(url)).await;
 }
 
 async fn store_crud(target: &DbTarget) {
@@ -337,6 +356,15 @@ async fn store_crud(target: &DbTarget) {
 
     let instances = store.list_instances().await.expect("instances");
     assert_eq!(instances.len(), 2);
+    // Timeouts: the one the example sets is stored, the others stay unset (defaults).
+    let reporting = &instances[1];
+    assert_eq!(reporting.name, "reporting");
+    assert_eq!(reporting.timeouts.import, Some(Duration::from_secs(600)));
+    assert_eq!(
+        (reporting.timeouts.connect, reporting.timeouts.idle),
+        (None, None)
+    );
+    assert_eq!(instances[0].timeouts, Default::default());
     let national = store
         .instance_by_name("national")
         .await

@@ -10,13 +10,13 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use syncdeck::config::model::Selection;
 use syncdeck::connectors::dhis2::{
-    ConflictClass, Dhis2Error, Dhis2Sync, ProgressSink, ResourceOutcome, ResourceSpec, RetryPolicy,
-    SyncOptions,
+    ClientOptions, ConflictClass, Credentials, Dhis2Client, Dhis2Error, Dhis2Sync, ProgressSink,
+    ResourceOutcome, ResourceSpec, RetryPolicy, SyncOptions, Timeouts,
 };
 use tokio_util::sync::CancellationToken;
 
 use common::edits::{digest_differences, edit_source};
-use common::{SimProcess, all_objects, client, digest, id, sim_counter};
+use common::{PASSWORD, SimProcess, USER, all_objects, client, digest, id, sim_counter};
 
 /// Records what a sync reports; optionally cancels after the first page.
 #[derive(Default)]
@@ -305,5 +305,197 @@ async fn deletions_the_destination_never_had_are_skipped_not_errors() {
     assert!(
         skipped >= 3,
         "two metadata objects and tracker items ({skipped})"
+    );
+}
+
+/// Steps a sync shows, in order.
+#[derive(Default)]
+struct Steps(Mutex<Vec<String>>);
+
+impl ProgressSink for Steps {
+    fn set_total(&self, _: u64) {}
+    fn add(&self, _: u64, _: u64, _: u64) {}
+    fn step(&self, step: &str) {
+        self.0.lock().unwrap().push(step.to_string());
+    }
+}
+
+#[tokio::test]
+async fn hung_and_stalled_requests_time_out_and_are_retried_with_a_note() {
+    let source = SimProcess::start(&["--seed", "5", "--hang-rate", "0.05", "--stall-rate", "0.05"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let second = Duration::from_secs(1);
+    let deadlines = ClientOptions {
+        timeouts: Timeouts {
+            connect: second,
+            first_byte: second,
+            import: second,
+            idle: second,
+        },
+        ..Default::default()
+    };
+    let source_client =
+        Dhis2Client::new(&source.url, Credentials::basic(USER, PASSWORD), deadlines).unwrap();
+    // Metadata and data values: enough requests for several faults, without
+    // the long tracker passes.
+    let selection = Selection {
+        programs: vec![],
+        ..Selection::default()
+    };
+    let opts = SyncOptions {
+        metadata_page_size: 200,
+        data_value_batch_size: 2000,
+        ..options()
+    };
+    let sync = Dhis2Sync::new(source_client, client(&dest), selection, opts);
+    let started = std::time::Instant::now();
+    let cancel = CancellationToken::new();
+    let mut steps = Vec::new();
+    let plan = sync.plan().await.unwrap();
+    for res in &plan {
+        let rec = Steps::default();
+        let outcome = sync
+            .sync_resource(res, None, &rec, &cancel)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", res.key));
+        assert!(outcome.is_clean(), "{}: {outcome:?}", res.key);
+        steps.extend(rec.0.into_inner().unwrap());
+    }
+    let (hangs, stalls) = (
+        faults(&source, "hang").await,
+        faults(&source, "stall").await,
+    );
+    println!(
+        "{} resources synced in {:.1} s through {hangs} hung and {stalls} stalled requests",
+        plan.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        hangs > 0 && stalls > 0,
+        "no fault was injected: the test proves nothing"
+    );
+
+    let differing: Vec<String> = digest_differences(&digest(&source).await, &digest(&dest).await)
+        .into_iter()
+        .filter(|d| {
+            !["trackedEntities", "enrollments", "events"]
+                .iter()
+                .any(|t| d.starts_with(t))
+        })
+        .collect();
+    assert!(differing.is_empty(), "{differing:#?}");
+
+    // The step the console shows says what happened.
+    let noted: Vec<&String> = steps
+        .iter()
+        .filter(|s| s.contains("timed out after 1 s, retrying"))
+        .collect();
+    println!("steps shown for retries: {noted:#?}");
+    assert!(!noted.is_empty(), "no timeout shown as a step: {steps:#?}");
+    assert!(
+        noted
+            .iter()
+            .any(|s| s.contains("waiting for the response headers")),
+        "{noted:#?}"
+    );
+    assert!(
+        noted
+            .iter()
+            .any(|s| s.contains("no data while reading the response body")),
+        "{noted:#?}"
+    );
+    // The sync_jobs log line is checked end to end, on `trigger --wait`'s
+    // stderr (tests/engine_e2e.rs).
+}
+
+/// `faultsInjected` of the simulator's stats: `hang`, `stall`, `fail`.
+async fn faults(sim: &SimProcess, kind: &str) -> u64 {
+    let stats: serde_json::Value = common::http()
+        .get(sim.api("/api/_sim/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["faultsInjected"][kind].as_u64().unwrap_or(0)
+}
+
+/// The streamed export honours the idle deadline too: a `dataValueSets`
+/// answer that stops mid-body is abandoned after 1 s, reopened, and the
+/// values already imported are skipped, so each is counted once.
+#[tokio::test]
+async fn a_data_value_export_that_stalls_mid_body_is_reopened_and_counted_once() {
+    let clean = SimProcess::start(&["--seed", "6"]);
+    // Half the requests stall: the few export requests (one per data set,
+    // and one per reopening) are sure to be among them.
+    let stalling = SimProcess::start(&["--seed", "6", "--stall-rate", "0.5"]);
+    let dest = SimProcess::start(&["--empty"]);
+    // The metadata the values refer to, from a copy without faults.
+    let metadata = Selection {
+        data_sets: vec![],
+        programs: vec![],
+        ..Selection::default()
+    };
+    sync_all(&syncer(&clean, &dest, metadata, options()), None).await;
+
+    let second = Duration::from_secs(1);
+    let deadlines = ClientOptions {
+        timeouts: Timeouts {
+            connect: second,
+            first_byte: second,
+            import: second,
+            idle: second,
+        },
+        ..Default::default()
+    };
+    let source =
+        Dhis2Client::new(&stalling.url, Credentials::basic(USER, PASSWORD), deadlines).unwrap();
+    let values = Selection {
+        metadata: vec![],
+        programs: vec![],
+        ..Selection::default()
+    };
+    let patient = SyncOptions {
+        retry: RetryPolicy {
+            max_retries: 16,
+            ..options().retry
+        },
+        ..options()
+    };
+    let sync = Dhis2Sync::new(source, client(&dest), values, patient);
+    let cancel = CancellationToken::new();
+    let (mut processed, mut notes) = (0, Vec::new());
+    for res in sync.plan().await.unwrap() {
+        let rec = Steps::default();
+        let out = sync
+            .sync_resource(&res, None, &rec, &cancel)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", res.key));
+        assert!(out.is_clean(), "{}: {out:?}", res.key);
+        if res.key.starts_with("dataValues:") {
+            processed += out.processed;
+        }
+        notes.extend(rec.0.into_inner().unwrap());
+    }
+    let want = digest(&clean).await["dataValues"]["count"]
+        .as_u64()
+        .unwrap();
+    let mid_export: Vec<&String> = notes
+        .iter()
+        .filter(|n| {
+            n.contains("/api/dataValueSets.json timed out after 1 s")
+                && n.contains("no data while reading the response body")
+        })
+        .collect();
+    println!(
+        "{processed} of {want} values through {} stalled requests; stalled exports: {mid_export:#?}",
+        faults(&stalling, "stall").await
+    );
+    assert!(!mid_export.is_empty(), "no export stalled: {notes:#?}");
+    assert_eq!(processed, want, "each value counted once");
+    assert_eq!(
+        digest(&dest).await["dataValues"],
+        digest(&clean).await["dataValues"]
     );
 }

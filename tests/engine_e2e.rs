@@ -299,6 +299,67 @@ async fn flaky_servers_complete_through_retries() {
     assert_same(&source, &dest, "through flaky servers").await;
 }
 
+/// A source that hangs and stalls some requests, with its deadlines set to
+/// 1 s in the TOML: the job completes through in-process retries (never a
+/// whole-job retry), and each timeout is announced on `trigger --wait`'s stderr.
+#[tokio::test]
+async fn hung_requests_cost_the_instance_timeouts_and_are_announced() {
+    let source = SimProcess::start(&["--seed", "3", "--hang-rate", "0.03", "--stall-rate", "0.03"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let sd = Syncdeck::sqlite();
+    let config = common::copy_config(&source, &dest, "30m", "").replacen(
+        "password_env = \"SD_SOURCE_PW\"\n",
+        "password_env = \"SD_SOURCE_PW\"\nfirst_byte_timeout = \"1s\"\nidle_timeout = \"1s\"\n",
+        1,
+    );
+    let path = sd.dir.path().join("syncdeck.toml");
+    std::fs::write(&path, config).unwrap();
+    sd.ok(&["apply", "-f", path.to_str().unwrap()]);
+    assert!(sd.ok(&["export"]).contains("first_byte_timeout = \"1s\""));
+
+    let started = std::time::Instant::now();
+    let out = sd.run(&["trigger", "copy", "--wait", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let result: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{stderr}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(result["job"]["state"], "completed", "{result:#}\n{stderr}");
+    assert_eq!(
+        result["job"]["attempt"], 1,
+        "no whole-job retry: {result:#}"
+    );
+    let stats: Value = common::http()
+        .get(source.api("/api/_sim/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let faults = &stats["faultsInjected"];
+    println!(
+        "completed in {:.1} s through {faults} injected faults",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        faults["hang"].as_u64() > Some(0) && faults["stall"].as_u64() > Some(0),
+        "no hang or stall injected: {faults}"
+    );
+    let announced: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("sync_jobs") && l.contains("timed out after 1 s, retrying"))
+        .collect();
+    println!("{}", announced.join("\n"));
+    assert!(!announced.is_empty(), "no timeout announced:\n{stderr}");
+    assert!(
+        announced.iter().any(|l| l.contains("resource=")),
+        "a retry within a resource names it: {announced:#?}"
+    );
+    // URLs are shown without their query strings.
+    assert!(announced.iter().all(|l| !l.contains('?')), "{announced:#?}");
+    assert!(!stderr.contains(common::PASSWORD));
+    assert_same(&source, &dest, "through hangs and stalls").await;
+}
+
 #[tokio::test]
 async fn bad_credentials_fail_once_without_retry() {
     let source = SimProcess::start(&["--seed", "9"]);

@@ -4,6 +4,13 @@
 //! ceiling: the same data values moved by plain `curl` (one export to a file,
 //! one POST of it) into a third simulator that holds the metadata only.
 //! Both destinations are checked against the source's digest.
+//!
+//! With `--hang-rate` / `--stall-rate` it runs the sync twice instead, on
+//! fresh simulators with the same content: once without faults, once with
+//! the source hanging (or stalling) that fraction of its requests, and prints
+//! both times and their ratio (the cost of the hangs). Both runs give the
+//! source instance short deadlines (`--first-byte-timeout`, `--idle-timeout`)
+//! and say so; the production defaults are much longer.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -17,10 +24,12 @@ use tokio::sync::broadcast::error::RecvError;
 use super::export::data_sets_and_root;
 use super::{SimChild, cpu_seconds, mib, reset_peak_rss, spawn_sim_with, status_kib};
 use crate::commands::open_engine;
-use crate::connectors::dhis2::{ClientOptions, Credentials, Dhis2Client};
-use crate::engine::{EngineEvent, EngineHandle, EngineOptions};
-use crate::store::DbTarget;
+use crate::config::spec::format_duration;
+use crate::connectors::dhis2::{ClientOptions, Credentials, Dhis2Client, Timeouts};
+use crate::engine::{Engine, EngineEvent, EngineHandle, EngineOptions};
+use crate::sim::DatasetSize;
 use crate::store::queue::{Job, JobState, ResourceProgress, ResourceStatus};
+use crate::store::{DbTarget, Store};
 
 const USER: &str = "admin";
 const PASSWORD: &str = "district";
@@ -30,16 +39,91 @@ const METADATA_ONLY: &str = "bench-metadata";
 
 #[derive(clap::Args, Debug)]
 pub struct SyncBenchOptions {
-    /// Aggregate data values in the source (metadata and tracker data are
-    /// those of `--size large`).
-    #[arg(long, default_value_t = 1_000_000)]
-    pub data_values: usize,
+    /// The source's dataset (metadata, tracker data and, unless
+    /// `--data-values` says otherwise, its data values).
+    #[arg(long, value_enum, default_value = "large")]
+    pub size: DatasetSize,
+    /// Aggregate data values in the source (default: the size's, 1M for large).
+    #[arg(long)]
+    pub data_values: Option<usize>,
     /// Seed of the source's dataset.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Skip the curl ceiling (syncdeck's figures only).
     #[arg(long)]
     pub no_curl: bool,
+    /// Delay the source adds to every request (a WAN's round trip, as the
+    /// demo's 40ms).
+    #[arg(long, value_parser = parse_latency)]
+    pub latency: Option<Duration>,
+    /// Fraction of the source's requests that hang before answering: runs the
+    /// sync without and then with them, and prints both times.
+    #[arg(long, value_parser = parse_rate, default_value = "0")]
+    pub hang_rate: f64,
+    /// Fraction of the source's requests that stall mid-body (as --hang-rate).
+    #[arg(long, value_parser = parse_rate, default_value = "0")]
+    pub stall_rate: f64,
+    /// The source instance's first_byte_timeout in the runs with faults
+    /// (production default: 60s).
+    #[arg(long, value_parser = parse_seconds, default_value = "2s")]
+    pub first_byte_timeout: Duration,
+    /// The source instance's idle_timeout in the runs with faults
+    /// (production default: 30s).
+    #[arg(long, value_parser = parse_seconds, default_value = "2s")]
+    pub idle_timeout: Duration,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("`{s}` must be a number between 0 and 1")),
+    }
+}
+
+fn parse_latency(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("`{s}`: {e} (examples: 40ms, 1s)"))
+}
+
+/// Whole seconds, as the instance settings take them.
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if d.subsec_nanos() == 0 && d >= Duration::from_secs(1) => Ok(d),
+        Ok(_) => Err(format!("`{s}` must be whole seconds, at least 1s")),
+        Err(e) => Err(format!("`{s}`: {e}")),
+    }
+}
+
+impl SyncBenchOptions {
+    fn data_value_count(&self) -> usize {
+        self.data_values.unwrap_or(self.size.data_values())
+    }
+
+    /// `sim` arguments of the source (faults not included).
+    fn source_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--size".into(),
+            self.size.to_string(),
+            "--data-values".into(),
+            self.data_value_count().to_string(),
+            "--seed".into(),
+            self.seed.to_string(),
+        ];
+        if let Some(latency) = self.latency {
+            args.extend(["--latency".into(), format_duration(latency)]);
+        }
+        args
+    }
+
+    fn faults(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.hang_rate > 0.0 {
+            out.extend(["--hang-rate".to_string(), self.hang_rate.to_string()]);
+        }
+        if self.stall_rate > 0.0 {
+            out.extend(["--stall-rate".to_string(), self.stall_rate.to_string()]);
+        }
+        out
+    }
 }
 
 /// When each resource of the job was first seen running and first seen
@@ -164,26 +248,228 @@ async fn run_job(handle: &EngineHandle, sync: &str) -> anyhow::Result<(Job, Time
     Ok((job, timeline))
 }
 
-fn config_toml(source: &str, destination: &str, ceiling: Option<&str>, pw: &Path) -> String {
+/// `source_settings`: extra `[[instance]]` lines of the source (deadlines).
+fn config_toml(
+    source: &str,
+    destination: &str,
+    ceiling: Option<&str>,
+    pw: &Path,
+    source_settings: &str,
+) -> String {
     let pw = pw.display().to_string().replace('\\', "\\\\");
-    let instance = |name: &str, url: &str| {
+    let instance = |name: &str, url: &str, extra: &str| {
         format!(
-            "[[instance]]\nname = \"{name}\"\nurl = \"{url}\"\nusername = \"{USER}\"\npassword_file = \"{pw}\"\n\n"
+            "[[instance]]\nname = \"{name}\"\nurl = \"{url}\"\nusername = \"{USER}\"\npassword_file = \"{pw}\"\n{extra}\n"
         )
     };
-    let mut toml = instance("source", source) + &instance("destination", destination);
+    let mut toml =
+        instance("source", source, source_settings) + &instance("destination", destination, "");
     toml += &format!(
         "[[sync]]\nname = \"{SYNC}\"\nkind = \"dhis2\"\nsource = \"source\"\ndestination = \"destination\"\n\
          mode = \"manual\"\nmetadata = [\"*\"]\ndata_sets = [\"*\"]\nprograms = [\"*\"]\n\n"
     );
     if let Some(ceiling) = ceiling {
-        toml += &instance("ceiling", ceiling);
+        toml += &instance("ceiling", ceiling, "");
         toml += &format!(
             "[[sync]]\nname = \"{METADATA_ONLY}\"\nkind = \"dhis2\"\nsource = \"source\"\ndestination = \"ceiling\"\n\
              mode = \"manual\"\nmetadata = [\"*\"]\ndata_sets = []\nprograms = []\n"
         );
     }
     toml
+}
+
+/// The simulators, the stored configuration and the engine of one run.
+struct Rig {
+    source: SimChild,
+    destination: SimChild,
+    ceiling: Option<SimChild>,
+    store: Store,
+    engine: Engine,
+}
+
+/// Starts a source (`source_args`), an empty destination (and an empty
+/// ceiling), and an engine on a SQLite file in `dir` with the bench's configs
+/// applied; `source_settings` are extra lines of the source instance.
+async fn rig(
+    dir: &Path,
+    source_args: &[String],
+    source_settings: &str,
+    with_ceiling: bool,
+) -> anyhow::Result<Rig> {
+    std::fs::create_dir_all(dir).context("cannot create the run's directory")?;
+    let started = Instant::now();
+    let args: Vec<&str> = source_args.iter().map(String::as_str).collect();
+    let source = spawn_sim_with(&args).await?;
+    let destination = spawn_sim_with(&["--empty"]).await?;
+    let ceiling = if with_ceiling {
+        Some(spawn_sim_with(&["--empty"]).await?)
+    } else {
+        None
+    };
+    println!(
+        "simulators up in {:.1}s (source {}, destination {})",
+        started.elapsed().as_secs_f64(),
+        source.url,
+        destination.url
+    );
+    // A password file, not an env var: setting the environment of a running
+    // multi-threaded process is unsound (and `unsafe` in edition 2024).
+    let pw = dir.join("password");
+    std::fs::write(&pw, PASSWORD).context("cannot write the password file")?;
+    let toml_path = dir.join("bench.toml");
+    std::fs::write(
+        &toml_path,
+        config_toml(
+            &source.url,
+            &destination.url,
+            ceiling.as_ref().map(|c| c.url.as_str()),
+            &pw,
+            source_settings,
+        ),
+    )
+    .context("cannot write the bench config")?;
+    let config = crate::config::file::load(&toml_path, &BTreeSet::new())
+        .map_err(|e| anyhow::anyhow!("the bench config is invalid:\n{e}"))?;
+    let target = DbTarget::Sqlite(dir.join("syncdeck.db"));
+    let (store, engine) = open_engine(
+        &target,
+        EngineOptions {
+            workers: true,
+            ..EngineOptions::default()
+        },
+    )
+    .await?;
+    store.apply(&config, false, false).await?;
+    Ok(Rig {
+        source,
+        destination,
+        ceiling,
+        store,
+        engine,
+    })
+}
+
+/// Fails when the destination's digest differs from `want` (the source's).
+async fn check_digests(
+    http: &reqwest::Client,
+    want: &BTreeMap<String, Value>,
+    destination: &SimChild,
+) -> anyhow::Result<()> {
+    let got = digest(http, destination).await?;
+    let diff = differences(want, &got);
+    if diff.is_empty() {
+        println!(
+            "digests: source = destination ({} resource types)",
+            want.len()
+        );
+        return Ok(());
+    }
+    for d in &diff {
+        println!("digest mismatch: {d}");
+    }
+    bail!(
+        "the destination differs from the source in {} resource type(s)",
+        diff.len()
+    )
+}
+
+/// Requests served and faults injected (by kind), from the simulator's stats.
+async fn requests_and_faults(
+    http: &reqwest::Client,
+    sim: &SimChild,
+) -> anyhow::Result<(u64, Value)> {
+    let stats: Value = http
+        .get(format!("{}/api/_sim/stats", sim.url))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let requests = stats["requests"]
+        .as_object()
+        .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
+    Ok((requests, stats["faultsInjected"].clone()))
+}
+
+/// The sync twice: without faults, then with the source's `--hang-rate` /
+/// `--stall-rate`; both times, and their ratio.
+async fn with_faults(
+    opts: &SyncBenchOptions,
+    http: &reqwest::Client,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let faults = opts.faults().join(" ");
+    let first_byte = format_duration(opts.first_byte_timeout);
+    let idle = format_duration(opts.idle_timeout);
+    let defaults = Timeouts::default();
+    println!(
+        "syncdeck bench sync: sim {} → empty sim, engine in process (SQLite), without and with source faults `{faults}`",
+        opts.source_args().join(" ")
+    );
+    println!(
+        "deadlines of the source instance in both runs (for the test; production defaults {} and {}): \
+         first_byte_timeout = \"{first_byte}\", idle_timeout = \"{idle}\"",
+        format_duration(defaults.first_byte),
+        format_duration(defaults.idle)
+    );
+    let settings = format!("first_byte_timeout = \"{first_byte}\"\nidle_timeout = \"{idle}\"\n");
+    let mut runs = Vec::new();
+    for (i, with) in [false, true].into_iter().enumerate() {
+        let label = if with {
+            format!("with `{faults}`")
+        } else {
+            "without faults".to_string()
+        };
+        println!();
+        println!("run {} of 2: {label}", i + 1);
+        let mut args = opts.source_args();
+        if with {
+            args.extend(opts.faults());
+        }
+        let rig = rig(&dir.join(format!("run{}", i + 1)), &args, &settings, false).await?;
+        let handle = rig.engine.handle();
+        let want = digest(http, &rig.source).await?;
+        let clock = Instant::now();
+        let job = run_job(&handle, SYNC).await.map(|(job, _)| job);
+        let wall = clock.elapsed().as_secs_f64();
+        let (requests, injected) = requests_and_faults(http, &rig.source).await?;
+        rig.engine.shutdown().await;
+        rig.store.close().await;
+        let job = job?;
+        println!(
+            "completed in {wall:.1} s: {} objects synced, attempt {}; the source answered {requests} requests, faults injected: {}",
+            job.progress.synced,
+            job.attempt,
+            if injected.as_object().is_some_and(|m| !m.is_empty()) {
+                injected.to_string()
+            } else {
+                "none".into()
+            }
+        );
+        check_digests(http, &want, &rig.destination).await?;
+        runs.push((label, job.progress.synced, wall));
+    }
+    println!();
+    println!(
+        "{:<44} {:>10} {:>9} {:>11}",
+        "whole sync", "synced", "seconds", "objects/s"
+    );
+    for (label, synced, wall) in &runs {
+        println!(
+            "{:<44} {:>10} {:>9.2} {:>11}",
+            format!("  {label}"),
+            synced,
+            wall,
+            rate(*synced, *wall)
+        );
+    }
+    if let [(_, _, clean), (_, _, faulty)] = runs.as_slice() {
+        println!(
+            "ratio with / without faults: {:.2} (hangs must cost seconds: the issue asks for at most 3)",
+            faulty / clean
+        );
+    }
+    Ok(())
 }
 
 /// The simulator's digest: per resource type, a count and an MD5.
@@ -350,61 +636,24 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
         .context("cannot create a temporary directory")?;
     let dir = temp.path().to_path_buf();
 
-    println!(
-        "syncdeck bench sync: sim --size large --data-values {} --seed {} → empty sim, engine in process (SQLite)",
-        opts.data_values, opts.seed
-    );
-    let started = Instant::now();
-    let source = spawn_sim_with(&[
-        "--size",
-        "large",
-        "--data-values",
-        &opts.data_values.to_string(),
-        "--seed",
-        &opts.seed.to_string(),
-    ])
-    .await?;
-    let destination = spawn_sim_with(&["--empty"]).await?;
-    let ceiling = if with_curl {
-        Some(spawn_sim_with(&["--empty"]).await?)
-    } else {
-        None
-    };
-    println!(
-        "simulators up in {:.1}s (source {}, destination {})",
-        started.elapsed().as_secs_f64(),
-        source.url,
-        destination.url
-    );
+    if opts.hang_rate > 0.0 || opts.stall_rate > 0.0 {
+        if with_curl {
+            println!("note: the curl ceiling is skipped when faults are injected");
+        }
+        return with_faults(&opts, &http, &dir).await;
+    }
 
-    // A password file, not an env var: setting the environment of a running
-    // multi-threaded process is unsound (and `unsafe` in edition 2024).
-    let pw = dir.join("password");
-    std::fs::write(&pw, PASSWORD).context("cannot write the password file")?;
-    let toml_path = dir.join("bench.toml");
-    std::fs::write(
-        &toml_path,
-        config_toml(
-            &source.url,
-            &destination.url,
-            ceiling.as_ref().map(|c| c.url.as_str()),
-            &pw,
-        ),
-    )
-    .context("cannot write the bench config")?;
-    let config = crate::config::file::load(&toml_path, &BTreeSet::new())
-        .map_err(|e| anyhow::anyhow!("the bench config is invalid:\n{e}"))?;
-
-    let target = DbTarget::Sqlite(dir.join("syncdeck.db"));
-    let (store, engine) = open_engine(
-        &target,
-        EngineOptions {
-            workers: true,
-            ..EngineOptions::default()
-        },
-    )
-    .await?;
-    store.apply(&config, false, false).await?;
+    println!(
+        "syncdeck bench sync: sim {} → empty sim, engine in process (SQLite)",
+        opts.source_args().join(" ")
+    );
+    let Rig {
+        source,
+        destination,
+        ceiling,
+        store,
+        engine,
+    } = rig(&dir, &opts.source_args(), "", with_curl).await?;
     let handle = engine.handle();
 
     let want = digest(&http, &source).await?;
@@ -450,9 +699,6 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
             s.map_or_else(|| "n/a".into(), |s| rate(r.synced, s))
         );
     }
-
-    let got = digest(&http, &destination).await?;
-    let diff = differences(&want, &got);
 
     let curl_figures = match &ceiling {
         Some(ceiling) => {
@@ -579,22 +825,7 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
     }
 
     println!();
-    if diff.is_empty() {
-        println!(
-            "digests: source = destination ({} resource types)",
-            want.len()
-        );
-    } else {
-        for d in &diff {
-            println!("digest mismatch: {d}");
-        }
-    }
-    if !diff.is_empty() {
-        bail!(
-            "the destination differs from the source in {} resource type(s)",
-            diff.len()
-        );
-    }
+    check_digests(&http, &want, &destination).await?;
     if curl_figures.as_ref().is_some_and(|c| !c.digest_equal) {
         bail!("the curl destination's data values differ from the source's");
     }

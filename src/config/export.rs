@@ -25,6 +25,14 @@ struct InstanceOut<'a> {
     token_env: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     token_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connect_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_byte_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    import_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idle_timeout: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -63,6 +71,8 @@ struct AutoOut<'a> {
 fn instance(i: &InstanceSpec) -> InstanceOut<'_> {
     let (key, value) = i.secret.key_and_value();
     let pick = |k: &str| (k == key).then(|| value.clone());
+    let t = &i.timeouts;
+    let d = |v: Option<std::time::Duration>| v.map(format_duration);
     InstanceOut {
         name: &i.name,
         url: &i.url,
@@ -71,6 +81,10 @@ fn instance(i: &InstanceSpec) -> InstanceOut<'_> {
         password_file: pick("password_file"),
         token_env: pick("token_env"),
         token_file: pick("token_file"),
+        connect_timeout: d(t.connect),
+        first_byte_timeout: d(t.first_byte),
+        import_timeout: d(t.import),
+        idle_timeout: d(t.idle),
     }
 }
 

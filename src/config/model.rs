@@ -30,6 +30,56 @@ pub struct Instance {
     pub url: String,
     pub username: Option<String>,
     pub secret: SecretRef,
+    pub timeouts: InstanceTimeouts,
+}
+
+/// An instance's request deadlines as configured; `None` takes the client's
+/// default (`connectors::dhis2::Timeouts`), so an instance that never chose
+/// follows a better default in a later release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InstanceTimeouts {
+    /// TCP and TLS handshake.
+    pub connect: Option<Duration>,
+    /// From sending a read to the response headers.
+    pub first_byte: Option<Duration>,
+    /// From sending an import to its answer (DHIS2 answers when it is done).
+    pub import: Option<Duration>,
+    /// Longest silence while reading a body.
+    pub idle: Option<Duration>,
+}
+
+impl InstanceTimeouts {
+    /// The `[[instance]]` keys, in file order.
+    pub const KEYS: [&'static str; 4] = [
+        "connect_timeout",
+        "first_byte_timeout",
+        "import_timeout",
+        "idle_timeout",
+    ];
+    /// Shorter cannot be meant; longer would be a typo.
+    pub const MIN: Duration = Duration::from_secs(1);
+    pub const MAX: Duration = Duration::from_secs(24 * 3600);
+
+    /// Each key of [`Self::KEYS`] with its value.
+    pub fn by_key(&self) -> [(&'static str, Option<Duration>); 4] {
+        let [c, f, i, d] = Self::KEYS;
+        [
+            (c, self.connect),
+            (f, self.first_byte),
+            (i, self.import),
+            (d, self.idle),
+        ]
+    }
+
+    /// The inverse of [`Self::by_key`] (values in the order of [`Self::KEYS`]).
+    pub fn from_values([connect, first_byte, import, idle]: [Option<Duration>; 4]) -> Self {
+        InstanceTimeouts {
+            connect,
+            first_byte,
+            import,
+            idle,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -52,6 +52,7 @@ mod tests {
             url: "http://127.0.0.1:1".into(),
             username: username.map(str::to_string),
             secret,
+            timeouts: Default::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::model::{AutoSettings, ExecMode, SecretRef, Selection, SyncKind};
+use super::model::{AutoSettings, ExecMode, InstanceTimeouts, SecretRef, Selection, SyncKind};
 
 /// One `[[instance]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +12,7 @@ pub struct InstanceSpec {
     pub url: String,
     pub username: Option<String>,
     pub secret: SecretRef,
+    pub timeouts: InstanceTimeouts,
 }
 
 /// One `[[sync]]` with its optional `[sync.auto]`.
@@ -76,11 +77,19 @@ impl InstanceSpec {
     /// its reference.
     pub fn fields(&self) -> Vec<(&'static str, String)> {
         let (key, value) = self.secret.key_and_value();
-        vec![
+        let mut out = vec![
             ("url", self.url.clone()),
             ("username", self.username.clone().unwrap_or_default()),
             (key, value),
-        ]
+        ];
+        // Unset keys are left out, so setting one shows as `- → 30s`.
+        out.extend(
+            self.timeouts
+                .by_key()
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|d| (k, format_duration(d)))),
+        );
+        out
     }
 }
 

@@ -14,10 +14,11 @@ use super::connector::{
     SyncConnector,
 };
 use super::worker::ConnectorFactory;
+use crate::config::model::InstanceTimeouts;
 use crate::config::{Instance, SyncConfig, SyncKind, secrets};
 use crate::connectors::dhis2::sync::{self as dsync, Dhis2Sync, ResourceSpec, SyncOptions};
 use crate::connectors::dhis2::{
-    ClientOptions, Dhis2Client, Dhis2Error, format_timestamp, parse_timestamp,
+    ClientOptions, Dhis2Client, Dhis2Error, Timeouts, format_timestamp, parse_timestamp,
 };
 use crate::store::Store;
 
@@ -60,8 +61,20 @@ impl Dhis2Connectors {
         // A missing secret is a configuration error: retrying cannot fix it.
         .map_err(|e| ConnectorError::Auth(e.to_string()))?;
         let (credentials, instance) = credentials;
-        Dhis2Client::new(&instance.url, credentials, self.client_options.clone())
+        let mut options = self.client_options.clone();
+        options.timeouts = with_instance_timeouts(options.timeouts, &instance.timeouts);
+        Dhis2Client::new(&instance.url, credentials, options)
             .map_err(|e| map_error(e, &instance.name))
+    }
+}
+
+/// The deadlines an instance sets, the defaults for the rest.
+fn with_instance_timeouts(defaults: Timeouts, set: &InstanceTimeouts) -> Timeouts {
+    Timeouts {
+        connect: set.connect.unwrap_or(defaults.connect),
+        first_byte: set.first_byte.unwrap_or(defaults.first_byte),
+        import: set.import.unwrap_or(defaults.import),
+        idle: set.idle.unwrap_or(defaults.idle),
     }
 }
 

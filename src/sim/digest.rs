@@ -115,6 +115,7 @@ pub async fn stats(State(sim): State<Shared>) -> Response {
         "requests": stats.requests,
         "objectsReturned": stats.objects_returned,
         "objectsImported": stats.objects_imported,
+        "faultsInjected": stats.faults,
     }))
 }
 

@@ -1,5 +1,5 @@
 //! What stands before every API handler: request statistics, injected latency,
-//! hangs and server errors, and authentication.
+//! hangs, stalls and server errors, and authentication.
 
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use bytes::Bytes;
 use rand::Rng;
 
 use super::options::AuthFailure;
@@ -71,24 +72,91 @@ pub async fn gate(State(sim): State<Shared>, req: Request, next: Next) -> Respon
     if let Some(latency) = sim.opts.latency {
         tokio::time::sleep(latency).await;
     }
-    let (hang, fail, use_503) = sim.random(|r| {
+    let (hang, stall, fail, use_503, stall_at) = sim.random(|r| {
         (
             r.random_bool(sim.opts.hang_rate),
+            r.random_bool(sim.opts.stall_rate),
             r.random_bool(sim.opts.fail_rate),
             r.random_bool(0.5),
+            r.random_range(1..=STALL_WITHIN),
         )
     });
+    let fault = |kind: &str| super::query::bump(&mut sim.stats().faults, kind, 1);
     if hang {
-        // Long enough to outlast any sane client timeout; the connection stays open.
-        tokio::time::sleep(Duration::from_secs(3600)).await;
+        fault("hang");
+        tokio::time::sleep(FOREVER).await;
     }
     if fail {
+        fault("fail");
         return injected_failure(use_503);
     }
     if !authorized(&sim, req.headers()) {
         return auth_failure(sim.opts.auth_failure);
     }
-    next.run(req).await
+    let resp = next.run(req).await;
+    if stall {
+        fault("stall");
+        return stalled(resp, stall_at);
+    }
+    resp
+}
+
+/// Long enough to outlast any sane client deadline; the connection stays open.
+const FOREVER: Duration = Duration::from_secs(3600);
+
+/// A stalled body stops within its first this many bytes (a few of the data
+/// value export's chunks, so some batches arrive before it).
+const STALL_WITHIN: usize = 2 << 20;
+
+/// `resp` with its body cut after `at` bytes (or before its last byte, if
+/// shorter), then silence on an open connection: a server stuck mid-answer.
+fn stalled(resp: Response, at: usize) -> Response {
+    use futures_util::StreamExt;
+    let (parts, body) = resp.into_parts();
+    struct Cut {
+        body: axum::body::BodyDataStream,
+        /// A chunk read ahead, to know which one is the last.
+        held: Option<Bytes>,
+        sent: usize,
+        at: usize,
+        done: bool,
+    }
+    let cut = Cut {
+        body: body.into_data_stream(),
+        held: None,
+        sent: 0,
+        at,
+        done: false,
+    };
+    let stream = futures_util::stream::unfold(cut, |mut c| async move {
+        if c.done {
+            tokio::time::sleep(FOREVER).await;
+            return None;
+        }
+        let held = match c.held.take() {
+            Some(b) => Some(b),
+            None => c.body.next().await.and_then(Result::ok),
+        };
+        let Some(chunk) = held else {
+            // An empty body: nothing to cut, so hang before the end.
+            c.done = true;
+            return Some((Ok::<_, std::io::Error>(Bytes::new()), c));
+        };
+        let next = c.body.next().await.and_then(Result::ok);
+        let room = c.at.saturating_sub(c.sent);
+        let out = if next.is_none() || chunk.len() >= room {
+            // The last chunk, or the cut falls inside this one.
+            c.done = true;
+            let keep = room.min(chunk.len().saturating_sub(1));
+            chunk.slice(..keep)
+        } else {
+            chunk
+        };
+        c.sent += out.len();
+        c.held = next;
+        Some((Ok(out), c))
+    });
+    Response::from_parts(parts, axum::body::Body::from_stream(stream))
 }
 
 fn injected_failure(use_503: bool) -> Response {

@@ -145,9 +145,16 @@ pub struct SimOptions {
     #[arg(long, value_parser = parse_duration)]
     pub latency: Option<Duration>,
 
-    /// Fraction of API requests that never answer (0..1), to exercise client timeouts.
+    /// Fraction of API requests that never answer (0..1): no headers, the
+    /// connection stays open (exercises the client's first-byte deadline).
     #[arg(long, value_parser = parse_rate, default_value = "0")]
     pub hang_rate: f64,
+
+    /// Fraction of API requests whose answer stops mid-body (0..1): headers and
+    /// part of the body are sent, then nothing while the connection stays open
+    /// (exercises the client's idle deadline, streamed exports included).
+    #[arg(long, value_parser = parse_rate, default_value = "0")]
+    pub stall_rate: f64,
 }
 
 impl SimOptions {

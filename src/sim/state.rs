@@ -36,6 +36,8 @@ pub struct Stats {
     pub requests: BTreeMap<String, u64>,
     pub objects_returned: BTreeMap<String, u64>,
     pub objects_imported: BTreeMap<String, u64>,
+    /// Injected faults by kind (`hang`, `stall`, `fail`).
+    pub faults: BTreeMap<String, u64>,
 }
 
 pub struct SimState {

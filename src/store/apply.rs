@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::configs::{
     AutoColumns, SELECT_CONFIGS, SELECT_INSTANCES, UPSERT_AUTO, bind_auto, config_row,
-    instance_row, instance_spec, sync_spec,
+    instance_row, instance_spec, sync_spec, timeout_columns,
 };
 use super::{Result, Sql, Store, StoreError};
 use crate::config::model::{Instance, SyncConfig};
@@ -255,15 +255,17 @@ impl Store {
         let insert_instance = Sql::new(
             self,
             &format!(
-                "INSERT INTO instances (name, url, username, auth_kind, secret_kind, secret_ref, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, {now}) RETURNING id"
+                "INSERT INTO instances (name, url, username, auth_kind, secret_kind, secret_ref, \
+             connect_timeout_s, first_byte_timeout_s, import_timeout_s, idle_timeout_s, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, {now}) RETURNING id"
             ),
         );
         let update_instance = Sql::new(
             self,
             &format!(
                 "UPDATE instances SET url = $2, username = $3, auth_kind = $4, secret_kind = $5, \
-             secret_ref = $6, updated_at = {now} WHERE id = $1"
+             secret_ref = $6, connect_timeout_s = $7, first_byte_timeout_s = $8, \
+             import_timeout_s = $9, idle_timeout_s = $10, updated_at = {now} WHERE id = $1"
             ),
         );
         let insert_sync = Sql::new(
@@ -313,6 +315,7 @@ impl Store {
                 match op {
                     Op::InsertInstance(spec) => {
                         let (auth, kind, reference) = spec.secret.to_columns();
+                        let [connect, first_byte, import, idle] = timeout_columns(&spec.timeouts)?;
                         let id: i64 = sqlx::query_scalar(insert_instance.text())
                             .bind(spec.name.clone())
                             .bind(spec.url.clone())
@@ -320,12 +323,17 @@ impl Store {
                             .bind(auth)
                             .bind(kind)
                             .bind(reference)
+                            .bind(connect)
+                            .bind(first_byte)
+                            .bind(import)
+                            .bind(idle)
                             .fetch_one(&mut *tx)
                             .await?;
                         ids.insert(spec.name.clone(), id);
                     }
                     Op::UpdateInstance(id, spec) => {
                         let (auth, kind, reference) = spec.secret.to_columns();
+                        let [connect, first_byte, import, idle] = timeout_columns(&spec.timeouts)?;
                         sqlx::query(update_instance.text())
                             .bind(id)
                             .bind(spec.url.clone())
@@ -333,6 +341,10 @@ impl Store {
                             .bind(auth)
                             .bind(kind)
                             .bind(reference)
+                            .bind(connect)
+                            .bind(first_byte)
+                            .bind(import)
+                            .bind(idle)
                             .execute(&mut *tx)
                             .await?;
                     }

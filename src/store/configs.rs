@@ -8,11 +8,35 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::{Result, RowExt, Sql, Store, StoreError};
-use crate::config::model::{AutoSettings, ExecMode, Instance, SecretRef, SyncConfig, SyncKind};
+use crate::config::model::{
+    AutoSettings, ExecMode, Instance, InstanceTimeouts, SecretRef, SyncConfig, SyncKind,
+};
 use crate::config::spec::{ConfigFile, InstanceSpec, SyncSpec};
 
-pub(super) const SELECT_INSTANCES: &str =
-    "SELECT id, name, url, username, auth_kind, secret_kind, secret_ref FROM instances";
+pub(super) const SELECT_INSTANCES: &str = "SELECT id, name, url, username, auth_kind, secret_kind, \
+     secret_ref, connect_timeout_s, first_byte_timeout_s, import_timeout_s, idle_timeout_s FROM instances";
+
+/// The timeout columns, in the order of [`InstanceTimeouts::KEYS`] (NULL: the default).
+pub(super) const TIMEOUT_COLUMNS: [&str; 4] = [
+    "connect_timeout_s",
+    "first_byte_timeout_s",
+    "import_timeout_s",
+    "idle_timeout_s",
+];
+
+/// [`InstanceTimeouts`] as column values, in the order of [`TIMEOUT_COLUMNS`].
+pub(super) fn timeout_columns(t: &InstanceTimeouts) -> Result<[Option<i64>; 4]> {
+    let mut out = [None; 4];
+    for (slot, (key, d)) in out.iter_mut().zip(t.by_key()) {
+        *slot = d
+            .map(|d| {
+                i64::try_from(d.as_secs())
+                    .map_err(|_| StoreError::Invalid(format!("{key} {d:?} is too long")))
+            })
+            .transpose()?;
+    }
+    Ok(out)
+}
 
 pub(super) const SELECT_CONFIGS: &str = "SELECT c.id, c.name, c.kind, c.source_id, c.destination_id, c.mode, \
      c.selection, c.active, a.is_enabled, a.check_interval_s, a.delay_before_sync_s, a.immediate_sync, \
@@ -111,12 +135,22 @@ pub(super) fn instance_row<R: RowExt>(r: &R) -> Result<Instance> {
                 "instance {name}: unknown secret kind {auth}/{kind}"
             ))
         })?;
+    let mut timeouts = [None; 4];
+    for (slot, col) in timeouts.iter_mut().zip(TIMEOUT_COLUMNS) {
+        *slot = match r.opt_i64(col)? {
+            None => None,
+            Some(s) => Some(Duration::from_secs(u64::try_from(s).map_err(|_| {
+                StoreError::Corrupt(format!("instance {name}: negative {col}"))
+            })?)),
+        };
+    }
     Ok(Instance {
         id: r.i64("id")?,
-        name,
         url: r.text("url")?,
         username: r.opt_text("username")?,
         secret,
+        timeouts: InstanceTimeouts::from_values(timeouts),
+        name,
     })
 }
 
@@ -171,6 +205,7 @@ pub(super) fn instance_spec(i: &Instance) -> InstanceSpec {
         url: i.url.clone(),
         username: i.username.clone(),
         secret: i.secret.clone(),
+        timeouts: i.timeouts,
     }
 }
 

@@ -4,11 +4,18 @@
 use super::{Db, Result, Store, StoreError};
 
 /// (version, SQLite script, PostgreSQL script), oldest first.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    include_str!("migrations/sqlite/0001_init.sql"),
-    include_str!("migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        include_str!("migrations/sqlite/0001_init.sql"),
+        include_str!("migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        include_str!("migrations/sqlite/0002_instance_timeouts.sql"),
+        include_str!("migrations/postgres/0002_instance_timeouts.sql"),
+    ),
+];
 
 pub(super) async fn run(store: &Store) -> Result<()> {
     let target = store.target().display();

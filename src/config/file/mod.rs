@@ -18,7 +18,7 @@ mod values;
 use values::join;
 
 use super::errors::{ValidationError, ValidationErrors, line_col, suggest};
-use super::model::{AutoSettings, ExecMode, SecretRef, Selection, SyncKind};
+use super::model::{AutoSettings, ExecMode, InstanceTimeouts, SecretRef, Selection, SyncKind};
 use super::spec::{ConfigFile, InstanceSpec, SyncSpec};
 
 const TOP_KEYS: &[&str] = &["instance", "sync"];
@@ -30,6 +30,10 @@ const INSTANCE_KEYS: &[&str] = &[
     "password_file",
     "token_env",
     "token_file",
+    "connect_timeout",
+    "first_byte_timeout",
+    "import_timeout",
+    "idle_timeout",
 ];
 const SECRET_KEYS: &[&str] = &["password_env", "password_file", "token_env", "token_file"];
 const SYNC_KEYS: &[&str] = &[
@@ -365,12 +369,36 @@ impl Parser<'_> {
             }
             _ => {}
         }
+        let timeouts = self.timeouts(t, &ctx);
         Some(InstanceSpec {
             name: name?,
             url: url?,
             username,
             secret: secret?,
+            timeouts,
         })
+    }
+
+    /// `connect_timeout` … `idle_timeout`, each optional, whole seconds within
+    /// [`InstanceTimeouts::MIN`]..=[`InstanceTimeouts::MAX`].
+    fn timeouts(&mut self, t: &Table<'_>, ctx: &str) -> InstanceTimeouts {
+        let values = InstanceTimeouts::KEYS.map(|key| {
+            let d = self.duration(t, ctx, key)?;
+            if (InstanceTimeouts::MIN..=InstanceTimeouts::MAX).contains(&d) {
+                return Some(d);
+            }
+            let at = t.get(key).map_or(0, |v| v.span().start);
+            self.err(
+                at,
+                join(ctx, key),
+                format!(
+                    "must be between 1s and 24h (got {}); omit it for the default",
+                    super::spec::format_duration(d)
+                ),
+            );
+            None
+        });
+        InstanceTimeouts::from_values(values)
     }
 
     /// Relative secret files are read from the configuration file's directory,

@@ -263,3 +263,49 @@ fn syntax_errors_have_a_line_too() {
     assert!(errs[0].starts_with("cfg.toml:3:"), "{errs:?}");
     has(&errors("instance = 1\n"), "must be written as [[instance]]");
 }
+
+#[test]
+fn instance_timeouts_are_optional_whole_seconds_within_bounds() {
+    let c = ok(GOOD);
+    assert_eq!(
+        c.instances[0].timeouts,
+        Default::default(),
+        "unset: defaults"
+    );
+    let with = |lines: &str| {
+        GOOD.replacen(
+            "password_env = \"NATIONAL_PASSWORD\"\n",
+            &format!("password_env = \"NATIONAL_PASSWORD\"\n{lines}"),
+            1,
+        )
+    };
+    let c = ok(&with(
+        "connect_timeout = \"5s\"\nfirst_byte_timeout = \"2m\"\nimport_timeout = \"15m\"\nidle_timeout = \"45s\"\n",
+    ));
+    let t = c.instances[0].timeouts;
+    assert_eq!(
+        [t.connect, t.first_byte, t.import, t.idle],
+        [5, 120, 900, 45].map(|s| Some(Duration::from_secs(s)))
+    );
+    assert_eq!(c.instances[1].timeouts, Default::default());
+    has(
+        &errors(&with("idle_timeout = \"0s\"\n")),
+        "cfg.toml:7:16: [instance \"national\"].idle_timeout: must be between 1s and 24h (got 0s)",
+    );
+    has(
+        &errors(&with("first_byte_timeout = \"2days\"\n")),
+        "[instance \"national\"].first_byte_timeout: must be between 1s and 24h",
+    );
+    has(
+        &errors(&with("connect_timeout = \"500ms\"\n")),
+        "connect_timeout: must be whole seconds",
+    );
+    has(
+        &errors(&with("connect_timeout = 10\n")),
+        "connect_timeout: must be a string (got integer)",
+    );
+    has(
+        &errors(&with("idle_timout = \"30s\"\n")),
+        "idle_timout: unknown key; did you mean `idle_timeout`?",
+    );
+}

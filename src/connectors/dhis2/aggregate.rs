@@ -1,10 +1,8 @@
 //! Aggregate data values: streamed export, capped change count, import.
 
 use std::fmt;
-use std::io;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use futures_util::StreamExt;
 use reqwest::Method;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
@@ -265,7 +263,7 @@ impl Dhis2Client {
     ) -> Result<DataValueStream> {
         let q = query.to_query(limit)?;
         let resp = self
-            .send(Method::GET, &["dataValueSets.json"], &q, None, true)
+            .send(Method::GET, &["dataValueSets.json"], &q, None)
             .await?;
         let status = resp.status().as_u16();
         let ct = resp
@@ -284,7 +282,8 @@ impl Dhis2Client {
             ));
         }
         let source = super::response::url_for_message(resp.url());
-        let bytes = resp.bytes_stream().map(|r| r.map_err(io::Error::other));
+        // The idle deadline holds for the whole stream, however long it runs.
+        let bytes = self.body_stream(resp);
         Ok(spawn_data_value_parser(bytes, batch_size, source))
     }
 

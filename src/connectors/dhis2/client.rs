@@ -13,15 +13,13 @@ use super::auth::Credentials;
 use super::error::{Dhis2Error, Result, sanitize};
 use super::response::{ResponseMeta, is_login_location, url_for_message};
 use super::system::DhisVersion;
+use super::timeouts::{TimeoutPhase, Timeouts, idle_limited};
 
 /// Tunables for [`Dhis2Client`]. `Default` suits a sync over a WAN.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// Whole-request limit for ordinary calls (imports can be slow).
-    pub timeout: Duration,
-    /// Longest silence while reading; the only limit on streamed exports.
-    pub read_timeout: Duration,
-    pub connect_timeout: Duration,
+    /// Connect, first-byte, import and idle deadlines (see [`Timeouts`]).
+    pub timeouts: Timeouts,
     pub user_agent: String,
     /// Ordinary redirects followed before giving up.
     pub max_redirects: usize,
@@ -36,9 +34,7 @@ pub struct ClientOptions {
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
-            timeout: Duration::from_secs(300),
-            read_timeout: Duration::from_secs(120),
-            connect_timeout: Duration::from_secs(15),
+            timeouts: Timeouts::default(),
             user_agent: concat!("syncdeck/", env!("CARGO_PKG_VERSION")).to_string(),
             max_redirects: 5,
             max_body_bytes: 512 * 1024 * 1024,
@@ -94,10 +90,13 @@ impl Dhis2Client {
                 attempt.follow()
             }
         });
+        // No `read_timeout`: reqwest starts it when the request is sent, so it
+        // would also cut the wait for the headers, which may rightly be
+        // longer (first byte, import). The idle deadline is applied to the
+        // body as it is read instead (`read_body`, `body_stream`).
         let http = reqwest::Client::builder()
             .user_agent(options.user_agent.clone())
-            .connect_timeout(options.connect_timeout)
-            .read_timeout(options.read_timeout)
+            .connect_timeout(options.timeouts.connect)
             .redirect(policy)
             .gzip(true)
             .build()
@@ -163,19 +162,25 @@ impl Dhis2Client {
         Ok(self.system_info().await?.dhis_version())
     }
 
-    /// Sends a request; transport failures become typed errors. The response is
-    /// not checked. `streaming` drops the whole-request timeout (exports can be
-    /// long); the read timeout still applies.
+    /// Sends a request and waits for the response headers, at most the
+    /// first-byte deadline (the import deadline for writes: DHIS2 answers an
+    /// import when it is done); transport failures become typed errors. The
+    /// response is not checked.
     pub(crate) async fn send(
         &self,
         method: Method,
         segments: &[&str],
         query: &[(String, String)],
         json_body: Option<Vec<u8>>,
-        streaming: bool,
     ) -> Result<reqwest::Response> {
         let url = self.api_url(segments)?;
         let shown = url_for_message(&url);
+        let timeouts = &self.inner.options.timeouts;
+        let (phase, deadline) = if method == Method::GET || method == Method::HEAD {
+            (TimeoutPhase::FirstByte, timeouts.first_byte)
+        } else {
+            (TimeoutPhase::Import, timeouts.import)
+        };
         let mut rb = self
             .inner
             .http
@@ -188,10 +193,52 @@ impl Dhis2Client {
         if let Some(body) = json_body {
             rb = rb.header(CONTENT_TYPE, "application/json").body(body);
         }
-        if !streaming {
-            rb = rb.timeout(self.inner.options.timeout);
+        match tokio::time::timeout(deadline, rb.send()).await {
+            Ok(sent) => sent.map_err(|e| self.transport_error(&e, &shown)),
+            Err(_) => Err(Dhis2Error::Timeout {
+                url: shown,
+                phase,
+                after: deadline,
+            }),
         }
-        rb.send().await.map_err(|e| transport_error(&e, &shown))
+    }
+
+    /// The body as a byte stream that fails with a timeout when the server
+    /// goes silent for the idle deadline (for the streaming parser).
+    pub(crate) fn body_stream(
+        &self,
+        resp: reqwest::Response,
+    ) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + use<> {
+        idle_limited(resp.bytes_stream(), self.inner.options.timeouts.idle)
+    }
+
+    /// The next chunk of `resp`'s body, at most the idle deadline away.
+    async fn next_chunk(
+        &self,
+        resp: &mut reqwest::Response,
+        url: &str,
+    ) -> Result<Option<bytes::Bytes>> {
+        let idle = self.inner.options.timeouts.idle;
+        match tokio::time::timeout(idle, resp.chunk()).await {
+            Ok(chunk) => chunk.map_err(|e| self.transport_error(&e, url)),
+            Err(_) => Err(Dhis2Error::Timeout {
+                url: url.to_string(),
+                phase: TimeoutPhase::Idle,
+                after: idle,
+            }),
+        }
+    }
+
+    /// A reqwest failure as a typed error; a connect timeout names its deadline.
+    fn transport_error(&self, e: &reqwest::Error, url: &str) -> Dhis2Error {
+        if e.is_connect() && e.is_timeout() {
+            return Dhis2Error::Timeout {
+                url: url.to_string(),
+                phase: TimeoutPhase::Connect,
+                after: self.inner.options.timeouts.connect,
+            };
+        }
+        transport_error(e, url)
     }
 
     /// Reads a body, bounded. 2xx and 409 bodies are needed whole (reports);
@@ -208,11 +255,7 @@ impl Dhis2Client {
             ERROR_BODY_CAP
         };
         let mut body = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| transport_error(&e, &meta.url))?
-        {
+        while let Some(chunk) = self.next_chunk(&mut resp, &meta.url).await? {
             if body.len() + chunk.len() > cap {
                 if whole {
                     return Err(Dhis2Error::bad_payload(
@@ -239,7 +282,7 @@ impl Dhis2Client {
         query: &[(String, String)],
         json_body: Option<Vec<u8>>,
     ) -> Result<(ResponseMeta, Vec<u8>)> {
-        let resp = self.send(method, segments, query, json_body, false).await?;
+        let resp = self.send(method, segments, query, json_body).await?;
         self.read_body(resp).await
     }
 }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use super::reports::{ImportReport, ImportSummary};
+use super::timeouts::{TimeoutPhase, seconds};
 use super::tracker_report::TrackerReport;
 pub use crate::text::sanitize;
 
@@ -66,6 +67,20 @@ pub enum Dhis2Error {
         retry_after: Option<Duration>,
     },
 
+    /// A deadline of [`super::timeouts::Timeouts`] passed: the server hung
+    /// (or the link died). Worth retrying at once: the wait was the cost.
+    #[error(
+        "request to {url} timed out after {} ({}); the server may be overloaded or the connection dead (if it is only slow, raise {} for this instance); will be retried",
+        seconds(*.after),
+        .phase.waiting_for(),
+        .phase.setting()
+    )]
+    Timeout {
+        url: String,
+        phase: TimeoutPhase,
+        after: Duration,
+    },
+
     /// Not JSON, malformed JSON or an unexpected shape.
     #[error(
         "unexpected response ({context}); it starts with \"{first_bytes}\": check that the URL points at the DHIS2 Web API and that no proxy rewrites responses"
@@ -100,7 +115,30 @@ fn fmt_retry_after(d: &Option<Duration>) -> String {
 impl Dhis2Error {
     /// Only transient failures are worth an automatic retry. Auth never is.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Dhis2Error::Transient { .. })
+        matches!(
+            self,
+            Dhis2Error::Transient { .. } | Dhis2Error::Timeout { .. }
+        )
+    }
+
+    /// How an in-process retry announces itself (console step and
+    /// `sync_jobs` log): what failed, then `retrying in …`.
+    pub fn retry_note(&self, delay: Duration, retry: usize, of: usize) -> String {
+        let when = if delay.is_zero() {
+            "retrying now".to_string()
+        } else {
+            format!("retrying in {}", seconds(delay))
+        };
+        let count = format!("retry {retry} of {of}");
+        match self {
+            Dhis2Error::Timeout { url, phase, after } => format!(
+                "request to {url} timed out after {}, {when} ({count}; {})",
+                seconds(*after),
+                phase.waiting_for()
+            ),
+            Dhis2Error::Transient { reason, .. } => format!("{reason}, {when} ({count})"),
+            other => format!("{other}, {when} ({count})"),
+        }
     }
 
     /// The server's `Retry-After`, when it sent one.
@@ -186,6 +224,33 @@ mod tests {
         assert!(a.to_string().contains("not locked"));
         assert!(!Dhis2Error::Config("x".into()).is_retryable());
         assert!(!Dhis2Error::bad_payload("x", b"<html>").is_retryable());
+    }
+
+    #[test]
+    fn timeouts_are_retryable_and_say_what_was_awaited_and_what_to_raise() {
+        let e = Dhis2Error::Timeout {
+            url: "http://h/api/dataValueSets.json".into(),
+            phase: TimeoutPhase::Idle,
+            after: Duration::from_secs(30),
+        };
+        assert!(e.is_retryable());
+        assert_eq!(e.retry_after(), None);
+        assert_eq!(
+            e.to_string(),
+            "request to http://h/api/dataValueSets.json timed out after 30 s (no data while reading \
+             the response body); the server may be overloaded or the connection dead (if it is only \
+             slow, raise idle_timeout for this instance); will be retried"
+        );
+        assert_eq!(
+            e.retry_note(Duration::ZERO, 1, 4),
+            "request to http://h/api/dataValueSets.json timed out after 30 s, retrying now \
+             (retry 1 of 4; no data while reading the response body)"
+        );
+        let t = Dhis2Error::transient("HTTP 503 from http://h/api/me");
+        assert_eq!(
+            t.retry_note(Duration::from_secs(1), 2, 4),
+            "HTTP 503 from http://h/api/me, retrying in 1 s (retry 2 of 4)"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod stream_json;
 pub mod sync;
 pub mod system;
 pub mod time;
+pub mod timeouts;
 pub mod tracker;
 pub mod tracker_report;
 
@@ -56,6 +57,7 @@ pub use system::{
     DhisVersion, ImportOrder, Me, Schema, SystemInfo, parse_me, parse_schemas, parse_system_info,
 };
 pub use time::{format_timestamp, parse_timestamp};
+pub use timeouts::{TimeoutPhase, Timeouts};
 pub use tracker::{
     OrgUnitMode, TrackerImportParams, TrackerKind, TrackerQuery, tracker_payload_counts,
     tracker_query_params,

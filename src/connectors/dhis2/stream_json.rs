@@ -25,6 +25,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use super::aggregate::DataValue;
 use super::error::{Dhis2Error, Result, sanitize};
 use super::response::html_error;
+use super::timeouts::{IdleTimeout, TimeoutPhase};
 
 /// Bytes of the body start kept for error messages and login-page sniffing.
 const HEAD_BYTES: usize = 8 * 1024;
@@ -76,9 +77,17 @@ fn stream_error<R: Read>(
     let text = sanitize(&e.to_string(), 200);
     let blank = reader.head.iter().all(u8::is_ascii_whitespace);
     match e.classify() {
-        Category::Io => Dhis2Error::transient(format!(
-            "connection lost while reading the data value export from {source} ({text})"
-        )),
+        // A silent server (the body's idle deadline) is a timeout, with its deadline.
+        Category::Io => match IdleTimeout::find(&io::Error::from(e)) {
+            Some(after) => Dhis2Error::Timeout {
+                url: source.to_string(),
+                phase: TimeoutPhase::Idle,
+                after,
+            },
+            None => Dhis2Error::transient(format!(
+                "connection lost while reading the data value export from {source} ({text})"
+            )),
+        },
         Category::Eof if blank => Dhis2Error::bad_payload(
             format!("data value export from {source}: empty body"),
             &reader.head,

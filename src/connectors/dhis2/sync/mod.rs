@@ -252,20 +252,29 @@ impl Dhis2Sync {
         cancel: &CancellationToken,
     ) -> Result<ResourceOutcome> {
         let since = self.window(since);
-        let run = Run { progress, cancel };
-        match &res.target {
-            Target::Metadata { types } => metadata::sync(self, types, since, &run).await,
-            Target::MetadataDeletions { types } => {
-                metadata::sync_deletions(self, types, since, &run).await
+        let steps = retry::NoteOverStep::new(progress);
+        let run = Run {
+            progress: &steps,
+            cancel,
+        };
+        retry::announcing(&res.key, &steps, async {
+            match &res.target {
+                Target::Metadata { types } => metadata::sync(self, types, since, &run).await,
+                Target::MetadataDeletions { types } => {
+                    metadata::sync_deletions(self, types, since, &run).await
+                }
+                Target::DataValues { data_set } => {
+                    data_values::sync(self, data_set, since, &run).await
+                }
+                Target::Tracker { kind, program } => {
+                    tracker::sync(self, *kind, program, since, &run).await
+                }
+                Target::TrackerDeletions { program, kinds } => {
+                    tracker::sync_deletions(self, kinds, program, since, &run).await
+                }
             }
-            Target::DataValues { data_set } => data_values::sync(self, data_set, since, &run).await,
-            Target::Tracker { kind, program } => {
-                tracker::sync(self, *kind, program, since, &run).await
-            }
-            Target::TrackerDeletions { program, kinds } => {
-                tracker::sync_deletions(self, kinds, program, since, &run).await
-            }
-        }
+        })
+        .await
     }
 
     /// The watermark moved back by the overlap.

@@ -460,7 +460,8 @@ async fn tracker_async_import_polls_until_complete() {
     };
     // The engine spawns these futures: they must be Send.
     let c2 = c.clone();
-    let r = tokio::spawn(async move { c2.import_tracker(&json!({"events": []}), &params).await })
+    let events = json!({"events": [{"event": "e1"}, {"event": "e2"}, {"event": "e3"}]});
+    let r = tokio::spawn(async move { c2.import_tracker(&events, &params).await })
         .await
         .unwrap()
         .unwrap();

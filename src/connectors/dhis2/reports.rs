@@ -201,19 +201,46 @@ pub(crate) fn unwrap_response(body: &Value) -> &Value {
     }
 }
 
+/// The keys that prove a report of one kind, and those of the other kinds.
+struct ReportShape {
+    what: &'static str,
+    /// All present in a report of this kind (dhis2-core always writes them).
+    required: &'static [&'static str],
+    /// Present only in reports of other kinds: such a body answers another endpoint.
+    foreign: &'static [&'static str],
+}
+
+const METADATA_REPORT: ReportShape = ReportShape {
+    what: "metadata import report",
+    required: &["status", "stats"],
+    foreign: &["importCount", "validationReport", "bundleReport"],
+};
+
+const DATA_VALUE_SUMMARY: ReportShape = ReportShape {
+    what: "data value import summary",
+    required: &["status", "importCount"],
+    foreign: &["stats", "typeReports", "validationReport", "bundleReport"],
+};
+
 /// Parses a report body (already known to be JSON), wrapped or plain.
 fn parse_report_body<T: serde::de::DeserializeOwned>(
     body: &[u8],
-    what: &str,
-    report_keys: &[&str],
+    shape: &ReportShape,
 ) -> Result<(T, Option<String>)> {
+    let what = shape.what;
     let v: Value = parse_json(body, what)?;
     let inner = unwrap_response(&v);
+    if let Some(k) = shape.foreign.iter().find(|k| inner.get(**k).is_some()) {
+        return Err(Dhis2Error::bad_payload(
+            format!("{what}: the response has `{k}`, so it is the report of another kind of import"),
+            body,
+        ));
+    }
     // A bare WebMessage also has a `status`; only report keys prove a report.
-    if inner.get("status").is_none() || !report_keys.iter().any(|k| inner.get(k).is_some()) {
+    if let Some(k) = shape.required.iter().find(|k| inner.get(**k).is_none()) {
         return Err(Dhis2Error::bad_payload(
             format!(
-                "{what}: the response holds no import report (an empty report often means the import job crashed; check the DHIS2 server log)"
+                "{what}: the response holds no import report (no `{k}`; an empty report often means the import job crashed; check the DHIS2 server log)"
             ),
             body,
         ));
@@ -230,26 +257,28 @@ fn parse_report_body<T: serde::de::DeserializeOwned>(
 fn report_from_response<T: serde::de::DeserializeOwned>(
     meta: &ResponseMeta,
     body: &[u8],
-    what: &str,
-    report_keys: &[&str],
+    shape: &ReportShape,
 ) -> Result<(T, Option<String>)> {
     if meta.status == 409
-        && let Ok(r) = parse_report_body(body, what, report_keys)
+        && let Ok(r) = parse_report_body(body, shape)
     {
         return Ok(r);
     }
     check(meta, body)?;
-    parse_report_body(body, what, report_keys)
+    parse_report_body(body, shape).map_err(|e| match e {
+        Dhis2Error::BadPayload { context, first_bytes } if !meta.url.is_empty() => {
+            Dhis2Error::BadPayload {
+                context: format!("{context} (from {})", meta.url),
+                first_bytes,
+            }
+        }
+        other => other,
+    })
 }
 
 /// A metadata import response (`POST /api/metadata`, or a METADATA_IMPORT task summary).
 pub fn metadata_import_from(meta: &ResponseMeta, body: &[u8]) -> Result<ImportReport> {
-    let (mut r, message): (ImportReport, _) = report_from_response(
-        meta,
-        body,
-        "metadata import report",
-        &["stats", "typeReports"],
-    )?;
+    let (mut r, message): (ImportReport, _) = report_from_response(meta, body, &METADATA_REPORT)?;
     r.message = message;
     Ok(r)
 }
@@ -261,12 +290,8 @@ pub fn parse_metadata_import(http_status: u16, body: &[u8]) -> Result<ImportRepo
 
 /// A data value import response (`POST /api/dataValueSets`, or a DATAVALUE_IMPORT task summary).
 pub fn data_value_import_from(meta: &ResponseMeta, body: &[u8]) -> Result<ImportSummary> {
-    let (mut r, message): (ImportSummary, _) = report_from_response(
-        meta,
-        body,
-        "data value import summary",
-        &["importCount", "conflicts"],
-    )?;
+    let (mut r, message): (ImportSummary, _) =
+        report_from_response(meta, body, &DATA_VALUE_SUMMARY)?;
     r.message = message;
     Ok(r)
 }

@@ -9,6 +9,14 @@
 //! The async side runs the (blocking) parser on `spawn_blocking` over a
 //! `SyncIoBridge`, sending batches over a bounded channel: a slow consumer
 //! slows the download, and dropping the stream stops the parser.
+//!
+//! An export counts as complete only when the body is the document DHIS2
+//! writes: one object with a `dataValues` list and nothing that says it is an
+//! error message instead (2.39.0–2.41.3 `JsonDataValueSetWriter` writes
+//! `{"dataValues":[…]}`, or `dataSet`, `completeDate`, `period`, `orgUnit`
+//! and then `dataValues`; never deeper than one value object). A 200 with a
+//! WebMessage, an object without the list, a body nested deeper than any
+//! data value set, or one that ends early is an error, never "zero values".
 
 use std::fmt;
 use std::io::{self, BufReader, Read};
@@ -29,12 +37,23 @@ use super::response::html_error;
 /// Bytes of the body start kept for error messages and login-page sniffing.
 const HEAD_BYTES: usize = 8 * 1024;
 
+/// Nesting refused in an export. A data value set is three levels deep (the
+/// document, `dataValues`, a value); the margin is for values with nested
+/// extras. serde skips ignored values iteratively, so without this bound a
+/// deep body would cost memory per level instead of an error.
+const MAX_DEPTH: u32 = 32;
+
+/// Keys of a DHIS2 WebMessage that a data value set never has.
+const WEB_MESSAGE_KEYS: [&str; 4] = ["httpStatus", "httpStatusCode", "status", "message"];
+
 /// Parses a data value set from `reader`, calling `on_batch` with up to
 /// `batch_size` values at a time. `on_batch` returning `false` stops early
 /// (cancellation; not an error). Returns the number of values parsed.
 ///
-/// Errors: malformed JSON → `BadPayload`, an HTML login page → `Auth`, a body
-/// that ends early or a read error → `Transient` (connection cut).
+/// Errors: malformed JSON, a document that is not a data value set (no
+/// `dataValues` list, a WebMessage, nesting past [`MAX_DEPTH`]) →
+/// `BadPayload` naming `source`; an HTML login page → `Auth`; a body that
+/// ends early or a read error → `Transient` (connection cut).
 pub fn parse_data_values<R: Read>(
     reader: R,
     batch_size: usize,
@@ -44,6 +63,7 @@ pub fn parse_data_values<R: Read>(
     let mut reader = Capture {
         inner: BufReader::with_capacity(64 * 1024, reader),
         head: Vec::new(),
+        depth: DepthScan::default(),
     };
     let mut sink = Sink {
         batch_size: batch_size.max(1),
@@ -56,15 +76,42 @@ pub fn parse_data_values<R: Read>(
         let mut de = serde_json::Deserializer::from_reader(&mut reader);
         Root { sink: &mut sink }
             .deserialize(&mut de)
-            .and_then(|()| de.end())
+            .and_then(|facts| de.end().map(|()| facts))
     };
     match result {
-        Ok(()) => {
+        Ok(facts) => {
+            if let Some(problem) = facts.problem() {
+                return Err(Dhis2Error::bad_payload(
+                    format!("data value export from {source}: {problem}; nothing from it was imported as complete"),
+                    &reader.head,
+                ));
+            }
             sink.flush();
             Ok(sink.total)
         }
         Err(_) if sink.stopped => Ok(sink.total),
         Err(e) => Err(stream_error(e, &mut reader, source)),
+    }
+}
+
+/// What the top level of the document held, beyond the values themselves.
+#[derive(Debug, Default)]
+struct RootFacts {
+    data_values: bool,
+    /// A WebMessage key (`status`, `message`…): an error answer, not an export.
+    web_message_key: Option<&'static str>,
+}
+
+impl RootFacts {
+    /// Why the document is not a complete data value set, if it is not.
+    fn problem(&self) -> Option<String> {
+        if let Some(key) = self.web_message_key {
+            return Some(format!(
+                "not a data value set but a DHIS2 message (it has `{key}`, which a data value set never has)"
+            ));
+        }
+        (!self.data_values)
+            .then(|| "not a data value set: the object has no `dataValues` list".to_string())
     }
 }
 
@@ -75,6 +122,14 @@ fn stream_error<R: Read>(
 ) -> Dhis2Error {
     let text = sanitize(&e.to_string(), 200);
     let blank = reader.head.iter().all(u8::is_ascii_whitespace);
+    if reader.depth.too_deep {
+        return Dhis2Error::bad_payload(
+            format!(
+                "data value export from {source}: nested deeper than {MAX_DEPTH} levels, which no data value set is"
+            ),
+            &reader.head,
+        );
+    }
     match e.classify() {
         Category::Io => Dhis2Error::transient(format!(
             "connection lost while reading the data value export from {source} ({text})"
@@ -106,10 +161,12 @@ fn stream_error<R: Read>(
     }
 }
 
-/// Keeps the first bytes read, for error messages.
+/// Keeps the first bytes read, for error messages, and refuses nesting past
+/// [`MAX_DEPTH`] as the bytes go by.
 struct Capture<R> {
     inner: R,
     head: Vec<u8>,
+    depth: DepthScan,
 }
 
 impl<R: Read> Read for Capture<R> {
@@ -119,7 +176,52 @@ impl<R: Read> Read for Capture<R> {
             let take = (HEAD_BYTES - self.head.len()).min(n);
             self.head.extend_from_slice(&buf[..take]);
         }
+        if !self.depth.feed(&buf[..n]) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "JSON nested too deeply",
+            ));
+        }
         Ok(n)
+    }
+}
+
+/// Bracket depth outside strings, tracked byte by byte.
+#[derive(Debug, Default)]
+struct DepthScan {
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    too_deep: bool,
+}
+
+impl DepthScan {
+    /// `false` once the nesting went past [`MAX_DEPTH`].
+    fn feed(&mut self, bytes: &[u8]) -> bool {
+        for &b in bytes {
+            if self.in_string {
+                match (self.escaped, b) {
+                    (true, _) => self.escaped = false,
+                    (false, b'\\') => self.escaped = true,
+                    (false, b'"') => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'[' | b'{' => {
+                    self.depth += 1;
+                    if self.depth > MAX_DEPTH {
+                        self.too_deep = true;
+                        return false;
+                    }
+                }
+                b']' | b'}' => self.depth = self.depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        true
     }
 }
 
@@ -158,6 +260,7 @@ struct Root<'a, 'f> {
 
 enum Key {
     DataValues,
+    WebMessage(&'static str),
     Other,
 }
 
@@ -170,10 +273,10 @@ impl<'de> de::Deserialize<'de> for Key {
                 f.write_str("a field name")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> std::result::Result<Key, E> {
-                Ok(if s == "dataValues" {
-                    Key::DataValues
-                } else {
-                    Key::Other
+                Ok(match WEB_MESSAGE_KEYS.iter().find(|k| **k == s) {
+                    _ if s == "dataValues" => Key::DataValues,
+                    Some(k) => Key::WebMessage(k),
+                    None => Key::Other,
                 })
             }
         }
@@ -182,29 +285,37 @@ impl<'de> de::Deserialize<'de> for Key {
 }
 
 impl<'de> DeserializeSeed<'de> for Root<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+    type Value = RootFacts;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<RootFacts, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for Root<'_, '_> {
-    type Value = ();
+    type Value = RootFacts;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a data value set object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<RootFacts, A::Error> {
+        let mut facts = RootFacts::default();
         while let Some(key) = map.next_key::<Key>()? {
             match key {
-                Key::DataValues => map.next_value_seed(Values {
-                    sink: &mut *self.sink,
-                })?,
+                Key::DataValues => {
+                    map.next_value_seed(Values {
+                        sink: &mut *self.sink,
+                    })?;
+                    facts.data_values = true;
+                }
+                Key::WebMessage(k) => {
+                    facts.web_message_key.get_or_insert(k);
+                    map.next_value::<IgnoredAny>()?;
+                }
                 Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(())
+        Ok(facts)
     }
 }
 
@@ -230,9 +341,6 @@ impl<'de> Visitor<'de> for Values<'_, '_> {
                 return Err(de::Error::custom("stopped by the consumer"));
             }
         }
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> std::result::Result<(), E> {
         Ok(())
     }
 }

@@ -144,7 +144,20 @@ fn parse_body(body: &[u8]) -> Result<TrackerReport> {
         Some(r) if r.get("status").is_some() && r.get("id").is_none() => r,
         _ => &v,
     };
-    let has_report = ["stats", "validationReport", "bundleReport"]
+    // Every tracker ImportReport has a validationReport (`withValidationErrors`,
+    // `withError`, `withImportCompleted`, 2.39.0–2.41.3); other imports' reports never do.
+    if let Some(k) = ["typeReports", "importCount"]
+        .iter()
+        .find(|k| inner.get(**k).is_some())
+    {
+        return Err(Dhis2Error::bad_payload(
+            format!(
+                "tracker import report: the response has `{k}`, so it is the report of another kind of import"
+            ),
+            body,
+        ));
+    }
+    let has_report = ["validationReport", "bundleReport"]
         .iter()
         .any(|k| inner.get(k).is_some());
     if inner.get("status").is_none() || !has_report {

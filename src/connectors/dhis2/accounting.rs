@@ -137,7 +137,8 @@ pub fn data_values(summary: &ImportSummary, sent: u64) -> Option<String> {
             c.ignored
         ));
     }
-    let explained = !summary.conflicts.is_empty() || !said.is_empty();
+    // The WebMessage around it says only "Import finished with conflicts".
+    let explained = !summary.conflicts.is_empty() || summary.description.is_some();
     (summary.status == ImportStatus::Error && !explained)
         .then(|| "status ERROR without a conflict or a description".to_string())
 }

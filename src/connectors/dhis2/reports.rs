@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{Dhis2Error, Result};
-use super::response::{ResponseMeta, check, parse_json};
+use super::response::{ResponseMeta, check, parse_json, web_message};
 
 /// `status` of any import report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -259,21 +259,38 @@ fn report_from_response<T: serde::de::DeserializeOwned>(
     body: &[u8],
     shape: &ReportShape,
 ) -> Result<(T, Option<String>)> {
-    if meta.status == 409
-        && let Ok(r) = parse_report_body(body, shape)
-    {
-        return Ok(r);
+    if meta.status == 409 {
+        match parse_report_body(body, shape) {
+            Ok(r) => return Ok(r),
+            // A 409 WebMessage without a report states its conflict
+            // ("Period is locked"): that error below.
+            Err(_) if is_bare_message(body) => {}
+            Err(e) => return Err(naming_url(e, meta)),
+        }
     }
     check(meta, body)?;
-    parse_report_body(body, shape).map_err(|e| match e {
-        Dhis2Error::BadPayload { context, first_bytes } if !meta.url.is_empty() => {
-            Dhis2Error::BadPayload {
-                context: format!("{context} (from {})", meta.url),
-                first_bytes,
-            }
-        }
+    parse_report_body(body, shape).map_err(|e| naming_url(e, meta))
+}
+
+/// A WebMessage with a message and no `response` object (no report at all).
+pub(crate) fn is_bare_message(body: &[u8]) -> bool {
+    web_message(body).is_some()
+        && serde_json::from_slice::<Value>(body)
+            .is_ok_and(|v| !v.get("response").is_some_and(Value::is_object))
+}
+
+/// A `BadPayload` about a body, told where the body came from.
+pub(crate) fn naming_url(e: Dhis2Error, meta: &ResponseMeta) -> Dhis2Error {
+    match e {
+        Dhis2Error::BadPayload {
+            context,
+            first_bytes,
+        } if !meta.url.is_empty() => Dhis2Error::BadPayload {
+            context: format!("{context} (HTTP {} from {})", meta.status, meta.url),
+            first_bytes,
+        },
         other => other,
-    })
+    }
 }
 
 /// A metadata import response (`POST /api/metadata`, or a METADATA_IMPORT task summary).

@@ -60,11 +60,15 @@ pub fn parse_data_values<R: Read>(
     source: &str,
     mut on_batch: impl FnMut(Vec<DataValue>) -> bool,
 ) -> Result<u64> {
-    let mut reader = Capture {
-        inner: BufReader::with_capacity(64 * 1024, reader),
-        head: Vec::new(),
-        depth: DepthScan::default(),
-    };
+    // The capture sits below the buffer, so it sees chunks, not single bytes.
+    let mut reader = BufReader::with_capacity(
+        64 * 1024,
+        Capture {
+            inner: reader,
+            head: Vec::new(),
+            depth: DepthScan::default(),
+        },
+    );
     let mut sink = Sink {
         batch_size: batch_size.max(1),
         batch: Vec::new(),
@@ -72,24 +76,32 @@ pub fn parse_data_values<R: Read>(
         total: 0,
         stopped: false,
     };
+    let mut facts = RootFacts::default();
     let result = {
         let mut de = serde_json::Deserializer::from_reader(&mut reader);
-        Root { sink: &mut sink }
-            .deserialize(&mut de)
-            .and_then(|facts| de.end().map(|()| facts))
+        Root {
+            sink: &mut sink,
+            facts: &mut facts,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
     };
+    if sink.stopped {
+        return Ok(sink.total);
+    }
+    if let Some(problem) = facts.problem(result.is_ok()) {
+        return Err(Dhis2Error::bad_payload(
+            format!(
+                "data value export from {source}: {problem}; nothing from it was imported as complete"
+            ),
+            &reader.get_ref().head,
+        ));
+    }
     match result {
-        Ok(facts) => {
-            if let Some(problem) = facts.problem() {
-                return Err(Dhis2Error::bad_payload(
-                    format!("data value export from {source}: {problem}; nothing from it was imported as complete"),
-                    &reader.head,
-                ));
-            }
+        Ok(()) => {
             sink.flush();
             Ok(sink.total)
         }
-        Err(_) if sink.stopped => Ok(sink.total),
         Err(e) => Err(stream_error(e, &mut reader, source)),
     }
 }
@@ -103,31 +115,33 @@ struct RootFacts {
 }
 
 impl RootFacts {
-    /// Why the document is not a complete data value set, if it is not.
-    fn problem(&self) -> Option<String> {
+    /// Why the document is not a complete data value set, if it is not
+    /// (`parsed`: the whole document was read).
+    fn problem(&self, parsed: bool) -> Option<String> {
         if let Some(key) = self.web_message_key {
             return Some(format!(
                 "not a data value set but a DHIS2 message (it has `{key}`, which a data value set never has)"
             ));
         }
-        (!self.data_values)
+        (parsed && !self.data_values)
             .then(|| "not a data value set: the object has no `dataValues` list".to_string())
     }
 }
 
 fn stream_error<R: Read>(
     e: serde_json::Error,
-    reader: &mut Capture<R>,
+    reader: &mut BufReader<Capture<R>>,
     source: &str,
 ) -> Dhis2Error {
     let text = sanitize(&e.to_string(), 200);
-    let blank = reader.head.iter().all(u8::is_ascii_whitespace);
-    if reader.depth.too_deep {
+    let capture = reader.get_ref();
+    let blank = capture.head.iter().all(u8::is_ascii_whitespace);
+    if capture.depth.too_deep {
         return Dhis2Error::bad_payload(
             format!(
                 "data value export from {source}: nested deeper than {MAX_DEPTH} levels, which no data value set is"
             ),
-            &reader.head,
+            &capture.head,
         );
     }
     match e.classify() {
@@ -136,26 +150,23 @@ fn stream_error<R: Read>(
         )),
         Category::Eof if blank => Dhis2Error::bad_payload(
             format!("data value export from {source}: empty body"),
-            &reader.head,
+            &capture.head,
         ),
         Category::Eof => Dhis2Error::transient(format!(
             "the data value export from {source} ended early, the connection was probably cut ({text})"
         )),
         Category::Syntax | Category::Data => {
-            let first = reader.head.iter().find(|b| !b.is_ascii_whitespace());
+            let first = capture.head.iter().find(|b| !b.is_ascii_whitespace());
             if first == Some(&b'<') {
-                // Read a bit more so the login form markers are visible.
-                let mut more = Vec::new();
-                let _ = (&mut reader.inner)
+                // Read a bit more so the login form markers are in the captured head.
+                let _ = reader
                     .take(HEAD_BYTES as u64)
-                    .read_to_end(&mut more);
-                let mut page = reader.head.clone();
-                page.extend_from_slice(&more);
-                return html_error(source, &page);
+                    .read_to_end(&mut Vec::new());
+                return html_error(source, &reader.get_ref().head);
             }
             Dhis2Error::bad_payload(
                 format!("data value export from {source}: {text}"),
-                &reader.head,
+                &capture.head,
             )
         }
     }
@@ -256,6 +267,7 @@ impl Sink<'_> {
 /// Top-level object: only `dataValues` is materialised (one item at a time).
 struct Root<'a, 'f> {
     sink: &'a mut Sink<'f>,
+    facts: &'a mut RootFacts,
 }
 
 enum Key {
@@ -285,37 +297,37 @@ impl<'de> de::Deserialize<'de> for Key {
 }
 
 impl<'de> DeserializeSeed<'de> for Root<'_, '_> {
-    type Value = RootFacts;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<RootFacts, D::Error> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for Root<'_, '_> {
-    type Value = RootFacts;
+    type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a data value set object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<RootFacts, A::Error> {
-        let mut facts = RootFacts::default();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
         while let Some(key) = map.next_key::<Key>()? {
             match key {
                 Key::DataValues => {
                     map.next_value_seed(Values {
                         sink: &mut *self.sink,
                     })?;
-                    facts.data_values = true;
+                    self.facts.data_values = true;
                 }
                 Key::WebMessage(k) => {
-                    facts.web_message_key.get_or_insert(k);
-                    map.next_value::<IgnoredAny>()?;
+                    // An error answer: no need to read the rest of it (it may be huge).
+                    self.facts.web_message_key = Some(k);
+                    return Err(de::Error::custom("a DHIS2 message, not a data value set"));
                 }
                 Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(facts)
+        Ok(())
     }
 }
 

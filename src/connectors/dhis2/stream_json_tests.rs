@@ -129,13 +129,23 @@ fn deep_nesting_is_refused_without_parsing_it() {
 }
 
 #[test]
-fn a_huge_error_message_is_skipped_not_held() {
-    // 20 MB of message: skipped byte by byte, refused for what it is.
+fn a_huge_error_message_is_refused_unread() {
+    // 20 MB of message: refused at its first key, without reading the rest.
     let mut body = br#"{"status":"ERROR","message":""#.to_vec();
     body.resize(body.len() + 20 * 1024 * 1024, b'x');
     body.extend_from_slice(br#""}"#);
-    let why = refused(&body);
-    assert!(why.contains("a DHIS2 message"), "{why}");
+    let mut cursor = io::Cursor::new(&body);
+    let e = parse_data_values(&mut cursor, 2, "test", |_| true).unwrap_err();
+    assert!(e.to_string().contains("a DHIS2 message"), "{e}");
+    assert!(cursor.position() <= 64 * 1024, "read {} bytes", cursor.position());
+    // After values, an ignored key is skipped without holding it.
+    let mut body = br#"{"dataValues":[],"junk":""#.to_vec();
+    body.resize(body.len() + 2 * 1024 * 1024, b'x');
+    body.extend_from_slice(br#""}"#);
+    assert_eq!(
+        parse_data_values(io::Cursor::new(&body), 2, "test", |_| true).unwrap(),
+        0
+    );
 }
 
 #[test]

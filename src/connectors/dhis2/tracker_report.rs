@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{Dhis2Error, Result};
-use super::reports::{ImportStatus, Stats};
+use super::reports::{ImportStatus, Stats, is_bare_message, naming_url};
 use super::response::{ResponseMeta, check, parse_json};
 
 /// The four tracker object types as DHIS2 names them in reports.
@@ -162,7 +162,7 @@ fn parse_body(body: &[u8]) -> Result<TrackerReport> {
         .any(|k| inner.get(k).is_some());
     if inner.get("status").is_none() || !has_report {
         return Err(Dhis2Error::bad_payload(
-            "tracker import report: the response holds no report (an empty report often means the job crashed; check the DHIS2 server log)",
+            "tracker import report: the response holds no import report (no `validationReport`; an empty report often means the job crashed; check the DHIS2 server log)",
             body,
         ));
     }
@@ -172,13 +172,15 @@ fn parse_body(body: &[u8]) -> Result<TrackerReport> {
 
 /// A tracker report response: 2xx and 409-with-report are `Ok`.
 pub fn tracker_import_from(meta: &ResponseMeta, body: &[u8]) -> Result<TrackerReport> {
-    if meta.status == 409
-        && let Ok(r) = parse_body(body)
-    {
-        return Ok(r);
+    if meta.status == 409 {
+        match parse_body(body) {
+            Ok(r) => return Ok(r),
+            Err(_) if is_bare_message(body) => {}
+            Err(e) => return Err(naming_url(e, meta)),
+        }
     }
     check(meta, body)?;
-    parse_body(body)
+    parse_body(body).map_err(|e| naming_url(e, meta))
 }
 
 /// [`tracker_import_from`] for a JSON body with this HTTP status.

@@ -1,0 +1,353 @@
+//! A hostile DHIS2 (tests/common/hostile.rs: a proxy in front of a real
+//! `syncdeck sim`) answering one endpoint badly at a time.
+//!
+//! - The client against every hostile answer of every endpoint it reads
+//!   (source side) or posts to (destination side): an error naming the
+//!   endpoint and what was wrong, never a result.
+//! - Whole syncs through the real binary (`apply`, `trigger --wait`), each
+//!   hostile answer on the source side and on the destination side: the
+//!   resource fails, its watermark stays, the error names the endpoint; once
+//!   the proxy passes everything through again, the next sync makes the
+//!   destination equal to the source.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use syncdeck::connectors::dhis2::{
+    ClientOptions, Credentials, DataValue, DataValueImportParams, DataValueQuery, Dhis2Client,
+    Dhis2Error, MetadataImportParams, MetadataQuery, OrgUnitMode, TrackerImportParams, TrackerKind,
+    TrackerQuery,
+};
+
+use common::edits::digest_differences;
+use common::hostile::{Answer, HostileProxy, Rule};
+use common::{PASSWORD, SimProcess, USER, digest, http};
+
+fn client_for(url: &str, options: ClientOptions) -> Dhis2Client {
+    Dhis2Client::new(url, Credentials::basic(USER, PASSWORD), options).unwrap()
+}
+
+/// What a source export is read for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    DataValues,
+    MetadataList,
+    DeletedObjects,
+    TrackerEvents,
+}
+
+impl Read {
+    const ALL: [Read; 4] = [
+        Read::DataValues,
+        Read::MetadataList,
+        Read::DeletedObjects,
+        Read::TrackerEvents,
+    ];
+
+    fn path(self) -> &'static str {
+        match self {
+            Read::DataValues => "/api/dataValueSets",
+            Read::MetadataList => "/api/dataElements",
+            Read::DeletedObjects => "/api/deletedObjects",
+            Read::TrackerEvents => "/api/tracker/events",
+        }
+    }
+}
+
+/// What a destination is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Post {
+    Metadata,
+    DataValues,
+    Tracker,
+}
+
+impl Post {
+    const ALL: [Post; 3] = [Post::Metadata, Post::DataValues, Post::Tracker];
+
+    fn path(self) -> &'static str {
+        match self {
+            Post::Metadata => "/api/metadata",
+            Post::DataValues => "/api/dataValueSets",
+            Post::Tracker => "/api/tracker",
+        }
+    }
+}
+
+/// UIDs of a source to build queries from.
+struct SourceIds {
+    data_set: String,
+    root: String,
+    event_program: String,
+}
+
+async fn source_ids(sim: &SimProcess) -> SourceIds {
+    let c = common::client(sim);
+    let first = |v: Vec<Value>| common::id(&v[0]);
+    let roots = c
+        .metadata_pages(
+            "organisationUnits",
+            MetadataQuery {
+                fields: Some("id".into()),
+                filters: vec!["level:eq:1".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .next_page()
+        .await
+        .unwrap()
+        .unwrap()
+        .items;
+    let programs = common::all_objects(&c, "programs", Some("id,programType")).await;
+    SourceIds {
+        data_set: first(common::all_objects(&c, "dataSets", Some("id")).await),
+        root: first(roots),
+        event_program: programs
+            .iter()
+            .find(|p| p["programType"] == "WITHOUT_REGISTRATION")
+            .map(common::id)
+            .expect("an event program"),
+    }
+}
+
+/// Reads a whole export; the first error, if any.
+async fn read(c: &Dhis2Client, what: Read, ids: &SourceIds) -> Result<u64, Dhis2Error> {
+    let mut n = 0;
+    match what {
+        Read::DataValues => {
+            let query = DataValueQuery {
+                data_sets: vec![ids.data_set.clone()],
+                org_units: vec![ids.root.clone()],
+                children: true,
+                start_date: chrono::NaiveDate::from_ymd_opt(1900, 1, 1),
+                end_date: chrono::NaiveDate::from_ymd_opt(2100, 12, 31),
+                ..Default::default()
+            };
+            let mut stream = c.data_values(&query, 1000).await?;
+            while let Some(batch) = stream.next_batch().await {
+                n += batch?.len() as u64;
+            }
+        }
+        Read::MetadataList => {
+            let mut pager = c.metadata_pages("dataElements", MetadataQuery::default())?;
+            while let Some(page) = pager.next_page().await {
+                n += page?.items.len() as u64;
+            }
+        }
+        Read::DeletedObjects => {
+            let mut pager = c.deleted_objects("DataElementGroup", None, 50)?;
+            while let Some(page) = pager.next_page().await {
+                n += page?.items.len() as u64;
+            }
+        }
+        Read::TrackerEvents => {
+            let query = TrackerQuery {
+                program: Some(ids.event_program.clone()),
+                org_units: vec![ids.root.clone()],
+                org_unit_mode: Some(OrgUnitMode::Descendants),
+                page_size: 50,
+                ..Default::default()
+            };
+            let mut pager = c.tracker_pages(TrackerKind::Events, query).await?;
+            while let Some(page) = pager.next_page().await {
+                n += page?.items.len() as u64;
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Sends one small import (valid or not: the report is what is judged).
+async fn post(c: &Dhis2Client, what: Post, n: usize) -> Result<(), Dhis2Error> {
+    match what {
+        Post::Metadata => {
+            let name = format!("Hostile {n}");
+            let payload = json!({"categoryOptions": [
+                {"id": format!("Hx{n:09}"), "name": name, "shortName": name}]});
+            c.import_metadata(&payload, &MetadataImportParams::default())
+                .await
+                .map(drop)
+        }
+        Post::DataValues => {
+            let v = DataValue {
+                data_element: "deUnknown01".into(),
+                period: "202401".into(),
+                org_unit: "ouUnknown01".into(),
+                value: Some(n.to_string()),
+                ..Default::default()
+            };
+            c.import_data_values(&[v], &DataValueImportParams::default())
+                .await
+                .map(drop)
+        }
+        Post::Tracker => {
+            let payload = json!({"events": [{"event": format!("Ev{n:09}"), "program": "prUnknown01",
+                "orgUnit": "ouUnknown01", "occurredAt": "2024-01-01T00:00:00.000"}]});
+            c.import_tracker(&payload, &TrackerImportParams::default())
+                .await
+                .map(drop)
+        }
+    }
+}
+
+/// What the error for `answer` must say (one of these).
+fn said_for(answer: Answer) -> &'static [&'static str] {
+    match answer {
+        Answer::ErrorBody | Answer::Huge | Answer::BareError => &[
+            "a DHIS2 message",
+            "no `pager` object",
+            "holds no import report",
+            "accounts for 0 of",
+        ],
+        Answer::Html => &["got an HTML page instead of JSON"],
+        Answer::Truncated => &["EOF while parsing", "ended early"],
+        Answer::WrongEnvelope => &[
+            "no `dataValues` list",
+            "no `pager` object",
+            "the report of another kind of import",
+        ],
+        Answer::Deep => &["nested deeper than", "recursion limit exceeded"],
+        Answer::Miscounted => &["leaves", "was asked for but page", "accounts for"],
+        Answer::Unexplained => &["status ERROR without a"],
+        Answer::Reset => &["connection lost", "error decoding response body"],
+        Answer::Hang => &["timed out"],
+    }
+}
+
+fn assert_names(e: &Dhis2Error, path: &str, answer: Answer, what: &str) {
+    let text = e.to_string();
+    assert!(text.contains(path), "{what}: the error names {path}: {text}");
+    assert!(
+        said_for(answer).iter().any(|s| text.contains(s)),
+        "{what}: the error says what was wrong ({:?}): {text}",
+        said_for(answer)
+    );
+    // A hostile body is shown by its start only.
+    assert!(text.len() < 2_000, "{what}: {} bytes of error", text.len());
+}
+
+/// The client against each hostile answer of each endpoint, on both sides.
+#[tokio::test]
+async fn every_hostile_answer_is_an_error_naming_the_endpoint() {
+    let source = SimProcess::start(&["--size", "small", "--seed", "31"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let ids = source_ids(&source).await;
+    let src = HostileProxy::start(&source.url);
+    let dst = HostileProxy::start(&dest.url);
+    let sc = client_for(&src.url, ClientOptions::default());
+    let dc = client_for(&dst.url, ClientOptions::default());
+    let started = Instant::now();
+
+    for what in Read::ALL {
+        let clean = read(&sc, what, &ids).await.unwrap();
+        for answer in Answer::ALL {
+            if matches!(answer, Answer::Hang | Answer::Unexplained)
+                || (answer == Answer::Miscounted && what == Read::DataValues)
+            {
+                continue; // a hang has its own test; the rest answer only imports
+            }
+            src.set(Rule::get(what.path(), answer));
+            let case = format!("GET {} answered {answer:?}", what.path());
+            let e = read(&sc, what, &ids).await.expect_err(&case);
+            assert!(src.hits() > 0, "{case}: served");
+            assert_names(&e, what.path(), answer, &case);
+            assert_eq!(
+                e.is_retryable(),
+                answer == Answer::Reset || (answer == Answer::Truncated && what == Read::DataValues),
+                "{case}: only a cut connection is worth retrying: {e}"
+            );
+            src.pass_through();
+            assert_eq!(read(&sc, what, &ids).await.unwrap(), clean, "{what:?} behaves again");
+        }
+    }
+
+    for (n, what) in Post::ALL.into_iter().enumerate() {
+        for (k, answer) in Answer::ALL.into_iter().enumerate() {
+            if answer == Answer::Hang {
+                continue;
+            }
+            dst.set(Rule::post(what.path(), answer));
+            let case = format!("POST {} answered {answer:?}", what.path());
+            let e = post(&dc, what, n * 100 + k).await.expect_err(&case);
+            assert_eq!(dst.hits(), 1, "{case}: served");
+            assert_names(&e, what.path(), answer, &case);
+            assert_eq!(e.is_retryable(), answer == Answer::Reset, "{case}: {e}");
+            dst.pass_through();
+        }
+        post(&dc, what, n * 100 + 99).await.unwrap();
+    }
+    println!(
+        "hostile answers: {} source and {} destination cases in {:.1} s",
+        Read::ALL.len() * 9 - 1,
+        Post::ALL.len() * 10,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Before 2.41 the tracker pages have another envelope; each version's is
+/// required of its server.
+#[tokio::test]
+async fn tracker_pages_of_the_other_version_are_refused() {
+    for version in ["2.40", "2.42"] {
+        let source = SimProcess::start(&["--size", "small", "--seed", "32", "--dhis2-version", version]);
+        let ids = source_ids(&source).await;
+        let proxy = HostileProxy::start(&source.url);
+        let c = client_for(&proxy.url, ClientOptions::default());
+        let clean = read(&c, Read::TrackerEvents, &ids).await.unwrap();
+        assert!(clean > 0);
+        for answer in [Answer::WrongEnvelope, Answer::ErrorBody, Answer::Miscounted] {
+            proxy.set(Rule::get("/api/tracker/events", answer));
+            let e = read(&c, Read::TrackerEvents, &ids).await.unwrap_err();
+            let text = e.to_string();
+            let want = match (version, answer) {
+                ("2.40", Answer::WrongEnvelope) => "lists `trackedEntities` where a DHIS2 2.40 (or older) tracker page has `instances`",
+                ("2.40", Answer::ErrorBody) => "no `instances` list",
+                ("2.40", _) => "page 1 was asked for but page 2 came back",
+                (_, Answer::WrongEnvelope) => "no `pager` object, so it is not a DHIS2 2.41+ tracker page",
+                (_, Answer::ErrorBody) => "no `pager` object",
+                _ => "page 1 was asked for but page 2 came back",
+            };
+            assert!(text.contains(want), "{version} {answer:?}: {text}");
+            assert!(text.contains("/api/tracker/events"), "{text}");
+            proxy.pass_through();
+        }
+        assert_eq!(read(&c, Read::TrackerEvents, &ids).await.unwrap(), clean);
+    }
+}
+
+/// A server that never answers costs the read timeout, reported as a
+/// timeout of that request (the sync's own timeouts are set elsewhere;
+/// here the client's are short).
+#[tokio::test]
+async fn hangs_are_reported_as_timeouts() {
+    let source = SimProcess::start(&["--size", "small", "--seed", "33"]);
+    let ids = source_ids(&source).await;
+    let proxy = HostileProxy::start(&source.url);
+    let c = client_for(
+        &proxy.url,
+        ClientOptions {
+            read_timeout: Duration::from_millis(800),
+            timeout: Duration::from_secs(3),
+            ..ClientOptions::default()
+        },
+    );
+    for what in [Read::DataValues, Read::MetadataList] {
+        proxy.set(Rule::get(what.path(), Answer::Hang));
+        let started = Instant::now();
+        let e = read(&c, what, &ids).await.unwrap_err();
+        println!("{what:?} hung: reported after {:.1} s", started.elapsed().as_secs_f64());
+        assert_names(&e, what.path(), Answer::Hang, &format!("{what:?}"));
+        assert!(e.is_retryable(), "{e}");
+    }
+    proxy.set(Rule::post("/api/metadata", Answer::Hang));
+    let e = post(&c, Post::Metadata, 1).await.unwrap_err();
+    assert_names(&e, "/api/metadata", Answer::Hang, "POST metadata");
+    proxy.pass_through();
+    assert!(read(&c, Read::MetadataList, &ids).await.unwrap() > 0);
+}
+

@@ -351,3 +351,319 @@ async fn hangs_are_reported_as_timeouts() {
     assert!(read(&c, Read::MetadataList, &ids).await.unwrap() > 0);
 }
 
+
+// ---- whole syncs through the real binary -------------------------------
+
+/// The real binary on a SQLite database of its own.
+struct Syncdeck {
+    db: String,
+    dir: tempfile::TempDir,
+}
+
+impl Syncdeck {
+    fn new() -> Syncdeck {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("syncdeck.db").display().to_string();
+        Syncdeck { db, dir }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_syncdeck"));
+        c.arg("--db").arg(&self.db).args(args);
+        c.env_remove("SYNCDECK_DB");
+        c.env("XDG_DATA_HOME", self.dir.path());
+        c.env("SD_SOURCE_PW", PASSWORD).env("SD_DEST_PW", PASSWORD);
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs with `--json` and expects exit 0.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.run(&all);
+        assert!(
+            out.status.success(),
+            "syncdeck {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn watermarks(&self) -> BTreeMap<String, String> {
+        let status = self.json(&["status", "copy"]);
+        serde_json::from_value(status[0]["watermarks"].clone()).unwrap()
+    }
+
+    fn newest_job(&self) -> Option<Value> {
+        self.json(&["jobs"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .max_by_key(|j| j["id"].as_i64())
+            .cloned()
+    }
+}
+
+/// A source and a destination simulator, each behind a hostile proxy, and a
+/// manual sync `copy` between the proxies.
+struct Rig {
+    source: SimProcess,
+    dest: SimProcess,
+    src: HostileProxy,
+    dst: HostileProxy,
+    sd: Syncdeck,
+}
+
+impl Rig {
+    /// Everything set up and synced once, so each resource has a watermark.
+    async fn start(seed: &str) -> Rig {
+        let source = SimProcess::start(&["--size", "small", "--seed", seed]);
+        let dest = SimProcess::start(&["--empty"]);
+        let src = HostileProxy::start(&source.url);
+        let dst = HostileProxy::start(&dest.url);
+        let sd = Syncdeck::new();
+        let config = format!(
+            r#"
+[[instance]]
+name = "source"
+url = "{}"
+username = "admin"
+password_env = "SD_SOURCE_PW"
+
+[[instance]]
+name = "destination"
+url = "{}"
+username = "admin"
+password_env = "SD_DEST_PW"
+
+[[sync]]
+name = "copy"
+kind = "dhis2"
+source = "source"
+destination = "destination"
+mode = "manual"
+metadata = ["*"]
+data_sets = ["*"]
+programs = ["*"]
+"#,
+            src.url, dst.url
+        );
+        let path = sd.dir.path().join("syncdeck.toml");
+        std::fs::write(&path, config).unwrap();
+        sd.json(&["apply", "-f", path.to_str().unwrap()]);
+        let rig = Rig {
+            source,
+            dest,
+            src,
+            dst,
+            sd,
+        };
+        let first = rig.sd.json(&["trigger", "copy", "--wait"]);
+        assert_eq!(first["job"]["state"], "completed", "{first:#}");
+        rig.assert_same("after the first sync").await;
+        rig
+    }
+
+    async fn assert_same(&self, when: &str) {
+        let differing = digest_differences(&digest(&self.source).await, &digest(&self.dest).await);
+        assert!(differing.is_empty(), "{when}: {differing:#?}");
+    }
+
+    async fn mutate(&self) {
+        let r = http()
+            .post(self.source.api("/api/_sim/mutate?rounds=1"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    /// `trigger --wait` until its first attempt has failed (the job then
+    /// waits 30 s for a retry), then `stop`, which cancels it and ends the
+    /// trigger. The trigger's JSON and its peak RSS in KiB.
+    fn failing_sync(&self, limit: Duration) -> (Value, u64) {
+        let before = self.sd.newest_job().and_then(|j| j["id"].as_i64());
+        let mut child = self
+            .sd
+            .command(&["trigger", "copy", "--wait", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let peak = loop {
+            let job = self.sd.newest_job().filter(|j| j["id"].as_i64() != before);
+            let attempt_failed = job.as_ref().is_some_and(|j| {
+                j["state"] == "failed" || (j["state"] == "queued" && j["attempt"].as_u64() >= Some(1))
+            });
+            if attempt_failed {
+                break peak_rss_kib(child.id());
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "trigger ended ({status}) before an attempt failed: {}\n{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            assert!(started.elapsed() < limit, "no failed attempt within {limit:?}: {job:#?}");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let stopped = self.sd.run(&["stop", "copy"]);
+        assert!(stopped.status.success(), "{stopped:?}");
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success(), "a sync that lost data must not exit 0");
+        (serde_json::from_slice(&out.stdout).unwrap(), peak)
+    }
+}
+
+/// VmHWM of a running process.
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// One hostile answer in a whole sync, and what must come of it.
+struct Case {
+    rule: Rule,
+    /// The resource that fails (a key prefix).
+    resource: &'static str,
+    /// What the error must say, beside the endpoint.
+    says: &'static str,
+}
+
+const fn case(rule: Rule, resource: &'static str, says: &'static str) -> Case {
+    Case {
+        rule,
+        resource,
+        says,
+    }
+}
+
+/// The sync with the hostile answer fails that resource, keeps its
+/// watermark and names the endpoint; the next sync, with the server
+/// behaving, moves the watermark and makes the destination equal the source.
+async fn run_case(rig: &Rig, c: &Case, limit: Duration) {
+    let label = format!("{} {} answered {:?}", c.rule.method, c.rule.path, c.rule.answer);
+    let proxy = if c.rule.method == "GET" { &rig.src } else { &rig.dst };
+    rig.mutate().await;
+    let before = rig.sd.watermarks();
+    proxy.set(c.rule);
+    let started = Instant::now();
+    let (failed, peak) = rig.failing_sync(limit);
+    assert!(proxy.hits() > 0, "{label}: the hostile answer was served");
+    let job = &failed["job"];
+    assert_ne!(job["state"], "completed", "{label}: {failed:#}");
+    let resources = failed["resources"].as_array().unwrap();
+    let bad: Vec<&Value> = resources.iter().filter(|r| r["status"] == "failed").collect();
+    assert_eq!(bad.len(), 1, "{label}: one resource failed: {resources:#?}");
+    let key = bad[0]["resource"].as_str().unwrap();
+    assert!(key.starts_with(c.resource), "{label}: {key} failed");
+    let message = bad[0]["message"].as_str().unwrap_or_default();
+    for want in [c.rule.path, c.says] {
+        assert!(message.contains(want), "{label}: the error says {want:?}: {message}");
+    }
+    let last_error = job["last_error"].as_str().unwrap_or_default();
+    assert!(last_error.contains(c.rule.path), "{label}: {last_error}");
+    let after = rig.sd.watermarks();
+    assert!(before.contains_key(key), "{label}: {key} had a watermark: {before:#?}");
+    assert_eq!(after.get(key), before.get(key), "{label}: the watermark of {key} stays");
+    println!(
+        "{label}: {key} failed in {:.1} s (peak RSS {:.1} MiB): {message}",
+        started.elapsed().as_secs_f64(),
+        peak as f64 / 1024.0
+    );
+
+    proxy.pass_through();
+    let ok = rig.sd.json(&["trigger", "copy", "--wait"]);
+    assert_eq!(ok["job"]["state"], "completed", "{label}, then passed through: {ok:#}");
+    let moved = rig.sd.watermarks();
+    assert!(moved.get(key) > before.get(key), "{label}: {key} moves on once it synced");
+    rig.assert_same(&format!("{label}, then passed through")).await;
+}
+
+/// Each hostile answer of a source, through `trigger --wait`.
+#[tokio::test]
+async fn source_side_hostile_answers_fail_the_resource_and_recover() {
+    let rig = Rig::start("41").await;
+    let started = Instant::now();
+    let cases = [
+        case(Rule::get("/api/dataValueSets", Answer::ErrorBody), "dataValues:", "a DHIS2 message"),
+        case(Rule::get("/api/dataElements", Answer::Html), "metadata:dataElements", "HTML page"),
+        case(Rule::get("/api/tracker/events", Answer::Truncated), "events:", "EOF while parsing"),
+        case(
+            Rule::get("/api/tracker/trackedEntities", Answer::WrongEnvelope),
+            "trackedEntities:",
+            "not a DHIS2 2.41+ tracker page",
+        ),
+        case(Rule::get("/api/dataValueSets", Answer::Deep), "dataValues:", "nested deeper than"),
+        case(Rule::get("/api/deletedObjects", Answer::Huge), "metadataDeletions", "no `pager` object"),
+        case(Rule::get("/api/dataElements", Answer::Miscounted), "metadata:dataElements", "leaves"),
+        case(Rule::get("/api/deletedObjects", Answer::BareError), "metadataDeletions", "no `pager` object"),
+    ];
+    for c in &cases {
+        run_case(&rig, c, Duration::from_secs(60)).await;
+    }
+    println!("{} source cases in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
+}
+
+/// Each hostile answer of a destination, through `trigger --wait`.
+#[tokio::test]
+async fn destination_side_hostile_answers_fail_the_resource_and_recover() {
+    let rig = Rig::start("42").await;
+    let started = Instant::now();
+    let cases = [
+        case(Rule::post("/api/dataValueSets", Answer::ErrorBody), "dataValues:", "holds no import report"),
+        case(Rule::post("/api/tracker", Answer::Html), "events:", "HTML page"),
+        case(Rule::post("/api/metadata", Answer::Truncated), "metadata:", "EOF while parsing"),
+        case(
+            Rule::post("/api/dataValueSets", Answer::WrongEnvelope),
+            "dataValues:",
+            "the report of another kind of import",
+        ),
+        case(Rule::post("/api/tracker", Answer::Deep), "events:", "recursion limit exceeded"),
+        case(Rule::post("/api/metadata", Answer::Huge), "metadata:", "holds no import report"),
+        case(Rule::post("/api/metadata", Answer::Miscounted), "metadata:", "accounts for"),
+        case(Rule::post("/api/dataValueSets", Answer::Miscounted), "dataValues:", "accounts for"),
+        case(Rule::post("/api/tracker", Answer::Miscounted), "events:", "accounts for"),
+        // The 409 of issue 14: status ERROR, no type reports.
+        case(Rule::post("/api/metadata", Answer::BareError), "metadata:", "accounts for 0 of"),
+        case(Rule::post("/api/dataValueSets", Answer::BareError), "dataValues:", "accounts for 0 of"),
+        case(Rule::post("/api/tracker", Answer::BareError), "events:", "accounts for 0 of"),
+        case(Rule::post("/api/metadata", Answer::Unexplained), "metadata:", "status ERROR without"),
+        case(Rule::post("/api/dataValueSets", Answer::Unexplained), "dataValues:", "status ERROR without"),
+        case(Rule::post("/api/tracker", Answer::Unexplained), "events:", "status ERROR without"),
+    ];
+    for c in &cases {
+        run_case(&rig, c, Duration::from_secs(60)).await;
+    }
+    println!("{} destination cases in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
+}
+
+/// A connection cut mid-body is retried in the sync (a few seconds of
+/// backoff) before the resource fails; source and destination side.
+#[tokio::test]
+async fn cut_connections_fail_the_resource_after_retries_and_recover() {
+    let rig = Rig::start("43").await;
+    let started = Instant::now();
+    let cases = [
+        case(Rule::get("/api/dataValueSets", Answer::Reset), "dataValues:", "connection lost"),
+        case(Rule::post("/api/metadata", Answer::Reset), "metadata:", "connection lost"),
+    ];
+    for c in &cases {
+        run_case(&rig, c, Duration::from_secs(120)).await;
+    }
+    println!("{} cut-connection cases in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
+}

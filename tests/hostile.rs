@@ -485,8 +485,9 @@ programs = ["*"]
 
     /// `trigger --wait` until its first attempt has failed (the job then
     /// waits 30 s for a retry), then `stop`, which cancels it and ends the
-    /// trigger. The trigger's JSON and its peak RSS in KiB.
-    fn failing_sync(&self, limit: Duration) -> (Value, u64) {
+    /// trigger. The job when its attempt had failed, the trigger's JSON (with
+    /// the resources of that attempt) and the trigger's peak RSS in KiB.
+    fn failing_sync(&self, limit: Duration) -> (Value, Value, u64) {
         let before = self.sd.newest_job().and_then(|j| j["id"].as_i64());
         let mut child = self
             .sd
@@ -496,13 +497,13 @@ programs = ["*"]
             .spawn()
             .unwrap();
         let started = Instant::now();
-        let peak = loop {
+        let (job, peak) = loop {
             let job = self.sd.newest_job().filter(|j| j["id"].as_i64() != before);
             let attempt_failed = job.as_ref().is_some_and(|j| {
                 j["state"] == "failed" || (j["state"] == "queued" && j["attempt"].as_u64() >= Some(1))
             });
-            if attempt_failed {
-                break peak_rss_kib(child.id());
+            if attempt_failed && let Some(job) = job {
+                break (job, peak_rss_kib(child.id()));
             }
             if let Some(status) = child.try_wait().unwrap() {
                 let out = child.wait_with_output().unwrap();
@@ -519,7 +520,7 @@ programs = ["*"]
         assert!(stopped.status.success(), "{stopped:?}");
         let out = child.wait_with_output().unwrap();
         assert!(!out.status.success(), "a sync that lost data must not exit 0");
-        (serde_json::from_slice(&out.stdout).unwrap(), peak)
+        (job, serde_json::from_slice(&out.stdout).unwrap(), peak)
     }
 }
 
@@ -562,10 +563,10 @@ async fn run_case(rig: &Rig, c: &Case, limit: Duration) {
     let before = rig.sd.watermarks();
     proxy.set(c.rule);
     let started = Instant::now();
-    let (failed, peak) = rig.failing_sync(limit);
+    let (job, failed, peak) = rig.failing_sync(limit);
     assert!(proxy.hits() > 0, "{label}: the hostile answer was served");
-    let job = &failed["job"];
-    assert_ne!(job["state"], "completed", "{label}: {failed:#}");
+    assert_eq!(job["attempt"], 1, "{label}: {job:#}");
+    assert_ne!(failed["job"]["state"], "completed", "{label}: {failed:#}");
     let resources = failed["resources"].as_array().unwrap();
     let bad: Vec<&Value> = resources.iter().filter(|r| r["status"] == "failed").collect();
     assert_eq!(bad.len(), 1, "{label}: one resource failed: {resources:#?}");

@@ -249,13 +249,22 @@ mod tests {
     #[test]
     fn start_and_stop_take_a_config_or_all() {
         for verb in ["start", "stop"] {
-            let parse = |args: &[&str]| Cli::try_parse_from([&["syncdeck", verb][..], args].concat());
-            for ok in [&["copy"][..], &["--all"], &["copy", "--json"], &["--all", "--json"]] {
+            let parse =
+                |args: &[&str]| Cli::try_parse_from([&["syncdeck", verb][..], args].concat());
+            for ok in [
+                &["copy"][..],
+                &["--all"],
+                &["copy", "--json"],
+                &["--all", "--json"],
+            ] {
                 let cli = parse(ok).unwrap_or_else(|e| panic!("{verb} {ok:?}: {e}"));
                 let (Some(Command::Start(sel)) | Some(Command::Stop(sel))) = cli.command else {
                     panic!("{verb} {ok:?}");
                 };
-                assert_eq!(sel.config.as_deref(), ok.first().filter(|a| **a == "copy").copied());
+                assert_eq!(
+                    sel.config.as_deref(),
+                    ok.first().filter(|a| **a == "copy").copied()
+                );
                 assert_eq!(sel.all, ok.contains(&"--all"));
                 assert_eq!(sel.json.json, ok.contains(&"--json"));
             }

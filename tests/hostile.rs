@@ -221,7 +221,10 @@ fn said_for(answer: Answer) -> &'static [&'static str] {
 
 fn assert_names(e: &Dhis2Error, path: &str, answer: Answer, what: &str) {
     let text = e.to_string();
-    assert!(text.contains(path), "{what}: the error names {path}: {text}");
+    assert!(
+        text.contains(path),
+        "{what}: the error names {path}: {text}"
+    );
     assert!(
         said_for(answer).iter().any(|s| text.contains(s)),
         "{what}: the error says what was wrong ({:?}): {text}",
@@ -258,11 +261,16 @@ async fn every_hostile_answer_is_an_error_naming_the_endpoint() {
             assert_names(&e, what.path(), answer, &case);
             assert_eq!(
                 e.is_retryable(),
-                answer == Answer::Reset || (answer == Answer::Truncated && what == Read::DataValues),
+                answer == Answer::Reset
+                    || (answer == Answer::Truncated && what == Read::DataValues),
                 "{case}: only a cut connection is worth retrying: {e}"
             );
             src.pass_through();
-            assert_eq!(read(&sc, what, &ids).await.unwrap(), clean, "{what:?} behaves again");
+            assert_eq!(
+                read(&sc, what, &ids).await.unwrap(),
+                clean,
+                "{what:?} behaves again"
+            );
         }
     }
 
@@ -294,7 +302,14 @@ async fn every_hostile_answer_is_an_error_naming_the_endpoint() {
 #[tokio::test]
 async fn tracker_pages_of_the_other_version_are_refused() {
     for version in ["2.40", "2.42"] {
-        let source = SimProcess::start(&["--size", "small", "--seed", "32", "--dhis2-version", version]);
+        let source = SimProcess::start(&[
+            "--size",
+            "small",
+            "--seed",
+            "32",
+            "--dhis2-version",
+            version,
+        ]);
         let ids = source_ids(&source).await;
         let proxy = HostileProxy::start(&source.url);
         let c = client_for(&proxy.url, ClientOptions::default());
@@ -305,10 +320,14 @@ async fn tracker_pages_of_the_other_version_are_refused() {
             let e = read(&c, Read::TrackerEvents, &ids).await.unwrap_err();
             let text = e.to_string();
             let want = match (version, answer) {
-                ("2.40", Answer::WrongEnvelope) => "lists `trackedEntities` where a DHIS2 2.40 (or older) tracker page has `instances`",
+                ("2.40", Answer::WrongEnvelope) => {
+                    "lists `trackedEntities` where a DHIS2 2.40 (or older) tracker page has `instances`"
+                }
                 ("2.40", Answer::ErrorBody) => "no `instances` list",
                 ("2.40", _) => "page 1 was asked for but page 2 came back",
-                (_, Answer::WrongEnvelope) => "no `pager` object, so it is not a DHIS2 2.41+ tracker page",
+                (_, Answer::WrongEnvelope) => {
+                    "no `pager` object, so it is not a DHIS2 2.41+ tracker page"
+                }
                 (_, Answer::ErrorBody) => "no `pager` object",
                 _ => "page 1 was asked for but page 2 came back",
             };
@@ -340,7 +359,10 @@ async fn hangs_are_reported_as_timeouts() {
         proxy.set(Rule::get(what.path(), Answer::Hang));
         let started = Instant::now();
         let e = read(&c, what, &ids).await.unwrap_err();
-        println!("{what:?} hung: reported after {:.1} s", started.elapsed().as_secs_f64());
+        println!(
+            "{what:?} hung: reported after {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
         assert_names(&e, what.path(), Answer::Hang, &format!("{what:?}"));
         assert!(e.is_retryable(), "{e}");
     }
@@ -350,7 +372,6 @@ async fn hangs_are_reported_as_timeouts() {
     proxy.pass_through();
     assert!(read(&c, Read::MetadataList, &ids).await.unwrap() > 0);
 }
-
 
 // ---- whole syncs through the real binary -------------------------------
 
@@ -500,7 +521,8 @@ programs = ["*"]
         let (job, peak) = loop {
             let job = self.sd.newest_job().filter(|j| j["id"].as_i64() != before);
             let attempt_failed = job.as_ref().is_some_and(|j| {
-                j["state"] == "failed" || (j["state"] == "queued" && j["attempt"].as_u64() >= Some(1))
+                j["state"] == "failed"
+                    || (j["state"] == "queued" && j["attempt"].as_u64() >= Some(1))
             });
             if attempt_failed && let Some(job) = job {
                 break (job, peak_rss_kib(child.id()));
@@ -513,13 +535,19 @@ programs = ["*"]
                     String::from_utf8_lossy(&out.stderr)
                 );
             }
-            assert!(started.elapsed() < limit, "no failed attempt within {limit:?}: {job:#?}");
+            assert!(
+                started.elapsed() < limit,
+                "no failed attempt within {limit:?}: {job:#?}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         };
         let stopped = self.sd.run(&["stop", "copy"]);
         assert!(stopped.status.success(), "{stopped:?}");
         let out = child.wait_with_output().unwrap();
-        assert!(!out.status.success(), "a sync that lost data must not exit 0");
+        assert!(
+            !out.status.success(),
+            "a sync that lost data must not exit 0"
+        );
         (job, serde_json::from_slice(&out.stdout).unwrap(), peak)
     }
 }
@@ -557,8 +585,15 @@ const fn case(rule: Rule, resource: &'static str, says: &'static str) -> Case {
 /// watermark and names the endpoint; the next sync, with the server
 /// behaving, moves the watermark and makes the destination equal the source.
 async fn run_case(rig: &Rig, c: &Case, limit: Duration) {
-    let label = format!("{} {} answered {:?}", c.rule.method, c.rule.path, c.rule.answer);
-    let proxy = if c.rule.method == "GET" { &rig.src } else { &rig.dst };
+    let label = format!(
+        "{} {} answered {:?}",
+        c.rule.method, c.rule.path, c.rule.answer
+    );
+    let proxy = if c.rule.method == "GET" {
+        &rig.src
+    } else {
+        &rig.dst
+    };
     rig.mutate().await;
     let before = rig.sd.watermarks();
     proxy.set(c.rule);
@@ -568,19 +603,32 @@ async fn run_case(rig: &Rig, c: &Case, limit: Duration) {
     assert_eq!(job["attempt"], 1, "{label}: {job:#}");
     assert_ne!(failed["job"]["state"], "completed", "{label}: {failed:#}");
     let resources = failed["resources"].as_array().unwrap();
-    let bad: Vec<&Value> = resources.iter().filter(|r| r["status"] == "failed").collect();
+    let bad: Vec<&Value> = resources
+        .iter()
+        .filter(|r| r["status"] == "failed")
+        .collect();
     assert_eq!(bad.len(), 1, "{label}: one resource failed: {resources:#?}");
     let key = bad[0]["resource"].as_str().unwrap();
     assert!(key.starts_with(c.resource), "{label}: {key} failed");
     let message = bad[0]["message"].as_str().unwrap_or_default();
     for want in [c.rule.path, c.says] {
-        assert!(message.contains(want), "{label}: the error says {want:?}: {message}");
+        assert!(
+            message.contains(want),
+            "{label}: the error says {want:?}: {message}"
+        );
     }
     let last_error = job["last_error"].as_str().unwrap_or_default();
     assert!(last_error.contains(c.rule.path), "{label}: {last_error}");
     let after = rig.sd.watermarks();
-    assert!(before.contains_key(key), "{label}: {key} had a watermark: {before:#?}");
-    assert_eq!(after.get(key), before.get(key), "{label}: the watermark of {key} stays");
+    assert!(
+        before.contains_key(key),
+        "{label}: {key} had a watermark: {before:#?}"
+    );
+    assert_eq!(
+        after.get(key),
+        before.get(key),
+        "{label}: the watermark of {key} stays"
+    );
     println!(
         "{label}: {key} failed in {:.1} s (peak RSS {:.1} MiB): {message}",
         started.elapsed().as_secs_f64(),
@@ -589,10 +637,17 @@ async fn run_case(rig: &Rig, c: &Case, limit: Duration) {
 
     proxy.pass_through();
     let ok = rig.sd.json(&["trigger", "copy", "--wait"]);
-    assert_eq!(ok["job"]["state"], "completed", "{label}, then passed through: {ok:#}");
+    assert_eq!(
+        ok["job"]["state"], "completed",
+        "{label}, then passed through: {ok:#}"
+    );
     let moved = rig.sd.watermarks();
-    assert!(moved.get(key) > before.get(key), "{label}: {key} moves on once it synced");
-    rig.assert_same(&format!("{label}, then passed through")).await;
+    assert!(
+        moved.get(key) > before.get(key),
+        "{label}: {key} moves on once it synced"
+    );
+    rig.assert_same(&format!("{label}, then passed through"))
+        .await;
 }
 
 /// Each hostile answer of a source, through `trigger --wait`.
@@ -601,23 +656,55 @@ async fn source_side_hostile_answers_fail_the_resource_and_recover() {
     let rig = Rig::start("41").await;
     let started = Instant::now();
     let cases = [
-        case(Rule::get("/api/dataValueSets", Answer::ErrorBody), "dataValues:", "a DHIS2 message"),
-        case(Rule::get("/api/dataElements", Answer::Html), "metadata:dataElements", "HTML page"),
-        case(Rule::get("/api/tracker/events", Answer::Truncated), "events:", "EOF while parsing"),
+        case(
+            Rule::get("/api/dataValueSets", Answer::ErrorBody),
+            "dataValues:",
+            "a DHIS2 message",
+        ),
+        case(
+            Rule::get("/api/dataElements", Answer::Html),
+            "metadata:dataElements",
+            "HTML page",
+        ),
+        case(
+            Rule::get("/api/tracker/events", Answer::Truncated),
+            "events:",
+            "EOF while parsing",
+        ),
         case(
             Rule::get("/api/tracker/trackedEntities", Answer::WrongEnvelope),
             "trackedEntities:",
             "not a DHIS2 2.41+ tracker page",
         ),
-        case(Rule::get("/api/dataValueSets", Answer::Deep), "dataValues:", "nested deeper than"),
-        case(Rule::get("/api/deletedObjects", Answer::Huge), "metadataDeletions", "no `pager` object"),
-        case(Rule::get("/api/dataElements", Answer::Miscounted), "metadata:dataElements", "leaves"),
-        case(Rule::get("/api/deletedObjects", Answer::BareError), "metadataDeletions", "no `pager` object"),
+        case(
+            Rule::get("/api/dataValueSets", Answer::Deep),
+            "dataValues:",
+            "nested deeper than",
+        ),
+        case(
+            Rule::get("/api/deletedObjects", Answer::Huge),
+            "metadataDeletions",
+            "no `pager` object",
+        ),
+        case(
+            Rule::get("/api/dataElements", Answer::Miscounted),
+            "metadata:dataElements",
+            "leaves",
+        ),
+        case(
+            Rule::get("/api/deletedObjects", Answer::BareError),
+            "metadataDeletions",
+            "no `pager` object",
+        ),
     ];
     for c in &cases {
         run_case(&rig, c, Duration::from_secs(60)).await;
     }
-    println!("{} source cases in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
+    println!(
+        "{} source cases in {:.1} s",
+        cases.len(),
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// Each hostile answer of a destination, through `trigger --wait`.
@@ -626,31 +713,91 @@ async fn destination_side_hostile_answers_fail_the_resource_and_recover() {
     let rig = Rig::start("42").await;
     let started = Instant::now();
     let cases = [
-        case(Rule::post("/api/dataValueSets", Answer::ErrorBody), "dataValues:", "holds no import report"),
-        case(Rule::post("/api/tracker", Answer::Html), "events:", "HTML page"),
-        case(Rule::post("/api/metadata", Answer::Truncated), "metadata:", "EOF while parsing"),
+        case(
+            Rule::post("/api/dataValueSets", Answer::ErrorBody),
+            "dataValues:",
+            "holds no import report",
+        ),
+        case(
+            Rule::post("/api/tracker", Answer::Html),
+            "events:",
+            "HTML page",
+        ),
+        case(
+            Rule::post("/api/metadata", Answer::Truncated),
+            "metadata:",
+            "EOF while parsing",
+        ),
         case(
             Rule::post("/api/dataValueSets", Answer::WrongEnvelope),
             "dataValues:",
             "the report of another kind of import",
         ),
-        case(Rule::post("/api/tracker", Answer::Deep), "events:", "recursion limit exceeded"),
-        case(Rule::post("/api/metadata", Answer::Huge), "metadata:", "holds no import report"),
-        case(Rule::post("/api/metadata", Answer::Miscounted), "metadata:", "accounts for"),
-        case(Rule::post("/api/dataValueSets", Answer::Miscounted), "dataValues:", "accounts for"),
-        case(Rule::post("/api/tracker", Answer::Miscounted), "events:", "accounts for"),
+        case(
+            Rule::post("/api/tracker", Answer::Deep),
+            "events:",
+            "recursion limit exceeded",
+        ),
+        case(
+            Rule::post("/api/metadata", Answer::Huge),
+            "metadata:",
+            "holds no import report",
+        ),
+        case(
+            Rule::post("/api/metadata", Answer::Miscounted),
+            "metadata:",
+            "accounts for",
+        ),
+        case(
+            Rule::post("/api/dataValueSets", Answer::Miscounted),
+            "dataValues:",
+            "accounts for",
+        ),
+        case(
+            Rule::post("/api/tracker", Answer::Miscounted),
+            "events:",
+            "accounts for",
+        ),
         // The 409 of issue 14: status ERROR, no type reports.
-        case(Rule::post("/api/metadata", Answer::BareError), "metadata:", "accounts for 0 of"),
-        case(Rule::post("/api/dataValueSets", Answer::BareError), "dataValues:", "accounts for 0 of"),
-        case(Rule::post("/api/tracker", Answer::BareError), "events:", "accounts for 0 of"),
-        case(Rule::post("/api/metadata", Answer::Unexplained), "metadata:", "status ERROR without"),
-        case(Rule::post("/api/dataValueSets", Answer::Unexplained), "dataValues:", "status ERROR without"),
-        case(Rule::post("/api/tracker", Answer::Unexplained), "events:", "status ERROR without"),
+        case(
+            Rule::post("/api/metadata", Answer::BareError),
+            "metadata:",
+            "accounts for 0 of",
+        ),
+        case(
+            Rule::post("/api/dataValueSets", Answer::BareError),
+            "dataValues:",
+            "accounts for 0 of",
+        ),
+        case(
+            Rule::post("/api/tracker", Answer::BareError),
+            "events:",
+            "accounts for 0 of",
+        ),
+        case(
+            Rule::post("/api/metadata", Answer::Unexplained),
+            "metadata:",
+            "status ERROR without",
+        ),
+        case(
+            Rule::post("/api/dataValueSets", Answer::Unexplained),
+            "dataValues:",
+            "status ERROR without",
+        ),
+        case(
+            Rule::post("/api/tracker", Answer::Unexplained),
+            "events:",
+            "status ERROR without",
+        ),
     ];
     for c in &cases {
         run_case(&rig, c, Duration::from_secs(60)).await;
     }
-    println!("{} destination cases in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
+    println!(
+        "{} destination cases in {:.1} s",
+        cases.len(),
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// A connection cut mid-body is retried in the sync (a few seconds of
@@ -660,11 +807,23 @@ async fn cut_connections_fail_the_resource_after_retries_and_recover() {
     let rig = Rig::start("43").await;
     let started = Instant::now();
     let cases = [
-        case(Rule::get("/api/dataValueSets", Answer::Reset), "dataValues:", "connection lost"),
-        case(Rule::post("/api/metadata", Answer::Reset), "metadata:", "connection lost"),
+        case(
+            Rule::get("/api/dataValueSets", Answer::Reset),
+            "dataValues:",
+            "connection lost",
+        ),
+        case(
+            Rule::post("/api/metadata", Answer::Reset),
+            "metadata:",
+            "connection lost",
+        ),
     ];
     for c in &cases {
         run_case(&rig, c, Duration::from_secs(120)).await;
     }
-    println!("{} cut-connection cases in {:.1} s", cases.len(), started.elapsed().as_secs_f64());
+    println!(
+        "{} cut-connection cases in {:.1} s",
+        cases.len(),
+        started.elapsed().as_secs_f64()
+    );
 }

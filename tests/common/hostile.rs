@@ -208,7 +208,9 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
             shared.hits.fetch_add(1, Ordering::SeqCst);
             hostile(&shared, rule, req).await
         }
-        _ => forward(&shared, req, true).await.unwrap_or_else(bad_gateway),
+        _ => forward(&shared, req, true)
+            .await
+            .unwrap_or_else(bad_gateway),
     }
 }
 
@@ -238,7 +240,10 @@ async fn forward(shared: &Shared, req: Request, stream: bool) -> Result<Response
     let mut headers = Vec::new();
     for name in [header::CONTENT_TYPE, header::LOCATION, header::RETRY_AFTER] {
         if let Some(v) = resp.headers().get(name.as_str()) {
-            headers.push((name, HeaderValue::from_bytes(v.as_bytes()).map_err(|e| e.to_string())?));
+            headers.push((
+                name,
+                HeaderValue::from_bytes(v.as_bytes()).map_err(|e| e.to_string())?,
+            ));
         }
     }
     let body = if stream {
@@ -352,10 +357,14 @@ fn reset(status: StatusCode, body: Bytes) -> Response {
     let half = body.slice(..len / 2);
     let parts = futures_util::stream::iter([Ok(half)]).chain(futures_util::stream::once(async {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by the hostile proxy"))
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "reset by the hostile proxy",
+        ))
     }));
     let mut out = json_response(status, Body::from_stream(parts));
-    out.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    out.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     out
 }
 
@@ -456,7 +465,10 @@ fn miscount(v: &mut Value) -> bool {
     }
     let r = report_mut(v);
     if r.get("importCount").is_some() {
-        return one_less(&mut r["importCount"], &["imported", "updated", "deleted", "ignored"]);
+        return one_less(
+            &mut r["importCount"],
+            &["imported", "updated", "deleted", "ignored"],
+        );
     }
     if r.get("stats").is_none() {
         return false;
@@ -479,7 +491,12 @@ fn miscount(v: &mut Value) -> bool {
 /// Every object ignored, status ERROR, and not one reason.
 fn unexplain(v: &mut Value) -> bool {
     let r = report_mut(v);
-    let all = |s: &Value| STATS.iter().filter_map(|k| s.get(*k).and_then(Value::as_u64)).sum::<u64>();
+    let all = |s: &Value| {
+        STATS
+            .iter()
+            .filter_map(|k| s.get(*k).and_then(Value::as_u64))
+            .sum::<u64>()
+    };
     let ignored_only = |s: &mut Value| {
         let n = all(s);
         *s = json!({"created": 0, "updated": 0, "deleted": 0, "ignored": n, "total": n});

@@ -175,9 +175,7 @@ pub fn tracker(report: &TrackerReport, sent: &BTreeMap<TrackerType, usize>) -> O
         ));
     }
     if report.status == ImportStatus::Error && report.error_count() == 0 {
-        return Some(format!(
-            "status ERROR without a single error report{said}"
-        ));
+        return Some(format!("status ERROR without a single error report{said}"));
     }
     None
 }
@@ -185,7 +183,9 @@ pub fn tracker(report: &TrackerReport, sent: &BTreeMap<TrackerType, usize>) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connectors::dhis2::{parse_data_value_import, parse_metadata_import, parse_tracker_import};
+    use crate::connectors::dhis2::{
+        parse_data_value_import, parse_metadata_import, parse_tracker_import,
+    };
     use serde_json::json;
 
     fn stats(c: u64, u: u64, d: u64, i: u64) -> Value {
@@ -196,7 +196,10 @@ mod tests {
         let list = types.as_array().unwrap();
         let mut total = [0u64; 4];
         for t in list {
-            for (slot, k) in ["created", "updated", "deleted", "ignored"].iter().enumerate() {
+            for (slot, k) in ["created", "updated", "deleted", "ignored"]
+                .iter()
+                .enumerate()
+            {
                 total[slot] += t["stats"][k].as_u64().unwrap();
             }
         }
@@ -212,21 +215,36 @@ mod tests {
 
     #[test]
     fn metadata_reports_that_add_up() {
-        let ok = md("OK", json!([{"klass": "x.DataElement", "stats": stats(2, 3, 0, 0), "objectReports": []}]));
+        let ok = md(
+            "OK",
+            json!([{"klass": "x.DataElement", "stats": stats(2, 3, 0, 0), "objectReports": []}]),
+        );
         assert_eq!(metadata(&ok, 5, 0), None);
         // Ignored objects with their reasons.
-        let warned = md("WARNING", json!([{"klass": "x.DataElement", "stats": stats(1, 0, 0, 1), "objectReports": [error_object()]}]));
+        let warned = md(
+            "WARNING",
+            json!([{"klass": "x.DataElement", "stats": stats(1, 0, 0, 1), "objectReports": [error_object()]}]),
+        );
         assert_eq!(metadata(&warned, 2, 0), None);
         // Deletions count as deleted; missing ones as ignored with E5001.
-        let deleted = md("WARNING", json!([{"klass": "x.DataElementGroup", "stats": stats(0, 0, 2, 1),
-            "objectReports": [{"uid": "g", "errorReports": [{"errorCode": "E5001"}]}]}]));
+        let deleted = md(
+            "WARNING",
+            json!([{"klass": "x.DataElementGroup", "stats": stats(0, 0, 2, 1),
+            "objectReports": [{"uid": "g", "errorReports": [{"errorCode": "E5001"}]}]}]),
+        );
         assert_eq!(metadata(&deleted, 3, 0), None);
         // The destination's defaults dropped uncounted.
-        let cc = md("OK", json!([{"klass": "x.CategoryCombo", "stats": stats(0, 2, 0, 0), "objectReports": []}]));
+        let cc = md(
+            "OK",
+            json!([{"klass": "x.CategoryCombo", "stats": stats(0, 2, 0, 0), "objectReports": []}]),
+        );
         assert_eq!(metadata(&cc, 3, 1), None);
         assert!(metadata(&cc, 3, 0).is_some());
         // An object failing two checks counts ignored twice: tolerated with its errors.
-        let twice = md("WARNING", json!([{"klass": "x.DataElement", "stats": stats(0, 0, 0, 2), "objectReports": [error_object()]}]));
+        let twice = md(
+            "WARNING",
+            json!([{"klass": "x.DataElement", "stats": stats(0, 0, 0, 2), "objectReports": [error_object()]}]),
+        );
         assert_eq!(metadata(&twice, 1, 0), None);
         // Nothing sent, nothing counted (an empty task summary).
         let empty = md("OK", json!([]));
@@ -242,19 +260,48 @@ mod tests {
         assert!(why.contains("accounts for 0 of the 14 objects"), "{why}");
         assert!(why.contains("status ERROR, 0 error reports"), "{why}");
         // One object short.
-        let short = md("OK", json!([{"klass": "x.DataElement", "stats": stats(2, 2, 0, 0), "objectReports": []}]));
-        assert!(metadata(&short, 5, 0).unwrap().contains("accounts for 4 of the 5"));
+        let short = md(
+            "OK",
+            json!([{"klass": "x.DataElement", "stats": stats(2, 2, 0, 0), "objectReports": []}]),
+        );
+        assert!(
+            metadata(&short, 5, 0)
+                .unwrap()
+                .contains("accounts for 4 of the 5")
+        );
         // More than sent with nothing wrong.
-        assert!(metadata(&short, 3, 0).unwrap().contains("counts 4 objects but 3 were sent"));
+        assert!(
+            metadata(&short, 3, 0)
+                .unwrap()
+                .contains("counts 4 objects but 3 were sent")
+        );
         // Counts that add up but no reason for a failure.
-        let silent = md("ERROR", json!([{"klass": "x.DataElement", "stats": stats(0, 0, 0, 3), "objectReports": []}]));
-        assert!(metadata(&silent, 3, 0).unwrap().contains("status ERROR without"));
-        let ignored = md("OK", json!([{"klass": "x.DataElement", "stats": stats(1, 0, 0, 2), "objectReports": []}]));
-        assert!(metadata(&ignored, 3, 0).unwrap().contains("2 objects ignored without"));
+        let silent = md(
+            "ERROR",
+            json!([{"klass": "x.DataElement", "stats": stats(0, 0, 0, 3), "objectReports": []}]),
+        );
+        assert!(
+            metadata(&silent, 3, 0)
+                .unwrap()
+                .contains("status ERROR without")
+        );
+        let ignored = md(
+            "OK",
+            json!([{"klass": "x.DataElement", "stats": stats(1, 0, 0, 2), "objectReports": []}]),
+        );
+        assert!(
+            metadata(&ignored, 3, 0)
+                .unwrap()
+                .contains("2 objects ignored without")
+        );
         // Type reports that disagree with the stats.
         let mut split = short.clone();
         split.stats.created += 1;
-        assert!(metadata(&split, 5, 0).unwrap().contains("type reports count 4"));
+        assert!(
+            metadata(&split, 5, 0)
+                .unwrap()
+                .contains("type reports count 4")
+        );
     }
 
     fn dv(body: Value, http: u16) -> ImportSummary {
@@ -263,25 +310,48 @@ mod tests {
 
     #[test]
     fn data_value_summaries() {
-        let ok = dv(json!({"status": "SUCCESS", "importCount": {"imported": 3, "updated": 1, "ignored": 1, "deleted": 1}}), 200);
+        let ok = dv(
+            json!({"status": "SUCCESS", "importCount": {"imported": 3, "updated": 1, "ignored": 1, "deleted": 1}}),
+            200,
+        );
         assert_eq!(data_values(&ok, 6), None);
         let why = data_values(&ok, 7).unwrap();
         assert!(why.contains("accounts for 6 of the 7 values"), "{why}");
         // Rejected values are ignored ones, counted as errors by the sync, not a mismatch.
-        let rejected = dv(json!({"status": "WARNING", "importCount": {"imported": 1, "updated": 0, "ignored": 2, "deleted": 0},
+        let rejected = dv(
+            json!({"status": "WARNING", "importCount": {"imported": 1, "updated": 0, "ignored": 2, "deleted": 0},
             "conflicts": [{"object": "o", "value": "Org unit not found", "errorCode": "E7612", "indexes": [1, 2]}],
-            "rejectedIndexes": [1, 2]}), 409);
+            "rejectedIndexes": [1, 2]}),
+            409,
+        );
         assert_eq!(data_values(&rejected, 3), None);
         let mut more = rejected.clone();
         more.rejected_indexes.push(0);
-        assert!(data_values(&more, 3).unwrap().contains("rejects 3 values but counts only 2"));
+        assert!(
+            data_values(&more, 3)
+                .unwrap()
+                .contains("rejects 3 values but counts only 2")
+        );
         // The whole import failed: nothing counted, the description says why.
-        let failed = dv(json!({"status": "ERROR", "description": "The import process failed: disk full", "importCount": {"imported": 0, "updated": 0, "ignored": 0, "deleted": 0}}), 200);
+        let failed = dv(
+            json!({"status": "ERROR", "description": "The import process failed: disk full", "importCount": {"imported": 0, "updated": 0, "ignored": 0, "deleted": 0}}),
+            200,
+        );
         let why = data_values(&failed, 5).unwrap();
-        assert!(why.contains("disk full") && why.contains("status ERROR"), "{why}");
+        assert!(
+            why.contains("disk full") && why.contains("status ERROR"),
+            "{why}"
+        );
         // ERROR with nothing to say, counts adding up.
-        let silent = dv(json!({"status": "ERROR", "importCount": {"imported": 0, "updated": 0, "ignored": 2, "deleted": 0}}), 409);
-        assert!(data_values(&silent, 2).unwrap().contains("without a conflict"));
+        let silent = dv(
+            json!({"status": "ERROR", "importCount": {"imported": 0, "updated": 0, "ignored": 2, "deleted": 0}}),
+            409,
+        );
+        assert!(
+            data_values(&silent, 2)
+                .unwrap()
+                .contains("without a conflict")
+        );
     }
 
     fn tr(body: Value) -> TrackerReport {
@@ -291,22 +361,39 @@ mod tests {
     #[test]
     fn tracker_reports() {
         let sent = BTreeMap::from([(TrackerType::Event, 3)]);
-        let committed = tr(json!({"status": "OK", "validationReport": {"errorReports": []}, "stats": stats(2, 1, 0, 0),
-            "bundleReport": {"typeReportMap": {"EVENT": {"trackerType": "EVENT", "stats": stats(2, 1, 0, 0), "objectReports": []}}}}));
+        let committed = tr(
+            json!({"status": "OK", "validationReport": {"errorReports": []}, "stats": stats(2, 1, 0, 0),
+            "bundleReport": {"typeReportMap": {"EVENT": {"trackerType": "EVENT", "stats": stats(2, 1, 0, 0), "objectReports": []}}}}),
+        );
         assert_eq!(tracker(&committed, &sent), None);
         let short = BTreeMap::from([(TrackerType::Event, 4)]);
-        assert!(tracker(&committed, &short).unwrap().contains("accounts for 3 of the 4 EVENT"));
+        assert!(
+            tracker(&committed, &short)
+                .unwrap()
+                .contains("accounts for 3 of the 4 EVENT")
+        );
         // All invalid: no bundle report, the top stats ignore everything.
         let invalid = tr(json!({"status": "ERROR", "stats": stats(0, 0, 0, 3),
             "validationReport": {"errorReports": [{"errorCode": "E1033", "uid": "e1"}, {"errorCode": "E1033", "uid": "e2"}, {"errorCode": "E1033", "uid": "e3"}]}}));
         assert_eq!(tracker(&invalid, &sent), None);
         // A crash (`withError`): a message, no stats.
-        let crashed = tr(json!({"status": "ERROR", "message": "Exception during import", "validationReport": {"errorReports": []}}));
+        let crashed = tr(
+            json!({"status": "ERROR", "message": "Exception during import", "validationReport": {"errorReports": []}}),
+        );
         let why = tracker(&crashed, &sent).unwrap();
-        assert!(why.contains("accounts for 0 of the 3") && why.contains("Exception during import"), "{why}");
+        assert!(
+            why.contains("accounts for 0 of the 3") && why.contains("Exception during import"),
+            "{why}"
+        );
         // ERROR, counts adding up, no error report.
-        let silent = tr(json!({"status": "ERROR", "stats": stats(0, 0, 0, 3), "validationReport": {"errorReports": []}}));
-        assert!(tracker(&silent, &sent).unwrap().contains("status ERROR without"));
+        let silent = tr(
+            json!({"status": "ERROR", "stats": stats(0, 0, 0, 3), "validationReport": {"errorReports": []}}),
+        );
+        assert!(
+            tracker(&silent, &sent)
+                .unwrap()
+                .contains("status ERROR without")
+        );
     }
 
     #[test]

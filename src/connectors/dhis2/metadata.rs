@@ -7,11 +7,11 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::accounting;
 use super::client::{Dhis2Client, json_body};
 use super::error::{Dhis2Error, Result};
 use super::pager::{Envelope, Pager, page_from};
 use super::params::{AtomicMode, ImportMode, ImportStrategy, Query, ReportMode, push, push_bool};
-use super::accounting;
 use super::reports::{ImportReport, ImportStatus, metadata_import_from, short_klass};
 use super::response::{ResponseMeta, parse_checked};
 use super::time::format_timestamp;
@@ -119,13 +119,14 @@ pub(crate) fn accounted_metadata(
     params: &MetadataImportParams,
     url: &str,
 ) -> Result<()> {
-    let problem = if params.import_mode == ImportMode::Commit && params.atomic_mode == AtomicMode::None {
-        let sent = metadata_payload_counts(payload).values().sum::<usize>() as u64;
-        accounting::metadata(report, sent, accounting::default_objects(payload))
-    } else {
-        (report.status == ImportStatus::Error && report.error_count() == 0)
-            .then(|| "status ERROR without a single error report".to_string())
-    };
+    let problem =
+        if params.import_mode == ImportMode::Commit && params.atomic_mode == AtomicMode::None {
+            let sent = metadata_payload_counts(payload).values().sum::<usize>() as u64;
+            accounting::metadata(report, sent, accounting::default_objects(payload))
+        } else {
+            (report.status == ImportStatus::Error && report.error_count() == 0)
+                .then(|| "status ERROR without a single error report".to_string())
+        };
     match problem {
         Some(reason) => Err(Dhis2Error::inconsistent(
             url,

@@ -137,9 +137,7 @@ impl PageInfo {
             return Some("the pager says pageSize 0".into());
         }
         if items > size {
-            return Some(format!(
-                "{items} items on a page of at most {size}"
-            ));
+            return Some(format!("{items} items on a page of at most {size}"));
         }
         let (Some(total), Some(page_count)) = (self.total, self.page_count) else {
             return None;
@@ -290,7 +288,10 @@ pub fn page_from<T: DeserializeOwned>(
         .info
         .inconsistency(requested_page, requested_size, page.items.len())
     {
-        return Err(Dhis2Error::inconsistent(&meta.url, format!("{what}: {reason}")));
+        return Err(Dhis2Error::inconsistent(
+            &meta.url,
+            format!("{what}: {reason}"),
+        ));
     }
     Ok(page)
 }
@@ -537,7 +538,12 @@ mod tests {
         // The collection may be left out only when the pager counts nothing.
         assert!(reason(&format!("{{{full}}}"), &md("x")).contains("no `x` list"));
         let empty = r#"{"pager":{"page":1,"pageCount":0,"total":0,"pageSize":50}}"#;
-        assert!(parse_page::<Value>(empty.as_bytes(), &md("x"), "t").unwrap().items.is_empty());
+        assert!(
+            parse_page::<Value>(empty.as_bytes(), &md("x"), "t")
+                .unwrap()
+                .items
+                .is_empty()
+        );
     }
 
     /// The answers a broken server or proxy gives instead of a page, each
@@ -551,13 +557,19 @@ mod tests {
         assert!(reason(msg, &pager("events")).contains("no `pager` object"));
         // A metadata list without its pager (the tracker ≤2.40 shape).
         assert!(
-            reason(r#"{"page":1,"pageSize":50,"dataElements":[]}"#, &md("dataElements"))
-                .contains("no `pager` object")
+            reason(
+                r#"{"page":1,"pageSize":50,"dataElements":[]}"#,
+                &md("dataElements")
+            )
+            .contains("no `pager` object")
         );
         // A pager missing a field DHIS2 always writes.
         assert!(
-            reason(r#"{"pager":{"page":1,"pageSize":50},"dataElements":[]}"#, &md("dataElements"))
-                .contains("no number `pageCount`")
+            reason(
+                r#"{"pager":{"page":1,"pageSize":50},"dataElements":[]}"#,
+                &md("dataElements")
+            )
+            .contains("no number `pageCount`")
         );
         // The other version's tracker envelope.
         let flat = r#"{"page":1,"pageSize":50,"instances":[{}]}"#;
@@ -569,8 +581,9 @@ mod tests {
         );
         let modern = r#"{"pager":{"page":1,"pageSize":50},"events":[{}]}"#;
         assert!(
-            reason(modern, &Envelope::TrackerFlat)
-                .contains("lists `events` where a DHIS2 2.40 (or older) tracker page has `instances`")
+            reason(modern, &Envelope::TrackerFlat).contains(
+                "lists `events` where a DHIS2 2.40 (or older) tracker page has `instances`"
+            )
         );
         // 10,000 levels deep: serde's recursion limit, not a stack overflow.
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
@@ -596,16 +609,41 @@ mod tests {
         assert_eq!(page(1, 0, 0, 50).inconsistency(1, 50, 0), None);
         assert_eq!(page(1, 1, 0, 50).inconsistency(1, 50, 0), None);
         // A short page before the last one.
-        assert!(page(1, 3, 5, 2).inconsistency(1, 2, 1).unwrap().contains("leaves 2"));
+        assert!(
+            page(1, 3, 5, 2)
+                .inconsistency(1, 2, 1)
+                .unwrap()
+                .contains("leaves 2")
+        );
         // A last page holding more (or fewer) than the total leaves.
-        assert!(page(3, 3, 5, 2).inconsistency(3, 2, 2).unwrap().contains("leaves 1"));
-        assert!(page(1, 1, 28, 1000).inconsistency(1, 1000, 23).unwrap().contains("leaves 28"));
+        assert!(
+            page(3, 3, 5, 2)
+                .inconsistency(3, 2, 2)
+                .unwrap()
+                .contains("leaves 1")
+        );
+        assert!(
+            page(1, 1, 28, 1000)
+                .inconsistency(1, 1000, 23)
+                .unwrap()
+                .contains("leaves 28")
+        );
         // Items where the total says none.
         assert!(page(1, 0, 0, 50).inconsistency(1, 50, 3).is_some());
         // A pageCount that does not follow from the total.
-        assert!(page(1, 2, 5, 2).inconsistency(1, 2, 2).unwrap().contains("pageCount 2"));
+        assert!(
+            page(1, 2, 5, 2)
+                .inconsistency(1, 2, 2)
+                .unwrap()
+                .contains("pageCount 2")
+        );
         // Another page than the one asked for.
-        assert!(page(1, 3, 5, 2).inconsistency(2, 2, 2).unwrap().contains("page 2 was asked"));
+        assert!(
+            page(1, 3, 5, 2)
+                .inconsistency(2, 2, 2)
+                .unwrap()
+                .contains("page 2 was asked")
+        );
         // More items than a page holds, totals or not.
         let flat = PageInfo {
             page: 1,

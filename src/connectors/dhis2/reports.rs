@@ -232,7 +232,9 @@ fn parse_report_body<T: serde::de::DeserializeOwned>(
     let inner = unwrap_response(&v);
     if let Some(k) = shape.foreign.iter().find(|k| inner.get(**k).is_some()) {
         return Err(Dhis2Error::bad_payload(
-            format!("{what}: the response has `{k}`, so it is the report of another kind of import"),
+            format!(
+                "{what}: the response has `{k}`, so it is the report of another kind of import"
+            ),
             body,
         ));
     }

@@ -159,9 +159,7 @@ fn stream_error<R: Read>(
             let first = capture.head.iter().find(|b| !b.is_ascii_whitespace());
             if first == Some(&b'<') {
                 // Read a bit more so the login form markers are in the captured head.
-                let _ = reader
-                    .take(HEAD_BYTES as u64)
-                    .read_to_end(&mut Vec::new());
+                let _ = reader.take(HEAD_BYTES as u64).read_to_end(&mut Vec::new());
                 return html_error(source, &reader.get_ref().head);
             }
             Dhis2Error::bad_payload(

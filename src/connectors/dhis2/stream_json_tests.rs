@@ -73,7 +73,8 @@ fn tiny_chunks_with_escapes_and_nesting() {
 fn an_empty_list_is_an_empty_export() {
     assert_eq!(collect(br#"{"dataValues":[]}"#, 3).unwrap().0, 0);
     // The header DHIS2 writes with a data set (JsonDataValueSetWriter, 2.41.3).
-    let header = br#"{"dataSet":"ds","completeDate":null,"period":"202401","orgUnit":"ou","dataValues":[]}"#;
+    let header =
+        br#"{"dataSet":"ds","completeDate":null,"period":"202401","orgUnit":"ou","dataValues":[]}"#;
     assert_eq!(collect(header, 3).unwrap().0, 0);
 }
 
@@ -103,7 +104,8 @@ fn not_a_data_value_set_is_refused() {
     }
     assert!(refused(br#"{"dataValues":null}"#).contains("a list of data values"));
     // Values arrive before the error shows; the error still wins.
-    let late = br#"{"dataValues":[{"dataElement":"d","period":"p","orgUnit":"o"}],"message":"cut"}"#;
+    let late =
+        br#"{"dataValues":[{"dataElement":"d","period":"p","orgUnit":"o"}],"message":"cut"}"#;
     assert!(refused(late).contains("a DHIS2 message"));
 }
 
@@ -116,9 +118,15 @@ fn deep_nesting_is_refused_without_parsing_it() {
             "[".repeat(depth),
             "]".repeat(depth)
         );
-        assert!(refused(ignored.as_bytes()).contains("nested deeper than"), "{depth}");
+        assert!(
+            refused(ignored.as_bytes()).contains("nested deeper than"),
+            "{depth}"
+        );
         let open = "{\"a\":".repeat(depth);
-        assert!(refused(open.as_bytes()).contains("nested deeper than"), "{depth}");
+        assert!(
+            refused(open.as_bytes()).contains("nested deeper than"),
+            "{depth}"
+        );
     }
     // Brackets inside strings are text, not nesting.
     let text = format!(
@@ -137,7 +145,11 @@ fn a_huge_error_message_is_refused_unread() {
     let mut cursor = io::Cursor::new(&body);
     let e = parse_data_values(&mut cursor, 2, "test", |_| true).unwrap_err();
     assert!(e.to_string().contains("a DHIS2 message"), "{e}");
-    assert!(cursor.position() <= 64 * 1024, "read {} bytes", cursor.position());
+    assert!(
+        cursor.position() <= 64 * 1024,
+        "read {} bytes",
+        cursor.position()
+    );
     // After values, an ignored key is skipped without holding it.
     let mut body = br#"{"dataValues":[],"junk":""#.to_vec();
     body.resize(body.len() + 2 * 1024 * 1024, b'x');

@@ -389,6 +389,34 @@ mod tests {
         assert!(parse_data_value_import(401, b"").unwrap_err().is_auth());
     }
 
+    /// The report of another kind of import, or a 409 that is neither a
+    /// report nor a plain message, is refused naming where it came from.
+    #[test]
+    fn reports_of_another_kind_are_refused() {
+        let meta = |status| ResponseMeta {
+            url: "http://h/api/dataValueSets".into(),
+            ..ResponseMeta::json(status)
+        };
+        let tracker = br#"{"status":"OK","stats":{"created":1,"total":1},"validationReport":{"errorReports":[]}}"#;
+        let e = metadata_import_from(&meta(200), tracker).unwrap_err();
+        assert!(e.to_string().contains("has `validationReport`"), "{e}");
+        let metadata = br#"{"httpStatusCode":200,"response":{"status":"OK","stats":{"created":1},"typeReports":[]}}"#;
+        let e = data_value_import_from(&meta(200), metadata).unwrap_err();
+        assert!(e.to_string().contains("has `stats`"), "{e}");
+        assert!(e.to_string().contains("HTTP 200 from http://h/api/dataValueSets"), "{e}");
+        // A data value summary needs its counts.
+        let e = parse_data_value_import(200, br#"{"status":"SUCCESS","conflicts":[]}"#).unwrap_err();
+        assert!(e.to_string().contains("no `importCount`"), "{e}");
+        // A 409 cut short, or wrapping another report: not a conflict to count, a bad answer.
+        let cut = br#"{"httpStatus":"Conflict","httpStatusCode":409,"message":"Import finished with conflicts.","response":{"importCount":{"impor"#;
+        let e = data_value_import_from(&meta(409), cut).unwrap_err();
+        assert!(matches!(e, Dhis2Error::BadPayload { .. }), "{e}");
+        assert!(e.to_string().contains("HTTP 409 from http://h/api/dataValueSets"), "{e}");
+        let wrapped = br#"{"httpStatusCode":409,"message":"m","response":{"status":"OK","stats":{},"typeReports":[]}}"#;
+        let e = data_value_import_from(&meta(409), wrapped).unwrap_err();
+        assert!(e.to_string().contains("another kind of import"), "{e}");
+    }
+
     #[test]
     fn summary_counts() {
         let s = ImportSummary {

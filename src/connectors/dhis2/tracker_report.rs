@@ -214,6 +214,23 @@ mod tests {
     }
 
     #[test]
+    fn other_reports_and_bare_stats_are_refused() {
+        // Every tracker report has a validationReport; stats alone are not one.
+        let e = parse_tracker_import(200, br#"{"status":"OK","stats":{"created":1}}"#).unwrap_err();
+        assert!(e.to_string().contains("no `validationReport`"), "{e}");
+        let metadata = br#"{"status":"OK","stats":{"created":1},"typeReports":[],"validationReport":{}}"#;
+        let e = parse_tracker_import(200, metadata).unwrap_err();
+        assert!(e.to_string().contains("has `typeReports`"), "{e}");
+        // A 409 that is not a report names its URL.
+        let meta = ResponseMeta {
+            url: "http://h/api/tracker".into(),
+            ..ResponseMeta::json(409)
+        };
+        let e = tracker_import_from(&meta, br#"{"status":"ERROR","validationRep"#).unwrap_err();
+        assert!(e.to_string().contains("HTTP 409 from http://h/api/tracker"), "{e}");
+    }
+
+    #[test]
     fn job_ack_is_recognised() {
         let v: Value = serde_json::from_str(
             r#"{"status":"OK","message":"Tracker job added","response":{"id":"abc","location":"x"}}"#,

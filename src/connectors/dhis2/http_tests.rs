@@ -223,7 +223,10 @@ async fn a_total_that_moves_between_pages_is_an_error() {
     let e = pager.next_page().await.unwrap().unwrap_err();
     assert!(matches!(e, Dhis2Error::Inconsistent { .. }), "{e}");
     let text = e.to_string();
-    assert!(text.contains("the total went from 5 to 4 at page 2"), "{text}");
+    assert!(
+        text.contains("the total went from 5 to 4 at page 2"),
+        "{text}"
+    );
     assert!(text.contains("/dhis/api/dataElements"), "{text}");
     assert!(!e.is_retryable());
     assert_eq!(served.load(Ordering::SeqCst), 2);

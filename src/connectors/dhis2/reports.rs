@@ -403,15 +403,24 @@ mod tests {
         let metadata = br#"{"httpStatusCode":200,"response":{"status":"OK","stats":{"created":1},"typeReports":[]}}"#;
         let e = data_value_import_from(&meta(200), metadata).unwrap_err();
         assert!(e.to_string().contains("has `stats`"), "{e}");
-        assert!(e.to_string().contains("HTTP 200 from http://h/api/dataValueSets"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("HTTP 200 from http://h/api/dataValueSets"),
+            "{e}"
+        );
         // A data value summary needs its counts.
-        let e = parse_data_value_import(200, br#"{"status":"SUCCESS","conflicts":[]}"#).unwrap_err();
+        let e =
+            parse_data_value_import(200, br#"{"status":"SUCCESS","conflicts":[]}"#).unwrap_err();
         assert!(e.to_string().contains("no `importCount`"), "{e}");
         // A 409 cut short, or wrapping another report: not a conflict to count, a bad answer.
         let cut = br#"{"httpStatus":"Conflict","httpStatusCode":409,"message":"Import finished with conflicts.","response":{"importCount":{"impor"#;
         let e = data_value_import_from(&meta(409), cut).unwrap_err();
         assert!(matches!(e, Dhis2Error::BadPayload { .. }), "{e}");
-        assert!(e.to_string().contains("HTTP 409 from http://h/api/dataValueSets"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("HTTP 409 from http://h/api/dataValueSets"),
+            "{e}"
+        );
         let wrapped = br#"{"httpStatusCode":409,"message":"m","response":{"status":"OK","stats":{},"typeReports":[]}}"#;
         let e = data_value_import_from(&meta(409), wrapped).unwrap_err();
         assert!(e.to_string().contains("another kind of import"), "{e}");

@@ -218,7 +218,8 @@ mod tests {
         // Every tracker report has a validationReport; stats alone are not one.
         let e = parse_tracker_import(200, br#"{"status":"OK","stats":{"created":1}}"#).unwrap_err();
         assert!(e.to_string().contains("no `validationReport`"), "{e}");
-        let metadata = br#"{"status":"OK","stats":{"created":1},"typeReports":[],"validationReport":{}}"#;
+        let metadata =
+            br#"{"status":"OK","stats":{"created":1},"typeReports":[],"validationReport":{}}"#;
         let e = parse_tracker_import(200, metadata).unwrap_err();
         assert!(e.to_string().contains("has `typeReports`"), "{e}");
         // A 409 that is not a report names its URL.
@@ -227,7 +228,10 @@ mod tests {
             ..ResponseMeta::json(409)
         };
         let e = tracker_import_from(&meta, br#"{"status":"ERROR","validationRep"#).unwrap_err();
-        assert!(e.to_string().contains("HTTP 409 from http://h/api/tracker"), "{e}");
+        assert!(
+            e.to_string().contains("HTTP 409 from http://h/api/tracker"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -560,3 +560,35 @@ fn tracker_payloads() {
         0
     );
 }
+
+// ---- import reports against what was sent -----------------------------------
+
+/// Real reports account for what their imports were sent, by the rules the
+/// sync applies (connectors::dhis2::accounting); one object more or less is
+/// caught.
+#[test]
+fn real_reports_account_for_what_was_sent() {
+    use std::collections::BTreeMap;
+    use syncdeck::connectors::dhis2::accounting;
+
+    let ok = parse_data_value_import(200, fixture!("data_value_set_success.json")).unwrap();
+    assert_eq!(accounting::data_values(&ok, 3), None);
+    assert!(accounting::data_values(&ok, 4).is_some());
+    // One value rejected with its conflict: counted ignored, an error, not a mismatch.
+    let warned = parse_data_value_import(409, fixture!("data_value_set_warning.json")).unwrap();
+    assert_eq!(accounting::data_values(&warned, 1), None);
+
+    let md = parse_metadata_import(200, fixture!("objects-response.json")).unwrap();
+    assert_eq!(accounting::metadata(&md, 2, 0), None);
+    assert!(accounting::metadata(&md, 3, 0).is_some());
+
+    let te = parse_tracker_import(200, fixture!("tei-new.json")).unwrap();
+    let one_te = BTreeMap::from([(TrackerType::TrackedEntity, 1)]);
+    assert_eq!(accounting::tracker(&te, &one_te), None);
+    let two_te = BTreeMap::from([(TrackerType::TrackedEntity, 2)]);
+    assert!(accounting::tracker(&te, &two_te).is_some());
+    // Every object invalid: no bundle report, the top stats ignore it, with its error.
+    let invalid = parse_tracker_import(409, fixture!("jobreport-error.json")).unwrap();
+    let one_event = BTreeMap::from([(TrackerType::Event, 1)]);
+    assert_eq!(accounting::tracker(&invalid, &one_event), None);
+}

@@ -92,8 +92,10 @@ pub struct JsonFlag {
     pub json: bool,
 }
 
+/// A config or `--all`, exactly one. The group names its members: a struct
+/// group would take in the flattened `--json` too and be unsatisfiable.
 #[derive(clap::Args, Debug)]
-#[group(required = true, multiple = false)]
+#[command(group(clap::ArgGroup::new("selector").required(true).multiple(false).args(["config", "all"])))]
 pub struct ConfigSelector {
     /// A config name or id.
     pub config: Option<String>,
@@ -247,6 +249,38 @@ pub async fn run(
             crate::bench::queue::run(opts, cli.db.as_deref())
                 .await
                 .map(|()| ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_and_stop_take_a_config_or_all() {
+        for verb in ["start", "stop"] {
+            let parse =
+                |args: &[&str]| Cli::try_parse_from([&["syncdeck", verb][..], args].concat());
+            for ok in [
+                &["copy"][..],
+                &["--all"],
+                &["copy", "--json"],
+                &["--all", "--json"],
+            ] {
+                let cli = parse(ok).unwrap_or_else(|e| panic!("{verb} {ok:?}: {e}"));
+                let (Some(Command::Start(sel)) | Some(Command::Stop(sel))) = cli.command else {
+                    panic!("{verb} {ok:?}");
+                };
+                assert_eq!(
+                    sel.config.as_deref(),
+                    ok.first().filter(|a| **a == "copy").copied()
+                );
+                assert_eq!(sel.all, ok.contains(&"--all"));
+                assert_eq!(sel.json.json, ok.contains(&"--json"));
+            }
+            assert!(parse(&[]).is_err(), "{verb} needs a config or --all");
+            assert!(parse(&["copy", "--all"]).is_err(), "{verb}: not both");
         }
     }
 }

@@ -87,8 +87,12 @@ fn me_user38() {
 
 #[test]
 fn categories_page() {
-    let page: Page<Value> =
-        parse_page(fixture!("categories.json"), &["categories"], "categories").unwrap();
+    let page: Page<Value> = parse_page(
+        fixture!("categories.json"),
+        &Envelope::metadata("categories"),
+        "categories",
+    )
+    .unwrap();
     assert_eq!(page.items.len(), 4);
     assert_eq!(page.info.page, 1);
     assert_eq!(page.info.page_count, Some(1));
@@ -96,6 +100,10 @@ fn categories_page() {
     assert_eq!(page.info.page_size, Some(50));
     assert!(page.info.has_pager_object);
     assert!(page.info.is_last(1, 50, page.items.len()));
+    // The Android SDK's mock says total 1 beside 4 categories: a real DHIS2
+    // counts what it lists, so this page would be refused as inconsistent.
+    let why = page.info.inconsistency(1, 50, page.items.len()).unwrap();
+    assert!(why.contains("leaves 1"), "{why}");
     let ids: Vec<&str> = page.items.iter().filter_map(|c| c["id"].as_str()).collect();
     assert_eq!(
         ids,
@@ -336,13 +344,17 @@ fn data_values_single_dataset_payload() {
 
 #[test]
 fn tracked_entities_lower_v41() {
-    let keys = [TrackerKind::TrackedEntities.plural(), "instances"];
+    let v240 = Envelope::tracker(
+        TrackerKind::TrackedEntities.plural(),
+        DhisVersion::new(2, 40, 0),
+    );
     let page: Page<Value> = parse_page(
         fixture!("new_tracker_importer_tracked_entities_lower_v41.json"),
-        &keys,
+        &v240,
         "te",
     )
     .unwrap();
+    assert_eq!(page.info.inconsistency(1, 50, page.items.len()), None);
     assert_eq!(page.items.len(), 2);
     assert_eq!(page.info.page, 1);
     assert_eq!(page.info.page_size, Some(50));
@@ -359,13 +371,36 @@ fn tracked_entities_lower_v41() {
 
 #[test]
 fn tracked_entities_greater_equal_v41() {
-    let keys = [TrackerKind::TrackedEntities.plural(), "instances"];
+    let v241 = Envelope::tracker(
+        TrackerKind::TrackedEntities.plural(),
+        DhisVersion::new(2, 41, 0),
+    );
     let page: Page<Value> = parse_page(
         fixture!("new_tracker_importer_tracked_entities_greater_equal_v41.json"),
-        &keys,
+        &v241,
         "te",
     )
     .unwrap();
+    assert_eq!(page.info.inconsistency(1, 50, page.items.len()), None);
+    // Each version's page is refused under the other version's envelope.
+    let v240 = Envelope::tracker(
+        TrackerKind::TrackedEntities.plural(),
+        DhisVersion::new(2, 40, 0),
+    );
+    let e = parse_page::<Value>(
+        fixture!("new_tracker_importer_tracked_entities_greater_equal_v41.json"),
+        &v240,
+        "te",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("lists `trackedEntities`"), "{e}");
+    let e = parse_page::<Value>(
+        fixture!("new_tracker_importer_tracked_entities_lower_v41.json"),
+        &v241,
+        "te",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("no `pager` object"), "{e}");
     assert_eq!(page.items.len(), 2);
     assert!(page.info.has_pager_object);
     assert_eq!(page.info.page, 1);
@@ -524,4 +559,36 @@ fn tracker_payloads() {
         counts.get(&TrackerType::Relationship).copied().unwrap_or(0),
         0
     );
+}
+
+// ---- import reports against what was sent -----------------------------------
+
+/// Real reports account for what their imports were sent, by the rules the
+/// sync applies (connectors::dhis2::accounting); one object more or less is
+/// caught.
+#[test]
+fn real_reports_account_for_what_was_sent() {
+    use std::collections::BTreeMap;
+    use syncdeck::connectors::dhis2::accounting;
+
+    let ok = parse_data_value_import(200, fixture!("data_value_set_success.json")).unwrap();
+    assert_eq!(accounting::data_values(&ok, 3), None);
+    assert!(accounting::data_values(&ok, 4).is_some());
+    // One value rejected with its conflict: counted ignored, an error, not a mismatch.
+    let warned = parse_data_value_import(409, fixture!("data_value_set_warning.json")).unwrap();
+    assert_eq!(accounting::data_values(&warned, 1), None);
+
+    let md = parse_metadata_import(200, fixture!("objects-response.json")).unwrap();
+    assert_eq!(accounting::metadata(&md, 2, 0), None);
+    assert!(accounting::metadata(&md, 3, 0).is_some());
+
+    let te = parse_tracker_import(200, fixture!("tei-new.json")).unwrap();
+    let one_te = BTreeMap::from([(TrackerType::TrackedEntity, 1)]);
+    assert_eq!(accounting::tracker(&te, &one_te), None);
+    let two_te = BTreeMap::from([(TrackerType::TrackedEntity, 2)]);
+    assert!(accounting::tracker(&te, &two_te).is_some());
+    // Every object invalid: no bundle report, the top stats ignore it, with its error.
+    let invalid = parse_tracker_import(409, fixture!("jobreport-error.json")).unwrap();
+    let one_event = BTreeMap::from([(TrackerType::Event, 1)]);
+    assert_eq!(accounting::tracker(&invalid, &one_event), None);
 }

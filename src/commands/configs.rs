@@ -59,6 +59,16 @@ fn state_of(c: &ConfigStatus) -> &'static str {
     }
 }
 
+/// `status --json`: the config's status and its watermarks.
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    #[serde(flatten)]
+    status: &'a ConfigStatus,
+    /// Resource key → the source's server time the resource last synced
+    /// cleanly from (absent: never).
+    watermarks: std::collections::BTreeMap<String, String>,
+}
+
 pub async fn status(
     engine: &EngineHandle,
     reference: Option<&str>,
@@ -77,7 +87,15 @@ pub async fn status(
         None => snapshot.configs.iter().collect(),
     };
     if json {
-        print_json(&chosen)?;
+        let mut out = Vec::with_capacity(chosen.len());
+        for c in chosen {
+            let watermarks = engine.watermarks(&c.id.to_string()).await?;
+            out.push(StatusJson {
+                status: c,
+                watermarks: watermarks.into_iter().collect(),
+            });
+        }
+        print_json(&out)?;
         return Ok(ExitCode::SUCCESS);
     }
     for c in chosen {

@@ -84,6 +84,9 @@ pub trait EngineApi: Send + Sync {
         reference: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Detection>, EngineError>;
+    /// A config's watermarks: resource key → the source's server time its
+    /// last clean sync started at (read only).
+    async fn watermarks(&self, reference: &str) -> Result<Vec<(String, String)>, EngineError>;
 }
 
 pub type EngineHandle = Arc<dyn EngineApi>;
@@ -310,5 +313,10 @@ impl EngineApi for LocalEngine {
             None => None,
         };
         Ok(self.store.detections(config_id, limit).await?)
+    }
+
+    async fn watermarks(&self, reference: &str) -> Result<Vec<(String, String)>, EngineError> {
+        let config = self.config(reference).await?;
+        Ok(self.store.watermarks(config.id).await?)
     }
 }

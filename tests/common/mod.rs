@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod edits;
+pub mod hostile;
 pub mod pg;
 pub mod tmux;
 

@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::accounting;
 use super::client::{Dhis2Client, json_body};
 use super::error::{Dhis2Error, Result};
 use super::params::{ImportStrategy, Query, push, push_bool};
@@ -229,6 +230,18 @@ impl DataValueImportParams {
     }
 }
 
+/// Refuses a summary that does not account for each of the `sent` values
+/// (DHIS2 counts every value once, dry runs included).
+pub(crate) fn accounted_data_values(summary: &ImportSummary, sent: usize, url: &str) -> Result<()> {
+    match accounting::data_values(summary, sent as u64) {
+        Some(reason) => Err(Dhis2Error::inconsistent(
+            url,
+            format!("the data value import summary: {reason}"),
+        )),
+        None => Ok(()),
+    }
+}
+
 #[derive(Serialize)]
 struct Payload<'a> {
     #[serde(rename = "dataValues")]
@@ -320,7 +333,7 @@ impl Dhis2Client {
         values: &[DataValue],
         params: &DataValueImportParams,
     ) -> Result<ImportSummary> {
-        self.post_data_values(data_values_body(values)?, params)
+        self.post_data_values(data_values_body(values)?, values.len(), params)
             .await
     }
 
@@ -334,12 +347,14 @@ impl Dhis2Client {
         params: &DataValueImportParams,
     ) -> Result<ImportSummary> {
         let body = json_body(set, "data values")?;
-        self.post_data_values(body, params).await
+        self.post_data_values(body, set.data_values.len(), params)
+            .await
     }
 
     async fn post_data_values(
         &self,
         body: Vec<u8>,
+        sent: usize,
         params: &DataValueImportParams,
     ) -> Result<ImportSummary> {
         let mut q = params.to_query();
@@ -347,7 +362,9 @@ impl Dhis2Client {
         let (meta, body) = self
             .request(Method::POST, &["dataValueSets"], &q, Some(body))
             .await?;
-        data_value_import_from(&meta, &body)
+        let summary = data_value_import_from(&meta, &body)?;
+        accounted_data_values(&summary, sent, &meta.url)?;
+        Ok(summary)
     }
 }
 

@@ -90,6 +90,14 @@ pub enum Dhis2Error {
         first_bytes: String,
     },
 
+    /// A well-formed answer that does not add up: a pager whose pages do not
+    /// match its total, an import report that does not account for every
+    /// object sent. Nothing in it is trusted (and nothing counted as synced).
+    #[error(
+        "{url} gave an answer that does not add up: {reason}; nothing from it counts as synced and the resource's watermark stays, so the next run asks again"
+    )]
+    Inconsistent { url: String, reason: String },
+
     /// 400 or another 4xx: the request itself is wrong for this server.
     #[error(
         "DHIS2 rejected the request with HTTP {status} at {url}: {message}; check the parameters and the DHIS2 version's API"
@@ -178,6 +186,13 @@ impl Dhis2Error {
         Dhis2Error::Transient {
             reason: reason.into(),
             retry_after: None,
+        }
+    }
+
+    pub(crate) fn inconsistent(url: &str, reason: impl Into<String>) -> Self {
+        Dhis2Error::Inconsistent {
+            url: url.to_string(),
+            reason: reason.into(),
         }
     }
 

@@ -185,6 +185,53 @@ async fn metadata_pages_walk_every_page() {
     );
 }
 
+/// A list whose `total` moves between pages (an object deleted while
+/// paging): the walk stops with an error instead of skipping an object.
+#[tokio::test]
+async fn a_total_that_moves_between_pages_is_an_error() {
+    let served = Arc::new(AtomicUsize::new(0));
+    let s2 = served.clone();
+    let router = Router::new().route(
+        "/dhis/api/dataElements",
+        get(move |RawQuery(q): RawQuery| async move {
+            let q = params(&q);
+            let page: usize = param(&q, "page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            s2.fetch_add(1, Ordering::SeqCst);
+            // 5 objects in pages of 2; the first one is deleted after page 1.
+            let (total, first) = if page == 1 { (5, 0) } else { (4, 1) };
+            let items: Vec<Value> = (first + (page - 1) * 2..(first + page * 2).min(first + total))
+                .map(|i| json!({"id": format!("de{i}")}))
+                .collect();
+            json_resp(
+                StatusCode::OK,
+                json!({"pager": {"page": page, "pageCount": total.div_ceil(2), "total": total, "pageSize": 2},
+                       "dataElements": items}),
+            )
+        }),
+    );
+    let c = client(&serve(router).await);
+    let mut pager = c
+        .metadata_pages(
+            "dataElements",
+            MetadataQuery {
+                page_size: 2,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(pager.next_page().await.unwrap().unwrap().items.len(), 2);
+    let e = pager.next_page().await.unwrap().unwrap_err();
+    assert!(matches!(e, Dhis2Error::Inconsistent { .. }), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("the total went from 5 to 4 at page 2"),
+        "{text}"
+    );
+    assert!(text.contains("/dhis/api/dataElements"), "{text}");
+    assert!(!e.is_retryable());
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+}
+
 fn tracker_router(version: &'static str) -> Router {
     Router::new()
         .route(
@@ -460,7 +507,8 @@ async fn tracker_async_import_polls_until_complete() {
     };
     // The engine spawns these futures: they must be Send.
     let c2 = c.clone();
-    let r = tokio::spawn(async move { c2.import_tracker(&json!({"events": []}), &params).await })
+    let events = json!({"events": [{"event": "e1"}, {"event": "e2"}, {"event": "e3"}]});
+    let r = tokio::spawn(async move { c2.import_tracker(&events, &params).await })
         .await
         .unwrap()
         .unwrap();

@@ -12,10 +12,10 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::aggregate::{DataValue, DataValueImportParams, data_values_body};
+use super::aggregate::{DataValue, DataValueImportParams, accounted_data_values, data_values_body};
 use super::client::Dhis2Client;
 use super::error::{Dhis2Error, Result};
-use super::metadata::{MetadataImportParams, check_name};
+use super::metadata::{MetadataImportParams, accounted_metadata, check_name};
 use super::params::push;
 use super::reports::{ImportReport, ImportSummary, data_value_import_from, metadata_import_from};
 use super::response::{ResponseMeta, check, parse_json};
@@ -184,7 +184,9 @@ impl Dhis2Client {
         let job_type = job.job_type.unwrap_or_else(|| "METADATA_IMPORT".into());
         self.wait_for_task(&job_type, &job.id).await?;
         let (meta, body) = self.task_summary(&job_type, &job.id).await?;
-        metadata_import_from(&meta, &body)
+        let report = metadata_import_from(&meta, &body)?;
+        accounted_metadata(&report, payload, params, &meta.url)?;
+        Ok(report)
     }
 
     /// `POST /api/dataValueSets?async=true`, wait, then read the task summary.
@@ -207,7 +209,9 @@ impl Dhis2Client {
         let job_type = job.job_type.unwrap_or_else(|| "DATAVALUE_IMPORT".into());
         self.wait_for_task(&job_type, &job.id).await?;
         let (meta, body) = self.task_summary(&job_type, &job.id).await?;
-        data_value_import_from(&meta, &body)
+        let summary = data_value_import_from(&meta, &body)?;
+        accounted_data_values(&summary, values.len(), &meta.url)?;
+        Ok(summary)
     }
 }
 

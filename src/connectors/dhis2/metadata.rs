@@ -7,11 +7,12 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::accounting;
 use super::client::{Dhis2Client, json_body};
 use super::error::{Dhis2Error, Result};
-use super::pager::{Pager, page_from};
+use super::pager::{Envelope, Pager, page_from};
 use super::params::{AtomicMode, ImportMode, ImportStrategy, Query, ReportMode, push, push_bool};
-use super::reports::{ImportReport, metadata_import_from, short_klass};
+use super::reports::{ImportReport, ImportStatus, metadata_import_from, short_klass};
 use super::response::{ResponseMeta, parse_checked};
 use super::time::format_timestamp;
 
@@ -108,6 +109,33 @@ pub(crate) fn check_name(kind: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a report that does not account for every object of `payload`.
+/// Only a committed best-effort import counts each object once; with
+/// `atomicMode=ALL` or `VALIDATE` DHIS2 counts less, so there only a failure
+/// without a reason is refused.
+pub(crate) fn accounted_metadata(
+    report: &ImportReport,
+    payload: &Value,
+    params: &MetadataImportParams,
+    url: &str,
+) -> Result<()> {
+    let problem =
+        if params.import_mode == ImportMode::Commit && params.atomic_mode == AtomicMode::None {
+            let sent = metadata_payload_counts(payload).values().sum::<usize>() as u64;
+            accounting::metadata(report, sent, accounting::default_objects(payload))
+        } else {
+            (report.status == ImportStatus::Error && report.error_count() == 0)
+                .then(|| "status ERROR without a single error report".to_string())
+        };
+    match problem {
+        Some(reason) => Err(Dhis2Error::inconsistent(
+            url,
+            format!("the metadata import report: {reason}"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `lastUpdated:ge:<ts>`: `ge` so an object changed at the watermark instant is not lost.
 pub fn last_updated_filter(since: NaiveDateTime) -> String {
     format!("lastUpdated:ge:{}", format_timestamp(since))
@@ -160,7 +188,13 @@ impl Dhis2Client {
             push(&mut q, "filter", last_updated_filter(since));
         }
         let (meta, body) = self.request(Method::GET, &[plural], &q, None).await?;
-        let page = page_from::<Value>(&meta, &body, &[plural], plural)?;
+        let page = page_from::<Value>(
+            &meta,
+            &body,
+            &Envelope::metadata(plural),
+            &format!("{plural} list"),
+            (1, 1),
+        )?;
         page.info.total.ok_or_else(|| {
             Dhis2Error::bad_payload(format!("{plural} list has no pager.total"), &body)
         })
@@ -173,7 +207,7 @@ impl Dhis2Client {
             self.clone(),
             vec![plural.to_string()],
             list_query(&query),
-            vec![plural.to_string()],
+            Envelope::metadata(plural),
             query.page_size,
             format!("{plural} list"),
         ))
@@ -232,7 +266,7 @@ impl Dhis2Client {
             self.clone(),
             vec!["deletedObjects".into()],
             q,
-            vec!["deletedObjects".into()],
+            Envelope::metadata("deletedObjects"),
             page_size,
             "deletedObjects list".into(),
         ))
@@ -246,7 +280,9 @@ impl Dhis2Client {
         params: &MetadataImportParams,
     ) -> Result<ImportReport> {
         let (meta, body) = self.post_metadata(payload, params, false).await?;
-        metadata_import_from(&meta, &body)
+        let report = metadata_import_from(&meta, &body)?;
+        accounted_metadata(&report, payload, params, &meta.url)?;
+        Ok(report)
     }
 
     /// `POST /api/metadata` with the import parameters; the sync and async

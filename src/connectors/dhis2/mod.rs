@@ -9,6 +9,7 @@
 //! - The `parse_*` functions take a raw body plus HTTP status, for tests and
 //!   for callers that fetched a body themselves.
 
+pub mod accounting;
 pub mod aggregate;
 pub mod auth;
 pub mod client;
@@ -42,7 +43,7 @@ pub use metadata::{
     DeletedObject, MetadataExportQuery, MetadataImportParams, MetadataQuery,
     metadata_payload_counts,
 };
-pub use pager::{Page, PageInfo, Pager, parse_page};
+pub use pager::{Envelope, Page, PageInfo, Pager, parse_page};
 pub use params::{AtomicMode, ImportMode, ImportStrategy, ReportMode, TrackerAtomicMode};
 pub use reports::{
     ErrorReport, ImportConflict, ImportCount, ImportReport, ImportStatus, ImportSummary,

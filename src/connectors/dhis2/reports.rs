@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{Dhis2Error, Result};
-use super::response::{ResponseMeta, check, parse_json};
+use super::response::{ResponseMeta, check, parse_json, web_message};
 
 /// `status` of any import report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -201,19 +201,48 @@ pub(crate) fn unwrap_response(body: &Value) -> &Value {
     }
 }
 
+/// The keys that prove a report of one kind, and those of the other kinds.
+struct ReportShape {
+    what: &'static str,
+    /// All present in a report of this kind (dhis2-core always writes them).
+    required: &'static [&'static str],
+    /// Present only in reports of other kinds: such a body answers another endpoint.
+    foreign: &'static [&'static str],
+}
+
+const METADATA_REPORT: ReportShape = ReportShape {
+    what: "metadata import report",
+    required: &["status", "stats"],
+    foreign: &["importCount", "validationReport", "bundleReport"],
+};
+
+const DATA_VALUE_SUMMARY: ReportShape = ReportShape {
+    what: "data value import summary",
+    required: &["status", "importCount"],
+    foreign: &["stats", "typeReports", "validationReport", "bundleReport"],
+};
+
 /// Parses a report body (already known to be JSON), wrapped or plain.
 fn parse_report_body<T: serde::de::DeserializeOwned>(
     body: &[u8],
-    what: &str,
-    report_keys: &[&str],
+    shape: &ReportShape,
 ) -> Result<(T, Option<String>)> {
+    let what = shape.what;
     let v: Value = parse_json(body, what)?;
     let inner = unwrap_response(&v);
-    // A bare WebMessage also has a `status`; only report keys prove a report.
-    if inner.get("status").is_none() || !report_keys.iter().any(|k| inner.get(k).is_some()) {
+    if let Some(k) = shape.foreign.iter().find(|k| inner.get(**k).is_some()) {
         return Err(Dhis2Error::bad_payload(
             format!(
-                "{what}: the response holds no import report (an empty report often means the import job crashed; check the DHIS2 server log)"
+                "{what}: the response has `{k}`, so it is the report of another kind of import"
+            ),
+            body,
+        ));
+    }
+    // A bare WebMessage also has a `status`; only report keys prove a report.
+    if let Some(k) = shape.required.iter().find(|k| inner.get(**k).is_none()) {
+        return Err(Dhis2Error::bad_payload(
+            format!(
+                "{what}: the response holds no import report (no `{k}`; an empty report often means the import job crashed; check the DHIS2 server log)"
             ),
             body,
         ));
@@ -230,26 +259,45 @@ fn parse_report_body<T: serde::de::DeserializeOwned>(
 fn report_from_response<T: serde::de::DeserializeOwned>(
     meta: &ResponseMeta,
     body: &[u8],
-    what: &str,
-    report_keys: &[&str],
+    shape: &ReportShape,
 ) -> Result<(T, Option<String>)> {
-    if meta.status == 409
-        && let Ok(r) = parse_report_body(body, what, report_keys)
-    {
-        return Ok(r);
+    if meta.status == 409 {
+        match parse_report_body(body, shape) {
+            Ok(r) => return Ok(r),
+            // A 409 WebMessage without a report states its conflict
+            // ("Period is locked"): that error below.
+            Err(_) if is_bare_message(body) => {}
+            Err(e) => return Err(naming_url(e, meta)),
+        }
     }
     check(meta, body)?;
-    parse_report_body(body, what, report_keys)
+    parse_report_body(body, shape).map_err(|e| naming_url(e, meta))
+}
+
+/// A WebMessage with a message and no `response` object (no report at all).
+pub(crate) fn is_bare_message(body: &[u8]) -> bool {
+    web_message(body).is_some()
+        && serde_json::from_slice::<Value>(body)
+            .is_ok_and(|v| !v.get("response").is_some_and(Value::is_object))
+}
+
+/// A `BadPayload` about a body, told where the body came from.
+pub(crate) fn naming_url(e: Dhis2Error, meta: &ResponseMeta) -> Dhis2Error {
+    match e {
+        Dhis2Error::BadPayload {
+            context,
+            first_bytes,
+        } if !meta.url.is_empty() => Dhis2Error::BadPayload {
+            context: format!("{context} (HTTP {} from {})", meta.status, meta.url),
+            first_bytes,
+        },
+        other => other,
+    }
 }
 
 /// A metadata import response (`POST /api/metadata`, or a METADATA_IMPORT task summary).
 pub fn metadata_import_from(meta: &ResponseMeta, body: &[u8]) -> Result<ImportReport> {
-    let (mut r, message): (ImportReport, _) = report_from_response(
-        meta,
-        body,
-        "metadata import report",
-        &["stats", "typeReports"],
-    )?;
+    let (mut r, message): (ImportReport, _) = report_from_response(meta, body, &METADATA_REPORT)?;
     r.message = message;
     Ok(r)
 }
@@ -261,12 +309,8 @@ pub fn parse_metadata_import(http_status: u16, body: &[u8]) -> Result<ImportRepo
 
 /// A data value import response (`POST /api/dataValueSets`, or a DATAVALUE_IMPORT task summary).
 pub fn data_value_import_from(meta: &ResponseMeta, body: &[u8]) -> Result<ImportSummary> {
-    let (mut r, message): (ImportSummary, _) = report_from_response(
-        meta,
-        body,
-        "data value import summary",
-        &["importCount", "conflicts"],
-    )?;
+    let (mut r, message): (ImportSummary, _) =
+        report_from_response(meta, body, &DATA_VALUE_SUMMARY)?;
     r.message = message;
     Ok(r)
 }
@@ -343,6 +387,43 @@ mod tests {
                 .is_retryable()
         );
         assert!(parse_data_value_import(401, b"").unwrap_err().is_auth());
+    }
+
+    /// The report of another kind of import, or a 409 that is neither a
+    /// report nor a plain message, is refused naming where it came from.
+    #[test]
+    fn reports_of_another_kind_are_refused() {
+        let meta = |status| ResponseMeta {
+            url: "http://h/api/dataValueSets".into(),
+            ..ResponseMeta::json(status)
+        };
+        let tracker = br#"{"status":"OK","stats":{"created":1,"total":1},"validationReport":{"errorReports":[]}}"#;
+        let e = metadata_import_from(&meta(200), tracker).unwrap_err();
+        assert!(e.to_string().contains("has `validationReport`"), "{e}");
+        let metadata = br#"{"httpStatusCode":200,"response":{"status":"OK","stats":{"created":1},"typeReports":[]}}"#;
+        let e = data_value_import_from(&meta(200), metadata).unwrap_err();
+        assert!(e.to_string().contains("has `stats`"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("HTTP 200 from http://h/api/dataValueSets"),
+            "{e}"
+        );
+        // A data value summary needs its counts.
+        let e =
+            parse_data_value_import(200, br#"{"status":"SUCCESS","conflicts":[]}"#).unwrap_err();
+        assert!(e.to_string().contains("no `importCount`"), "{e}");
+        // A 409 cut short, or wrapping another report: not a conflict to count, a bad answer.
+        let cut = br#"{"httpStatus":"Conflict","httpStatusCode":409,"message":"Import finished with conflicts.","response":{"importCount":{"impor"#;
+        let e = data_value_import_from(&meta(409), cut).unwrap_err();
+        assert!(matches!(e, Dhis2Error::BadPayload { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("HTTP 409 from http://h/api/dataValueSets"),
+            "{e}"
+        );
+        let wrapped = br#"{"httpStatusCode":409,"message":"m","response":{"status":"OK","stats":{},"typeReports":[]}}"#;
+        let e = data_value_import_from(&meta(409), wrapped).unwrap_err();
+        assert!(e.to_string().contains("another kind of import"), "{e}");
     }
 
     #[test]

@@ -9,6 +9,14 @@
 //! The async side runs the (blocking) parser on `spawn_blocking` over a
 //! `SyncIoBridge`, sending batches over a bounded channel: a slow consumer
 //! slows the download, and dropping the stream stops the parser.
+//!
+//! An export counts as complete only when the body is the document DHIS2
+//! writes: one object with a `dataValues` list and nothing that says it is an
+//! error message instead (2.39.0–2.41.3 `JsonDataValueSetWriter` writes
+//! `{"dataValues":[…]}`, or `dataSet`, `completeDate`, `period`, `orgUnit`
+//! and then `dataValues`; never deeper than one value object). A 200 with a
+//! WebMessage, an object without the list, a body nested deeper than any
+//! data value set, or one that ends early is an error, never "zero values".
 
 use std::fmt;
 use std::io::{self, BufReader, Read};
@@ -30,22 +38,38 @@ use super::timeouts::{IdleTimeout, TimeoutPhase};
 /// Bytes of the body start kept for error messages and login-page sniffing.
 const HEAD_BYTES: usize = 8 * 1024;
 
+/// Nesting refused in an export. A data value set is three levels deep (the
+/// document, `dataValues`, a value); the margin is for values with nested
+/// extras. serde skips ignored values iteratively, so without this bound a
+/// deep body would cost memory per level instead of an error.
+const MAX_DEPTH: u32 = 32;
+
+/// Keys of a DHIS2 WebMessage that a data value set never has.
+const WEB_MESSAGE_KEYS: [&str; 4] = ["httpStatus", "httpStatusCode", "status", "message"];
+
 /// Parses a data value set from `reader`, calling `on_batch` with up to
 /// `batch_size` values at a time. `on_batch` returning `false` stops early
 /// (cancellation; not an error). Returns the number of values parsed.
 ///
-/// Errors: malformed JSON → `BadPayload`, an HTML login page → `Auth`, a body
-/// that ends early or a read error → `Transient` (connection cut).
+/// Errors: malformed JSON, a document that is not a data value set (no
+/// `dataValues` list, a WebMessage, nesting past [`MAX_DEPTH`]) →
+/// `BadPayload` naming `source`; an HTML login page → `Auth`; a body that
+/// ends early or a read error → `Transient` (connection cut).
 pub fn parse_data_values<R: Read>(
     reader: R,
     batch_size: usize,
     source: &str,
     mut on_batch: impl FnMut(Vec<DataValue>) -> bool,
 ) -> Result<u64> {
-    let mut reader = Capture {
-        inner: BufReader::with_capacity(64 * 1024, reader),
-        head: Vec::new(),
-    };
+    // The capture sits below the buffer, so it sees chunks, not single bytes.
+    let mut reader = BufReader::with_capacity(
+        64 * 1024,
+        Capture {
+            inner: reader,
+            head: Vec::new(),
+            depth: DepthScan::default(),
+        },
+    );
     let mut sink = Sink {
         batch_size: batch_size.max(1),
         batch: Vec::new(),
@@ -53,29 +77,74 @@ pub fn parse_data_values<R: Read>(
         total: 0,
         stopped: false,
     };
+    let mut facts = RootFacts::default();
     let result = {
         let mut de = serde_json::Deserializer::from_reader(&mut reader);
-        Root { sink: &mut sink }
-            .deserialize(&mut de)
-            .and_then(|()| de.end())
+        Root {
+            sink: &mut sink,
+            facts: &mut facts,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
     };
+    if sink.stopped {
+        return Ok(sink.total);
+    }
+    if let Some(problem) = facts.problem(result.is_ok()) {
+        return Err(Dhis2Error::bad_payload(
+            format!(
+                "data value export from {source}: {problem}; nothing from it was imported as complete"
+            ),
+            &reader.get_ref().head,
+        ));
+    }
     match result {
         Ok(()) => {
             sink.flush();
             Ok(sink.total)
         }
-        Err(_) if sink.stopped => Ok(sink.total),
         Err(e) => Err(stream_error(e, &mut reader, source)),
+    }
+}
+
+/// What the top level of the document held, beyond the values themselves.
+#[derive(Debug, Default)]
+struct RootFacts {
+    data_values: bool,
+    /// A WebMessage key (`status`, `message`…): an error answer, not an export.
+    web_message_key: Option<&'static str>,
+}
+
+impl RootFacts {
+    /// Why the document is not a complete data value set, if it is not
+    /// (`parsed`: the whole document was read).
+    fn problem(&self, parsed: bool) -> Option<String> {
+        if let Some(key) = self.web_message_key {
+            return Some(format!(
+                "not a data value set but a DHIS2 message (it has `{key}`, which a data value set never has)"
+            ));
+        }
+        (parsed && !self.data_values)
+            .then(|| "not a data value set: the object has no `dataValues` list".to_string())
     }
 }
 
 fn stream_error<R: Read>(
     e: serde_json::Error,
-    reader: &mut Capture<R>,
+    reader: &mut BufReader<Capture<R>>,
     source: &str,
 ) -> Dhis2Error {
     let text = sanitize(&e.to_string(), 200);
-    let blank = reader.head.iter().all(u8::is_ascii_whitespace);
+    let capture = reader.get_ref();
+    let blank = capture.head.iter().all(u8::is_ascii_whitespace);
+    if capture.depth.too_deep {
+        return Dhis2Error::bad_payload(
+            format!(
+                "data value export from {source}: nested deeper than {MAX_DEPTH} levels, which no data value set is"
+            ),
+            &capture.head,
+        );
+    }
     match e.classify() {
         // A silent server (the body's idle deadline) is a timeout, with its deadline.
         Category::Io => match IdleTimeout::find(&io::Error::from(e)) {
@@ -90,35 +159,32 @@ fn stream_error<R: Read>(
         },
         Category::Eof if blank => Dhis2Error::bad_payload(
             format!("data value export from {source}: empty body"),
-            &reader.head,
+            &capture.head,
         ),
         Category::Eof => Dhis2Error::transient(format!(
             "the data value export from {source} ended early, the connection was probably cut ({text})"
         )),
         Category::Syntax | Category::Data => {
-            let first = reader.head.iter().find(|b| !b.is_ascii_whitespace());
+            let first = capture.head.iter().find(|b| !b.is_ascii_whitespace());
             if first == Some(&b'<') {
-                // Read a bit more so the login form markers are visible.
-                let mut more = Vec::new();
-                let _ = (&mut reader.inner)
-                    .take(HEAD_BYTES as u64)
-                    .read_to_end(&mut more);
-                let mut page = reader.head.clone();
-                page.extend_from_slice(&more);
-                return html_error(source, &page);
+                // Read a bit more so the login form markers are in the captured head.
+                let _ = reader.take(HEAD_BYTES as u64).read_to_end(&mut Vec::new());
+                return html_error(source, &reader.get_ref().head);
             }
             Dhis2Error::bad_payload(
                 format!("data value export from {source}: {text}"),
-                &reader.head,
+                &capture.head,
             )
         }
     }
 }
 
-/// Keeps the first bytes read, for error messages.
+/// Keeps the first bytes read, for error messages, and refuses nesting past
+/// [`MAX_DEPTH`] as the bytes go by.
 struct Capture<R> {
     inner: R,
     head: Vec<u8>,
+    depth: DepthScan,
 }
 
 impl<R: Read> Read for Capture<R> {
@@ -128,7 +194,52 @@ impl<R: Read> Read for Capture<R> {
             let take = (HEAD_BYTES - self.head.len()).min(n);
             self.head.extend_from_slice(&buf[..take]);
         }
+        if !self.depth.feed(&buf[..n]) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "JSON nested too deeply",
+            ));
+        }
         Ok(n)
+    }
+}
+
+/// Bracket depth outside strings, tracked byte by byte.
+#[derive(Debug, Default)]
+struct DepthScan {
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    too_deep: bool,
+}
+
+impl DepthScan {
+    /// `false` once the nesting went past [`MAX_DEPTH`].
+    fn feed(&mut self, bytes: &[u8]) -> bool {
+        for &b in bytes {
+            if self.in_string {
+                match (self.escaped, b) {
+                    (true, _) => self.escaped = false,
+                    (false, b'\\') => self.escaped = true,
+                    (false, b'"') => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'[' | b'{' => {
+                    self.depth += 1;
+                    if self.depth > MAX_DEPTH {
+                        self.too_deep = true;
+                        return false;
+                    }
+                }
+                b']' | b'}' => self.depth = self.depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        true
     }
 }
 
@@ -163,10 +274,12 @@ impl Sink<'_> {
 /// Top-level object: only `dataValues` is materialised (one item at a time).
 struct Root<'a, 'f> {
     sink: &'a mut Sink<'f>,
+    facts: &'a mut RootFacts,
 }
 
 enum Key {
     DataValues,
+    WebMessage(&'static str),
     Other,
 }
 
@@ -179,10 +292,10 @@ impl<'de> de::Deserialize<'de> for Key {
                 f.write_str("a field name")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> std::result::Result<Key, E> {
-                Ok(if s == "dataValues" {
-                    Key::DataValues
-                } else {
-                    Key::Other
+                Ok(match WEB_MESSAGE_KEYS.iter().find(|k| **k == s) {
+                    _ if s == "dataValues" => Key::DataValues,
+                    Some(k) => Key::WebMessage(k),
+                    None => Key::Other,
                 })
             }
         }
@@ -205,9 +318,17 @@ impl<'de> Visitor<'de> for Root<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
         while let Some(key) = map.next_key::<Key>()? {
             match key {
-                Key::DataValues => map.next_value_seed(Values {
-                    sink: &mut *self.sink,
-                })?,
+                Key::DataValues => {
+                    map.next_value_seed(Values {
+                        sink: &mut *self.sink,
+                    })?;
+                    self.facts.data_values = true;
+                }
+                Key::WebMessage(k) => {
+                    // An error answer: no need to read the rest of it (it may be huge).
+                    self.facts.web_message_key = Some(k);
+                    return Err(de::Error::custom("a DHIS2 message, not a data value set"));
+                }
                 Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -239,9 +360,6 @@ impl<'de> Visitor<'de> for Values<'_, '_> {
                 return Err(de::Error::custom("stopped by the consumer"));
             }
         }
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> std::result::Result<(), E> {
         Ok(())
     }
 }

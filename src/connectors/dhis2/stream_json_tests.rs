@@ -70,10 +70,94 @@ fn tiny_chunks_with_escapes_and_nesting() {
 }
 
 #[test]
-fn empty_and_missing_lists() {
+fn an_empty_list_is_an_empty_export() {
     assert_eq!(collect(br#"{"dataValues":[]}"#, 3).unwrap().0, 0);
-    assert_eq!(collect(b"{}", 3).unwrap().0, 0);
-    assert_eq!(collect(br#"{"dataValues":null}"#, 3).unwrap().0, 0);
+    // The header DHIS2 writes with a data set (JsonDataValueSetWriter, 2.41.3).
+    let header =
+        br#"{"dataSet":"ds","completeDate":null,"period":"202401","orgUnit":"ou","dataValues":[]}"#;
+    assert_eq!(collect(header, 3).unwrap().0, 0);
+}
+
+/// The problem text of a refused document (always `BadPayload`).
+fn refused(body: &[u8]) -> String {
+    match collect(body, 2).unwrap_err() {
+        Dhis2Error::BadPayload { context, .. } => context,
+        other => panic!("{:?}: {other:?}", String::from_utf8_lossy(body)),
+    }
+}
+
+/// Documents that are not a data value set are errors, never zero values.
+#[test]
+fn not_a_data_value_set_is_refused() {
+    assert!(refused(b"{}").contains("no `dataValues` list"));
+    let deep_object = format!("{{\"a\":{}1{}}}", "{\"a\":".repeat(20), "}".repeat(20));
+    assert!(refused(deep_object.as_bytes()).contains("no `dataValues` list"));
+    for message in [
+        &br#"{"status":"ERROR","message":"database connection lost"}"#[..],
+        br#"{"httpStatus":"OK","httpStatusCode":200,"status":"OK","message":"x"}"#,
+        // A message beside an (empty) list is still not an export.
+        br#"{"dataValues":[],"status":"ERROR"}"#,
+    ] {
+        let why = refused(message);
+        assert!(why.contains("a DHIS2 message"), "{why}");
+        assert!(why.contains("test"), "names the source: {why}");
+    }
+    assert!(refused(br#"{"dataValues":null}"#).contains("a list of data values"));
+    // Values arrive before the error shows; the error still wins.
+    let late =
+        br#"{"dataValues":[{"dataElement":"d","period":"p","orgUnit":"o"}],"message":"cut"}"#;
+    assert!(refused(late).contains("a DHIS2 message"));
+}
+
+#[test]
+fn deep_nesting_is_refused_without_parsing_it() {
+    for depth in [MAX_DEPTH as usize + 1, 10_000, 1_000_000] {
+        // In an ignored key (which serde would skip level by level) and as the document.
+        let ignored = format!(
+            "{{\"meta\":{}{},\"dataValues\":[]}}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        assert!(
+            refused(ignored.as_bytes()).contains("nested deeper than"),
+            "{depth}"
+        );
+        let open = "{\"a\":".repeat(depth);
+        assert!(
+            refused(open.as_bytes()).contains("nested deeper than"),
+            "{depth}"
+        );
+    }
+    // Brackets inside strings are text, not nesting.
+    let text = format!(
+        r#"{{"dataValues":[{{"dataElement":"{}","period":"p","orgUnit":"o","comment":"\\\"{{{{"}}]}}"#,
+        "[".repeat(100)
+    );
+    assert_eq!(collect(text.as_bytes(), 2).unwrap().0, 1);
+}
+
+#[test]
+fn a_huge_error_message_is_refused_unread() {
+    // 20 MB of message: refused at its first key, without reading the rest.
+    let mut body = br#"{"status":"ERROR","message":""#.to_vec();
+    body.resize(body.len() + 20 * 1024 * 1024, b'x');
+    body.extend_from_slice(br#""}"#);
+    let mut cursor = io::Cursor::new(&body);
+    let e = parse_data_values(&mut cursor, 2, "test", |_| true).unwrap_err();
+    assert!(e.to_string().contains("a DHIS2 message"), "{e}");
+    assert!(
+        cursor.position() <= 64 * 1024,
+        "read {} bytes",
+        cursor.position()
+    );
+    // After values, an ignored key is skipped without holding it.
+    let mut body = br#"{"dataValues":[],"junk":""#.to_vec();
+    body.resize(body.len() + 2 * 1024 * 1024, b'x');
+    body.extend_from_slice(br#""}"#);
+    assert_eq!(
+        parse_data_values(io::Cursor::new(&body), 2, "test", |_| true).unwrap(),
+        0
+    );
 }
 
 #[test]

@@ -6,10 +6,11 @@ use chrono::NaiveDateTime;
 use reqwest::Method;
 use serde_json::Value;
 
+use super::accounting;
 use super::client::{Dhis2Client, json_body};
 use super::error::{Dhis2Error, Result};
 use super::jobs::{job_started_from, notifications_from};
-use super::pager::{Pager, page_from};
+use super::pager::{Envelope, Pager, page_from};
 use super::params::{
     ImportMode, ImportStrategy, Query, ReportMode, TrackerAtomicMode, push, push_bool,
 };
@@ -239,7 +240,7 @@ impl Dhis2Client {
             self.clone(),
             vec!["tracker".into(), kind.plural().into()],
             q,
-            vec![kind.plural().into(), "instances".into()],
+            Envelope::tracker(kind.plural(), version),
             query.page_size,
             format!("tracker {} list", kind.plural()),
         ))
@@ -264,7 +265,13 @@ impl Dhis2Client {
         let (meta, body) = self
             .request(Method::GET, &["tracker", kind.plural()], &params, None)
             .await?;
-        let page = page_from::<Value>(&meta, &body, &[kind.plural(), "instances"], kind.plural())?;
+        let page = page_from::<Value>(
+            &meta,
+            &body,
+            &Envelope::tracker(kind.plural(), version),
+            &format!("tracker {} count", kind.plural()),
+            (1, 1),
+        )?;
         page.info.total.ok_or_else(|| {
             Dhis2Error::bad_payload(
                 format!("tracker {} count: no total in the response", kind.plural()),
@@ -287,12 +294,23 @@ impl Dhis2Client {
             .await?;
         let looks_async = meta.is_success()
             && serde_json::from_slice::<Value>(&body).is_ok_and(|v| is_job_ack(&v));
-        if !params.async_mode && !looks_async {
-            return tracker_import_from(&meta, &body);
+        let (report, url) = if !params.async_mode && !looks_async {
+            (tracker_import_from(&meta, &body)?, meta.url)
+        } else {
+            let job = job_started_from(&meta, &body)?;
+            self.wait_for_tracker_job(&job.id).await?;
+            let report = self.tracker_job_report(&job.id).await?;
+            (report, meta.url)
+        };
+        if params.import_mode == ImportMode::Commit
+            && let Some(reason) = accounting::tracker(&report, &tracker_payload_counts(payload))
+        {
+            return Err(Dhis2Error::inconsistent(
+                &url,
+                format!("the tracker import report: {reason}"),
+            ));
         }
-        let job = job_started_from(&meta, &body)?;
-        self.wait_for_tracker_job(&job.id).await?;
-        self.tracker_job_report(&job.id).await
+        Ok(report)
     }
 
     /// `GET /api/tracker/jobs/{id}`: notifications, newest first.

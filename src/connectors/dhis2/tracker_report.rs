@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{Dhis2Error, Result};
-use super::reports::{ImportStatus, Stats};
+use super::reports::{ImportStatus, Stats, is_bare_message, naming_url};
 use super::response::{ResponseMeta, check, parse_json};
 
 /// The four tracker object types as DHIS2 names them in reports.
@@ -144,12 +144,25 @@ fn parse_body(body: &[u8]) -> Result<TrackerReport> {
         Some(r) if r.get("status").is_some() && r.get("id").is_none() => r,
         _ => &v,
     };
-    let has_report = ["stats", "validationReport", "bundleReport"]
+    // Every tracker ImportReport has a validationReport (`withValidationErrors`,
+    // `withError`, `withImportCompleted`, 2.39.0–2.41.3); other imports' reports never do.
+    if let Some(k) = ["typeReports", "importCount"]
+        .iter()
+        .find(|k| inner.get(**k).is_some())
+    {
+        return Err(Dhis2Error::bad_payload(
+            format!(
+                "tracker import report: the response has `{k}`, so it is the report of another kind of import"
+            ),
+            body,
+        ));
+    }
+    let has_report = ["validationReport", "bundleReport"]
         .iter()
         .any(|k| inner.get(k).is_some());
     if inner.get("status").is_none() || !has_report {
         return Err(Dhis2Error::bad_payload(
-            "tracker import report: the response holds no report (an empty report often means the job crashed; check the DHIS2 server log)",
+            "tracker import report: the response holds no import report (no `validationReport`; an empty report often means the job crashed; check the DHIS2 server log)",
             body,
         ));
     }
@@ -159,13 +172,15 @@ fn parse_body(body: &[u8]) -> Result<TrackerReport> {
 
 /// A tracker report response: 2xx and 409-with-report are `Ok`.
 pub fn tracker_import_from(meta: &ResponseMeta, body: &[u8]) -> Result<TrackerReport> {
-    if meta.status == 409
-        && let Ok(r) = parse_body(body)
-    {
-        return Ok(r);
+    if meta.status == 409 {
+        match parse_body(body) {
+            Ok(r) => return Ok(r),
+            Err(_) if is_bare_message(body) => {}
+            Err(e) => return Err(naming_url(e, meta)),
+        }
     }
     check(meta, body)?;
-    parse_body(body)
+    parse_body(body).map_err(|e| naming_url(e, meta))
 }
 
 /// [`tracker_import_from`] for a JSON body with this HTTP status.
@@ -196,6 +211,27 @@ mod tests {
         .unwrap();
         assert_eq!(r.error_count(), 1);
         assert_eq!(r.type_stats(TrackerType::Event).map(|s| s.created), Some(1));
+    }
+
+    #[test]
+    fn other_reports_and_bare_stats_are_refused() {
+        // Every tracker report has a validationReport; stats alone are not one.
+        let e = parse_tracker_import(200, br#"{"status":"OK","stats":{"created":1}}"#).unwrap_err();
+        assert!(e.to_string().contains("no `validationReport`"), "{e}");
+        let metadata =
+            br#"{"status":"OK","stats":{"created":1},"typeReports":[],"validationReport":{}}"#;
+        let e = parse_tracker_import(200, metadata).unwrap_err();
+        assert!(e.to_string().contains("has `typeReports`"), "{e}");
+        // A 409 that is not a report names its URL.
+        let meta = ResponseMeta {
+            url: "http://h/api/tracker".into(),
+            ..ResponseMeta::json(409)
+        };
+        let e = tracker_import_from(&meta, br#"{"status":"ERROR","validationRep"#).unwrap_err();
+        assert!(
+            e.to_string().contains("HTTP 409 from http://h/api/tracker"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -232,6 +232,54 @@ async fn a_total_that_moves_between_pages_is_an_error() {
     assert_eq!(served.load(Ordering::SeqCst), 2);
 }
 
+/// A list that grows while it is paged (a live server receiving data, newest
+/// first): an object comes twice, none of those there at the start is
+/// skipped, and the walk completes (the new one is the next run's change).
+#[tokio::test]
+async fn a_list_that_grows_while_paged_is_read_to_its_end() {
+    let router = Router::new().route(
+        "/dhis/api/dataElements",
+        get(move |RawQuery(q): RawQuery| async move {
+            let q = params(&q);
+            let page: usize = param(&q, "page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            // 4 objects in pages of 2, newest first; a fifth arrives after page 1.
+            let ids: Vec<usize> = if page == 1 { vec![3, 2, 1, 0] } else { vec![4, 3, 2, 1, 0] };
+            let items: Vec<Value> = ids
+                .iter()
+                .skip((page - 1) * 2)
+                .take(2)
+                .map(|i| json!({"id": format!("de{i}")}))
+                .collect();
+            let total = ids.len();
+            json_resp(
+                StatusCode::OK,
+                json!({"pager": {"page": page, "pageCount": total.div_ceil(2), "total": total, "pageSize": 2},
+                       "dataElements": items}),
+            )
+        }),
+    );
+    let c = client(&serve(router).await);
+    let mut pager = c
+        .metadata_pages(
+            "dataElements",
+            MetadataQuery {
+                page_size: 2,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let mut seen = Vec::new();
+    while let Some(page) = pager.next_page().await {
+        let page = page.unwrap();
+        seen.extend(
+            page.items
+                .iter()
+                .map(|o| o["id"].as_str().unwrap_or("").to_string()),
+        );
+    }
+    assert_eq!(seen, ["de3", "de2", "de2", "de1", "de0"]);
+}
+
 fn tracker_router(version: &'static str) -> Router {
     Router::new()
         .route(

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use syncdeck::connectors::dhis2::{
     ClientOptions, Credentials, DataValue, DataValueImportParams, DataValueQuery, Dhis2Client,
-    Dhis2Error, MetadataImportParams, MetadataQuery, OrgUnitMode, TrackerImportParams, TrackerKind,
-    TrackerQuery,
+    Dhis2Error, MetadataImportParams, MetadataQuery, OrgUnitMode, Timeouts, TrackerImportParams,
+    TrackerKind, TrackerQuery,
 };
 
 use common::edits::digest_differences;
@@ -350,8 +350,12 @@ async fn hangs_are_reported_as_timeouts() {
     let c = client_for(
         &proxy.url,
         ClientOptions {
-            read_timeout: Duration::from_millis(800),
-            timeout: Duration::from_secs(3),
+            timeouts: Timeouts {
+                first_byte: Duration::from_millis(800),
+                import: Duration::from_millis(800),
+                idle: Duration::from_millis(800),
+                ..Timeouts::default()
+            },
             ..ClientOptions::default()
         },
     );

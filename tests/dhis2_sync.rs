@@ -38,6 +38,7 @@ impl ProgressSink for Recorder {
         }
     }
     fn step(&self, _: &str) {}
+    fn unchanged(&self, _: u64) {}
 }
 
 fn options() -> SyncOptions {
@@ -318,6 +319,7 @@ impl ProgressSink for Steps {
     fn step(&self, step: &str) {
         self.0.lock().unwrap().push(step.to_string());
     }
+    fn unchanged(&self, _: u64) {}
 }
 
 #[tokio::test]

@@ -407,6 +407,32 @@ fn wait_until_running_in(sd: &Syncdeck, prefixes: &[&str]) -> i64 {
     }
 }
 
+/// Waits until the running job's current resource (one starting with
+/// `prefix`) has stored some objects of its own: a cut after that point
+/// leaves objects at the destination that the next attempt finds unchanged.
+fn wait_until_resource_moved(sd: &Syncdeck, prefix: &str) -> i64 {
+    let start = Instant::now();
+    loop {
+        for job in sd.jobs().iter().filter(|j| j["state"] == "running") {
+            let id = job["id"].as_i64().unwrap();
+            let detail = sd.json(&["jobs", "show", &id.to_string()]);
+            let moved = detail["resources"].as_array().unwrap().iter().any(|r| {
+                r["status"] == "running"
+                    && r["resource"].as_str().unwrap().starts_with(prefix)
+                    && r["processed"].as_u64().unwrap_or(0) > 0
+            });
+            if moved {
+                return id;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "no {prefix} resource moved"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn kill(mut daemon: Daemon) {
     daemon.0.kill().unwrap();
     daemon.0.wait().unwrap();
@@ -618,7 +644,7 @@ async fn trigger_wait_sigterm_gives_the_job_back() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_until_moving_data(&sd);
+    wait_until_resource_moved(&sd, "dataValues:");
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")

@@ -68,7 +68,7 @@ pub trait ResourceProgressSink: Send + Sync {
     /// Of the objects just added, how many the destination already held as
     /// sent (neither written nor refused). A resource resumed after a crash
     /// counts them as synced: the interrupted attempt wrote them.
-    fn unchanged(&self, _objects: u64) {}
+    fn unchanged(&self, objects: u64);
 }
 
 /// Counts of objects changed since a watermark.

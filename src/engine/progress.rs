@@ -31,6 +31,9 @@ struct Inner {
 #[derive(Debug)]
 pub struct ProgressTracker {
     inner: Mutex<Inner>,
+    /// Held from snapshot to stored, by whoever stores progress, so saves
+    /// reach the database in the order of their snapshots.
+    pub save_order: tokio::sync::Mutex<()>,
 }
 
 /// A consistent copy for events and persistence.
@@ -85,6 +88,7 @@ impl ProgressTracker {
                 version: 1,
                 resumed,
             }),
+            save_order: tokio::sync::Mutex::new(()),
         }
     }
 

@@ -340,6 +340,9 @@ impl Workers {
             }
         }
         reporter.cancel();
+        // After any save the reporter still has in flight (same lock), so
+        // an older snapshot never lands last.
+        let _in_order = tracker.save_order.lock().await;
         let snapshot = tracker.snapshot();
         // The final counts are part of the result: kept trying like the result.
         self.record(job, "the final progress", cancel, || {
@@ -360,6 +363,7 @@ impl Workers {
         tracker: &ProgressTracker,
         insist: Option<&CancellationToken>,
     ) {
+        let _in_order = tracker.save_order.lock().await;
         let snap = tracker.snapshot();
         let save = || {
             self.queue
@@ -480,6 +484,11 @@ impl Workers {
                 let now = tokio::time::Instant::now();
                 if snap.version != persisted && now - last_persist >= options.persist_every {
                     last_persist = now;
+                    // Snapshot taken under the lock: saves land in the order
+                    // of their snapshots, so a resource stored as started
+                    // never reads "pending" again after a slow save.
+                    let _in_order = tracker.save_order.lock().await;
+                    let snap = tracker.snapshot();
                     // A failed write is retried by the next one (and the
                     // final save insists): progress is not the result.
                     if let Ok(true) = queue

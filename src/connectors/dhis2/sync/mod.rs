@@ -114,8 +114,9 @@ pub trait ProgressSink: Send + Sync {
     /// What is happening now, for humans ("page 3", "deleting events").
     fn step(&self, step: &str);
     /// Of the objects just added, how many the destination already held
-    /// unchanged (DHIS2 counts them as ignored).
-    fn unchanged(&self, _objects: u64) {}
+    /// unchanged (DHIS2 counts them as ignored). No default: a wrapper that
+    /// forgot to pass it on would silently undercount resumed resources.
+    fn unchanged(&self, objects: u64);
 }
 
 /// A sink that ignores everything.
@@ -125,6 +126,7 @@ impl ProgressSink for NoProgress {
     fn set_total(&self, _: u64) {}
     fn add(&self, _: u64, _: u64, _: u64) {}
     fn step(&self, _: &str) {}
+    fn unchanged(&self, _: u64) {}
 }
 
 /// The result of syncing one resource.

@@ -196,6 +196,10 @@ impl ProgressSink for NoteOverStep<'_> {
         }
         self.inner.step(step);
     }
+
+    fn unchanged(&self, objects: u64) {
+        self.inner.unchanged(objects);
+    }
 }
 
 #[cfg(test)]
@@ -231,6 +235,7 @@ mod tests {
         fn step(&self, step: &str) {
             self.0.lock().unwrap().push(step.to_string());
         }
+        fn unchanged(&self, _: u64) {}
     }
 
     #[tokio::test]

@@ -90,7 +90,10 @@ impl RotatingFile {
         })
     }
 
-    fn open_inner(path: &Path, rotation: Rotation) -> io::Result<(FileRotate<AppendCount>, Active)> {
+    fn open_inner(
+        path: &Path,
+        rotation: Rotation,
+    ) -> io::Result<(FileRotate<AppendCount>, Active)> {
         // file-rotate panics when it cannot create the directory and keeps
         // going without a file when it cannot open one: check both first.
         if let Some(dir) = path.parent() {

@@ -15,8 +15,9 @@
 
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
@@ -63,7 +64,13 @@ struct Shared {
     failing: AtomicU8,
     /// `PATH: error` of the failure that started the current outage.
     trouble: Mutex<Option<String>>,
+    /// When stderr last heard of a failure (see [`ANNOUNCE_AGAIN_AFTER`]).
+    announced: Mutex<Option<Instant>>,
 }
+
+/// A disk at its limit fails and recovers by turns as others free and take
+/// space: stderr hears of a new outage only this long after the last one.
+const ANNOUNCE_AGAIN_AFTER: Duration = Duration::from_secs(60);
 
 /// The open log files. Cheap to clone; the console keeps one to clear a
 /// file through the writer and to show write failures.
@@ -114,6 +121,7 @@ impl LogFiles {
                 lost: AtomicU64::new(0),
                 failing: AtomicU8::new(0),
                 trouble: Mutex::new(None),
+                announced: Mutex::new(None),
             }),
             format,
         })
@@ -200,12 +208,20 @@ impl LogFiles {
 
     /// The first failure of an outage: kept for `health`, and said once.
     fn announce(&self, trouble: &str) {
-        *self
-            .shared
+        let shared = &self.shared;
+        *shared
             .trouble
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(trouble.to_string());
-        if self.shared.notice == FailureNotice::Stderr {
+        if shared.notice != FailureNotice::Stderr {
+            return;
+        }
+        let mut announced = shared
+            .announced
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if announced.is_none_or(|at| at.elapsed() >= ANNOUNCE_AGAIN_AFTER) {
+            *announced = Some(Instant::now());
             // Not through tracing: that would come back here. A closed
             // stderr is no reason to stop.
             let _ = writeln!(
@@ -290,7 +306,8 @@ mod tests {
         )
         .unwrap();
         let path = dir.path().join("sync_jobs.log");
-        let line = |n: u32| format!("[AUTO-SYNC] [INFO] 2026-12-01 19:05:58 [sync_jobs] - job {n}\n");
+        let line =
+            |n: u32| format!("[AUTO-SYNC] [INFO] 2026-12-01 19:05:58 [sync_jobs] - job {n}\n");
         files
             .write_record(LogName::SyncJobs, line(1).as_bytes())
             .unwrap();
@@ -299,10 +316,16 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         std::fs::create_dir(&path).unwrap();
         for n in 2..=4 {
-            assert!(files.write_record(LogName::SyncJobs, line(n).as_bytes()).is_err());
+            assert!(
+                files
+                    .write_record(LogName::SyncJobs, line(n).as_bytes())
+                    .is_err()
+            );
         }
         // Other files are not affected.
-        files.write_record(LogName::Syncdeck, line(9).as_bytes()).unwrap();
+        files
+            .write_record(LogName::Syncdeck, line(9).as_bytes())
+            .unwrap();
         let health = files.health();
         assert_eq!(health.lost, 3);
         let failing = health.failing.expect("a failure going on");
@@ -336,7 +359,10 @@ mod tests {
             "{}",
             lines[0]
         );
-        assert!(lines[1].ends_with("job 5") && lines[2].ends_with("job 6"), "{text}");
+        assert!(
+            lines[1].ends_with("job 5") && lines[2].ends_with("job 6"),
+            "{text}"
+        );
         // Nothing for the file that kept working.
         let other = std::fs::read_to_string(dir.path().join("syncdeck.log")).unwrap();
         assert!(!other.contains("lost"), "{other}");

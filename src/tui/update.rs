@@ -6,8 +6,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::engine::events::EngineEvent;
-use crate::logs::LogHealth;
 use crate::engine::handle::Snapshot;
+use crate::logs::LogHealth;
 use crate::store::queue::{Job, JobState, ResourceProgress};
 use crate::store::state::Detection;
 

@@ -759,7 +759,10 @@ fn a_failing_log_writer_shows_once_on_the_status_line_naming_the_file() {
     let flash = m.flash.clone().expect("a warning");
     assert!(flash.warning);
     assert!(
-        flash.text.starts_with(&format!("cannot write the log file {}", files.dir().join("errors.log").display())),
+        flash.text.starts_with(&format!(
+            "cannot write the log file {}",
+            files.dir().join("errors.log").display()
+        )),
         "{}",
         flash.text
     );

@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use syncdeck::connectors::dhis2::reports::parse_data_value_import;
-use syncdeck_fuzz::{STATUSES, assert_inert, json};
+use syncdeck_fuzz::{STATUSES, assert_inert, is_json};
 
 fuzz_target!(|data: &[u8]| {
     for status in STATUSES {
@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
                     (200..300).contains(&status) || status == 409,
                     "a summary accepted with HTTP {status}"
                 );
-                assert!(json(data).is_some(), "accepted a body that is not JSON");
+                assert!(is_json(data), "accepted a body that is not JSON");
                 let _ = summary.synced();
                 let errors = summary.error_count();
                 assert!(

@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use syncdeck::connectors::dhis2::parse_data_values;
-use syncdeck_fuzz::{assert_inert, json, strict};
+use syncdeck_fuzz::{assert_inert, data_values_items, strict};
 
 fuzz_target!(|data: &[u8]| {
     // Small batches so a short input still spans several of them.
@@ -21,18 +21,12 @@ fuzz_target!(|data: &[u8]| {
     match result {
         Ok(total) => {
             assert_eq!(total, seen, "the total is what was handed over");
-            // Accepted means a whole JSON document…
-            let doc = json(data).expect("accepted a body that is not JSON");
-            // …and values come only from a `dataValues` list.
-            let key = doc.get("dataValues");
+            // Accepted means one JSON object, and values come only from
+            // its `dataValues` lists.
+            let items = data_values_items(data).expect("accepted a body that is not a JSON object");
             if total > 0 || strict() {
-                let list = key.and_then(|v| v.as_array());
-                let list = list.expect("accepted a body without a `dataValues` list");
-                assert!(
-                    list.len() as u64 >= total,
-                    "{total} values from {} items",
-                    list.len()
-                );
+                let items = items.expect("accepted a body without a `dataValues` list");
+                assert!(items as u64 >= total, "{total} values from {items} items");
             }
         }
         Err(e) => assert_inert(&e, data),

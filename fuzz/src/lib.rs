@@ -2,8 +2,10 @@
 //! of hostile input that hold whatever the parser's exact rules (so they
 //! survive the parsers becoming stricter).
 
+use std::fmt;
 use std::sync::OnceLock;
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use syncdeck::connectors::dhis2::Dhis2Error;
 
@@ -30,13 +32,54 @@ pub fn assert_inert(e: &Dhis2Error, input: &[u8]) {
     );
 }
 
-/// The body as JSON, if it is. Invalid UTF-8 inside a string is let
-/// through (as U+FFFD): serde_json does not validate the strings it skips
-/// (keys a parser ignores), and their content is never used.
+/// The body as a JSON value, if it is one.
 pub fn json(body: &[u8]) -> Option<Value> {
-    serde_json::from_slice(body)
-        .or_else(|_| serde_json::from_str(&String::from_utf8_lossy(body)))
-        .ok()
+    serde_json::from_slice(body).ok()
+}
+
+/// Whether the body is one JSON document, as far as serde_json checks a
+/// value it skips: the syntax, but not the UTF-8 of strings nor the range
+/// of numbers (a parser that ignores a key is right not to care).
+pub fn is_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<IgnoredAny>(body).is_ok()
+}
+
+/// For a JSON object: how many items its `dataValues` lists hold (every
+/// occurrence of the key counted: a streaming parser sees them all), or
+/// `None` when it has no such list. `Err` when the body is not a JSON
+/// object.
+pub fn data_values_items(body: &[u8]) -> Result<Option<usize>, serde_json::Error> {
+    struct Probe;
+    impl<'de> Visitor<'de> for Probe {
+        type Value = Option<usize>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<usize>, A::Error> {
+            let mut items: Option<usize> = None;
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "dataValues" {
+                    if let Some(list) = map.next_value::<Option<Vec<IgnoredAny>>>()? {
+                        *items.get_or_insert(0) += list.len();
+                    }
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(items)
+        }
+    }
+    struct Root;
+    impl<'de> DeserializeSeed<'de> for Root {
+        type Value = Option<usize>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<usize>, D::Error> {
+            d.deserialize_map(Probe)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let items = Root.deserialize(&mut de)?;
+    de.end()?;
+    Ok(items)
 }
 
 /// `SYNCDECK_FUZZ_STRICT=1`: also check the rules of the stricter parsers

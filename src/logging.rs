@@ -10,6 +10,7 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+pub use crate::logs::writer::FailureNotice;
 pub use crate::logs::{LogFiles, LogFormat, LogSettings};
 
 /// A layer for [`init_files`]' `extra`.
@@ -37,7 +38,8 @@ pub fn init_stderr() {
 }
 
 /// The console: the five files in `dir` and its in-memory tail (INFO and
-/// up, or `SYNCDECK_LOG`); nothing on the terminal it draws on.
+/// up, or `SYNCDECK_LOG`); nothing on the terminal it draws on (a failed
+/// write reaches its status line through `LogFiles::health`).
 pub fn init_console(
     tail: std::sync::Arc<crate::tui::tail::Tail>,
     dir: &Path,
@@ -46,7 +48,13 @@ pub fn init_console(
     let to_tail = crate::tui::tail::TailLayer::new(tail)
         .with_filter(filter("info"))
         .boxed();
-    init_files(dir, &settings, LogFormat::Text, vec![to_tail])
+    init_files(
+        dir,
+        &settings,
+        LogFormat::Text,
+        FailureNotice::HealthOnly,
+        vec![to_tail],
+    )
 }
 
 /// The default logs directory: `logs` in the data directory.
@@ -66,14 +74,16 @@ pub fn stderr_errors_layer() -> BoxedLayer {
 
 /// Installs the global subscriber: the five files in `dir` (INFO and
 /// above, routed per file) and the `extra` layers. Returns the files'
-/// handle (e.g. to clear one through the writer).
+/// handle (e.g. to clear one through the writer). `notice`: who hears of a
+/// failed write.
 pub fn init_files(
     dir: &Path,
     settings: &LogSettings,
     format: LogFormat,
+    notice: FailureNotice,
     extra: Vec<BoxedLayer>,
 ) -> anyhow::Result<LogFiles> {
-    let files = LogFiles::open(dir, settings, format)?;
+    let files = LogFiles::open(dir, settings, format, notice)?;
     let to_files = files.layer().with_filter(LevelFilter::INFO).boxed();
     let mut layers: Vec<BoxedLayer> = vec![to_files];
     layers.extend(extra);
@@ -85,8 +95,14 @@ pub fn init_files(
 }
 
 /// The daemon: the five files in `dir` with the rotation settings of the
-/// local settings file, errors also on stderr.
+/// local settings file, errors (and a failed log write) also on stderr.
 pub fn init_daemon(dir: &Path, format: LogFormat) -> anyhow::Result<LogFiles> {
     let settings = LogSettings::load_default()?;
-    init_files(dir, &settings, format, vec![stderr_errors_layer()])
+    init_files(
+        dir,
+        &settings,
+        format,
+        FailureNotice::Stderr,
+        vec![stderr_errors_layer()],
+    )
 }

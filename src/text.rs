@@ -26,6 +26,40 @@ pub fn inert(text: &str) -> String {
     sanitize(text, usize::MAX)
 }
 
+/// Where the user info (`user:password@`) of a URL would be: the bytes
+/// between `scheme://` and the last `@` of the authority. Textual, so it
+/// also finds credentials in a URL that does not parse.
+fn user_info_range(url: &str) -> Option<std::ops::Range<usize>> {
+    let start = url.find("://")? + 3;
+    let rest = &url[start..];
+    // WHATWG ends the authority at '/', '?', '#' and, for http(s), '\'.
+    let end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+    let at = rest[..end].rfind('@')?;
+    Some(start..start + at)
+}
+
+/// Whether `url` carries a username and/or password (`http://u:p@host`).
+pub fn has_user_info(url: &str) -> bool {
+    user_info_range(url).is_some()
+}
+
+/// `url` with its user info replaced by `***`, for showing a URL that may
+/// hold a password (one stored before `apply` refused them).
+pub fn redact_user_info(url: &str) -> String {
+    match user_info_range(url) {
+        Some(r) => format!("{}***{}", &url[..r.start], &url[r.end..]),
+        None => url.to_string(),
+    }
+}
+
+/// `url` without its user info and the `@` after it.
+pub fn without_user_info(url: &str) -> String {
+    match user_info_range(url) {
+        Some(r) => format!("{}{}", &url[..r.start], &url[r.end + 1..]),
+        None => url.to_string(),
+    }
+}
+
 /// A size in bytes for people: `512 B`, `27.5 KiB`, `3.4 MiB`, `1.02 GiB`.
 pub fn human_size(bytes: u64) -> String {
     match bytes {
@@ -39,6 +73,33 @@ pub fn human_size(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_info_is_found_and_redacted_even_in_a_url_that_does_not_parse() {
+        for (url, redacted) in [
+            (
+                "http://admin:s3cret@host:8080/dhis",
+                "http://***@host:8080/dhis",
+            ),
+            ("https://d2pat_abc@host", "https://***@host"),
+            ("http://a:b@c@host/x@y", "http://***@host/x@y"),
+            ("http://admin:s3cret@host:99999", "http://***@host:99999"),
+            ("http://u:p@host\\x", "http://***@host\\x"),
+        ] {
+            assert!(has_user_info(url), "{url}");
+            assert_eq!(redact_user_info(url), redacted);
+            assert_eq!(without_user_info(url), redacted.replace("***@", ""));
+        }
+        for url in [
+            "http://host/path@x",
+            "http://host?q=a@b",
+            "host@x",
+            "http://host#@",
+        ] {
+            assert!(!has_user_info(url), "{url}");
+            assert_eq!(redact_user_info(url), url);
+        }
+    }
 
     #[test]
     fn escapes_are_shown_not_sent() {

@@ -25,6 +25,8 @@ struct Env {
     dir: tempfile::TempDir,
     db: PathBuf,
     outputs: Vec<String>,
+    /// Secret variables left out of the environment of the next runs.
+    unset: Vec<&'static str>,
 }
 
 impl Env {
@@ -35,6 +37,7 @@ impl Env {
             dir,
             db,
             outputs: Vec::new(),
+            unset: Vec::new(),
         }
     }
 
@@ -45,15 +48,19 @@ impl Env {
     }
 
     fn run(&mut self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_syncdeck"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_syncdeck"));
+        command
             .arg("--db")
             .arg(&self.db)
             .args(args)
             .env("NATIONAL_PASSWORD", PASSWORD)
             .env("REPORTING_TOKEN", TOKEN)
-            .env_remove("SYNCDECK_DB")
-            .output()
-            .expect("run syncdeck");
+            .env("XDG_DATA_HOME", self.dir.path())
+            .env_remove("SYNCDECK_DB");
+        for var in &self.unset {
+            command.env_remove(var);
+        }
+        let out = command.output().expect("run syncdeck");
         let run = Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -328,6 +335,145 @@ fn secret_values_never_appear_in_output_or_database() {
     assert!(
         !text.contains(PASSWORD) && !text.contains(TOKEN),
         "secret stored in the database"
+    );
+}
+
+#[tokio::test]
+async fn a_url_with_credentials_is_refused_by_apply_and_the_store_and_never_shown() {
+    const IN_URL: &str = "Pa55-in-the-url";
+    let mut env = Env::new();
+    let text = EXAMPLE.replace(
+        "url = \"http://127.0.0.1:8081\"",
+        &format!("url = \"http://admin:{IN_URL}@127.0.0.1:8081\""),
+    );
+    let path = env.write("creds.toml", &text);
+    let line = text.lines().position(|l| l.contains(IN_URL)).expect("line") + 1;
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let r = env.apply(&path, extra);
+        assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains(&format!(
+                "{}:{line}:7: [instance \"national\"].url: must not contain a username or password",
+                path.display()
+            )),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("password_env"), "{}", r.stderr);
+    }
+    let r = env.apply(&path, &["--json"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    let errors: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let e = &errors["errors"][0];
+    assert_eq!(
+        (&e["line"], &e["key"]),
+        (
+            &serde_json::json!(line),
+            &serde_json::json!("[instance \"national\"].url")
+        ),
+        "{errors:#}"
+    );
+    assert!(!env.export().contains("[[instance]]"), "nothing applied");
+
+    // Any other way in is refused by the store itself.
+    let config =
+        file::parse(Path::new("example.toml"), EXAMPLE, &BTreeSet::new()).expect("example");
+    let mut with_creds = config.clone();
+    with_creds.instances[0].url = format!("http://admin:{IN_URL}@127.0.0.1:8081");
+    let store = Store::open(&DbTarget::Sqlite(env.db.clone()))
+        .await
+        .expect("open");
+    let e = store
+        .apply(&with_creds, false, false)
+        .await
+        .expect_err("refused");
+    assert!(
+        e.to_string().contains(
+            "instance national: its url http://***@127.0.0.1:8081 holds a username or password"
+        ),
+        "{e}"
+    );
+    assert!(store.list_instances().await.expect("list").is_empty());
+    store.close().await;
+
+    // A database written before apply refused them: export and apply's
+    // plan show `***`, never the password.
+    env.ok_apply(&env.write("example.toml", EXAMPLE), &[]);
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", env.db.display()))
+        .await
+        .expect("sqlite");
+    sqlx::query("UPDATE instances SET url = ? WHERE name = 'national'")
+        .bind(format!("http://admin:{IN_URL}@127.0.0.1:8081"))
+        .execute(&pool)
+        .await
+        .expect("update");
+    pool.close().await;
+    let exported = env.export();
+    assert!(
+        exported.contains("url = \"http://***@127.0.0.1:8081\""),
+        "{exported}"
+    );
+    let plan = env.ok_apply(&env.write("example.toml", EXAMPLE), &["--dry-run"]);
+    assert!(plan.contains("http://***@127.0.0.1:8081"), "{plan}");
+    // Exported as is, the file is refused until the password is moved out.
+    let r = env.apply(&env.write("exported.toml", &exported), &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+
+    // At run time the stored URL is a configuration error: failed once, no retry.
+    let r = env.run(&["trigger", "national-to-reporting", "--wait", "--json"]);
+    assert_ne!(r.code, 0);
+    let job = &serde_json::from_str::<serde_json::Value>(&r.stdout).expect("json")["job"];
+    assert_eq!(job["state"], "failed", "{job:#}");
+    assert_eq!(job["attempt"], 1, "not retried: {job:#}");
+    assert_eq!(job["error_kind"], "config", "{job:#}");
+    assert!(
+        job["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("must not contain a username or password"),
+        "{job:#}"
+    );
+    for out in &env.outputs {
+        assert!(
+            !out.contains(IN_URL),
+            "the password in the URL leaked:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_secret_at_run_time_fails_once_and_says_what_to_set() {
+    let mut env = Env::new();
+    env.ok_apply(&env.write("example.toml", EXAMPLE), &[]);
+    env.unset = vec!["REPORTING_TOKEN"];
+    let r = env.run(&["trigger", "national-to-reporting", "--wait", "--json"]);
+    assert_ne!(r.code, 0, "exit non-zero when the job failed");
+    let result: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    let job = &result["job"];
+    assert_eq!(job["state"], "failed", "{job:#}");
+    assert_eq!(
+        job["attempt"], 1,
+        "a configuration error is not retried: {job:#}"
+    );
+    assert_eq!(job["error_kind"], "config", "{job:#}");
+    let error = job["last_error"].as_str().unwrap_or("");
+    assert!(
+        error.contains("instance reporting")
+            && error.contains("environment variable REPORTING_TOKEN is not set; set it"),
+        "{error}"
+    );
+    let failed = env.run(&["jobs", "--failed", "--json"]);
+    let failed: serde_json::Value = serde_json::from_str(&failed.stdout).expect("json");
+    assert_eq!(failed.as_array().map(Vec::len), Some(1), "{failed:#}");
+    let queued = env.run(&["jobs", "--json"]);
+    let queued: serde_json::Value = serde_json::from_str(&queued.stdout).expect("json");
+    assert!(
+        queued
+            .as_array()
+            .expect("jobs")
+            .iter()
+            .all(|j| j["state"] != "queued"),
+        "no retry waiting: {queued:#}"
     );
 }
 

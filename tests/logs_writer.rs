@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use syncdeck::logs::settings::Rotation;
+use syncdeck::logs::writer::FailureNotice;
 use syncdeck::logs::{LogFiles, LogFormat, LogName, LogSettings};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -51,7 +52,13 @@ fn settings(max_bytes: u64, keep: usize, errors_keep: usize) -> LogSettings {
 fn concurrent_writers_past_many_rotations_keep_every_line_once_and_whole() {
     let dir = tempfile::tempdir().unwrap();
     let max_bytes = 4096;
-    let files = LogFiles::open(dir.path(), &settings(max_bytes, 300, 2), LogFormat::Text).unwrap();
+    let files = LogFiles::open(
+        dir.path(),
+        &settings(max_bytes, 300, 2),
+        LogFormat::Text,
+        FailureNotice::Stderr,
+    )
+    .unwrap();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(files.layer()));
     std::thread::scope(|s| {
         for t in 0..THREADS {
@@ -123,7 +130,13 @@ fn concurrent_writers_past_many_rotations_keep_every_line_once_and_whole() {
 #[test]
 fn routing_and_json_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let files = LogFiles::open(dir.path(), &LogSettings::default(), LogFormat::Json).unwrap();
+    let files = LogFiles::open(
+        dir.path(),
+        &LogSettings::default(),
+        LogFormat::Json,
+        FailureNotice::Stderr,
+    )
+    .unwrap();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(files.layer()));
     tracing::dispatcher::with_default(&dispatch, || {
         tracing::info!(target: "changes", config = "copy", "3 changed");
@@ -167,7 +180,13 @@ fn routing_and_json_lines() {
 #[test]
 fn clearing_through_the_writer_keeps_rotation_right() {
     let dir = tempfile::tempdir().unwrap();
-    let files = LogFiles::open(dir.path(), &settings(2048, 3, 3), LogFormat::Text).unwrap();
+    let files = LogFiles::open(
+        dir.path(),
+        &settings(2048, 3, 3),
+        LogFormat::Text,
+        FailureNotice::Stderr,
+    )
+    .unwrap();
     let line = format!(
         "[AUTO-SYNC] [INFO] 2025-01-01 00:00:00 [t] - {}\n",
         "y".repeat(100)

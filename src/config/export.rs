@@ -14,7 +14,10 @@ struct FileOut<'a> {
 #[derive(Serialize)]
 struct InstanceOut<'a> {
     name: &'a str,
-    url: &'a str,
+    /// A password stored in the URL (before `apply` refused them) is
+    /// written as `***`: `apply` then refuses the file until it is moved to
+    /// a secret reference.
+    url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     username: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -75,7 +78,7 @@ fn instance(i: &InstanceSpec) -> InstanceOut<'_> {
     let d = |v: Option<std::time::Duration>| v.map(format_duration);
     InstanceOut {
         name: &i.name,
-        url: &i.url,
+        url: crate::text::redact_user_info(&i.url),
         username: i.username.as_deref(),
         password_env: pick("password_env"),
         password_file: pick("password_file"),

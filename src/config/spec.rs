@@ -74,11 +74,12 @@ pub fn format_duration(d: Duration) -> String {
 
 impl InstanceSpec {
     /// `(field, shown value)` pairs compared by `apply`; never a secret, only
-    /// its reference.
+    /// its reference (a password stored in a URL before `apply` refused
+    /// them shows as `***`).
     pub fn fields(&self) -> Vec<(&'static str, String)> {
         let (key, value) = self.secret.key_and_value();
         let mut out = vec![
-            ("url", self.url.clone()),
+            ("url", crate::text::redact_user_info(&self.url)),
             ("username", self.username.clone().unwrap_or_default()),
             (key, value),
         ];

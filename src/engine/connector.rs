@@ -39,10 +39,14 @@ pub enum ConnectorError {
     /// Credentials refused: never retried (repeated logins lock DHIS2 accounts).
     #[error("{0}")]
     Auth(String),
+    /// The configuration cannot work as it is (a secret not set, an invalid
+    /// URL…): never retried, only an operator can fix it.
+    #[error("{0}")]
+    Config(String),
     /// Network, timeout, 5xx, 429: the job is retried later.
     #[error("{0}")]
     Transient(String),
-    /// Bad configuration or unexpected answers: retried, but unlikely to heal.
+    /// Unexpected answers: retried, but unlikely to heal.
     #[error("{0}")]
     Other(String),
     #[error("cancelled")]
@@ -53,6 +57,7 @@ impl ConnectorError {
     pub fn kind(&self) -> &'static str {
         match self {
             ConnectorError::Auth(_) => "auth",
+            ConnectorError::Config(_) => "config",
             ConnectorError::Transient(_) => "transient",
             ConnectorError::Other(_) => "error",
             ConnectorError::Cancelled => "cancelled",

@@ -59,7 +59,7 @@ impl Dhis2Connectors {
         .await
         .map_err(|e| ConnectorError::Other(e.to_string()))?
         // A missing secret is a configuration error: retrying cannot fix it.
-        .map_err(|e| ConnectorError::Auth(e.to_string()))?;
+        .map_err(|e| ConnectorError::Config(e.to_string()))?;
         let (credentials, instance) = credentials;
         let mut options = self.client_options.clone();
         options.timeouts = with_instance_timeouts(options.timeouts, &instance.timeouts);
@@ -85,13 +85,13 @@ impl ConnectorFactory for Dhis2Connectors {
         config: &SyncConfig,
     ) -> Result<Arc<dyn SyncConnector>, ConnectorError> {
         if config.kind != SyncKind::Dhis2 {
-            return Err(ConnectorError::Other(format!(
+            return Err(ConnectorError::Config(format!(
                 "{} syncs are not supported by this engine yet",
                 config.kind.as_str()
             )));
         }
         let destination = config.destination_id.ok_or_else(|| {
-            ConnectorError::Other(format!("{} has no destination instance", config.name))
+            ConnectorError::Config(format!("{} has no destination instance", config.name))
         })?;
         let source = self.client(config.source_id, "source").await?;
         let destination = self.client(destination, "destination").await?;
@@ -139,6 +139,9 @@ impl Dhis2Connector {
 fn map_error(e: Dhis2Error, what: &str) -> ConnectorError {
     match e {
         Dhis2Error::Auth { .. } => ConnectorError::Auth(format!("{what}: {e}")),
+        // A bad base URL, a secret that cannot be read, a TLS certificate
+        // that does not verify: the same next time, until someone fixes it.
+        Dhis2Error::Config(_) => ConnectorError::Config(format!("{what}: {e}")),
         e if e.is_retryable() => ConnectorError::Transient(format!("{what}: {e}")),
         e => ConnectorError::Other(format!("{what}: {e}")),
     }

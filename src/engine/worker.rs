@@ -731,6 +731,7 @@ impl From<ConnectorError> for RunError {
     fn from(e: ConnectorError) -> Self {
         match e {
             ConnectorError::Auth(m) => RunError::Permanent(m, "auth"),
+            ConnectorError::Config(m) => RunError::Permanent(m, "config"),
             ConnectorError::Cancelled => RunError::Cancelled,
             other @ (ConnectorError::Transient(_) | ConnectorError::Other(_)) => {
                 RunError::Retryable(other.to_string(), other.kind())

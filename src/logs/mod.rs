@@ -23,4 +23,4 @@ pub use format::LogFormat;
 pub use names::{LogLevel, LogName};
 pub use search::SearchQuery;
 pub use settings::LogSettings;
-pub use writer::LogFiles;
+pub use writer::{FailureNotice, LogFiles, LogHealth};

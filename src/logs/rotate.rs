@@ -1,20 +1,21 @@
 //! One size-rotated log file: file-rotate does the renaming
 //! (`NAME.log` → `NAME.log.1` → …, oldest deleted), this wrapper decides
-//! *when*, so that
+//! *when* and does the writing itself, so that
 //! - a record is never split and a file never passes its limit (we rotate
-//!   before a record that would not fit; file-rotate's own
-//!   `BytesSurpassed` check stays as a backstop and never fires first);
+//!   before a record that would not fit);
+//! - a record is written whole or not at all: a short write (a full disk
+//!   takes what fits in the last page, then says ENOSPC) is cut off again
+//!   with `set_len`, so no fragment stays for the next record to be glued to;
 //! - another process clearing, deleting or rotating the file (`syncdeck
 //!   logs clear` beside a running daemon) is noticed before the next write:
-//!   file-rotate keeps a private byte counter, so when the file on disk is
-//!   not the one we believe (other inode, gone, or shorter than what we
-//!   wrote) we reopen it, which re-reads the real size.
+//!   when the file on disk is not the one we believe (other inode, gone, or
+//!   shorter than what we wrote) we reopen it, which re-reads the real size.
 //!
 //! Files are opened with `O_APPEND` (a truncation by someone else never
 //! leaves a NUL-filled hole), `O_NOFOLLOW` (a planted symlink is not
 //! written through) and mode 0600 (logs can hold server names and errors).
 
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -27,11 +28,51 @@ use super::settings::Rotation;
 pub struct RotatingFile {
     path: PathBuf,
     rotation: Rotation,
-    inner: FileRotate<AppendCount>,
+    /// Renames and deletes on rotation; never written through (its `Write`
+    /// leaves a partial record behind on a short write).
+    rotator: FileRotate<AppendCount>,
+    active: Active,
+}
+
+/// The active file as this writer holds it.
+struct Active {
+    /// `O_APPEND`: every record goes here.
+    file: File,
     /// Bytes in the file as far as this writer knows.
     size: u64,
-    /// (device, inode) of the file `inner` writes to.
+    /// (device, inode) of `file`.
     id: (u64, u64),
+}
+
+impl Active {
+    /// Opens (creating) the active file, refusing anything but a regular file.
+    fn open(path: &Path) -> io::Result<Active> {
+        // Opening here reports the real error (ELOOP for a symlink…).
+        let file = options().open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(io::Error::other(format!(
+                "{} is not a regular file",
+                path.display()
+            )));
+        }
+        Ok(Active {
+            file,
+            size: meta.len(),
+            id: identity(&meta),
+        })
+    }
+}
+
+fn options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW);
+    options
 }
 
 fn identity(meta: &fs::Metadata) -> (u64, u64) {
@@ -40,51 +81,35 @@ fn identity(meta: &fs::Metadata) -> (u64, u64) {
 
 impl RotatingFile {
     pub fn open(path: &Path, rotation: Rotation) -> io::Result<RotatingFile> {
-        let (inner, size, id) = Self::open_inner(path, rotation)?;
+        let (rotator, active) = Self::open_inner(path, rotation)?;
         Ok(RotatingFile {
             path: path.to_path_buf(),
             rotation,
-            inner,
-            size,
-            id,
+            rotator,
+            active,
         })
     }
 
     fn open_inner(
         path: &Path,
         rotation: Rotation,
-    ) -> io::Result<(FileRotate<AppendCount>, u64, (u64, u64))> {
+    ) -> io::Result<(FileRotate<AppendCount>, Active)> {
         // file-rotate panics when it cannot create the directory and keeps
         // going without a file when it cannot open one: check both first.
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir)?;
         }
-        let mut options = OpenOptions::new();
-        options
-            .read(true)
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW);
-        // Opening here first reports the real error (ELOOP for a symlink…).
-        let probe = options.open(path)?;
-        let meta = probe.metadata()?;
-        if !meta.is_file() {
-            return Err(io::Error::other(format!(
-                "{} is not a regular file",
-                path.display()
-            )));
-        }
-        drop(probe);
-        let limit = usize::try_from(rotation.max_bytes).unwrap_or(usize::MAX);
-        let inner = FileRotate::new(
+        let active = Active::open(path)?;
+        // We decide when to rotate and never write through it, so it gets
+        // no limit of its own.
+        let rotator = FileRotate::new(
             path,
             AppendCount::new(rotation.keep),
-            ContentLimit::BytesSurpassed(limit),
+            ContentLimit::None,
             Compression::None,
-            Some(options),
+            Some(options()),
         );
-        Ok((inner, meta.len(), identity(&meta)))
+        Ok((rotator, active))
     }
 
     pub fn path(&self) -> &Path {
@@ -95,7 +120,7 @@ impl RotatingFile {
     /// is shorter than we believe (cleared or rotated by another process).
     fn resync(&mut self) -> io::Result<()> {
         let stale = match fs::symlink_metadata(&self.path) {
-            Ok(meta) => identity(&meta) != self.id || meta.len() < self.size,
+            Ok(meta) => identity(&meta) != self.active.id || meta.len() < self.active.size,
             Err(e) if e.kind() == io::ErrorKind::NotFound => true,
             Err(e) => return Err(e),
         };
@@ -106,27 +131,43 @@ impl RotatingFile {
     }
 
     fn reopen(&mut self) -> io::Result<()> {
-        let (inner, size, id) = Self::open_inner(&self.path, self.rotation)?;
-        self.inner = inner;
-        self.size = size;
-        self.id = id;
+        (self.rotator, self.active) = Self::open_inner(&self.path, self.rotation)?;
         Ok(())
     }
 
-    /// Appends one whole record (one or more complete lines).
+    /// Appends one record (one or more complete lines), whole or not at
+    /// all: after an error nothing of it is left in the file.
     pub fn write_record(&mut self, record: &[u8]) -> io::Result<()> {
         self.resync()?;
-        if self.size > 0 && self.size + record.len() as u64 > self.rotation.max_bytes {
-            self.inner.rotate()?;
-            // file-rotate creates the new file; learn its identity.
-            let meta = fs::symlink_metadata(&self.path)?;
-            self.id = identity(&meta);
-            self.size = meta.len();
+        let len = record.len() as u64;
+        if self.active.size > 0 && self.active.size + len > self.rotation.max_bytes {
+            self.rotator.rotate()?;
+            // file-rotate created the new file; write to it from now on.
+            self.active = Active::open(&self.path)?;
         }
-        // Our writes never return short: one write_all is one record.
-        self.inner.write_all(record)?;
-        self.size += record.len() as u64;
-        Ok(())
+        let active = &mut self.active;
+        // Where an O_APPEND write lands: the real end of the file.
+        let start = active.file.metadata()?.len();
+        match active.file.write_all(record) {
+            Ok(()) => {
+                active.size = start + len;
+                Ok(())
+            }
+            Err(e) => {
+                // A full disk takes what fits in the file's last page, then
+                // says ENOSPC: cut that head off again (shrinking needs no
+                // space), so the next record does not continue it.
+                let cut = active.file.set_len(start);
+                active.size = start;
+                match cut {
+                    Ok(()) => Err(e),
+                    Err(cut) => Err(io::Error::new(
+                        e.kind(),
+                        format!("{e} (and the partial line could not be removed: {cut})"),
+                    )),
+                }
+            }
+        }
     }
 
     /// Empties the active file; rotated files stay. Done here so the byte

@@ -249,6 +249,19 @@ impl Store {
     /// Makes the database match `file` (see the module comment), in one
     /// transaction; with `dry_run` only computes the plan.
     pub async fn apply(&self, file: &ConfigFile, prune: bool, dry_run: bool) -> Result<ApplyPlan> {
+        // The file loader refuses these with file:line; this guards every
+        // other way a ConfigFile is built (demo, bench, future callers).
+        if let Some(i) = file
+            .instances
+            .iter()
+            .find(|i| crate::text::has_user_info(&i.url))
+        {
+            return Err(StoreError::Invalid(format!(
+                "instance {}: its url {} holds a username or password; give the URL without them and reference the secret (password_env, password_file, token_env or token_file)",
+                i.name,
+                crate::text::redact_user_info(&i.url)
+            )));
+        }
         let now = self.now_expr();
         let q_instances = Sql::new(self, SELECT_INSTANCES);
         let q_configs = Sql::new(self, SELECT_CONFIGS);

@@ -66,6 +66,8 @@ async fn event_loop(
     let mut log_tick = tokio::time::interval(LOG_POLL_INTERVAL);
     log_tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let tail = model.tail.clone();
+    // Read once a second: a failed log write reaches the status line.
+    let writer = log_files.clone();
     let logs = LogEffects::new(model.logs_dir.clone(), log_files, tx.clone());
     let mut runner = EffectRunner::new(engine, tx, logs);
     let mut stats = FrameStats::default();
@@ -128,7 +130,15 @@ async fn event_loop(
         };
         let was_dirty = model.dirty;
         let is_tick = matches!(msg, Msg::Tick(_));
-        for effect in update(model, msg) {
+        let mut msgs = vec![msg];
+        if is_tick
+            && let Some(health) = writer.as_ref().map(crate::logs::LogFiles::health)
+            && health != model.log_health
+        {
+            msgs.push(Msg::LogHealth(health));
+        }
+        let effects: Vec<Effect> = msgs.into_iter().flat_map(|m| update(model, m)).collect();
+        for effect in effects {
             match effect {
                 Effect::Repaint => {
                     tui.repaint()?;

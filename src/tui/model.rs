@@ -325,6 +325,8 @@ pub struct Model {
     pub logs_dir: Option<std::path::PathBuf>,
     /// The log viewer (the logs view).
     pub logview: LogViewState,
+    /// The log writer's state as last polled (write failures).
+    pub log_health: crate::logs::LogHealth,
     pub quit: bool,
     /// Something changed since the last frame.
     pub dirty: bool,
@@ -369,6 +371,7 @@ impl Model {
             synced_stored: 0,
             logs_dir: None,
             logview: LogViewState::default(),
+            log_health: crate::logs::LogHealth::default(),
             quit: false,
             dirty: true,
         }

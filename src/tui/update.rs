@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::engine::events::EngineEvent;
 use crate::engine::handle::Snapshot;
+use crate::logs::LogHealth;
 use crate::store::queue::{Job, JobState, ResourceProgress};
 use crate::store::state::Detection;
 
@@ -54,6 +55,8 @@ pub enum Msg {
     /// The log viewer's poll tick (≤ 4 Hz, only while it waits for progress
     /// or follows a file).
     LogTick,
+    /// The log writer's state changed (polled once a second).
+    LogHealth(LogHealth),
 }
 
 /// What `app` must do for `update`.
@@ -158,7 +161,29 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::LogHealth(health) => {
+            on_log_health(model, health);
+            Vec::new()
+        }
     }
+}
+
+/// A log write failing, or working again, is said once on the status line.
+fn on_log_health(model: &mut Model, health: LogHealth) {
+    let before = std::mem::replace(&mut model.log_health, health);
+    let now = &model.log_health;
+    let text = match (&before.failing, &now.failing) {
+        (None, Some(trouble)) => format!(
+            "cannot write the log file {trouble}; log records are being lost until it can be written again"
+        ),
+        (Some(_), None) => format!(
+            "log files can be written again; {} log records lost since the console started (each file says how many it lost)",
+            now.lost
+        ),
+        _ => return,
+    };
+    model.flash = Some(Flash::warn(text));
+    model.dirty = true;
 }
 
 /// Loads the data of the current view.

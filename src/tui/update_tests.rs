@@ -727,3 +727,57 @@ fn keys_pressed_before_the_session_answers_still_step_through_levels_and_follow(
         ]
     );
 }
+
+#[test]
+fn a_failing_log_writer_shows_once_on_the_status_line_naming_the_file() {
+    use crate::logs::{FailureNotice, LogFiles, LogFormat, LogName, LogSettings};
+    let dir = tempfile::tempdir().unwrap();
+    let files = LogFiles::open(
+        dir.path(),
+        &LogSettings::default(),
+        LogFormat::Text,
+        FailureNotice::HealthOnly,
+    )
+    .unwrap();
+    let mut m = sample::model();
+    // What the console's loop sends once a second when the state changed.
+    let poll = |m: &mut Model| {
+        let health = files.health();
+        if health != m.log_health {
+            assert_eq!(update(m, Msg::LogHealth(health)), vec![]);
+        }
+    };
+    poll(&mut m);
+    assert_eq!(m.flash, None);
+
+    // The active file replaced by a directory: its writes fail.
+    let path = dir.path().join("errors.log");
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    assert!(files.write_record(LogName::Errors, b"a\n").is_err());
+    poll(&mut m);
+    let flash = m.flash.clone().expect("a warning");
+    assert!(flash.warning);
+    assert!(
+        flash.text.starts_with(&format!(
+            "cannot write the log file {}",
+            files.dir().join("errors.log").display()
+        )),
+        "{}",
+        flash.text
+    );
+    // More losses of the same outage do not repeat it over newer messages.
+    update(&mut m, Msg::Done(Ok("job 7 queued again".into())));
+    assert!(files.write_record(LogName::Errors, b"b\n").is_err());
+    poll(&mut m);
+    assert_eq!(m.flash.as_ref().unwrap().text, "job 7 queued again");
+
+    std::fs::remove_dir(&path).unwrap();
+    files.write_record(LogName::Errors, b"c\n").unwrap();
+    poll(&mut m);
+    let text = &m.flash.as_ref().unwrap().text;
+    assert!(
+        text.starts_with("log files can be written again; 2 log records lost"),
+        "{text}"
+    );
+}

@@ -277,6 +277,12 @@ impl Parser<'_> {
         let url =
             self.required_str(t, at, &ctx, "url")
                 .and_then(|(url, span)| match url::Url::parse(&url) {
+                    // Before any other check, and never echoing the URL: it
+                    // holds a password the database and `export` must not get.
+                    _ if crate::text::has_user_info(&url) => {
+                        self.err(span.start, join(&ctx, "url"), user_info_hint(&url));
+                        None
+                    }
                     Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
                         Some(url)
                     }
@@ -617,6 +623,21 @@ impl Parser<'_> {
                 .unwrap_or(d.notify_on_sync_complete),
         })
     }
+}
+
+/// The error for `url = "http://user:password@host"`: what to write instead,
+/// with the URL shown without its user info (which may be a password or a
+/// token) and the keys that reference a secret.
+fn user_info_hint(url: &str) -> String {
+    let instead = format!(
+        "url = \"{}\"",
+        crate::text::inert(&crate::text::without_user_info(url))
+    );
+    format!(
+        "must not contain a username or password (it would be stored and shown in clear); write {instead} \
+         and reference the secret: username = \"...\" with password_env = \"VAR_NAME\" or password_file = \"/path/to/file\", \
+         or token_env / token_file for a personal access token"
+    )
 }
 
 #[cfg(test)]

@@ -309,3 +309,46 @@ fn instance_timeouts_are_optional_whole_seconds_within_bounds() {
         "idle_timout: unknown key; did you mean `idle_timeout`?",
     );
 }
+
+#[test]
+fn a_url_with_user_info_is_refused_without_echoing_it() {
+    let password = "S3cret-in-url";
+    for (url, bare) in [
+        (
+            format!("http://admin:{password}@127.0.0.1:8081"),
+            "http://127.0.0.1:8081",
+        ),
+        (
+            format!("https://{password}@dhis2.example.org/dhis"),
+            "https://dhis2.example.org/dhis",
+        ),
+        // Does not parse either (bad port): still refused for its user info.
+        (
+            format!("http://admin:{password}@host:99999"),
+            "http://host:99999",
+        ),
+    ] {
+        let text = format!(
+            "[[instance]]\nname = \"a\"\nurl = \"{url}\"\nusername = \"admin\"\npassword_env = \"A_PW\"\n"
+        );
+        let errs = errors(&text);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        let e = &errs[0];
+        assert!(
+            e.starts_with(
+                "cfg.toml:3:7: [instance \"a\"].url: must not contain a username or password"
+            ),
+            "{e}"
+        );
+        assert!(e.contains(&format!("write url = \"{bare}\"")), "{e}");
+        assert!(e.contains("password_env") && e.contains("token_env"), "{e}");
+        assert!(!e.contains(password), "the password is echoed: {e}");
+    }
+    // A username alone is user info too.
+    has(
+        &errors("[[instance]]\nname = \"a\"\nurl = \"http://admin@h\"\ntoken_env = \"T\"\n"),
+        "must not contain a username or password",
+    );
+    // An '@' after the host is not.
+    ok("[[instance]]\nname = \"a\"\nurl = \"http://h/dhis@2\"\ntoken_env = \"T\"\n");
+}

@@ -292,7 +292,8 @@ pub fn normalize_base_url(input: &str) -> Result<Url> {
     let mut url = Url::parse(input.trim()).map_err(|e| {
         Dhis2Error::Config(format!(
             "invalid DHIS2 base URL {:?}: {e}; expected e.g. https://host or https://host/dhis",
-            sanitize(input, 200)
+            // A URL that does not parse may still hold a password.
+            sanitize(&crate::text::redact_user_info(input), 200)
         ))
     })?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -406,7 +407,13 @@ mod tests {
         ] {
             assert_eq!(normalize_base_url(input).unwrap().as_str(), want, "{input}");
         }
-        for bad in ["ftp://h", "not a url", "https://admin:district@host/"] {
+        for bad in [
+            "ftp://h",
+            "not a url",
+            "https://admin:district@host/",
+            // Does not parse (port out of range): the message must not echo it.
+            "https://admin:district@host:99999/",
+        ] {
             let e = normalize_base_url(bad).unwrap_err();
             assert!(matches!(e, Dhis2Error::Config(_)), "{bad}");
             assert!(!e.to_string().contains("district"));

@@ -263,10 +263,7 @@ pub async fn export(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Respons
                 let store = &state.data;
                 let limit = sel.limit.unwrap_or(usize::MAX);
                 let end = (c.next + CHUNK_SCAN).min(c.order.len());
-                while c.next < end
-                    && c.emitted - count_before < CHUNK_VALUES
-                    && c.emitted < limit
-                {
+                while c.next < end && c.emitted - count_before < CHUNK_VALUES && c.emitted < limit {
                     let i = c.order[c.next] as usize;
                     c.next += 1;
                     let Some(row) = store.rows.get(i) else {

@@ -169,9 +169,15 @@ mod tests {
 
     #[test]
     fn zones_by_name_and_utc_form() {
-        assert_eq!(Zone::named("America/Bogota").unwrap().offset_seconds, -18_000);
+        assert_eq!(
+            Zone::named("America/Bogota").unwrap().offset_seconds,
+            -18_000
+        );
         let err = Zone::named("Europe/Oslo").unwrap_err();
-        assert!(err.contains("Europe/Oslo") && err.contains("America/Bogota"), "{err}");
+        assert!(
+            err.contains("Europe/Oslo") && err.contains("America/Bogota"),
+            "{err}"
+        );
         let local = parse("2024-05-01T10:00:00.000").unwrap();
         assert_eq!(format_utc(local), "2024-05-01T07:00:00.000+0000");
     }

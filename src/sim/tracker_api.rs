@@ -90,7 +90,9 @@ fn org_unit_params_checked(
             return Err("Parameter `ouMode` was removed in 2.42: use `orgUnitMode`".into());
         }
     }
-    let units: Vec<String> = if kind == TrackerKind::Event && params.get("orgUnit").is_some_and(|o| !o.is_empty()) {
+    let units: Vec<String> = if kind == TrackerKind::Event
+        && params.get("orgUnit").is_some_and(|o| !o.is_empty())
+    {
         event_org_unit(sim, params.get("orgUnit").unwrap_or(""))?
     } else if new_ou && params.has("orgUnits") {
         params

@@ -17,21 +17,19 @@ use super::tracker_import::{self, ImportParams};
 use super::tracker_store::TrackerKind;
 use super::{Shared, clock, task_api};
 
-/// Parameter names each version accepts for org-unit scoping and unpaged exports.
-fn org_unit_params(
-    sim: &Shared,
-    kind: TrackerKind,
-    params: &Params,
-) -> Result<(Vec<String>, String), Response> {
-    org_unit_params_checked(sim, kind, params).map_err(|e| match e {
-        Refusal::Plain(message) => bad_request(&message),
-        Refusal::Status(code, message) => error(code, &message),
-    })
-}
-
+/// Why an export's org unit parameters were refused: 400, or another status.
 enum Refusal {
     Plain(String),
     Status(StatusCode, String),
+}
+
+impl Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Plain(message) => bad_request(&message),
+            Refusal::Status(code, message) => error(code, &message),
+        }
+    }
 }
 
 impl From<String> for Refusal {
@@ -74,7 +72,8 @@ fn event_org_unit(sim: &Shared, ou: &str) -> Result<Vec<String>, Refusal> {
     })
 }
 
-fn org_unit_params_checked(
+/// Parameter names each version accepts for org-unit scoping and unpaged exports.
+fn org_unit_params(
     sim: &Shared,
     kind: TrackerKind,
     params: &Params,
@@ -168,7 +167,7 @@ pub async fn export(
     let minor = sim.version().minor();
     let (units, mode) = match org_unit_params(&sim, kind, &params) {
         Ok(v) => v,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let unpaged = if minor >= 41 {
         params.flag("paging") == Some(false)

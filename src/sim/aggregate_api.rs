@@ -135,10 +135,20 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Refusal> {
         (Some(s), Some(e)) => Some((parse_date(s, "startDate")?, parse_date(e, "endDate")?)),
         _ => None,
     };
+    // The SQL compares `dv.lastupdated` (timestamp without time zone, written
+    // in the server's zone) with a string literal (2.41.3
+    // dxf2/datavalueset/SpringDataValueSetStore.java getDataValueSql; the same
+    // in 2.39.6, 2.40.5 and 2.42.1):
+    // - `lastUpdated`: parsed in the server zone (DateUtils.parseDate), then
+    //   written as UTC by `toLongGmtDate`, so the bound is the *UTC* wall time and
+    //   a server west of UTC misses values of the last |offset| hours;
+    // - `lastUpdatedDuration`: `DateUtils.nowMinusDuration` takes the local wall
+    //   time as if it were UTC, which `toLongGmtDate` prints back unchanged: the
+    //   bound is local now minus the duration, whatever the offset.
     let last_updated = match params.get("lastUpdated") {
-        Some(t) => Some(clock::parse(t).ok_or_else(|| {
+        Some(t) => Some(clock::local_to_utc(clock::parse(t).ok_or_else(|| {
             Refusal::BadRequest(format!("Invalid date `{t}` for parameter lastUpdated"))
-        })?),
+        })?)),
         None => match params.get("lastUpdatedDuration") {
             Some(d) => Some(clock::now() - parse_dhis2_duration(d)?),
             None => None,
@@ -219,13 +229,20 @@ pub async fn export(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Respons
         Err(refusal) => return refusal.into_response(),
     };
     struct Cursor {
-        next_row: usize,
+        /// Row indices in the order this answer sends them.
+        order: Vec<u32>,
+        next: usize,
         emitted: usize,
         done: bool,
         started: bool,
     }
+    let order = {
+        let rows = sim.read().data.rows.len();
+        sim.export_order(rows)
+    };
     let cursor = Cursor {
-        next_row: 0,
+        order,
+        next: 0,
         emitted: 0,
         done: false,
         started: false,
@@ -245,13 +262,13 @@ pub async fn export(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Respons
                 let state = sim.read();
                 let store = &state.data;
                 let limit = sel.limit.unwrap_or(usize::MAX);
-                let end = (c.next_row + CHUNK_SCAN).min(store.rows.len());
-                while c.next_row < end
-                    && c.emitted - count_before < CHUNK_VALUES
-                    && c.emitted < limit
-                {
-                    let row = &store.rows[c.next_row];
-                    c.next_row += 1;
+                let end = (c.next + CHUNK_SCAN).min(c.order.len());
+                while c.next < end && c.emitted - count_before < CHUNK_VALUES && c.emitted < limit {
+                    let i = c.order[c.next] as usize;
+                    c.next += 1;
+                    let Some(row) = store.rows.get(i) else {
+                        continue;
+                    };
                     if sel.admits(row) {
                         if c.emitted > 0 {
                             out.push(',');
@@ -260,7 +277,7 @@ pub async fn export(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Respons
                         c.emitted += 1;
                     }
                 }
-                if c.next_row >= store.rows.len() || c.emitted >= limit {
+                if c.next >= c.order.len() || c.emitted >= limit {
                     out.push_str("]}");
                     c.done = true;
                 }

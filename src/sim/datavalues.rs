@@ -197,8 +197,8 @@ impl DataValueStore {
             out,
             ",\"storedBy\":{},\"created\":\"{}\",\"lastUpdated\":\"{}\"",
             q(self.stored_by(row)),
-            clock::format(clock::from_millis(row.created)),
-            clock::format(clock::from_millis(row.last_updated)),
+            clock::format_utc(clock::from_millis(row.created)),
+            clock::format_utc(clock::from_millis(row.last_updated)),
         );
         if let Some(c) = &row.comment {
             let _ = write!(out, ",\"comment\":{}", q(c));

@@ -189,6 +189,9 @@ pub async fn deleted_objects(State(sim): State<Shared>, RawQuery(q): RawQuery) -
                    "deletedAt": clock::format(d.deleted_at), "deletedBy": d.deleted_by})
         })
         .collect();
+    // No ORDER BY: offset pages of a fresh order each request.
+    let order = sim.export_order(items.len());
+    let items: Vec<Value> = order.iter().map(|&i| items[i as usize].clone()).collect();
     let window = paging.window(items.len());
     let mut body = json!({"deletedObjects": items[window].to_vec()});
     if paging.enabled {

@@ -48,6 +48,8 @@ pub struct Sim {
     state: RwLock<SimState>,
     stats: Mutex<Stats>,
     rng: Mutex<ChaCha8Rng>,
+    /// Unordered exports answered so far (seeds their row order).
+    unordered_exports: std::sync::atomic::AtomicU64,
 }
 
 type Shared = Arc<Sim>;
@@ -68,6 +70,24 @@ impl Sim {
     }
     pub fn version(&self) -> Dhis2Version {
         self.opts.version
+    }
+
+    /// The order of one unordered export of `n` rows: DHIS2 has no ORDER BY on
+    /// `dataValueSets` (2.41.3 dxf2/datavalueset/SpringDataValueSetStore.java
+    /// getDataValueSql) nor on `deletedObjects` (HibernateDeletedObjectStore.query,
+    /// offset paging), so each request gets a fresh permutation, deterministic
+    /// in `--seed` and the number of unordered exports answered before.
+    fn export_order(&self, n: usize) -> Vec<u32> {
+        use rand::seq::SliceRandom;
+        let count = self
+            .unordered_exports
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut rng = ChaCha8Rng::seed_from_u64(
+            self.opts.seed ^ 0x0bde_0bde ^ count.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        );
+        let mut order: Vec<u32> = (0..u32::try_from(n).unwrap_or(u32::MAX)).collect();
+        order.shuffle(&mut rng);
+        order
     }
 }
 
@@ -97,6 +117,7 @@ impl Drop for RunningSim {
 
 /// Generates the dataset, binds 127.0.0.1:`opts.port` and serves in the background.
 pub async fn start(opts: SimOptions) -> anyhow::Result<RunningSim> {
+    clock::set_zone(opts.time_zone).map_err(anyhow::Error::msg)?;
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port))
         .await
         .with_context(|| {
@@ -117,6 +138,7 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<RunningSim> {
         base_url: base_url.clone(),
         state: RwLock::new(state),
         stats: Mutex::new(Stats::default()),
+        unordered_exports: std::sync::atomic::AtomicU64::new(0),
     });
     if let Some(every) = sim.opts.mutate_every {
         tokio::spawn(mutate::run(sim.clone(), every));

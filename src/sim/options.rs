@@ -155,6 +155,16 @@ pub struct SimOptions {
     /// (exercises the client's idle deadline, streamed exports included).
     #[arg(long, value_parser = parse_rate, default_value = "0")]
     pub stall_rate: f64,
+
+    /// The server's time zone (`serverTimeZoneId`): local times, and the
+    /// `dataValueSets` `lastUpdated` filter's UTC-versus-local comparison, follow it.
+    /// Zones without daylight saving time only (e.g. America/Bogota, Etc/UTC).
+    #[arg(long = "time-zone", value_parser = super::clock::Zone::named, default_value = "Africa/Nairobi")]
+    pub time_zone: super::clock::Zone,
+
+    /// Number of root (level-1) org units; the regions are shared out among them.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4), default_value_t = 1)]
+    pub root_org_units: u8,
 }
 
 impl SimOptions {

@@ -25,7 +25,7 @@ pub async fn info(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response 
         "encryption": false,
         "systemId": format!("5e5e5e5e-0000-4000-8000-{:012x}", sim.opts.seed),
         "systemName": format!("syncdeck simulator (seed {})", sim.opts.seed),
-        "serverTimeZoneId": clock::SERVER_TIME_ZONE_ID,
+        "serverTimeZoneId": clock::zone().id,
         "isMetadataVersionEnabled": true,
         "isMetadataSyncEnabled": false,
     });

@@ -17,12 +17,67 @@ use super::tracker_import::{self, ImportParams};
 use super::tracker_store::TrackerKind;
 use super::{Shared, clock, task_api};
 
+/// Why an export's org unit parameters were refused: 400, or another status.
+enum Refusal {
+    Plain(String),
+    Status(StatusCode, String),
+}
+
+impl Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Plain(message) => bad_request(&message),
+            Refusal::Status(code, message) => error(code, &message),
+        }
+    }
+}
+
+impl From<String> for Refusal {
+    fn from(message: String) -> Self {
+        Refusal::Plain(message)
+    }
+}
+
+impl From<&str> for Refusal {
+    fn from(message: &str) -> Self {
+        Refusal::Plain(message.to_string())
+    }
+}
+
+/// Events take one org unit UID in every version: `orgUnit` is a `String` in
+/// 2.39.6/2.40.5 (webapi/controller/tracker/export/TrackerEventCriteria.java),
+/// looked up whole by TrackerEventCriteriaMapper.validateOrgUnit, so `a;b` is
+/// "Org unit is specified but does not exist" (IllegalQueryException, 409, in
+/// 2.39.6; BadRequestException, 400, in 2.40.5); a `UID` in 2.41.3/2.42.1
+/// (export/event/EventRequestParams.java), so `a;b` fails binding (400) and
+/// an unknown UID is refused by EventOperationParamsMapper (400).
+fn event_org_unit(sim: &Shared, ou: &str) -> Result<Vec<String>, Refusal> {
+    let minor = sim.version().minor();
+    let valid_uid = ou.len() == 11
+        && ou.chars().all(|c| c.is_ascii_alphanumeric())
+        && ou.starts_with(|c: char| c.is_ascii_alphabetic());
+    if minor >= 41 && !valid_uid {
+        return Err(Refusal::Plain(format!(
+            "Value '{ou}' is not valid for parameter orgUnit. UID must be an alphanumeric string of 11 characters starting with a letter."
+        )));
+    }
+    if sim.read().exists(MetaType::OrganisationUnit, ou) {
+        return Ok(vec![ou.to_string()]);
+    }
+    let message = format!("Org unit is specified but does not exist: {ou}");
+    Err(if minor == 39 {
+        Refusal::Status(StatusCode::CONFLICT, message)
+    } else {
+        Refusal::Plain(message)
+    })
+}
+
 /// Parameter names each version accepts for org-unit scoping and unpaged exports.
 fn org_unit_params(
     sim: &Shared,
     kind: TrackerKind,
     params: &Params,
-) -> Result<(Vec<String>, String), String> {
+) -> Result<(Vec<String>, String), Refusal> {
     let minor = sim.version().minor();
     let new_ou = kind != TrackerKind::Event && minor >= 41;
     if minor >= 42 {
@@ -34,7 +89,11 @@ fn org_unit_params(
             return Err("Parameter `ouMode` was removed in 2.42: use `orgUnitMode`".into());
         }
     }
-    let units: Vec<String> = if new_ou && params.has("orgUnits") {
+    let units: Vec<String> = if kind == TrackerKind::Event
+        && params.get("orgUnit").is_some_and(|o| !o.is_empty())
+    {
+        event_org_unit(sim, params.get("orgUnit").unwrap_or(""))?
+    } else if new_ou && params.has("orgUnits") {
         params
             .get("orgUnits")
             .unwrap_or("")
@@ -108,7 +167,7 @@ pub async fn export(
     let minor = sim.version().minor();
     let (units, mode) = match org_unit_params(&sim, kind, &params) {
         Ok(v) => v,
-        Err(e) => return bad_request(&e),
+        Err(refusal) => return refusal.into_response(),
     };
     let unpaged = if minor >= 41 {
         params.flag("paging") == Some(false)

@@ -122,8 +122,17 @@ pub struct DataValueQuery {
     pub periods: Vec<String>,
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
-    /// Values changed since (server-local).
+    /// Values changed since (server-local). Beware: DHIS2 compares this bound
+    /// as UTC with a column in server-local time, so on a server west of UTC
+    /// the window starts |offset| hours late (2.41.3
+    /// dxf2/datavalueset/SpringDataValueSetStore.java getDataValueSql,
+    /// `toLongGmtDate`); syncs use [`Self::last_updated_duration`].
     pub last_updated: Option<NaiveDateTime>,
+    /// Values changed in the last DURATION, in whole seconds
+    /// (`lastUpdatedDuration=Ns`, 2.39+): the server subtracts it from its own
+    /// local clock (`DateUtils.nowMinusDuration`), so the bound does not depend
+    /// on its UTC offset nor on the client's clock.
+    pub last_updated_duration: Option<std::time::Duration>,
     /// Also soft-deleted values, so deletions propagate.
     pub include_deleted: bool,
     pub attribute_option_combos: Vec<String>,
@@ -153,7 +162,8 @@ impl DataValueQuery {
                 "data value export needs both start and end dates".into(),
             ));
         }
-        if self.periods.is_empty() && self.start_date.is_none() && self.last_updated.is_none() {
+        let changed_since = self.last_updated.is_some() || self.last_updated_duration.is_some();
+        if self.periods.is_empty() && self.start_date.is_none() && !changed_since {
             return Err(Dhis2Error::Config(
                 "data value export needs periods, a start+end date or a last-updated watermark"
                     .into(),
@@ -180,7 +190,7 @@ impl DataValueQuery {
             }
             // 2.43.0 answers lastUpdated alone with 409 E2002 (DHIS2-21821);
             // a catch-all date range works on every version.
-            _ if self.periods.is_empty() && self.last_updated.is_some() => {
+            _ if self.periods.is_empty() && changed_since => {
                 push(&mut q, "startDate", "1900-01-01");
                 push(&mut q, "endDate", "2100-12-31");
             }
@@ -188,6 +198,10 @@ impl DataValueQuery {
         }
         if let Some(ts) = self.last_updated {
             push(&mut q, "lastUpdated", format_timestamp(ts));
+        } else if let Some(d) = self.last_updated_duration {
+            // DHIS2's duration pattern takes whole units: round up, never narrower.
+            let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+            push(&mut q, "lastUpdatedDuration", format!("{secs}s"));
         }
         if self.include_deleted {
             push(&mut q, "includeDeleted", "true");
@@ -407,6 +421,26 @@ mod tests {
         };
         assert!(
             !q(&with_period.to_query(None).unwrap()).contains(&"startDate=1900-01-01".to_string())
+        );
+    }
+
+    #[test]
+    fn duration_is_whole_seconds_rounded_up_with_catch_all_dates() {
+        let query = DataValueQuery {
+            data_sets: vec!["ds".into()],
+            org_units: vec!["ROOT".into()],
+            last_updated_duration: Some(std::time::Duration::from_millis(90_001)),
+            ..Default::default()
+        };
+        let got = q(&query.to_query(None).unwrap());
+        assert!(
+            got.contains(&"lastUpdatedDuration=91s".to_string()),
+            "{got:?}"
+        );
+        assert!(got.contains(&"startDate=1900-01-01".to_string()), "{got:?}");
+        assert!(
+            !got.iter().any(|p| p.starts_with("lastUpdated=")),
+            "{got:?}"
         );
     }
 

@@ -272,6 +272,37 @@ impl Dhis2Client {
         ))
     }
 
+    /// Every `/api/deletedObjects` entry of a class since a time, in one
+    /// request (`paging=false`, accepted in 2.39.6–2.42.1:
+    /// deletedobject/DeletedObjectQuery.isSkipPaging). Offset pages are not
+    /// safe here: the query has no ORDER BY (2.41.3
+    /// deletedobject/hibernate/HibernateDeletedObjectStore.query), so page 2 of
+    /// one request and page 1 of the next may overlap and skip entries.
+    pub async fn deleted_objects_window(
+        &self,
+        klass: &str,
+        since: Option<NaiveDateTime>,
+    ) -> Result<Vec<DeletedObject>> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Window {
+            deleted_objects: Vec<DeletedObject>,
+        }
+        let short = short_klass(klass);
+        check_name("class name", short)?;
+        let mut q = Query::new();
+        push(&mut q, "klass", short);
+        push(&mut q, "paging", "false");
+        if let Some(since) = since {
+            push(&mut q, "deletedAt", format_timestamp(since));
+        }
+        let (meta, body) = self
+            .request(Method::GET, &["deletedObjects"], &q, None)
+            .await?;
+        let window: Window = parse_checked(&meta, &body, "deletedObjects list")?;
+        Ok(window.deleted_objects)
+    }
+
     /// `POST /api/metadata` (synchronous). A 409 with a report is returned as
     /// `Ok`: check `report.status` and the error reports.
     pub async fn import_metadata(

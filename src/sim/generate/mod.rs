@@ -211,7 +211,7 @@ impl Generator<'_> {
 
     fn build(&mut self, opts: &SimOptions) {
         let shape = shape(opts.size);
-        let facilities = self.org_units(&shape);
+        let facilities = self.org_units(&shape, usize::from(opts.root_org_units));
         let disaggregations = self.categories();
         let (yes_no, delivery) = self.option_sets();
         let data_elements = self.data_elements(&disaggregations);
@@ -227,7 +227,7 @@ impl Generator<'_> {
         self.tracker(&shape, &facilities, &yes_no, &delivery);
     }
 
-    fn org_units(&mut self, shape: &Shape) -> Vec<String> {
+    fn org_units(&mut self, shape: &Shape, roots_wanted: usize) -> Vec<String> {
         for (level, name) in ["National", "Region", "District", "Facility"]
             .iter()
             .enumerate()
@@ -239,13 +239,24 @@ impl Generator<'_> {
             );
         }
         let opening = NaiveDate::from_ymd_opt(1994, 1, 1).map(|d| d.to_string());
-        let root = self.uid();
-        self.put(
-            MetaType::OrganisationUnit,
-            json!({"id": root, "name": "Republic", "shortName": "Republic", "code": "OU_ROOT", "openingDate": opening}),
-        );
+        let mut roots = Vec::new();
+        for n in 0..roots_wanted.max(1) {
+            let root = self.uid();
+            // The first root keeps the one-root names (and random sequence).
+            let (name, code) = match n {
+                0 => ("Republic".to_string(), "OU_ROOT".to_string()),
+                n => (format!("Territory {n}"), format!("OU_ROOT{n}")),
+            };
+            self.put(
+                MetaType::OrganisationUnit,
+                json!({"id": root, "name": name, "shortName": name, "code": code, "openingDate": opening}),
+            );
+            roots.push(root);
+        }
         let mut facilities = Vec::new();
         for r in 0..shape.regions {
+            // Regions shared out among the roots, round robin.
+            let root = roots[r % roots.len()].clone();
             let region = self.uid();
             let name = format!("{} Region", REGIONS[r % REGIONS.len()]);
             self.put(

@@ -11,11 +11,37 @@ use crate::connectors::dhis2::error::Result;
 use crate::connectors::dhis2::reports::ImportSummary;
 use crate::connectors::dhis2::stream_json::DataValueStream;
 
+/// Time between reading the source's clock and the export's SQL running,
+/// allowed for by widening the window (re-sending a few values is harmless).
+const CLOCK_READ_SLACK: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The export of one data set's window. `since` (server-local: the watermark
+/// minus the overlap) is sent as `lastUpdatedDuration`, measured on the
+/// source's clock just now, never as `lastUpdated`: DHIS2 writes a
+/// `lastUpdated` bound into SQL as UTC (`toLongGmtDate`) and compares it with
+/// `dv.lastupdated`, a timestamp without time zone in server-local time, so on
+/// a server west of UTC the window would start |offset| hours late and the
+/// values changed in those hours would be missed for ever. The duration is
+/// subtracted from the server's local wall clock (`DateUtils.nowMinusDuration`
+/// takes local time as if UTC, which `toLongGmtDate` prints back unchanged):
+/// the bound is right whatever the offset, in 2.39.6, 2.40.5, 2.41.3 and
+/// 2.42.1 (dxf2/datavalueset/SpringDataValueSetStore.java getDataValueSql;
+/// dhis-api util/DateUtils.java).
 async fn query(
     sync: &Dhis2Sync,
     data_set: &str,
     since: Option<NaiveDateTime>,
 ) -> Result<DataValueQuery> {
+    let last_updated_duration = match since {
+        None => None,
+        Some(since) => {
+            let server_now = sync.server_time().await?;
+            // A watermark ahead of the source's clock (its clock stepped back)
+            // reads from now on: never a negative duration.
+            let behind = (server_now - since).to_std().unwrap_or_default();
+            Some(behind + CLOCK_READ_SLACK)
+        }
+    };
     Ok(DataValueQuery {
         data_sets: vec![data_set.to_string()],
         org_units: sync.roots().await?.to_vec(),
@@ -24,7 +50,7 @@ async fn query(
         // range itself to `lastUpdated` queries (DHIS2-21821).
         start_date: since.map_or(NaiveDate::from_ymd_opt(1900, 1, 1), |_| None),
         end_date: since.map_or(NaiveDate::from_ymd_opt(2100, 12, 31), |_| None),
-        last_updated: since,
+        last_updated_duration,
         include_deleted: true,
         ..Default::default()
     })
@@ -37,9 +63,9 @@ pub(crate) async fn count(
     data_set: &str,
     since: Option<NaiveDateTime>,
 ) -> Result<ChangeCount> {
-    let q = query(sync, data_set, since).await?;
     let mut retry = sync.retry();
     loop {
+        let q = query(sync, data_set, since).await?;
         match sync
             .source
             .count_data_value_changes(&q, sync.options.data_value_count_cap)
@@ -51,6 +77,13 @@ pub(crate) async fn count(
     }
 }
 
+/// What one reading of the window has reached, and the most any reading has.
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    processed: u64,
+    errors: u64,
+}
+
 pub(crate) async fn sync(
     sync: &Dhis2Sync,
     data_set: &str,
@@ -58,7 +91,6 @@ pub(crate) async fn sync(
     run: &Run<'_>,
 ) -> Result<ResourceOutcome> {
     let mut out = ResourceOutcome::default();
-    let q = query(sync, data_set, since).await?;
     // An incremental change set is small enough to count first; a full export
     // would be read twice, so its total grows as batches arrive instead.
     let mut total = if since.is_some() {
@@ -69,12 +101,24 @@ pub(crate) async fn sync(
     };
     run.progress.set_total(total);
     let mut retry = sync.retry();
-    // Values handled so far: a stream that breaks is reopened and this many
-    // skipped (the export order is stable for one query).
-    let mut done: u64 = 0;
+    // A stream that breaks is not resumed by position: the export has no order
+    // (no ORDER BY in 2.41.3 dxf2/datavalueset/SpringDataValueSetStore.java),
+    // so "skip the first N" of a new request would skip values never sent and
+    // send others twice. The window is queried again from its start and every
+    // value re-sent; imports are idempotent (a value already there comes back
+    // as ignored, so `synced` counts real changes only).
+    //
+    // Counting: every reading covers the same window, so the resource's
+    // `processed` and `errors` are the most that any one reading has reached
+    // (`best`); a reading only adds what goes beyond it. A value read again
+    // after a reconnect is thus counted once, and the complete, last reading's
+    // counts become the resource's (a value the destination refuses, it
+    // refuses again). Its conflicts are collected afresh for the same reason.
+    let mut best = Tally::default();
     'reopen: loop {
-        let mut stream = open(sync, &q, &mut retry).await?;
-        let mut seen: u64 = 0;
+        let mut stream = open(sync, data_set, since, &mut retry).await?;
+        let mut reading = Tally::default();
+        out.conflicts.clear();
         loop {
             if run.cancelled(&mut out) {
                 return Ok(out);
@@ -87,28 +131,27 @@ pub(crate) async fn sync(
                     continue 'reopen;
                 }
             };
-            let start = seen;
-            seen += batch.len() as u64;
-            if seen <= done {
-                continue;
-            }
-            let skip = usize::try_from(done.saturating_sub(start)).unwrap_or(usize::MAX);
-            let batch = batch.get(skip..).unwrap_or_default();
             let n = batch.len() as u64;
-            if total < done + n {
-                total = done + n;
-                run.progress.set_total(total);
-            }
-            let summary = import(sync, batch, &mut retry).await?;
+            let summary = import(sync, &batch, &mut retry).await?;
             retry.reset();
             let errors = conflicts::data_values(&mut out, &summary);
+            reading.processed += n;
+            reading.errors += errors;
+            let new_processed = reading.processed.saturating_sub(best.processed);
+            let new_errors = reading.errors.saturating_sub(best.errors);
+            best.processed = best.processed.max(reading.processed);
+            best.errors = best.errors.max(reading.errors);
+            if total < best.processed {
+                total = best.processed;
+                run.progress.set_total(total);
+            }
             out.deleted += summary.import_count.deleted;
-            out.page(run.progress, n, summary.synced(), errors);
+            out.page(run.progress, new_processed, summary.synced(), new_errors);
             // DHIS2 counts both refused and unchanged values as ignored
-            // (2.41.3 DefaultDataValueSetService.saveDataValueUpdate).
-            run.progress
-                .unchanged(summary.import_count.ignored.saturating_sub(errors));
-            done = seen;
+            // (2.41.3 DefaultDataValueSetService.saveDataValueUpdate); only
+            // the values new to the count may be reported unchanged.
+            let unchanged = summary.import_count.ignored.saturating_sub(errors);
+            run.progress.unchanged(unchanged.min(new_processed));
         }
     }
     if total != out.processed {
@@ -117,15 +160,19 @@ pub(crate) async fn sync(
     Ok(out)
 }
 
+/// Opens the window's export; the duration is measured again for each
+/// request, so a retry after a pause still starts the window at `since`.
 async fn open(
     sync: &Dhis2Sync,
-    q: &DataValueQuery,
+    data_set: &str,
+    since: Option<NaiveDateTime>,
     retry: &mut super::retry::Retry,
 ) -> Result<DataValueStream> {
     loop {
+        let q = query(sync, data_set, since).await?;
         match sync
             .source
-            .data_values(q, sync.options.data_value_batch_size)
+            .data_values(&q, sync.options.data_value_batch_size)
             .await
         {
             Ok(s) => return Ok(s),

@@ -241,16 +241,26 @@ pub(crate) async fn sync_deletions(
         .set_total(count_deletions(sync, types, since).await?.count);
     for (plural, klass) in types {
         run.progress.step(plural);
-        let mut pager = sync.source.deleted_objects(klass, since, DELETE_CHUNK)?;
+        // The whole window in one request, re-queried whole if it breaks:
+        // offset pages of an unordered list are not a safe way to walk it
+        // (see `deleted_objects_window`). Entries are handled in chunks only
+        // after the read is complete, so nothing is counted twice; a second
+        // delete of the same object is a skip at the destination anyway.
         let mut retry = sync.retry();
-        loop {
+        let window = loop {
+            match sync.source.deleted_objects_window(klass, since).await {
+                Ok(w) => break w,
+                Err(e) => retry.wait(e).await?,
+            }
+        };
+        let mut uids: Vec<String> = window.into_iter().map(|d| d.uid).collect();
+        uids.sort_unstable();
+        uids.dedup();
+        for chunk in uids.chunks(DELETE_CHUNK as usize) {
             if run.cancelled(&mut out) {
                 return Ok(out);
             }
-            let Some(page) = retry.next_page(&mut pager).await? else {
-                break;
-            };
-            let uids: Vec<String> = page.items.into_iter().map(|d| d.uid).collect();
+            let uids = chunk.to_vec();
             let n = uids.len() as u64;
             let gone = absent_at_source(sync, plural, uids).await?;
             let kept = n - gone.len() as u64;

@@ -16,21 +16,43 @@ use crate::connectors::dhis2::tracker::{
 };
 use crate::connectors::dhis2::tracker_report::{TrackerReport, TrackerType};
 
-async fn query(
+/// The export queries of one kind: events take a single org unit in every
+/// version (`orgUnit` is one UID: 2.39.6/2.40.5
+/// webapi/controller/tracker/export/TrackerEventCriteria.java, `a;b` is "Org
+/// unit is specified but does not exist"; 2.41.3/2.42.1
+/// export/event/EventRequestParams.java `UID orgUnit`), so events get one query
+/// per root org unit; tracked entities and enrollments take all roots at once.
+async fn queries(
     sync: &Dhis2Sync,
+    kind: TrackerKind,
     program: &str,
     since: Option<NaiveDateTime>,
     fields: Option<String>,
-) -> Result<TrackerQuery> {
-    Ok(TrackerQuery {
+) -> Result<Vec<TrackerQuery>> {
+    let roots = sync.roots().await?.to_vec();
+    let base = TrackerQuery {
         program: Some(program.to_string()),
-        org_units: sync.roots().await?.to_vec(),
+        org_units: Vec::new(),
         org_unit_mode: Some(OrgUnitMode::Descendants),
         updated_after: since,
         include_deleted: true,
         page_size: sync.options.tracker_page_size,
         fields,
         ..Default::default()
+    };
+    Ok(if kind == TrackerKind::Events {
+        roots
+            .into_iter()
+            .map(|root| TrackerQuery {
+                org_units: vec![root],
+                ..base.clone()
+            })
+            .collect()
+    } else {
+        vec![TrackerQuery {
+            org_units: roots,
+            ..base
+        }]
     })
 }
 
@@ -40,14 +62,17 @@ pub(crate) async fn count(
     program: &str,
     since: Option<NaiveDateTime>,
 ) -> Result<ChangeCount> {
-    let q = query(sync, program, since, None).await?;
-    let mut retry = sync.retry();
-    loop {
-        match sync.source.count_tracker_changes(kind, &q).await {
-            Ok(count) => return Ok(ChangeCount { count, exact: true }),
-            Err(e) => retry.wait(e).await?,
-        }
+    let mut count = 0;
+    for q in queries(sync, kind, program, since, None).await? {
+        let mut retry = sync.retry();
+        count += loop {
+            match sync.source.count_tracker_changes(kind, &q).await {
+                Ok(count) => break count,
+                Err(e) => retry.wait(e).await?,
+            }
+        };
     }
+    Ok(ChangeCount { count, exact: true })
 }
 
 async fn pager(sync: &Dhis2Sync, kind: TrackerKind, q: TrackerQuery) -> Result<Pager<Value>> {
@@ -78,14 +103,30 @@ pub(crate) async fn sync(
     let mut out = ResourceOutcome::default();
     run.progress
         .set_total(count(sync, kind, program, since).await?.count);
-    let mut pager = pager(sync, kind, query(sync, program, since, None).await?).await?;
+    for q in queries(sync, kind, program, since, None).await? {
+        sync_query(sync, kind, q, run, &mut out).await?;
+        if out.cancelled {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+async fn sync_query(
+    sync: &Dhis2Sync,
+    kind: TrackerKind,
+    q: TrackerQuery,
+    run: &Run<'_>,
+    out: &mut ResourceOutcome,
+) -> Result<()> {
+    let mut pager = pager(sync, kind, q).await?;
     let mut retry = sync.retry();
     loop {
-        if run.cancelled(&mut out) {
-            return Ok(out);
+        if run.cancelled(out) {
+            return Ok(());
         }
         let Some(page) = retry.next_page(&mut pager).await? else {
-            return Ok(out);
+            return Ok(());
         };
         let items = page.items;
         let n = items.len() as u64;
@@ -96,7 +137,7 @@ pub(crate) async fn sync(
         }
         let payload = json!({ kind.plural(): live });
         let report = import(sync, &payload, ImportStrategy::CreateAndUpdate).await?;
-        let (errors, _) = conflicts::tracker(&mut out, &report, false);
+        let (errors, _) = conflicts::tracker(out, &report, false);
         let synced = report
             .type_stats(tracker_type(kind))
             .map_or(report.stats.synced(), |s| s.synced());
@@ -125,39 +166,41 @@ pub(crate) async fn sync_deletions(
         run.progress.step(kind.plural());
         let id = kind.id_field();
         let fields = Some(format!("{id},deleted"));
-        let mut pager = pager(sync, *kind, query(sync, program, since, fields).await?).await?;
-        let mut retry = sync.retry();
-        loop {
-            if run.cancelled(&mut out) {
-                return Ok(out);
+        for q in queries(sync, *kind, program, since, fields).await? {
+            let mut pager = pager(sync, *kind, q).await?;
+            let mut retry = sync.retry();
+            loop {
+                if run.cancelled(&mut out) {
+                    return Ok(out);
+                }
+                let Some(page) = retry.next_page(&mut pager).await? else {
+                    break;
+                };
+                let items = page.items;
+                let n = items.len() as u64;
+                let gone: Vec<Value> = items
+                    .iter()
+                    .filter(|i| i["deleted"] == true)
+                    .map(|i| json!({ id: i[id] }))
+                    .collect();
+                if gone.is_empty() {
+                    out.page(run.progress, n, 0, 0);
+                    continue;
+                }
+                let report = import(
+                    sync,
+                    &json!({ kind.plural(): gone }),
+                    ImportStrategy::Delete,
+                )
+                .await?;
+                let (errors, skipped) = conflicts::tracker(&mut out, &report, true);
+                let deleted = report
+                    .type_stats(tracker_type(*kind))
+                    .map_or(report.stats.deleted, |s| s.deleted);
+                out.deleted += deleted;
+                out.skipped += skipped;
+                out.page(run.progress, n, deleted, errors);
             }
-            let Some(page) = retry.next_page(&mut pager).await? else {
-                break;
-            };
-            let items = page.items;
-            let n = items.len() as u64;
-            let gone: Vec<Value> = items
-                .iter()
-                .filter(|i| i["deleted"] == true)
-                .map(|i| json!({ id: i[id] }))
-                .collect();
-            if gone.is_empty() {
-                out.page(run.progress, n, 0, 0);
-                continue;
-            }
-            let report = import(
-                sync,
-                &json!({ kind.plural(): gone }),
-                ImportStrategy::Delete,
-            )
-            .await?;
-            let (errors, skipped) = conflicts::tracker(&mut out, &report, true);
-            let deleted = report
-                .type_stats(tracker_type(*kind))
-                .map_or(report.stats.deleted, |s| s.deleted);
-            out.deleted += deleted;
-            out.skipped += skipped;
-            out.page(run.progress, n, deleted, errors);
         }
     }
     Ok(out)

@@ -188,12 +188,6 @@ impl ProgressSink for NoteOverStep<'_> {
         self.inner.add(processed, synced, errors);
     }
 
-    // Forwarded, not the trait's no-op: a resumed resource's values that come
-    // back unchanged count as synced (src/engine/progress.rs `unchanged`).
-    fn unchanged(&self, objects: u64) {
-        self.inner.unchanged(objects);
-    }
-
     fn step(&self, step: &str) {
         {
             let mut s = self.lock();

@@ -155,6 +155,18 @@ pub struct SimOptions {
     /// (exercises the client's idle deadline, streamed exports included).
     #[arg(long, value_parser = parse_rate, default_value = "0")]
     pub stall_rate: f64,
+
+    /// `expiryDays` of the generated data sets (0 = never expire, DHIS2's
+    /// default). A destination refuses values of expired periods (E7640) only
+    /// from a user without F_EDIT_EXPIRED: see `--authorities`.
+    #[arg(long, default_value_t = 0)]
+    pub expiry_days: i64,
+
+    /// The account's authorities, comma-separated, as `/api/me` lists them
+    /// (default `ALL`, a superuser). Data value imports check `F_EDIT_EXPIRED`
+    /// (or `ALL`) before refusing expired periods, and `ALL` for `force=true`.
+    #[arg(long, value_delimiter = ',', default_value = "ALL")]
+    pub authorities: Vec<String>,
 }
 
 impl SimOptions {
@@ -167,6 +179,12 @@ impl SimOptions {
             opts: SimOptions,
         }
         Wrapper::parse_from(["sim"]).opts
+    }
+
+    pub fn has_authority(&self, authority: &str) -> bool {
+        self.authorities
+            .iter()
+            .any(|a| a == "ALL" || a == authority)
     }
 
     pub fn data_value_target(&self) -> usize {

@@ -101,7 +101,8 @@ pub(crate) async fn sync(
             }
             let summary = import(sync, batch, &mut retry).await?;
             retry.reset();
-            let errors = conflicts::data_values(&mut out, &summary);
+            let (errors, permanent) = conflicts::data_values(&mut out, &summary, batch);
+            out.permanent += permanent;
             out.deleted += summary.import_count.deleted;
             out.page(run.progress, n, summary.synced(), errors);
             // DHIS2 counts both refused and unchanged values as ignored

@@ -47,7 +47,7 @@ use super::error::{Dhis2Error, Result};
 use super::tracker::TrackerKind;
 use crate::config::model::Selection;
 
-pub use conflicts::{Conflict, ConflictClass};
+pub use conflicts::{Conflict, ConflictClass, value_key};
 pub use plan::{ResourceSpec, ResourceType, Target};
 
 /// Tunables of a sync. `Default` suits a WAN link to a production DHIS2.
@@ -140,6 +140,9 @@ pub struct ResourceOutcome {
     pub skipped: u64,
     /// Objects the destination rejected.
     pub errors: u64,
+    /// Of `errors`, rejections the destination will repeat whatever is sent
+    /// ([`ConflictClass::Permanent`]): they do not hold the watermark back.
+    pub permanent: u64,
     /// The rejections, classified (one per error report).
     pub conflicts: Vec<Conflict>,
     /// Stopped at the cancellation token: not complete, keep the old watermark.
@@ -150,6 +153,12 @@ impl ResourceOutcome {
     /// Complete and without errors: the engine may advance the watermark.
     pub fn is_clean(&self) -> bool {
         !self.cancelled && self.errors == 0
+    }
+
+    /// Complete, and every error permanent: the watermark may move (the
+    /// refused objects would be refused again the same way).
+    pub fn only_permanent_errors(&self) -> bool {
+        !self.cancelled && self.errors == self.permanent
     }
 
     pub(crate) fn page(

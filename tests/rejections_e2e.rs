@@ -78,7 +78,9 @@ async fn source_values(source: &SimProcess) -> Vec<Value> {
         "/api/organisationUnits?fields=id&paging=false&filter=level:eq:1",
     )
     .await;
-    let mut q = String::from("/api/dataValueSets.json?startDate=2000-01-01&endDate=2100-12-31&children=true");
+    let mut q = String::from(
+        "/api/dataValueSets.json?startDate=2000-01-01&endDate=2100-12-31&children=true",
+    );
     for s in sets["dataSets"].as_array().unwrap() {
         q.push_str(&format!("&dataSet={}", s["id"].as_str().unwrap()));
     }
@@ -153,7 +155,9 @@ async fn expired_periods_are_refused_once_recorded_and_not_sent_again() {
     assert_eq!(values.len(), 300, "the source's export");
     let expired: Vec<&Value> = values
         .iter()
-        .filter(|v| month_end(v["period"].as_str().unwrap()) + chrono::Duration::days(expiry) < today)
+        .filter(|v| {
+            month_end(v["period"].as_str().unwrap()) + chrono::Duration::days(expiry) < today
+        })
         .collect();
     let n = expired.len() as u64;
     assert!(n > 0 && n < 300, "a mix of expired and open periods: {n}");
@@ -171,7 +175,11 @@ async fn expired_periods_are_refused_once_recorded_and_not_sent_again() {
     let synced: u64 = dv.iter().map(|r| r["synced"].as_u64().unwrap()).sum();
     assert_eq!(errors, n, "{first:#}");
     assert_eq!(synced, 300 - n, "{first:#}");
-    assert_eq!(first["job"]["progress"]["errors"].as_u64(), Some(n), "{first:#}");
+    assert_eq!(
+        first["job"]["progress"]["errors"].as_u64(),
+        Some(n),
+        "{first:#}"
+    );
     let job = first["job"]["id"].as_i64().unwrap();
 
     // Recorded: one permanent E7640 per refused value, keyed by the value.
@@ -208,14 +216,20 @@ async fn expired_periods_are_refused_once_recorded_and_not_sent_again() {
     }
     let text = sd.ok(&["jobs", "show", &job.to_string(), "--rejections"]);
     assert!(text.contains(&format!("{n} permanent")), "{text}");
-    assert!(text.contains("E7640") && text.contains("past expiry days"), "{text}");
+    assert!(
+        text.contains("E7640") && text.contains("past expiry days"),
+        "{text}"
+    );
 
     // Second run: nothing re-sent (the watermarks moved past the refusals).
     let posts_before = data_value_posts(&dest).await;
     let second = sd.json(&["trigger", "copy", "--wait"]);
     assert_eq!(second["job"]["state"], "completed", "{second:#}");
     let dv = data_value_resources(&second);
-    let processed: u64 = dv.iter().map(|r| r["processed"].as_u64().unwrap_or(0)).sum();
+    let processed: u64 = dv
+        .iter()
+        .map(|r| r["processed"].as_u64().unwrap_or(0))
+        .sum();
     let errors: u64 = dv.iter().map(|r| r["errors"].as_u64().unwrap()).sum();
     assert_eq!((processed, errors), (0, 0), "{second:#}");
     assert_eq!(
@@ -229,5 +243,9 @@ async fn expired_periods_are_refused_once_recorded_and_not_sent_again() {
         &second["job"]["id"].as_i64().unwrap().to_string(),
         "--rejections",
     ]);
-    assert_eq!(again["rejections"].as_array().unwrap().len(), 0, "{again:#}");
+    assert_eq!(
+        again["rejections"].as_array().unwrap().len(),
+        0,
+        "{again:#}"
+    );
 }

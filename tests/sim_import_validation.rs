@@ -25,8 +25,16 @@ async fn call(sim: &SimProcess, post: Option<&Value>, path: &str) -> Value {
 async fn one_value(sim: &SimProcess) -> Value {
     let sets = call(sim, None, "/api/dataSets?fields=id&paging=false").await;
     let ds = sets["dataSets"][0]["id"].as_str().unwrap().to_string();
-    let roots = call(sim, None, "/api/organisationUnits?fields=id&paging=false&filter=level:eq:1").await;
-    let root = roots["organisationUnits"][0]["id"].as_str().unwrap().to_string();
+    let roots = call(
+        sim,
+        None,
+        "/api/organisationUnits?fields=id&paging=false&filter=level:eq:1",
+    )
+    .await;
+    let root = roots["organisationUnits"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let export = call(
         sim,
         None,
@@ -37,7 +45,11 @@ async fn one_value(sim: &SimProcess) -> Value {
 }
 
 fn summary(v: &Value) -> &Value {
-    if v.get("response").is_some() { &v["response"] } else { v }
+    if v.get("response").is_some() {
+        &v["response"]
+    } else {
+        v
+    }
 }
 
 /// 2.40.5 DefaultDataValueSetService keeps payload `created`/`lastUpdated`;
@@ -52,7 +64,12 @@ async fn payload_times_kept_before_2_41_and_stored_by_always() {
         v["storedBy"] = json!("someone-else");
         v["created"] = json!("2020-01-02T03:04:05.000");
         v["lastUpdated"] = json!("2020-01-02T03:04:05.000");
-        let r = call(&sim, Some(&json!({"dataValues": [v.clone()]})), "/api/dataValueSets").await;
+        let r = call(
+            &sim,
+            Some(&json!({"dataValues": [v.clone()]})),
+            "/api/dataValueSets",
+        )
+        .await;
         assert_eq!(summary(&r)["importCount"]["updated"], 1, "{version}: {r:#}");
         let after = one_value(&sim).await;
         assert_eq!(after["value"], "7", "{version}");
@@ -62,7 +79,11 @@ async fn payload_times_kept_before_2_41_and_stored_by_always() {
             kept,
             "{version}: {after:#}"
         );
-        assert_eq!(after["created"] == "2020-01-02T03:04:05.000", kept, "{version}");
+        assert_eq!(
+            after["created"] == "2020-01-02T03:04:05.000",
+            kept,
+            "{version}"
+        );
     }
 }
 
@@ -71,7 +92,14 @@ async fn payload_times_kept_before_2_41_and_stored_by_always() {
 /// ignored counts each refused value once.
 #[tokio::test]
 async fn value_type_and_expired_periods_with_grouped_conflicts() {
-    let sim = SimProcess::start(&["--data-values", "50", "--expiry-days", "10", "--authorities", "F_DATAVALUE_ADD"]);
+    let sim = SimProcess::start(&[
+        "--data-values",
+        "50",
+        "--expiry-days",
+        "10",
+        "--authorities",
+        "F_DATAVALUE_ADD",
+    ]);
     let base = one_value(&sim).await;
     let mut bad = base.clone();
     bad["value"] = json!("-3"); // INTEGER_ZERO_OR_POSITIVE
@@ -79,13 +107,21 @@ async fn value_type_and_expired_periods_with_grouped_conflicts() {
     a["value"] = json!("1");
     let mut b = base.clone();
     b["value"] = json!("2");
-    let r = call(&sim, Some(&json!({"dataValues": [bad, a, b]})), "/api/dataValueSets").await;
+    let r = call(
+        &sim,
+        Some(&json!({"dataValues": [bad, a, b]})),
+        "/api/dataValueSets",
+    )
+    .await;
     let s = summary(&r);
     assert_eq!(s["status"], "WARNING", "{r:#}");
     assert_eq!(s["importCount"]["ignored"], 3, "{r:#}");
     assert_eq!(s["rejectedIndexes"], json!([0, 1, 2]), "{r:#}");
     let conflicts = s["conflicts"].as_array().unwrap();
-    let type_conflict = conflicts.iter().find(|c| c["errorCode"] == "E7619").expect("E7619");
+    let type_conflict = conflicts
+        .iter()
+        .find(|c| c["errorCode"] == "E7619")
+        .expect("E7619");
     assert_eq!(type_conflict["indexes"], json!([0]));
     assert_eq!(
         type_conflict["value"],
@@ -94,8 +130,15 @@ async fn value_type_and_expired_periods_with_grouped_conflicts() {
             base["dataElement"].as_str().unwrap()
         )
     );
-    let expired = conflicts.iter().find(|c| c["errorCode"] == "E7640").expect("E7640");
-    assert_eq!(expired["indexes"], json!([1, 2]), "one conflict for both: {r:#}");
+    let expired = conflicts
+        .iter()
+        .find(|c| c["errorCode"] == "E7640")
+        .expect("E7640");
+    assert_eq!(
+        expired["indexes"],
+        json!([1, 2]),
+        "one conflict for both: {r:#}"
+    );
     assert!(expired["value"].as_str().unwrap().starts_with(&format!(
         "Current date is past expiry days for period: `{}`  and data set: `",
         base["period"].as_str().unwrap()
@@ -105,6 +148,11 @@ async fn value_type_and_expired_periods_with_grouped_conflicts() {
     let admin = SimProcess::start(&["--data-values", "50", "--expiry-days", "10"]);
     let mut v = one_value(&admin).await;
     v["value"] = json!("1");
-    let r = call(&admin, Some(&json!({"dataValues": [v]})), "/api/dataValueSets").await;
+    let r = call(
+        &admin,
+        Some(&json!({"dataValues": [v]})),
+        "/api/dataValueSets",
+    )
+    .await;
     assert_eq!(summary(&r)["status"], "SUCCESS", "{r:#}");
 }

@@ -155,8 +155,16 @@ pub async fn rejections(engine: &EngineHandle, id: i64, json: bool) -> anyhow::R
         println!(
             "{:<32} {:<56} {:<6} {:<10} {:>5}  {:<19} {}",
             inert(&r.resource),
-            inert(if r.object_key.is_empty() { "-" } else { &r.object_key }),
-            inert(if r.error_code.is_empty() { "-" } else { &r.error_code }),
+            inert(if r.object_key.is_empty() {
+                "-"
+            } else {
+                &r.object_key
+            }),
+            inert(if r.error_code.is_empty() {
+                "-"
+            } else {
+                &r.error_code
+            }),
             r.class,
             r.times_seen,
             when(Some(r.last_seen)),

@@ -19,10 +19,10 @@ use super::lifecycle;
 use super::progress::ProgressTracker;
 use crate::config::SyncConfig;
 use crate::store::Store;
-use crate::store::rejections::NewRejection;
 use crate::store::queue::{
     FailOutcome, Failure, Job, JobKind, JobState, NewJob, QueueStore, ResourceStatus,
 };
+use crate::store::rejections::NewRejection;
 use crate::store::state::LifecyclePart;
 
 /// Builds the connector of a config (credentials resolved at run time).
@@ -331,7 +331,11 @@ impl Workers {
                             .await
                         {
                             outcome = Err(RunError::Retryable(format!("{e}"), "store"));
-                            tracker.finish(&resource.key, ResourceStatus::Failed, Some(e.to_string()));
+                            tracker.finish(
+                                &resource.key,
+                                ResourceStatus::Failed,
+                                Some(e.to_string()),
+                            );
                             break;
                         }
                         metadata_ok += usize::from(resource.is_metadata);

@@ -156,7 +156,8 @@ pub async fn import(
                     edit_expired: sim.opts.has_authority("F_EDIT_EXPIRED"),
                     force,
                 };
-                let found = import_validation::check(&cx, &checked_value(&state, &key, value.as_deref()));
+                let found =
+                    import_validation::check(&cx, &checked_value(&state, &key, value.as_deref()));
                 if found.is_empty() {
                     Ok(key)
                 } else {
@@ -254,6 +255,7 @@ pub async fn import(
 }
 
 /// The summary in a response, or (`async=true`) in a task for later polling.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     sim: &Shared,
     params: &Params,

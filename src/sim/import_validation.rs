@@ -71,7 +71,11 @@ pub fn check(cx: &Context<'_>, v: &Checked<'_>) -> Vec<Issue> {
     let Some((start, end)) = periods::period_range(v.pe) else {
         return Vec::new(); // E7611 is checked with the references
     };
-    let de = cx.state.meta(MetaType::DataElement).get(v.de).map(|o| &o.body);
+    let de = cx
+        .state
+        .meta(MetaType::DataElement)
+        .get(v.de)
+        .map(|o| &o.body);
     let value_type = de
         .and_then(|b| b.get("valueType"))
         .and_then(Value::as_str)
@@ -80,7 +84,10 @@ pub fn check(cx: &Context<'_>, v: &Checked<'_>) -> Vec<Issue> {
     if let Some(key) = value_error(v.value, value_type) {
         return vec![issue(
             "E7619",
-            vec![("dataElement", v.de.to_string()), ("value", key.to_string())],
+            vec![
+                ("dataElement", v.de.to_string()),
+                ("value", key.to_string()),
+            ],
             "value",
             // The key has no i18n text for most types: DHIS2 prints the key.
             format!(
@@ -336,8 +343,9 @@ fn value_error(value: Option<&str>, value_type: &str) -> Option<&'static str> {
     let number = || value.parse::<f64>().is_ok_and(f64::is_finite);
     match value_type {
         "NUMBER" => (!number()).then_some("value_not_numeric"),
-        "INTEGER" => (!(int() && (value == "0" || !value.trim_start_matches('-').starts_with('0'))))
-            .then_some("value_not_integer"),
+        "INTEGER" => (!(int()
+            && (value == "0" || !value.trim_start_matches('-').starts_with('0'))))
+        .then_some("value_not_integer"),
         "INTEGER_POSITIVE" => (!(int() && positive())).then_some("value_not_positive_integer"),
         "INTEGER_NEGATIVE" => (!(int()
             && value

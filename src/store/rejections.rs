@@ -84,10 +84,7 @@ impl Store {
              FROM rejections WHERE job_id = $1 ORDER BY resource, error_code, object_key",
         );
         on_db!(self, read, |pool| {
-            let rows = sqlx::query(sql.text())
-                .bind(job_id)
-                .fetch_all(pool)
-                .await?;
+            let rows = sqlx::query(sql.text()).bind(job_id).fetch_all(pool).await?;
             rows.iter()
                 .map(|r| {
                     Ok(Rejection {

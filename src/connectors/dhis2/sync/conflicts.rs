@@ -179,7 +179,10 @@ pub(crate) fn data_values(
     let other: std::collections::BTreeSet<u64> = s
         .conflicts
         .iter()
-        .filter(|c| classify(c.error_code.as_deref(), c.value.as_deref().unwrap_or("")) != ConflictClass::Permanent)
+        .filter(|c| {
+            classify(c.error_code.as_deref(), c.value.as_deref().unwrap_or(""))
+                != ConflictClass::Permanent
+        })
         .flat_map(|c| c.indexes.iter().copied())
         .collect();
     let permanent = permanent_values.difference(&other).count() as u64;
@@ -242,12 +245,19 @@ mod tests {
             ConflictClass::Lock
         );
         assert_eq!(
-            classify(Some("E7641"), "Period: `202701` is after latest open future period"),
+            classify(
+                Some("E7641"),
+                "Period: `202701` is after latest open future period"
+            ),
             ConflictClass::Other,
             "a future period opens with time"
         );
         for code in ["E7640", "E7619", "E7621", "E7642", "E7643"] {
-            assert_eq!(classify(Some(code), "x"), ConflictClass::Permanent, "{code}");
+            assert_eq!(
+                classify(Some(code), "x"),
+                ConflictClass::Permanent,
+                "{code}"
+            );
         }
         assert_eq!(
             classify(Some("E4000"), "Missing required property"),

@@ -430,6 +430,150 @@ fn in_subtree(state: &SimState, ou: &str, roots: &[&str]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    fn put(state: &mut SimState, ty: MetaType, body: Value) {
+        let at = chrono::NaiveDate::from_ymd_opt(2024, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .unwrap();
+        state.put_meta(ty, body.as_object().unwrap().clone(), at);
+    }
+
+    /// A data set `ds` (Monthly) holding `de` for `ou` (under `root`), with `extra` fields.
+    fn state(extra: Value, de_extra: Value) -> SimState {
+        let mut st = SimState::default();
+        put(
+            &mut st,
+            MetaType::OrganisationUnit,
+            json!({"id": "root", "path": "/root", "level": 1}),
+        );
+        put(
+            &mut st,
+            MetaType::OrganisationUnit,
+            json!({"id": "ou", "path": "/root/ou", "parent": {"id": "root"}, "level": 2}),
+        );
+        put(
+            &mut st,
+            MetaType::OrganisationUnit,
+            json!({"id": "other", "path": "/other", "level": 1}),
+        );
+        let mut de = json!({"id": "de", "valueType": "TEXT"});
+        de.as_object_mut()
+            .unwrap()
+            .extend(de_extra.as_object().unwrap().clone());
+        put(&mut st, MetaType::DataElement, de);
+        let mut ds = json!({"id": "ds", "periodType": "Monthly", "openFuturePeriods": 0, "expiryDays": 0,
+            "categoryCombo": {"id": defaults::CATEGORY_COMBO},
+            "dataSetElements": [{"dataElement": {"id": "de"}}], "organisationUnits": [{"id": "ou"}]});
+        ds.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        put(&mut st, MetaType::DataSet, ds);
+        st
+    }
+
+    fn codes(st: &SimState, pe: &str, value: Option<&str>, aoc: &str) -> Vec<&'static str> {
+        let cx = Context {
+            state: st,
+            today: NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
+            edit_expired: false,
+            force: false,
+        };
+        let v = Checked {
+            de: "de",
+            pe,
+            ou: "ou",
+            aoc,
+            value,
+        };
+        check(&cx, &v).into_iter().map(|i| i.code).collect()
+    }
+
+    const AOC: &str = defaults::CATEGORY_OPTION_COMBO;
+
+    #[test]
+    fn options_future_and_input_periods() {
+        // E7621: not an option code; a null value is not one either.
+        let mut st = state(json!({}), json!({"optionSet": {"id": "os"}}));
+        put(
+            &mut st,
+            MetaType::OptionSet,
+            json!({"id": "os", "options": [{"id": "o1"}]}),
+        );
+        put(
+            &mut st,
+            MetaType::Option,
+            json!({"id": "o1", "code": "YES"}),
+        );
+        assert!(codes(&st, "202512", Some("YES"), AOC).is_empty());
+        assert_eq!(codes(&st, "202512", Some("MAYBE"), AOC), ["E7621"]);
+        assert_eq!(codes(&st, "202512", None, AOC), ["E7621"]);
+        // E7641: with 0 open future periods, the current month is closed.
+        let st = state(json!({}), json!({}));
+        assert!(codes(&st, "202512", Some("x"), AOC).is_empty());
+        assert_eq!(codes(&st, "202601", Some("x"), AOC), ["E7641"]);
+        let st = state(json!({"openFuturePeriods": 1}), json!({}));
+        assert!(codes(&st, "202601", Some("x"), AOC).is_empty());
+        // E7643: input periods listed and none open for the period today.
+        let st = state(
+            json!({"dataInputPeriods": [{"period": {"id": "202511"}, "openingDate": "2025-12-01", "closingDate": "2025-12-31"}]}),
+            json!({}),
+        );
+        assert_eq!(
+            codes(&st, "202511", Some("x"), AOC),
+            ["E7643"],
+            "closed since 2025-12-31"
+        );
+        assert_eq!(
+            codes(&st, "202510", Some("x"), AOC),
+            ["E7643"],
+            "no input period for it"
+        );
+        // E7640: expired unless the user may edit expired periods.
+        let st = state(json!({"expiryDays": 20}), json!({}));
+        assert_eq!(codes(&st, "202511", Some("x"), AOC), ["E7640"]);
+        assert!(
+            codes(&st, "202512", Some("x"), AOC).is_empty(),
+            "2025-12-31 + 20 days is not past"
+        );
+    }
+
+    #[test]
+    fn attribute_option_combo_range_and_org_units() {
+        let mut st = state(json!({}), json!({}));
+        put(
+            &mut st,
+            MetaType::CategoryOption,
+            json!({"id": "co", "startDate": "2025-06-01", "endDate": "2025-08-31",
+            "organisationUnits": [{"id": "root"}]}),
+        );
+        put(
+            &mut st,
+            MetaType::CategoryOptionCombo,
+            json!({"id": "aoc", "categoryOptions": [{"id": "co"}]}),
+        );
+        assert_eq!(codes(&st, "202505", Some("x"), "aoc"), ["E7638"]);
+        assert_eq!(codes(&st, "202509", Some("x"), "aoc"), ["E7638"]);
+        put(
+            &mut st,
+            MetaType::CategoryOption,
+            json!({"id": "co", "organisationUnits": [{"id": "other"}]}),
+        );
+        assert_eq!(
+            codes(&st, "202507", Some("x"), "aoc"),
+            ["E7639"],
+            "ou is not under `other`"
+        );
+        put(
+            &mut st,
+            MetaType::CategoryOption,
+            json!({"id": "co", "organisationUnits": [{"id": "root"}]}),
+        );
+        assert!(
+            codes(&st, "202507", Some("x"), "aoc").is_empty(),
+            "ou is under `root`"
+        );
+    }
 
     #[test]
     fn value_types_as_dhis2_checks_them() {

@@ -7,7 +7,8 @@
 //! for res in sync.plan().await? {                     // dependency order
 //!     let changed = sync.count_changes(&res, watermark_of(&res.key)).await?;
 //!     let outcome = sync.sync_resource(&res, watermark_of(&res.key), &sink, &cancel).await?;
-//!     // advance res.key's watermark to run_start only if outcome.is_clean()
+//!     // advance res.key's watermark to run_start only if it is complete and
+//!     // every error is permanent (outcome.errors == outcome.permanent)
 //! }
 //! ```
 //!
@@ -150,15 +151,9 @@ pub struct ResourceOutcome {
 }
 
 impl ResourceOutcome {
-    /// Complete and without errors: the engine may advance the watermark.
+    /// Complete and without errors.
     pub fn is_clean(&self) -> bool {
         !self.cancelled && self.errors == 0
-    }
-
-    /// Complete, and every error permanent: the watermark may move (the
-    /// refused objects would be refused again the same way).
-    pub fn only_permanent_errors(&self) -> bool {
-        !self.cancelled && self.errors == self.permanent
     }
 
     pub(crate) fn page(

@@ -266,6 +266,56 @@ mod tests {
         assert!(is_gone(Some("E1063")) && !is_gone(Some("E5002")) && !is_gone(None));
     }
 
+    /// A grouped conflict names its values by index; a value refused both
+    /// permanently and for another reason is not permanent.
+    #[test]
+    fn data_value_conflicts_keyed_by_value_and_counted_permanent() {
+        use crate::connectors::dhis2::reports::ImportConflict;
+        let value = |pe: &str| DataValue {
+            data_element: "de".into(),
+            period: pe.into(),
+            org_unit: "ou".into(),
+            category_option_combo: Some("coc".into()),
+            attribute_option_combo: Some("aoc".into()),
+            ..Default::default()
+        };
+        let batch = [value("202401"), value("202402"), value("202403")];
+        let summary = ImportSummary {
+            conflicts: vec![
+                ImportConflict {
+                    error_code: Some("E7640".into()),
+                    value: Some("Current date is past expiry days".into()),
+                    indexes: vec![0, 1],
+                    ..Default::default()
+                },
+                ImportConflict {
+                    error_code: Some("E7641".into()),
+                    value: Some("after latest open future period".into()),
+                    indexes: vec![1, 2],
+                    ..Default::default()
+                },
+            ],
+            rejected_indexes: vec![0, 1, 2],
+            ..Default::default()
+        };
+        let mut out = ResourceOutcome::default();
+        assert_eq!(data_values(&mut out, &summary, &batch), (3, 1));
+        let keys: Vec<(&str, ConflictClass)> = out
+            .conflicts
+            .iter()
+            .map(|c| (c.uid.as_deref().unwrap(), c.class))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("de/202401/ou/coc/aoc", ConflictClass::Permanent),
+                ("de/202402/ou/coc/aoc", ConflictClass::Permanent),
+                ("de/202402/ou/coc/aoc", ConflictClass::Other),
+                ("de/202403/ou/coc/aoc", ConflictClass::Other),
+            ]
+        );
+    }
+
     #[test]
     fn conflicts_are_capped_but_counted() {
         let summary = ImportSummary {

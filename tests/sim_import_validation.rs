@@ -156,3 +156,69 @@ async fn value_type_and_expired_periods_with_grouped_conflicts() {
     .await;
     assert_eq!(summary(&r)["status"], "SUCCESS", "{r:#}");
 }
+
+/// An org unit not assigned to the data set in the payload's header is
+/// accepted; only `strictOrganisationUnits=true` refuses it (E7636,
+/// DataValueSetImportValidator.checkDataValueStrictOrgUnits).
+#[tokio::test]
+async fn unassigned_org_units_refused_only_when_strict() {
+    let sim = SimProcess::start(&["--data-values", "50"]);
+    let sets = call(
+        &sim,
+        None,
+        "/api/dataSets?fields=id,organisationUnits[id],dataSetElements[dataElement[id]]&paging=false",
+    )
+    .await;
+    let ds = sets["dataSets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .min_by_key(|d| d["organisationUnits"].as_array().unwrap().len())
+        .unwrap()
+        .clone();
+    let assigned: Vec<&str> = ds["organisationUnits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    let units = call(
+        &sim,
+        None,
+        "/api/organisationUnits?fields=id&paging=false&filter=level:eq:4",
+    )
+    .await;
+    let outsider = units["organisationUnits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .find(|id| !assigned.contains(id))
+        .expect("an unassigned facility");
+    let de = ds["dataSetElements"][0]["dataElement"]["id"]
+        .as_str()
+        .unwrap();
+    let body = json!({"dataSet": ds["id"], "dataValues": [
+        {"dataElement": de, "period": "202506", "orgUnit": outsider, "value": "4"}]});
+    let strict = call(
+        &sim,
+        Some(&body),
+        "/api/dataValueSets?strictOrganisationUnits=true",
+    )
+    .await;
+    let s = summary(&strict);
+    assert_eq!(s["importCount"]["ignored"], 1, "{strict:#}");
+    assert_eq!(s["conflicts"][0]["errorCode"], "E7636", "{strict:#}");
+    assert_eq!(
+        s["conflicts"][0]["value"],
+        format!(
+            "Data element: `{de}` must be assigned through data sets to organisation unit: `{outsider}`"
+        )
+    );
+    let lenient = call(&sim, Some(&body), "/api/dataValueSets").await;
+    assert_eq!(
+        summary(&lenient)["importCount"]["imported"],
+        1,
+        "{lenient:#}"
+    );
+}

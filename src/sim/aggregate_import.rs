@@ -1,8 +1,6 @@
 //! `POST /api/dataValueSets`: reference checks with DHIS2's conflict codes,
 //! strategies, soft deletes, dry runs and the ImportSummary (wrapped or plain).
 
-use std::collections::HashSet;
-
 use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -136,12 +134,6 @@ pub async fn import(
                 &format!("Data set not found or not accessible: `{ds}`"),
             );
         }
-        let assigned: Option<HashSet<String>> = set.data_set.as_ref().map(|ds| {
-            state
-                .member_ids(MetaType::DataSet, ds, "organisationUnits", None)
-                .into_iter()
-                .collect()
-        });
         let force = params.flag("force") == Some(true) && sim.opts.has_authority("ALL");
         for (index, v) in set.data_values.iter().enumerate() {
             let value = v.value.as_ref().and_then(|x| match x {
@@ -149,12 +141,14 @@ pub async fn import(
                 Value::Null => None,
                 other => Some(other.to_string()),
             });
-            let checked = resolve(&mut state, &set, v, index, assigned.as_ref()).and_then(|key| {
+            let checked = resolve(&mut state, &set, v, index).and_then(|key| {
                 let cx = import_validation::Context {
                     state: &state,
                     today,
                     edit_expired: sim.opts.has_authority("F_EDIT_EXPIRED"),
                     force,
+                    data_set: set.data_set.as_deref(),
+                    strict_org_units: params.flag("strictOrganisationUnits") == Some(true),
                 };
                 let found =
                     import_validation::check(&cx, &checked_value(&state, &key, value.as_deref()));
@@ -366,7 +360,6 @@ fn resolve(
     set: &DataValueSet,
     v: &IncomingValue,
     index: usize,
-    assigned: Option<&HashSet<String>>,
 ) -> Result<super::datavalues::Key, Vec<Conflict>> {
     let conflict = |object: &str, kind: &str, value: String, code, property| Conflict {
         object: object.to_string(),
@@ -440,20 +433,6 @@ fn resolve(
             format!("Period not valid: `{pe}`"),
             "E7611",
             "period",
-        )]);
-    }
-    if let Some(assigned) = assigned
-        && !assigned.contains(ou)
-    {
-        return Err(vec![conflict(
-            ou,
-            "organisationUnit",
-            format!(
-                "Organisation unit: `{ou}` not assigned to data set: `{}`",
-                set.data_set.as_deref().unwrap_or("")
-            ),
-            "E7617",
-            "orgUnit",
         )]);
     }
     let data = &mut state.data;

@@ -41,6 +41,13 @@ pub struct Context<'a> {
     /// `force=true` by a superuser: the data set checks are skipped
     /// (ImportContext.isForceDataInput, InputUtils.canForceDataInput).
     pub force: bool,
+    /// The payload's `dataSet`: then the only target data set
+    /// (ImportContext.getTargetDataSets).
+    pub data_set: Option<&'a str>,
+    /// `strictOrganisationUnits=true`: the org unit must have the data
+    /// element through one of its data sets (E7636). Without it, an org unit
+    /// not assigned to the data set is accepted.
+    pub strict_org_units: bool,
 }
 
 /// One resolved value.
@@ -124,6 +131,21 @@ pub fn check(cx: &Context<'_>, v: &Checked<'_>) -> Vec<Issue> {
             )];
         }
     }
+    // checkDataValueStrictOrgUnits (OrganisationUnit.hasDataElement).
+    if cx.strict_org_units && !has_data_element(cx.state, v.ou, v.de) {
+        return vec![issue(
+            "E7636",
+            vec![
+                ("organisationUnit", v.ou.to_string()),
+                ("dataElement", v.de.to_string()),
+            ],
+            "orgUnit",
+            format!(
+                "Data element: `{}` must be assigned through data sets to organisation unit: `{}`",
+                v.de, v.ou
+            ),
+        )];
+    }
     let options = aoc_options(cx.state, v.aoc);
     // checkDataValuePeriodWithinAttrOptionComboRange (CategoryOptionCombo.getDateRange:
     // the latest start and the earliest end of its options).
@@ -166,7 +188,15 @@ pub fn check(cx: &Context<'_>, v: &Checked<'_>) -> Vec<Issue> {
     if cx.force {
         return Vec::new();
     }
-    let targets = target_data_sets(cx.state, v);
+    let targets = match cx.data_set {
+        Some(id) => cx
+            .state
+            .meta(MetaType::DataSet)
+            .get_key_value(id)
+            .map(|(id, o)| vec![(id.as_str(), &o.body)])
+            .unwrap_or_default(),
+        None => target_data_sets(cx.state, v),
+    };
     // checkDataValueDataSetIsNotLocked (not strict: one open data set is enough).
     let expired = |ds: &serde_json::Map<String, Value>| {
         let days = ds.get("expiryDays").and_then(Value::as_i64).unwrap_or(0);
@@ -284,6 +314,24 @@ fn target_data_sets<'s>(
         })
         .map(|(id, o)| (id.as_str(), &o.body))
         .collect()
+}
+
+/// The org unit is assigned to a data set holding the data element.
+fn has_data_element(state: &SimState, ou: &str, de: &str) -> bool {
+    state.meta(MetaType::DataSet).values().any(|o| {
+        ids(&o.body, "organisationUnits").any(|x| x == ou)
+            && o.body
+                .get("dataSetElements")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|e| {
+                    e.get("dataElement")
+                        .and_then(|d| d.get("id"))
+                        .and_then(Value::as_str)
+                        == Some(de)
+                })
+    })
 }
 
 /// PeriodType.getFuturePeriod(open): the current period moved back one ("0
@@ -478,6 +526,8 @@ mod tests {
             today: NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
             edit_expired: false,
             force: false,
+            data_set: None,
+            strict_org_units: false,
         };
         let v = Checked {
             de: "de",

@@ -404,7 +404,7 @@ impl Generator<'_> {
     }
 
     /// Two monthly data sets; the second leaves every fifth facility out, so that
-    /// "org unit not assigned to data set" conflicts are possible. Returns, per
+    /// `strictOrganisationUnits=true` conflicts (E7636) are possible. Returns, per
     /// data element, the facilities that report it.
     fn data_sets(
         &mut self,

@@ -55,9 +55,10 @@ const MISSING_REFERENCE: &[&str] = &[
     // tracker: type, org unit, program, stage, TE, enrollment, attribute not found
     "E1005", "E1006", "E1011", "E1013", "E1033", "E1035", "E1049", "E1068", "E1069", "E1070",
     "E1086",
-    // data values: data element, org unit, COC, AOC not found; org unit not
-    // assigned to the data set (a metadata sync assigns it)
-    "E7610", "E7612", "E7614", "E7615", "E7617",
+    // data values: data element, org unit, COC not found, COC option not
+    // accessible, AOC not found (E7617 is "org unit not in the hierarchy of
+    // the importing user": a metadata sync does not change that)
+    "E7610", "E7612", "E7613", "E7614", "E7615",
 ];
 
 /// Data value conflicts that sending again cannot fix (dhis-api

@@ -134,9 +134,10 @@ fn month_end(iso: &str) -> NaiveDate {
 #[tokio::test]
 async fn expired_periods_are_refused_once_recorded_and_not_sent_again() {
     // Generated periods are the 24 months of 2024-2025: let those ending
-    // before 2025-06-30 be expired today (the simulator's clock is UTC+3;
-    // the cut is weeks away from any period end, so the zones agree).
-    let cut = NaiveDate::from_ymd_opt(2025, 6, 30).unwrap();
+    // before 2025-06-15 be expired today (the simulator's clock is UTC+3; the
+    // cut is two weeks from any period end, so a day's difference between the
+    // test's date and the simulator's changes nothing).
+    let cut = NaiveDate::from_ymd_opt(2025, 6, 15).unwrap();
     let today = (chrono::Utc::now() + chrono::Duration::hours(3)).date_naive();
     let expiry = (today - cut).num_days();
     let expiry_arg = expiry.to_string();

@@ -128,7 +128,13 @@ pub enum JobsAction {
     /// Delete queued, failed and cancelled jobs (running ones stay).
     Clear,
     /// One job with its per-resource results.
-    Show { id: i64 },
+    Show {
+        id: i64,
+        /// List what the destination refused: resource, object, code,
+        /// class (permanent = not re-sent), message, times seen.
+        #[arg(long)]
+        rejections: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -221,8 +227,12 @@ pub async fn run(
                 with_engine!(false, |e| jobs::retry(&e, id, args.json.json))
             }
             Some(JobsAction::Clear) => with_engine!(false, |e| jobs::clear(&e, args.json.json)),
-            Some(JobsAction::Show { id }) => {
-                with_engine!(false, |e| jobs::show(&e, id, args.json.json))
+            Some(JobsAction::Show { id, rejections }) => {
+                if rejections {
+                    with_engine!(false, |e| jobs::rejections(&e, id, args.json.json))
+                } else {
+                    with_engine!(false, |e| jobs::show(&e, id, args.json.json))
+                }
             }
         },
         Command::Daemon(args) => crate::commands::daemon::run(&target, args).await,

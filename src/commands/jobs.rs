@@ -1,4 +1,4 @@
-//! `jobs`, `jobs retry`, `jobs clear`.
+//! `jobs`, `jobs show [--rejections]`, `jobs retry`, `jobs clear`.
 
 use std::process::ExitCode;
 
@@ -126,6 +126,49 @@ pub async fn show(engine: &EngineHandle, id: i64, json: bool) -> anyhow::Result<
             r.total,
             r.errors,
             r.status.as_str()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `jobs show ID --rejections`: what the destination refused, and why.
+pub async fn rejections(engine: &EngineHandle, id: i64, json: bool) -> anyhow::Result<ExitCode> {
+    let rows = engine.rejections(id).await?;
+    if json {
+        print_json(&serde_json::json!({ "job": id, "rejections": rows }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        println!("job {id}: nothing was refused by the destination");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let permanent = rows.iter().filter(|r| r.class == "permanent").count();
+    println!(
+        "job {id}: {} refused object(s), {permanent} permanent (recorded, not re-sent; the watermark moved past them)",
+        rows.len()
+    );
+    println!(
+        "{:<32} {:<56} {:<6} {:<10} {:>5}  {:<19} MESSAGE",
+        "RESOURCE", "OBJECT", "CODE", "CLASS", "SEEN", "LAST SEEN"
+    );
+    for r in &rows {
+        println!(
+            "{:<32} {:<56} {:<6} {:<10} {:>5}  {:<19} {}",
+            inert(&r.resource),
+            inert(if r.object_key.is_empty() {
+                "-"
+            } else {
+                &r.object_key
+            }),
+            inert(if r.error_code.is_empty() {
+                "-"
+            } else {
+                &r.error_code
+            }),
+            r.class,
+            r.times_seen,
+            when(Some(r.last_seen)),
+            inert(&r.message)
         );
     }
     Ok(ExitCode::SUCCESS)

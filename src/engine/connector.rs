@@ -20,8 +20,33 @@ pub enum ConflictClass {
     MissingReference,
     /// A lock or deadlock at the destination: re-sync in 30 s.
     Lock,
+    /// The destination will refuse it again whatever is sent (an expired
+    /// period, a wrong value type): recorded, never re-sent; the resource's
+    /// watermark moves past it.
+    Permanent,
     /// Anything else: not re-synced automatically.
     Other,
+}
+
+impl ConflictClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictClass::MissingReference => "reference",
+            ConflictClass::Lock => "lock",
+            ConflictClass::Permanent => "permanent",
+            ConflictClass::Other => "other",
+        }
+    }
+}
+
+/// One refused object, as the destination explained it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub class: ConflictClass,
+    pub code: Option<String>,
+    pub message: String,
+    /// The object's id (a data value's `de/pe/ou/coc/aoc`), when known.
+    pub object: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,7 +55,21 @@ pub struct Outcome {
     pub synced: u64,
     pub deleted: u64,
     pub errors: u64,
-    pub conflicts: Vec<ConflictClass>,
+    /// Of `errors`, the permanent ones.
+    pub permanent: u64,
+    /// The refusals (at most a few hundred per resource; `errors` counts all).
+    pub rejections: Vec<Rejection>,
+}
+
+impl Outcome {
+    /// The resource may move its watermark: no errors, or only permanent ones.
+    pub fn watermark_may_move(&self) -> bool {
+        self.errors == self.permanent
+    }
+
+    pub fn classes(&self) -> Vec<ConflictClass> {
+        self.rejections.iter().map(|r| r.class).collect()
+    }
 }
 
 /// A failure that stopped a resource.

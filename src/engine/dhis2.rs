@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use super::connector::{
-    ChangeCount, ConflictClass, ConnectorError, Outcome, PlannedResource, ResourceProgressSink,
-    SyncConnector,
+    ChangeCount, ConflictClass, ConnectorError, Outcome, PlannedResource, Rejection,
+    ResourceProgressSink, SyncConnector,
 };
 use super::worker::ConnectorFactory;
 use crate::config::model::InstanceTimeouts;
@@ -238,13 +238,20 @@ impl SyncConnector for Dhis2Connector {
             synced: outcome.synced,
             deleted: outcome.deleted,
             errors: outcome.errors,
-            conflicts: outcome
+            permanent: outcome.permanent,
+            rejections: outcome
                 .conflicts
                 .iter()
-                .map(|c| match c.class {
-                    dsync::ConflictClass::MissingReference => ConflictClass::MissingReference,
-                    dsync::ConflictClass::Lock => ConflictClass::Lock,
-                    dsync::ConflictClass::Other => ConflictClass::Other,
+                .map(|c| Rejection {
+                    class: match c.class {
+                        dsync::ConflictClass::MissingReference => ConflictClass::MissingReference,
+                        dsync::ConflictClass::Lock => ConflictClass::Lock,
+                        dsync::ConflictClass::Permanent => ConflictClass::Permanent,
+                        dsync::ConflictClass::Other => ConflictClass::Other,
+                    },
+                    code: c.code.clone(),
+                    message: c.message.clone(),
+                    object: c.uid.clone(),
                 })
                 .collect(),
         })

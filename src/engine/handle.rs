@@ -13,6 +13,7 @@ use crate::config::{AutoSettings, SyncConfig};
 use crate::store::queue::{
     Job, JobFilter, JobKind, JobState, NewJob, QueueStore, ResourceProgress,
 };
+use crate::store::rejections::Rejection;
 use crate::store::state::{Detection, LifecycleState};
 use crate::store::{Store, StoreError};
 
@@ -76,6 +77,8 @@ pub trait EngineApi: Send + Sync {
     async fn setup(&self, reference: &str, settings: AutoSettings) -> Result<(), EngineError>;
     async fn jobs(&self, filter: JobFilter) -> Result<Vec<Job>, EngineError>;
     async fn job(&self, id: i64) -> Result<(Job, Vec<ResourceProgress>), EngineError>;
+    /// What the destination refused during a job (permanent refusals included).
+    async fn rejections(&self, id: i64) -> Result<Vec<Rejection>, EngineError>;
     async fn retry(&self, id: i64) -> Result<(), EngineError>;
     async fn retry_all(&self) -> Result<u64, EngineError>;
     async fn clear(&self) -> Result<u64, EngineError>;
@@ -278,6 +281,13 @@ impl EngineApi for LocalEngine {
             .ok_or(EngineError::UnknownJob(id))?;
         let resources = self.queue.resources(id).await?;
         Ok((job, resources))
+    }
+
+    async fn rejections(&self, id: i64) -> Result<Vec<Rejection>, EngineError> {
+        if self.queue.get(id).await?.is_none() {
+            return Err(EngineError::UnknownJob(id));
+        }
+        Ok(self.store.rejections(id).await?)
     }
 
     async fn retry(&self, id: i64) -> Result<(), EngineError> {

@@ -22,6 +22,7 @@ use crate::store::Store;
 use crate::store::queue::{
     FailOutcome, Failure, Job, JobKind, JobState, NewJob, QueueStore, ResourceStatus,
 };
+use crate::store::rejections::NewRejection;
 use crate::store::state::LifecyclePart;
 
 /// Builds the connector of a config (credentials resolved at run time).
@@ -300,33 +301,45 @@ impl Workers {
                 .sync_resource(resource, since, &*tracker, cancel)
                 .await
             {
-                Ok(result) if result.errors == 0 => {
-                    // "Done" is stored before the watermark moves: a crash in
-                    // between re-sends the changes next time (harmless), where
-                    // the other order would resume this resource from the new
-                    // watermark and count almost nothing of what it moved.
-                    tracker.finish(&resource.key, ResourceStatus::Done, None);
-                    self.persist(job, &tracker, Some(cancel)).await;
-                    if let Err(e) = self
-                        .store
-                        .set_watermark(config_id, &resource.key, &start_time)
-                        .await
-                    {
-                        outcome = Err(RunError::Retryable(format!("{e}"), "store"));
-                        tracker.finish(&resource.key, ResourceStatus::Failed, Some(e.to_string()));
-                        break;
-                    }
-                    metadata_ok += usize::from(resource.is_metadata);
-                }
                 Ok(result) => {
-                    // Conflicts: a per-resource error; no watermark, so the
-                    // next run takes these objects again.
-                    summary.conflicted.push(resource.key.clone());
-                    let message = format!("{} objects refused by the destination", result.errors);
-                    warn!(target: "sync_jobs", job = job.id, resource = %resource.key, "{message}");
-                    tracker.finish(&resource.key, ResourceStatus::Done, Some(message));
-                    self.defer_resync(job, config, resource, &result.conflicts)
+                    self.record_rejections(job, &resource.key, &result, cancel)
                         .await;
+                    let message = (result.errors > 0).then(|| {
+                        summary.conflicted.push(resource.key.clone());
+                        let message = refused_message(&result);
+                        warn!(target: "sync_jobs", job = job.id, resource = %resource.key, "{message}");
+                        message
+                    });
+                    if !result.watermark_may_move() {
+                        // Conflicts that may heal: no watermark, so the next
+                        // run takes these objects again.
+                        tracker.finish(&resource.key, ResourceStatus::Done, message);
+                        self.defer_resync(job, config, resource, &result.classes())
+                            .await;
+                    } else {
+                        // Clean, or refused only for good (permanent): the
+                        // watermark moves, so the refused are not re-sent.
+                        // "Done" is stored before the watermark moves: a crash in
+                        // between re-sends the changes next time (harmless), where
+                        // the other order would resume this resource from the new
+                        // watermark and count almost nothing of what it moved.
+                        tracker.finish(&resource.key, ResourceStatus::Done, message);
+                        self.persist(job, &tracker, Some(cancel)).await;
+                        if let Err(e) = self
+                            .store
+                            .set_watermark(config_id, &resource.key, &start_time)
+                            .await
+                        {
+                            outcome = Err(RunError::Retryable(format!("{e}"), "store"));
+                            tracker.finish(
+                                &resource.key,
+                                ResourceStatus::Failed,
+                                Some(e.to_string()),
+                            );
+                            break;
+                        }
+                        metadata_ok += usize::from(resource.is_metadata);
+                    }
                 }
                 Err(e) => {
                     tracker.finish(&resource.key, ResourceStatus::Failed, Some(e.to_string()));
@@ -379,6 +392,34 @@ impl Workers {
                 }
             }
         }
+    }
+
+    /// Stores what the destination refused (kept trying like a result: a
+    /// permanent refusal is shown only here once its watermark moved).
+    async fn record_rejections(
+        &self,
+        job: &Job,
+        resource: &str,
+        result: &super::connector::Outcome,
+        cancel: &CancellationToken,
+    ) {
+        if result.rejections.is_empty() {
+            return;
+        }
+        let rows: Vec<NewRejection> = result
+            .rejections
+            .iter()
+            .map(|r| NewRejection {
+                object_key: r.object.clone().unwrap_or_default(),
+                error_code: r.code.clone().unwrap_or_default(),
+                class: r.class.as_str().to_string(),
+                message: r.message.clone(),
+            })
+            .collect();
+        self.record(job, "the rejections", cancel, || {
+            self.store.record_rejections(job.id, resource, &rows)
+        })
+        .await;
     }
 
     /// Deferred re-sync of one resource, by the class of its conflicts.
@@ -679,6 +720,18 @@ impl Workers {
             }
         }
         self.publish(EngineEvent::ConfigsChanged);
+    }
+}
+
+/// "N objects refused by the destination (M permanently: not re-sent)".
+fn refused_message(result: &super::connector::Outcome) -> String {
+    if result.permanent == 0 {
+        format!("{} objects refused by the destination", result.errors)
+    } else {
+        format!(
+            "{} objects refused by the destination ({} permanently: recorded, not re-sent)",
+            result.errors, result.permanent
+        )
     }
 }
 

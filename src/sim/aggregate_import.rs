@@ -1,8 +1,6 @@
 //! `POST /api/dataValueSets`: reference checks with DHIS2's conflict codes,
 //! strategies, soft deletes, dry runs and the ImportSummary (wrapped or plain).
 
-use std::collections::HashSet;
-
 use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -18,7 +16,7 @@ use super::query::{Params, bump};
 use super::response::{bad_request, json_response};
 use super::state::SimState;
 use super::strategy::Strategy;
-use super::{Shared, clock, task_api};
+use super::{Shared, clock, import_validation, task_api};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -41,6 +39,9 @@ struct IncomingValue {
     attribute_option_combo: Option<String>,
     value: Option<Value>,
     comment: Option<String>,
+    stored_by: Option<String>,
+    created: Option<String>,
+    last_updated: Option<String>,
     #[serde(default)]
     followup: bool,
     #[serde(default)]
@@ -54,6 +55,33 @@ struct Conflict {
     code: &'static str,
     property: &'static str,
     index: usize,
+}
+
+/// Conflicts as DHIS2 reports them: one per (code, objects), with the indexes
+/// of every value it refused (2.41.3 dxf2/importsummary/ImportSummary.addConflict
+/// groups by ImportConflict.getGroupingKey).
+#[derive(Default)]
+struct Conflicts {
+    groups: Vec<(Conflict, Vec<usize>)>,
+    by_key: std::collections::HashMap<String, usize>,
+}
+
+impl Conflicts {
+    fn add(&mut self, c: Conflict) {
+        let key = format!("{}:{}", c.code, c.objects);
+        match self.by_key.get(&key) {
+            Some(&i) => self.groups[i].1.push(c.index),
+            None => {
+                self.by_key.insert(key, self.groups.len());
+                let index = c.index;
+                self.groups.push((c, vec![index]));
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
 }
 
 pub async fn import(
@@ -74,52 +102,95 @@ pub async fn import(
     let dry_run = params.flag("dryRun") == Some(true);
     let now = clock::to_millis(clock::now());
     let user = sim.opts.username.clone();
+    let today = clock::now().date();
+    // PR 14415 (in 2.41.0): payload `created`/`lastUpdated` are ignored from 2.41 on.
+    let keeps_payload_times = sim.version().minor() < 41;
     let mut counts = [0u64; 4]; // imported, updated, ignored, deleted
-    let mut conflicts: Vec<Conflict> = Vec::new();
+    let mut conflicts = Conflicts::default();
+    let mut rejected: Vec<usize> = Vec::new();
     {
         let mut state = sim.write();
         if let Some(ds) = &set.data_set
             && !state.exists(MetaType::DataSet, ds)
         {
             drop(state);
+            let mut c = Conflicts::default();
+            c.add(Conflict {
+                object: ds.clone(),
+                objects: json!({"dataSet": ds}),
+                value: format!("Data set not found or not accessible: `{ds}`"),
+                code: "E7600",
+                property: "dataSet",
+                index: 0,
+            });
             return finish(
                 &sim,
                 &params,
                 versioned.map(|e| e.0),
                 "ERROR",
                 [0, 0, set.data_values.len() as u64, 0],
-                &[Conflict {
-                    object: ds.clone(),
-                    objects: json!({"dataSet": ds}),
-                    value: format!("Data set not found or not accessible: `{ds}`"),
-                    code: "E7600",
-                    property: "dataSet",
-                    index: 0,
-                }],
+                &c,
+                &[],
                 &format!("Data set not found or not accessible: `{ds}`"),
             );
         }
-        let assigned: Option<HashSet<String>> = set.data_set.as_ref().map(|ds| {
-            state
-                .member_ids(MetaType::DataSet, ds, "organisationUnits", None)
-                .into_iter()
-                .collect()
-        });
+        let force = params.flag("force") == Some(true) && sim.opts.has_authority("ALL");
         for (index, v) in set.data_values.iter().enumerate() {
-            match resolve(&mut state, &set, v, index, assigned.as_ref()) {
-                Err(c) => {
+            let value = v.value.as_ref().and_then(|x| match x {
+                Value::String(s) => Some(s.clone()),
+                Value::Null => None,
+                other => Some(other.to_string()),
+            });
+            let checked = resolve(&mut state, &set, v, index).and_then(|key| {
+                let cx = import_validation::Context {
+                    state: &state,
+                    today,
+                    edit_expired: sim.opts.has_authority("F_EDIT_EXPIRED"),
+                    force,
+                    data_set: set.data_set.as_deref(),
+                    strict_org_units: params.flag("strictOrganisationUnits") == Some(true),
+                };
+                let found =
+                    import_validation::check(&cx, &checked_value(&state, &key, value.as_deref()));
+                if found.is_empty() {
+                    Ok(key)
+                } else {
+                    Err(found.into_iter().map(|i| from_issue(i, index)).collect())
+                }
+            });
+            match checked {
+                Err(found) => {
+                    // DataValueSetImportValidator.skipDataValue: ignored once,
+                    // rejected once, however many conflicts it raised.
                     counts[2] += 1;
-                    conflicts.push(c);
+                    rejected.push(index);
+                    for c in found {
+                        conflicts.add(c);
+                    }
                 }
                 Ok(key) => {
-                    let value = v.value.as_ref().map(|x| match x {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    });
+                    // ImportContext.getStoredBy: the payload's, else the importing user.
+                    let stored_by = v
+                        .stored_by
+                        .as_deref()
+                        .filter(|s| !s.trim().is_empty())
+                        .unwrap_or(&user);
+                    let stamps = Stamps {
+                        now,
+                        created: payload_time(keeps_payload_times, v.created.as_deref()),
+                        last_updated: payload_time(keeps_payload_times, v.last_updated.as_deref()),
+                    };
                     let applied = match strategy {
-                        Strategy::Delete => {
-                            apply_one(&mut state.data, key, None, v, true, &user, now, dry_run)
-                        }
+                        Strategy::Delete => apply_one(
+                            &mut state.data,
+                            key,
+                            None,
+                            v,
+                            true,
+                            stored_by,
+                            stamps,
+                            dry_run,
+                        ),
                         Strategy::Create if state.data.get(&key).is_some_and(|r| !r.deleted) => {
                             Applied::Ignored
                         }
@@ -132,8 +203,8 @@ pub async fn import(
                             value.as_deref(),
                             v,
                             v.deleted,
-                            &user,
-                            now,
+                            stored_by,
+                            stamps,
                             dry_run,
                         ),
                     };
@@ -172,22 +243,25 @@ pub async fn import(
         status,
         counts,
         &conflicts,
+        &rejected,
         message,
     )
 }
 
 /// The summary in a response, or (`async=true`) in a task for later polling.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     sim: &Shared,
     params: &Params,
     versioned: Option<VersionedPath>,
     status: &str,
     counts: [u64; 4],
-    conflicts: &[Conflict],
+    conflicts: &Conflicts,
+    rejected: &[usize],
     message: &str,
 ) -> Response {
     if params.flag("async") == Some(true) {
-        let summary = summary_json(status, counts, conflicts, message, true);
+        let summary = summary_json(status, counts, conflicts, rejected, message, true);
         let steps = [
             "Process started".to_string(),
             "Importing data values".to_string(),
@@ -198,7 +272,59 @@ fn finish(
         ];
         return task_api::start(sim, "DATAVALUE_IMPORT", summary, &steps);
     }
-    summary_response(sim, versioned, status, counts, conflicts, message)
+    summary_response(sim, versioned, status, counts, conflicts, rejected, message)
+}
+
+/// The times a written value gets: now, or (2.39/2.40) the payload's.
+#[derive(Clone, Copy)]
+struct Stamps {
+    now: i64,
+    created: Option<i64>,
+    last_updated: Option<i64>,
+}
+
+/// 2.40.5 DefaultDataValueSetService: `dataValue.hasCreated() ?
+/// parseDate(dataValue.getCreated()) : now` (same for lastUpdated); 2.41.3
+/// sets both to now.
+fn payload_time(keeps: bool, t: Option<&str>) -> Option<i64> {
+    keeps
+        .then_some(t)
+        .flatten()
+        .and_then(clock::parse)
+        .map(clock::to_millis)
+}
+
+/// The ids of a resolved value, for the checks after the references.
+fn checked_value<'a>(
+    state: &'a SimState,
+    key: &super::datavalues::Key,
+    value: Option<&'a str>,
+) -> import_validation::Checked<'a> {
+    let uid = |i: u32| state.data.uids.name(i);
+    import_validation::Checked {
+        de: uid(key[0]),
+        pe: state.data.periods.name(key[1]),
+        ou: uid(key[2]),
+        aoc: uid(key[4]),
+        value,
+    }
+}
+
+fn from_issue(i: import_validation::Issue, index: usize) -> Conflict {
+    let object = i.objects.first().map(|o| o.1.clone()).unwrap_or_default();
+    let objects: serde_json::Map<String, Value> = i
+        .objects
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v)))
+        .collect();
+    Conflict {
+        object,
+        objects: Value::Object(objects),
+        value: i.message,
+        code: i.code,
+        property: i.property,
+        index,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -208,8 +334,8 @@ fn apply_one(
     value: Option<&str>,
     v: &IncomingValue,
     delete: bool,
-    user: &str,
-    now: i64,
+    stored_by: &str,
+    stamps: Stamps,
     dry_run: bool,
 ) -> Applied {
     store.apply(
@@ -219,8 +345,10 @@ fn apply_one(
             comment: v.comment.as_deref(),
             followup: v.followup,
             delete,
-            stored_by: user,
-            at: now,
+            stored_by,
+            at: stamps.now,
+            created: stamps.created,
+            last_updated: stamps.last_updated,
         },
         dry_run,
     )
@@ -232,8 +360,7 @@ fn resolve(
     set: &DataValueSet,
     v: &IncomingValue,
     index: usize,
-    assigned: Option<&HashSet<String>>,
-) -> Result<super::datavalues::Key, Conflict> {
+) -> Result<super::datavalues::Key, Vec<Conflict>> {
     let conflict = |object: &str, kind: &str, value: String, code, property| Conflict {
         object: object.to_string(),
         objects: json!({ kind: object }),
@@ -264,7 +391,7 @@ fn resolve(
             de,
             MetaType::DataElement,
             "dataElement",
-            "Data element",
+            "Data element not found or not accessible",
             "E7610",
             "dataElement",
         ),
@@ -272,7 +399,7 @@ fn resolve(
             ou,
             MetaType::OrganisationUnit,
             "organisationUnit",
-            "Organisation unit",
+            "Organisation unit not found or not accessible",
             "E7612",
             "orgUnit",
         ),
@@ -280,7 +407,7 @@ fn resolve(
             coc,
             MetaType::CategoryOptionCombo,
             "categoryOptionCombo",
-            "Category option combo",
+            "Category option combo not found or not accessible for writing data",
             "E7613",
             "categoryOptionCombo",
         ),
@@ -288,39 +415,25 @@ fn resolve(
             aoc,
             MetaType::CategoryOptionCombo,
             "categoryOptionCombo",
-            "Attribute option combo",
-            "E7614",
+            "Attribute option combo not found or not accessible for writing data",
+            "E7615",
             "attributeOptionCombo",
         ),
     ];
     for (id, ty, kind, what, code, property) in references {
         if !state.exists(ty, id) {
-            let message = format!("{what} not found or not accessible: `{id}`");
-            return Err(conflict(id, kind, message, code, property));
+            let message = format!("{what}: `{id}`");
+            return Err(vec![conflict(id, kind, message, code, property)]);
         }
     }
     if super::periods::period_range(pe).is_none() {
-        return Err(conflict(
+        return Err(vec![conflict(
             pe,
             "period",
             format!("Period not valid: `{pe}`"),
             "E7611",
             "period",
-        ));
-    }
-    if let Some(assigned) = assigned
-        && !assigned.contains(ou)
-    {
-        return Err(conflict(
-            ou,
-            "organisationUnit",
-            format!(
-                "Organisation unit: `{ou}` not assigned to data set: `{}`",
-                set.data_set.as_deref().unwrap_or("")
-            ),
-            "E7617",
-            "orgUnit",
-        ));
+        )]);
     }
     let data = &mut state.data;
     let key = [
@@ -337,18 +450,19 @@ fn resolve(
 fn summary_json(
     status: &str,
     counts: [u64; 4],
-    conflicts: &[Conflict],
+    conflicts: &Conflicts,
+    rejected: &[usize],
     message: &str,
     is_async: bool,
 ) -> Value {
     let conflicts_json: Vec<Value> = conflicts
+        .groups
         .iter()
-        .map(|c| {
+        .map(|(c, indexes)| {
             json!({"object": c.object, "objects": c.objects, "value": c.value, "errorCode": c.code,
-                        "property": c.property, "indexes": [c.index]})
+                        "property": c.property, "indexes": indexes})
         })
         .collect();
-    let rejected: Vec<usize> = conflicts.iter().map(|c| c.index).collect();
     json!({
         "responseType": "ImportSummary",
         "status": status,
@@ -366,10 +480,11 @@ fn summary_response(
     versioned: Option<VersionedPath>,
     status: &str,
     counts: [u64; 4],
-    conflicts: &[Conflict],
+    conflicts: &Conflicts,
+    rejected: &[usize],
     message: &str,
 ) -> Response {
-    let summary = summary_json(status, counts, conflicts, message, false);
+    let summary = summary_json(status, counts, conflicts, rejected, message, false);
     let plain = VersionedPath::wants_plain_report(versioned, sim.version());
     if plain {
         return json_response(StatusCode::OK, &summary);

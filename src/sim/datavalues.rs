@@ -79,6 +79,9 @@ pub struct Incoming<'a> {
     pub delete: bool,
     pub stored_by: &'a str,
     pub at: i64,
+    /// Times from the payload (2.39/2.40 keep them), else `at`.
+    pub created: Option<i64>,
+    pub last_updated: Option<i64>,
 }
 
 #[derive(Default)]
@@ -135,8 +138,8 @@ impl DataValueStore {
                         value: incoming.value.map(Into::into),
                         comment: incoming.comment.map(Into::into),
                         stored_by,
-                        created: incoming.at,
-                        last_updated: incoming.at,
+                        created: incoming.created.unwrap_or(incoming.at),
+                        last_updated: incoming.last_updated.unwrap_or(incoming.at),
                         followup: incoming.followup,
                         deleted: false,
                     });
@@ -170,7 +173,10 @@ impl DataValueStore {
                         row.followup = incoming.followup;
                     }
                     row.stored_by = stored_by;
-                    row.last_updated = incoming.at;
+                    if let Some(created) = incoming.created {
+                        row.created = created;
+                    }
+                    row.last_updated = incoming.last_updated.unwrap_or(incoming.at);
                 }
                 outcome
             }
@@ -224,6 +230,8 @@ mod tests {
             delete,
             stored_by: "admin",
             at: 1_000,
+            created: None,
+            last_updated: None,
         }
     }
 

@@ -9,6 +9,7 @@ mod datavalues;
 mod digest;
 mod gate;
 mod generate;
+mod import_validation;
 mod metadata_api;
 mod metadata_import;
 pub mod model;

@@ -146,5 +146,7 @@ fn incoming<'a>(
         delete,
         stored_by: user,
         at,
+        created: None,
+        last_updated: None,
     }
 }

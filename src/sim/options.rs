@@ -165,6 +165,18 @@ pub struct SimOptions {
     /// Number of root (level-1) org units; the regions are shared out among them.
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4), default_value_t = 1)]
     pub root_org_units: u8,
+
+    /// `expiryDays` of the generated data sets (0 = never expire, DHIS2's
+    /// default). A destination refuses values of expired periods (E7640) only
+    /// from a user without F_EDIT_EXPIRED: see `--authorities`.
+    #[arg(long, default_value_t = 0)]
+    pub expiry_days: i64,
+
+    /// The account's authorities, comma-separated, as `/api/me` lists them
+    /// (default `ALL`, a superuser). Data value imports check `F_EDIT_EXPIRED`
+    /// (or `ALL`) before refusing expired periods, and `ALL` for `force=true`.
+    #[arg(long, value_delimiter = ',', default_value = "ALL")]
+    pub authorities: Vec<String>,
 }
 
 impl SimOptions {
@@ -177,6 +189,12 @@ impl SimOptions {
             opts: SimOptions,
         }
         Wrapper::parse_from(["sim"]).opts
+    }
+
+    pub fn has_authority(&self, authority: &str) -> bool {
+        self.authorities
+            .iter()
+            .any(|a| a == "ALL" || a == authority)
     }
 
     pub fn data_value_target(&self) -> usize {

@@ -62,7 +62,7 @@ pub async fn me(State(sim): State<Shared>) -> Response {
         "displayName": "Simulated Superuser",
         "firstName": "Simulated",
         "surname": "Superuser",
-        "authorities": ["ALL"],
+        "authorities": sim.opts.authorities,
         "organisationUnits": root.iter().map(|id| json!({"id": id})).collect::<Vec<_>>(),
         "userRoles": [{"id": "yrB6vc5Ip3r", "name": "Superuser"}],
         "userGroups": [],

@@ -15,6 +15,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/sqlite/0002_instance_timeouts.sql"),
         include_str!("migrations/postgres/0002_instance_timeouts.sql"),
     ),
+    (
+        4,
+        include_str!("migrations/sqlite/0004_rejections.sql"),
+        include_str!("migrations/postgres/0004_rejections.sql"),
+    ),
 ];
 
 pub(super) async fn run(store: &Store) -> Result<()> {

@@ -28,6 +28,7 @@ pub mod apply;
 pub mod configs;
 mod migrate;
 pub mod queue;
+pub mod rejections;
 mod rows;
 pub mod state;
 

@@ -352,9 +352,9 @@ impl Dhis2Client {
     }
 
     /// `POST /api/dataValueSets` with the set's header (`dataSet`, `period`,
-    /// `orgUnit`, `completeDate`): with a `dataSet`, DHIS2 also rejects values
-    /// whose org unit is not assigned to it (E7617). Same result as
-    /// [`Self::import_data_values`].
+    /// `orgUnit`, `completeDate`): with a `dataSet`, DHIS2 checks periods
+    /// (expiry, future, input periods) against that data set only. Same result
+    /// as [`Self::import_data_values`].
     pub async fn import_data_value_set(
         &self,
         set: &DataValueSet,

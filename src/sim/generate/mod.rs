@@ -215,7 +215,7 @@ impl Generator<'_> {
         let disaggregations = self.categories();
         let (yes_no, delivery) = self.option_sets();
         let data_elements = self.data_elements(&disaggregations);
-        let assignments = self.data_sets(&data_elements, &facilities);
+        let assignments = self.data_sets(&data_elements, &facilities, opts.expiry_days);
         self.groups(&data_elements, &facilities);
         self.data_values(
             opts.data_value_target(),
@@ -415,12 +415,13 @@ impl Generator<'_> {
     }
 
     /// Two monthly data sets; the second leaves every fifth facility out, so that
-    /// "org unit not assigned to data set" conflicts are possible. Returns, per
+    /// `strictOrganisationUnits=true` conflicts (E7636) are possible. Returns, per
     /// data element, the facilities that report it.
     fn data_sets(
         &mut self,
         elements: &[(String, usize)],
         facilities: &[String],
+        expiry_days: i64,
     ) -> Vec<Vec<usize>> {
         let split = elements.len() * 2 / 3;
         let mut per_element = vec![Vec::new(); elements.len()];
@@ -443,7 +444,7 @@ impl Generator<'_> {
             self.put(
                 MetaType::DataSet,
                 json!({"id": id, "name": name, "shortName": name, "periodType": "Monthly", "openFuturePeriods": 0,
-                       "expiryDays": 0, "categoryCombo": {"id": defaults::CATEGORY_COMBO},
+                       "expiryDays": expiry_days, "categoryCombo": {"id": defaults::CATEGORY_COMBO},
                        "dataSetElements": dse, "organisationUnits": ous}),
             );
             for de in range {

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ResourceOutcome;
+use crate::connectors::dhis2::aggregate::DataValue;
 use crate::connectors::dhis2::reports::{ImportReport, ImportSummary};
 use crate::connectors::dhis2::tracker_report::TrackerReport;
 
@@ -14,7 +15,22 @@ pub enum ConflictClass {
     MissingReference,
     /// A database lock or deadlock: worth a retry in a moment.
     Lock,
+    /// A value the destination will keep refusing however often it is sent
+    /// (expired, locked or closed period; wrong value type; not an option):
+    /// recorded, and the watermark moves past it.
+    Permanent,
     Other,
+}
+
+impl ConflictClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictClass::MissingReference => "reference",
+            ConflictClass::Lock => "lock",
+            ConflictClass::Permanent => "permanent",
+            ConflictClass::Other => "other",
+        }
+    }
 }
 
 /// One rejected object (or value) with DHIS2's code and message.
@@ -23,7 +39,8 @@ pub struct Conflict {
     pub class: ConflictClass,
     pub code: Option<String>,
     pub message: String,
-    /// The rejected object's UID, when the report names it.
+    /// The rejected object's UID, when the report names it; for a data value
+    /// its key `de/pe/ou/coc/aoc`.
     pub uid: Option<String>,
 }
 
@@ -38,9 +55,20 @@ const MISSING_REFERENCE: &[&str] = &[
     // tracker: type, org unit, program, stage, TE, enrollment, attribute not found
     "E1005", "E1006", "E1011", "E1013", "E1033", "E1035", "E1049", "E1068", "E1069", "E1070",
     "E1086",
-    // data values: data element, org unit, COC, AOC not found; org unit not
-    // assigned to the data set (a metadata sync assigns it)
-    "E7610", "E7612", "E7614", "E7615", "E7617",
+    // data values: data element, org unit, COC not found, COC option not
+    // accessible, AOC not found (E7617 is "org unit not in the hierarchy of
+    // the importing user": a metadata sync does not change that)
+    "E7610", "E7612", "E7613", "E7614", "E7615",
+];
+
+/// Data value conflicts that sending again cannot fix (dhis-api
+/// feedback/ErrorCode.java, raised by 2.41.3 dxf2/datavalueset/
+/// DataValueSetImportValidator.java): value not defined (E7618), value type
+/// (E7619), comment (E7620), option (E7621), expired period (E7640), approved
+/// (E7642), period closed for data input (E7643, E7644). A future period
+/// (E7641) opens with time and is re-sent.
+const PERMANENT: &[&str] = &[
+    "E7618", "E7619", "E7620", "E7621", "E7640", "E7642", "E7643", "E7644",
 ];
 
 /// Codes meaning "the object to delete is not there (any more)": tolerated when
@@ -57,6 +85,9 @@ pub fn classify(code: Option<&str>, message: &str) -> ConflictClass {
     }
     if code.is_some_and(|c| MISSING_REFERENCE.contains(&c)) {
         return ConflictClass::MissingReference;
+    }
+    if code.is_some_and(|c| PERMANENT.contains(&c)) {
+        return ConflictClass::Permanent;
     }
     if lower.contains("lock") && !lower.contains("period") {
         return ConflictClass::Lock;
@@ -101,16 +132,38 @@ pub(crate) fn metadata(out: &mut ResourceOutcome, r: &ImportReport, deleting: bo
     (rest.len() as u64, gone.len() as u64)
 }
 
-/// Data value import conflicts. Counted by `rejectedIndexes` when present
-/// (one conflict can cover several values).
-pub(crate) fn data_values(out: &mut ResourceOutcome, s: &ImportSummary) -> u64 {
-    out.push_conflicts(s.conflicts.iter().map(|c| {
+/// Data value import conflicts of `batch` (the values sent). Counted by
+/// `rejectedIndexes` when present (one conflict can cover several values);
+/// each conflict is kept once per value it names, keyed `de/pe/ou/coc/aoc`.
+/// Returns (errors, of them permanent).
+pub(crate) fn data_values(
+    out: &mut ResourceOutcome,
+    s: &ImportSummary,
+    batch: &[DataValue],
+) -> (u64, u64) {
+    let mut permanent_values = std::collections::BTreeSet::new();
+    let found = s.conflicts.iter().flat_map(|c| {
         let uid = c
             .object
             .as_deref()
             .or_else(|| c.objects.values().next().map(String::as_str));
-        conflict(c.error_code.as_deref(), c.value.as_deref(), uid)
-    }));
+        let base = conflict(c.error_code.as_deref(), c.value.as_deref(), uid);
+        if base.class == ConflictClass::Permanent {
+            permanent_values.extend(c.indexes.iter().copied());
+        }
+        let keyed: Vec<Conflict> = c
+            .indexes
+            .iter()
+            .filter_map(|&i| batch.get(usize::try_from(i).ok()?))
+            .map(|v| Conflict {
+                uid: Some(value_key(v)),
+                ..base.clone()
+            })
+            .collect();
+        if keyed.is_empty() { vec![base] } else { keyed }
+    });
+    let found: Vec<Conflict> = found.collect();
+    out.push_conflicts(found.into_iter());
     let mut errors = s.error_count() as u64;
     if errors == 0 && !s.status.is_ok() {
         // An ERROR summary without conflicts (e.g. a rejected payload): count
@@ -122,7 +175,31 @@ pub(crate) fn data_values(out: &mut ResourceOutcome, s: &ImportSummary) -> u64 {
             None,
         )));
     }
-    errors
+    // A value refused for a permanent reason and also for another one (two
+    // data sets) is not permanent.
+    let other: std::collections::BTreeSet<u64> = s
+        .conflicts
+        .iter()
+        .filter(|c| {
+            classify(c.error_code.as_deref(), c.value.as_deref().unwrap_or(""))
+                != ConflictClass::Permanent
+        })
+        .flat_map(|c| c.indexes.iter().copied())
+        .collect();
+    let permanent = permanent_values.difference(&other).count() as u64;
+    (errors, permanent.min(errors))
+}
+
+/// A data value's identity, as the rejections record it.
+pub fn value_key(v: &DataValue) -> String {
+    format!(
+        "{}/{}/{}/{}/{}",
+        v.data_element,
+        v.period,
+        v.org_unit,
+        v.category_option_combo.as_deref().unwrap_or(""),
+        v.attribute_option_combo.as_deref().unwrap_or("")
+    )
 }
 
 /// Tracker validation and object errors; `deleting` turns "not found" into
@@ -169,14 +246,75 @@ mod tests {
             ConflictClass::Lock
         );
         assert_eq!(
-            classify(Some("E7641"), "Period is locked for data entry"),
-            ConflictClass::Other
+            classify(
+                Some("E7641"),
+                "Period: `202701` is after latest open future period"
+            ),
+            ConflictClass::Other,
+            "a future period opens with time"
         );
+        for code in ["E7640", "E7619", "E7621", "E7642", "E7643"] {
+            assert_eq!(
+                classify(Some(code), "x"),
+                ConflictClass::Permanent,
+                "{code}"
+            );
+        }
         assert_eq!(
             classify(Some("E4000"), "Missing required property"),
             ConflictClass::Other
         );
         assert!(is_gone(Some("E1063")) && !is_gone(Some("E5002")) && !is_gone(None));
+    }
+
+    /// A grouped conflict names its values by index; a value refused both
+    /// permanently and for another reason is not permanent.
+    #[test]
+    fn data_value_conflicts_keyed_by_value_and_counted_permanent() {
+        use crate::connectors::dhis2::reports::ImportConflict;
+        let value = |pe: &str| DataValue {
+            data_element: "de".into(),
+            period: pe.into(),
+            org_unit: "ou".into(),
+            category_option_combo: Some("coc".into()),
+            attribute_option_combo: Some("aoc".into()),
+            ..Default::default()
+        };
+        let batch = [value("202401"), value("202402"), value("202403")];
+        let summary = ImportSummary {
+            conflicts: vec![
+                ImportConflict {
+                    error_code: Some("E7640".into()),
+                    value: Some("Current date is past expiry days".into()),
+                    indexes: vec![0, 1],
+                    ..Default::default()
+                },
+                ImportConflict {
+                    error_code: Some("E7641".into()),
+                    value: Some("after latest open future period".into()),
+                    indexes: vec![1, 2],
+                    ..Default::default()
+                },
+            ],
+            rejected_indexes: vec![0, 1, 2],
+            ..Default::default()
+        };
+        let mut out = ResourceOutcome::default();
+        assert_eq!(data_values(&mut out, &summary, &batch), (3, 1));
+        let keys: Vec<(&str, ConflictClass)> = out
+            .conflicts
+            .iter()
+            .map(|c| (c.uid.as_deref().unwrap(), c.class))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("de/202401/ou/coc/aoc", ConflictClass::Permanent),
+                ("de/202402/ou/coc/aoc", ConflictClass::Permanent),
+                ("de/202402/ou/coc/aoc", ConflictClass::Other),
+                ("de/202403/ou/coc/aoc", ConflictClass::Other),
+            ]
+        );
     }
 
     #[test]
@@ -191,7 +329,10 @@ mod tests {
             ..Default::default()
         };
         let mut out = ResourceOutcome::default();
-        assert_eq!(data_values(&mut out, &summary), (MAX_CONFLICTS + 10) as u64);
+        assert_eq!(
+            data_values(&mut out, &summary, &[]),
+            ((MAX_CONFLICTS + 10) as u64, 0)
+        );
         assert_eq!(out.conflicts.len(), MAX_CONFLICTS);
         assert!(
             out.conflicts

@@ -119,6 +119,7 @@ pub(crate) async fn sync(
         let mut stream = open(sync, data_set, since, &mut retry).await?;
         let mut reading = Tally::default();
         out.conflicts.clear();
+        out.permanent = 0;
         loop {
             if run.cancelled(&mut out) {
                 return Ok(out);
@@ -134,7 +135,9 @@ pub(crate) async fn sync(
             let n = batch.len() as u64;
             let summary = import(sync, &batch, &mut retry).await?;
             retry.reset();
-            let errors = conflicts::data_values(&mut out, &summary);
+            let (errors, permanent) = conflicts::data_values(&mut out, &summary, batch);
+            // Like the conflicts, the permanent refusals are the reading's own.
+            out.permanent += permanent;
             reading.processed += n;
             reading.errors += errors;
             let new_processed = reading.processed.saturating_sub(best.processed);

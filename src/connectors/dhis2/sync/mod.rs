@@ -7,7 +7,8 @@
 //! for res in sync.plan().await? {                     // dependency order
 //!     let changed = sync.count_changes(&res, watermark_of(&res.key)).await?;
 //!     let outcome = sync.sync_resource(&res, watermark_of(&res.key), &sink, &cancel).await?;
-//!     // advance res.key's watermark to run_start only if outcome.is_clean()
+//!     // advance res.key's watermark to run_start only if it is complete and
+//!     // every error is permanent (outcome.errors == outcome.permanent)
 //! }
 //! ```
 //!
@@ -47,7 +48,7 @@ use super::error::{Dhis2Error, Result};
 use super::tracker::TrackerKind;
 use crate::config::model::Selection;
 
-pub use conflicts::{Conflict, ConflictClass};
+pub use conflicts::{Conflict, ConflictClass, value_key};
 pub use plan::{ResourceSpec, ResourceType, Target};
 
 /// Tunables of a sync. `Default` suits a WAN link to a production DHIS2.
@@ -142,6 +143,9 @@ pub struct ResourceOutcome {
     pub skipped: u64,
     /// Objects the destination rejected.
     pub errors: u64,
+    /// Of `errors`, rejections the destination will repeat whatever is sent
+    /// ([`ConflictClass::Permanent`]): they do not hold the watermark back.
+    pub permanent: u64,
     /// The rejections, classified (one per error report).
     pub conflicts: Vec<Conflict>,
     /// Stopped at the cancellation token: not complete, keep the old watermark.
@@ -149,7 +153,7 @@ pub struct ResourceOutcome {
 }
 
 impl ResourceOutcome {
-    /// Complete and without errors: the engine may advance the watermark.
+    /// Complete and without errors.
     pub fn is_clean(&self) -> bool {
         !self.cancelled && self.errors == 0
     }

@@ -337,6 +337,7 @@ impl ProgressSink for StepsAndCounts {
     fn step(&self, step: &str) {
         self.steps.lock().unwrap().push(step.to_string());
     }
+    fn unchanged(&self, _: u64) {}
 }
 
 #[tokio::test]

@@ -135,7 +135,7 @@ pub(crate) async fn sync(
             let n = batch.len() as u64;
             let summary = import(sync, &batch, &mut retry).await?;
             retry.reset();
-            let (errors, permanent) = conflicts::data_values(&mut out, &summary, batch);
+            let (errors, permanent) = conflicts::data_values(&mut out, &summary, &batch);
             // Like the conflicts, the permanent refusals are the reading's own.
             out.permanent += permanent;
             reading.processed += n;

@@ -12,6 +12,7 @@ mod generate;
 mod metadata_api;
 mod metadata_import;
 pub mod model;
+mod schemas;
 mod mutate;
 mod options;
 pub mod periods;

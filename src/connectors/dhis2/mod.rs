@@ -20,6 +20,7 @@ pub mod pager;
 pub mod params;
 pub mod reports;
 pub mod response;
+pub mod syncable;
 pub mod stream_json;
 pub mod sync;
 pub mod system;

@@ -189,6 +189,7 @@ async fn import(
     let params = MetadataImportParams {
         strategy,
         atomic_mode: AtomicMode::None,
+        skip_sharing: sync.selection.skip_sharing,
         ..Default::default()
     };
     let mut retry = sync.retry();

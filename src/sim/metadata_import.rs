@@ -342,7 +342,12 @@ fn side_references(
             ("userGroups", "userGroupAccesses", MetaType::UserGroup),
             ("users", "userAccesses", MetaType::User),
         ] {
-            for (id, access) in sharing.get(key).and_then(Value::as_object).into_iter().flatten() {
+            for (id, access) in sharing
+                .get(key)
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
                 let id = access.get("id").and_then(Value::as_str).unwrap_or(id);
                 out.push((field, target, id.to_string()));
             }

@@ -11,11 +11,11 @@ use super::clock;
 
 mod people;
 mod tracker;
-pub use people::ADMIN_USER;
 use super::datavalues::Row;
 use super::model::{MetaType, defaults, new_uid};
 use super::options::{DatasetSize, SimOptions};
 use super::state::SimState;
+pub use people::ADMIN_USER;
 
 struct Shape {
     regions: usize,

@@ -40,12 +40,25 @@ fn put(state: &mut SimState, ty: MetaType, body: Value, at: NaiveDateTime) {
 }
 
 const ROLES: &[(&str, &[&str])] = &[
-    ("Data entry clerk", &["F_DATAVALUE_ADD", "M_dhis-web-aggregate-data-entry"]),
-    ("Data manager", &["F_DATAVALUE_ADD", "F_DATAVALUE_DELETE", "F_APPROVE_DATA"]),
-    ("Tracker clerk", &["F_TRACKED_ENTITY_INSTANCE_ADD", "M_dhis-web-capture"]),
+    (
+        "Data entry clerk",
+        &["F_DATAVALUE_ADD", "M_dhis-web-aggregate-data-entry"],
+    ),
+    (
+        "Data manager",
+        &["F_DATAVALUE_ADD", "F_DATAVALUE_DELETE", "F_APPROVE_DATA"],
+    ),
+    (
+        "Tracker clerk",
+        &["F_TRACKED_ENTITY_INSTANCE_ADD", "M_dhis-web-capture"],
+    ),
 ];
-const FIRST: &[&str] = &["Amina", "Kofi", "Fatmata", "Ibrahim", "Mariama", "Musa", "Hawa", "Abu"];
-const LAST: &[&str] = &["Kamara", "Sesay", "Conteh", "Bangura", "Koroma", "Turay", "Jalloh"];
+const FIRST: &[&str] = &[
+    "Amina", "Kofi", "Fatmata", "Ibrahim", "Mariama", "Musa", "Hawa", "Abu",
+];
+const LAST: &[&str] = &[
+    "Kamara", "Sesay", "Conteh", "Bangura", "Koroma", "Turay", "Jalloh",
+];
 const GROUPS: &[&str] = &["District data managers", "Facility staff", "M&E officers"];
 const USERS: usize = 12;
 
@@ -64,14 +77,22 @@ pub fn populate(state: &mut SimState, seed: u64, at: NaiveDateTime) {
         .iter()
         .map(|(name, auths)| {
             let id = new_uid(rng);
-            put(state, MetaType::UserRole, json!({"id": id, "name": name, "authorities": auths}), at);
+            put(
+                state,
+                MetaType::UserRole,
+                json!({"id": id, "name": name, "authorities": auths}),
+                at,
+            );
             id
         })
         .collect();
     let mut users = Vec::new();
     for i in 0..USERS {
         let id = new_uid(rng);
-        let (first, last) = (FIRST[i % FIRST.len()], LAST[rng.random_range(0..LAST.len())]);
+        let (first, last) = (
+            FIRST[i % FIRST.len()],
+            LAST[rng.random_range(0..LAST.len())],
+        );
         let ou = roots.get(rng.random_range(0..roots.len().max(1))).cloned();
         put(
             state,
@@ -95,26 +116,34 @@ pub fn populate(state: &mut SimState, seed: u64, at: NaiveDateTime) {
                 .filter(|(i, _)| i % GROUPS.len() == g)
                 .map(|(_, u)| json!({"id": u}))
                 .collect();
-            put(state, MetaType::UserGroup, json!({"id": id, "name": name, "users": members}), at);
-            id
-        })
-        .collect();
-    let attributes: Vec<String> = [("Reporting classification", "CLASSIFICATION"), ("Legacy code", "LEGACY")]
-        .iter()
-        .map(|(name, code)| {
-            let id = new_uid(rng);
             put(
                 state,
-                MetaType::Attribute,
-                json!({"id": id, "name": name, "code": code, "valueType": "TEXT", "mandatory": false,
-                       "unique": false, "dataElementAttribute": true, "dataSetAttribute": true,
-                       "organisationUnitAttribute": true, "programAttribute": true,
-                       "optionSetAttribute": true, "categoryOptionAttribute": true}),
+                MetaType::UserGroup,
+                json!({"id": id, "name": name, "users": members}),
                 at,
             );
             id
         })
         .collect();
+    let attributes: Vec<String> = [
+        ("Reporting classification", "CLASSIFICATION"),
+        ("Legacy code", "LEGACY"),
+    ]
+    .iter()
+    .map(|(name, code)| {
+        let id = new_uid(rng);
+        put(
+            state,
+            MetaType::Attribute,
+            json!({"id": id, "name": name, "code": code, "valueType": "TEXT", "mandatory": false,
+                       "unique": false, "dataElementAttribute": true, "dataSetAttribute": true,
+                       "organisationUnitAttribute": true, "programAttribute": true,
+                       "optionSetAttribute": true, "categoryOptionAttribute": true}),
+            at,
+        );
+        id
+    })
+    .collect();
     for ty in MetaType::ALL {
         let ids: Vec<String> = state.meta(ty).keys().cloned().collect();
         for id in ids {

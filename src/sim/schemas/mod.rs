@@ -100,7 +100,10 @@ mod tests {
         ] {
             let c = catalog(v);
             assert!(c.len() > 100, "{v:?}: {} schemas", c.len());
-            assert!(c.iter().all(|s| !s.plural.is_empty() && s.klass.contains('.')));
+            assert!(
+                c.iter()
+                    .all(|s| !s.plural.is_empty() && s.klass.contains('.'))
+            );
         }
         let users = by_plural(Dhis2Version::V41, "users").map(|s| (s.order, s.metadata));
         assert_eq!(users, Some((101, true)));

@@ -300,14 +300,24 @@ mod tests {
 
     #[test]
     fn star_leaves_users_out_and_naming_them_opts_in() {
-        let o = order(&["attributes", "userRoles", "users", "userGroups", "jobConfigurations", "dataElements"]);
+        let o = order(&[
+            "attributes",
+            "userRoles",
+            "users",
+            "userGroups",
+            "jobConfigurations",
+            "dataElements",
+        ]);
         let star = selected_types(&o, &s(&["*"]), &[]).unwrap();
         assert_eq!(star, s(&["attributes", "dataElements"]));
         let opted = selected_types(&o, &s(&["*", "users"]), &[]).unwrap();
         assert_eq!(opted, s(&["attributes", "users", "dataElements"]));
         let excluded = selected_types(&o, &s(&["*", "users"]), &s(&["users"])).unwrap();
         assert_eq!(excluded, s(&["attributes", "dataElements"]));
-        assert!(selected_types(&o, &s(&["apiToken"]), &[]).is_err(), "unknown at the source");
+        assert!(
+            selected_types(&o, &s(&["apiToken"]), &[]).is_err(),
+            "unknown at the source"
+        );
     }
 
     #[test]

@@ -114,7 +114,12 @@ async fn changed_objects(
 async fn sync_metadata(src: &Dhis2Client, dst: &Dhis2Client, since: Option<NaiveDateTime>) -> u64 {
     let (mut n, mut synced) = (0, 0);
     let order = retry("import order", async || src.import_order().await).await;
-    for group in metadata_groups(order.plurals()) {
+    // As a sync does: never users (each instance has its own), and without
+    // the source's sharing, which names them (skipSharing).
+    let syncable = order
+        .plurals()
+        .filter(|p| syncdeck::connectors::dhis2::syncable::is_syncable(p));
+    for group in metadata_groups(syncable) {
         let mut objects: Vec<(&str, Vec<Value>)> = Vec::new();
         for ty in &group {
             let mut items = changed_objects(src, ty, since).await;
@@ -153,6 +158,7 @@ async fn sync_metadata(src: &Dhis2Client, dst: &Dhis2Client, since: Option<Naive
                 } else {
                     AtomicMode::None
                 },
+                skip_sharing: true,
                 ..Default::default()
             };
             n += 1;

@@ -117,6 +117,9 @@ fn apply_is_idempotent_and_export_round_trips() {
     // A timeout set is exported; the ones left to their defaults stay unset.
     assert!(exported.contains("import_timeout = \"10m\""), "{exported}");
     assert!(!exported.contains("first_byte_timeout"), "{exported}");
+    // skip_sharing is stored and exported, both ways.
+    assert!(exported.contains("skip_sharing = true"), "{exported}");
+    assert!(exported.contains("skip_sharing = false"), "{exported}");
     let again = env.write("exported.toml", &exported);
     let out = env.ok_apply(&again, &[]);
     assert!(

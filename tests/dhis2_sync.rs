@@ -198,6 +198,7 @@ async fn restricted_selection_plans_only_what_it_names() {
         programs: vec![p.clone()],
         org_units: vec![],
         exclude: vec!["categories".into()],
+        skip_sharing: true,
     };
     let sync = syncer(&source, &dest, selection.clone(), options());
     let keys: Vec<String> = sync

@@ -503,7 +503,12 @@ async fn assert_counts(sd: &Syncdeck, id: i64, source: &SimProcess, first_sync: 
             "every object reached the empty destination once: {r:#}"
         );
         if let Some(types) = key.strip_prefix("metadata:") {
-            let want: u64 = types.split('+').map(count).sum();
+            // A type of /api/schemas the simulator holds nothing of is not
+            // in its digest: its list is empty.
+            let want: u64 = types
+                .split('+')
+                .map(|t| if counts.get(t).is_some() { count(t) } else { 0 })
+                .sum();
             assert_eq!(processed, want, "{key}: {r:#}");
         } else {
             let kind = key.split(':').next().unwrap();

@@ -75,6 +75,7 @@ pub async fn apply(db: &DbTarget, opts: ApplyOptions) -> anyhow::Result<ExitCode
         print!("{}", render(&plan));
     }
     warn_unset_env(&config);
+    warn_opted_in(&config);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -143,6 +144,26 @@ pub fn render(plan: &ApplyPlan) -> String {
 
 fn shown(v: &str) -> &str {
     if v.is_empty() { "(none)" } else { v }
+}
+
+/// Naming a type that `*` leaves out (users, credentials, server-local state)
+/// moves it: allowed, but said out loud.
+fn warn_opted_in(config: &ConfigFile) {
+    for s in &config.syncs {
+        let named = crate::connectors::dhis2::syncable::opted_in(&s.selection.metadata);
+        let named: Vec<&str> = named
+            .into_iter()
+            .filter(|t| !s.selection.exclude.iter().any(|e| e == t))
+            .collect();
+        if !named.is_empty() {
+            eprintln!(
+                "warning: sync {}: metadata names {}, which `*` leaves out (users, credentials or server-local state); \
+                 they will be moved and overwrite the destination's own",
+                s.name,
+                named.join(", ")
+            );
+        }
+    }
 }
 
 /// A reference that does not resolve here is not an error (the daemon may run

@@ -51,6 +51,7 @@ struct SyncOut<'a> {
     programs: &'a [String],
     org_units: &'a [String],
     exclude: &'a [String],
+    skip_sharing: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     auto: Option<AutoOut<'a>>,
 }
@@ -103,6 +104,7 @@ fn sync(s: &SyncSpec) -> SyncOut<'_> {
         programs: &s.selection.programs,
         org_units: &s.selection.org_units,
         exclude: &s.selection.exclude,
+        skip_sharing: s.selection.skip_sharing,
         auto: s.auto.as_ref().map(|a| AutoOut {
             enabled: a.enabled,
             check_interval: format_duration(a.check_interval),

@@ -143,9 +143,20 @@ pub struct Selection {
     /// Org unit roots for data (UIDs); empty = the source's level-1 roots.
     #[serde(default)]
     pub org_units: Vec<String>,
-    /// Metadata types never synced (e.g. `users`, `userRoles`).
+    /// Metadata types never synced (wins over `metadata`).
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Import metadata with `skipSharing=true`: the destination keeps its own
+    /// sharing (new objects get its importing user as owner), and the users and
+    /// groups the source's sharing names need not exist there. Default true,
+    /// since instances rarely share their users (dhis2-core 2.41.3
+    /// ReferencesCheck: otherwise each missing one is an E5002 on every run).
+    #[serde(default = "yes")]
+    pub skip_sharing: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for Selection {
@@ -156,6 +167,7 @@ impl Default for Selection {
             programs: vec!["*".into()],
             org_units: Vec::new(),
             exclude: Vec::new(),
+            skip_sharing: true,
         }
     }
 }

@@ -109,6 +109,7 @@ impl SyncSpec {
             ("programs", list(&s.programs)),
             ("org_units", list(&s.org_units)),
             ("exclude", list(&s.exclude)),
+            ("skip_sharing", s.skip_sharing.to_string()),
         ];
         match &self.auto {
             None => out.push(("auto", "none".into())),

@@ -32,6 +32,9 @@ const VOLATILE: &[&str] = &[
     "storedBy",
     "updatedBy",
     "deleted",
+    // Sharing names the instance's own users and groups; with skipSharing
+    // (the default sync) the destination keeps or sets its own.
+    "sharing",
 ];
 
 fn digest_objects<'a>(objects: impl Iterator<Item = &'a Map<String, Value>>) -> Value {

@@ -38,6 +38,9 @@ struct Options {
     atomic_all: bool,
     validate_only: bool,
     full_report: bool,
+    /// `skipSharing=true`: sharing is neither checked nor taken (dhis2-core
+    /// 2.41.3 ReferencesCheck.checkReferences, IdentifiableObjectBundleHook.handleSkipSharing).
+    skip_sharing: bool,
 }
 
 fn options(params: &Params) -> Result<Options, String> {
@@ -78,6 +81,7 @@ fn options(params: &Params) -> Result<Options, String> {
         atomic_all,
         validate_only,
         full_report,
+        skip_sharing: params.flag("skipSharing") == Some(true),
     })
 }
 
@@ -137,7 +141,7 @@ pub async fn import(
                 }
             }
         });
-        let reports = validate(&state, &payload_types, opts.strategy);
+        let reports = validate(&state, &payload_types, opts.strategy, opts.skip_sharing);
         let has_errors = reports.iter().flatten().any(|r| !r.errors.is_empty());
         let rejected = opts.atomic_all && has_errors;
         let commit = !opts.validate_only && !rejected;
@@ -148,6 +152,7 @@ pub async fn import(
                 &reports,
                 now,
                 &sim.opts.username,
+                opts.skip_sharing,
             );
             for ((ty, _), objs) in payload_types.iter().zip(&reports) {
                 let n = objs.iter().filter(|r| r.errors.is_empty()).count() as u64;
@@ -181,6 +186,7 @@ fn validate(
     state: &SimState,
     payload: &[(MetaType, Vec<Map<String, Value>>)],
     strategy: Strategy,
+    skip_sharing: bool,
 ) -> Vec<Vec<ObjectReport>> {
     let in_payload: HashMap<MetaType, HashSet<&str>> = payload
         .iter()
@@ -270,7 +276,9 @@ fn validate(
                                 json!({"errorProperty": "name", "errorProperties": ["name"]}),
                             ));
                         }
-                        for (field, target, id) in referenced_ids(*ty, obj) {
+                        let mut refs = referenced_ids(*ty, obj);
+                        refs.extend(side_references(*ty, obj, skip_sharing));
+                        for (field, target, id) in refs {
                             let known = state.exists(target, &id)
                                 || in_payload.get(&target).is_some_and(|ids| ids.contains(id.as_str()));
                             if !known {
@@ -301,6 +309,51 @@ fn validate(
                 .collect()
         })
         .collect()
+}
+
+/// What `ReferencesCheck` (dhis2-core 2.41.3, dxf2/metadata/objectbundle/validation/
+/// ReferencesCheck.java) checks besides owned references: the attribute of
+/// every `attributeValues` entry (always: skipSharing does not skip it), and
+/// unless `skipSharing`, the users (`userAccesses`) and user groups
+/// (`userGroupAccesses`) named in `sharing`. The owner is not checked.
+fn side_references(
+    ty: MetaType,
+    obj: &Map<String, Value>,
+    skip_sharing: bool,
+) -> Vec<(&'static str, MetaType, String)> {
+    let mut out = Vec::new();
+    if ty.has_attribute_values() {
+        for av in obj
+            .get("attributeValues")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = av.pointer("/attribute/id").and_then(Value::as_str) {
+                out.push(("attributeValues", MetaType::Attribute, id.to_string()));
+            }
+        }
+    }
+    if ty.has_sharing()
+        && !skip_sharing
+        && let Some(sharing) = obj.get("sharing")
+    {
+        for (key, field, target) in [
+            ("userGroups", "userGroupAccesses", MetaType::UserGroup),
+            ("users", "userAccesses", MetaType::User),
+        ] {
+            for (id, access) in sharing
+                .get(key)
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                let id = access.get("id").and_then(Value::as_str).unwrap_or(id);
+                out.push((field, target, id.to_string()));
+            }
+        }
+    }
+    out
 }
 
 /// The first object (not itself being deleted) that still points at `id`.
@@ -337,6 +390,7 @@ fn apply(
     reports: &[Vec<ObjectReport>],
     now: chrono::NaiveDateTime,
     user: &str,
+    skip_sharing: bool,
 ) {
     let deletes = reports.iter().flatten().any(|r| r.action == Action::Delete);
     let mut order: Vec<usize> = (0..payload.len()).collect();
@@ -360,10 +414,31 @@ fn apply(
                 Action::Delete => {
                     state.delete_meta(*ty, &report.uid, now, user);
                 }
-                Action::Create | Action::Update => state.put_meta(*ty, obj.clone(), now),
+                Action::Create | Action::Update => {
+                    let mut obj = obj.clone();
+                    if skip_sharing && ty.has_sharing() {
+                        take_no_sharing(state, *ty, &report.uid, &mut obj);
+                    }
+                    state.put_meta(*ty, obj, now);
+                }
             }
         }
     }
+}
+
+/// `skipSharing=true`: an update keeps the stored sharing (the merge skips it),
+/// a create gets the importing user as owner and nothing else
+/// (`DefaultAclService.clearSharing`, 2.41.3 dhis-service-acl).
+fn take_no_sharing(state: &SimState, ty: MetaType, uid: &str, obj: &mut Map<String, Value>) {
+    let kept = state
+        .meta(ty)
+        .get(uid)
+        .and_then(|o| o.body.get("sharing").cloned());
+    let sharing = kept.unwrap_or_else(|| {
+        json!({"owner": super::generate::ADMIN_USER, "external": false, "public": "--------",
+               "users": {}, "userGroups": {}})
+    });
+    obj.insert("sharing".into(), sharing);
 }
 
 fn depth_in_payload(obj: &Map<String, Value>, all: &[Map<String, Value>]) -> usize {

@@ -18,6 +18,7 @@ mod options;
 pub mod periods;
 mod query;
 mod response;
+mod schemas;
 mod state;
 mod strategy;
 mod system_api;

@@ -3,9 +3,15 @@
 
 use serde_json::{Map, Value};
 
-/// One metadata type. The order of the variants is DHIS2's import order.
+/// One metadata type the simulator holds objects of (every other type of
+/// `/api/schemas` is served as an empty list). The order of the variants is
+/// DHIS2's import order.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum MetaType {
+    Attribute,
+    UserRole,
+    User,
+    UserGroup,
     Option,
     OptionSet,
     OrganisationUnit,
@@ -65,7 +71,11 @@ macro_rules! nested {
 }
 
 impl MetaType {
-    pub const ALL: [MetaType; 16] = [
+    pub const ALL: [MetaType; 20] = [
+        MetaType::Attribute,
+        MetaType::UserRole,
+        MetaType::User,
+        MetaType::UserGroup,
         MetaType::Option,
         MetaType::OptionSet,
         MetaType::OrganisationUnit,
@@ -88,6 +98,20 @@ impl MetaType {
     fn info(self) -> (&'static str, &'static str, &'static str, u32) {
         use MetaType::*;
         match self {
+            Attribute => (
+                "attribute",
+                "attributes",
+                "org.hisp.dhis.attribute.Attribute",
+                100,
+            ),
+            UserRole => ("userRole", "userRoles", "org.hisp.dhis.user.UserRole", 100),
+            User => ("user", "users", "org.hisp.dhis.user.User", 101),
+            UserGroup => (
+                "userGroup",
+                "userGroups",
+                "org.hisp.dhis.user.UserGroup",
+                102,
+            ),
             Option => ("option", "options", "org.hisp.dhis.option.Option", 1040),
             OptionSet => (
                 "optionSet",
@@ -190,6 +214,29 @@ impl MetaType {
         self.info().3
     }
 
+    /// The type persists `sharing` (its `.hbm.xml` maps it; dhis2-core 2.41.3).
+    pub fn has_sharing(self) -> bool {
+        use MetaType::*;
+        !matches!(
+            self,
+            Option | OrganisationUnit | OrganisationUnitLevel | CategoryOptionCombo | User
+        )
+    }
+
+    /// The type persists `attributeValues` (2.41.3 `.hbm.xml`).
+    pub fn has_attribute_values(self) -> bool {
+        use MetaType::*;
+        !matches!(
+            self,
+            Attribute | UserRole | OrganisationUnitLevel | CategoryCombo
+        )
+    }
+
+    /// The type persists `translations` (2.41.3 `.hbm.xml`).
+    pub fn has_translations(self) -> bool {
+        self != MetaType::User
+    }
+
     pub fn from_plural(plural: &str) -> Option<MetaType> {
         Self::ALL.into_iter().find(|t| t.plural() == plural)
     }
@@ -204,6 +251,12 @@ impl MetaType {
     pub fn references(self) -> &'static [Reference] {
         use MetaType::*;
         match self {
+            Attribute | UserRole => &[],
+            User => &[
+                many!("userRoles", UserRole),
+                many!("organisationUnits", OrganisationUnit),
+            ],
+            UserGroup => &[many!("users", User)],
             Option => &[one!("optionSet", OptionSet)],
             OptionSet => &[many!("options", Option)],
             OrganisationUnit => &[one!("parent", OrganisationUnit)],

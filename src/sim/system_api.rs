@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::model::MetaType;
 use super::query::{Params, apply_fields, parse_fields};
 use super::response::ok_json;
-use super::{Shared, clock};
+use super::{Shared, clock, schemas};
 
 pub async fn info(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref());
@@ -56,7 +56,7 @@ pub async fn me(State(sim): State<Shared>) -> Response {
         .find(|(_, o)| o.body.get("level").and_then(Value::as_u64) == Some(1))
         .map(|(id, _)| id.clone());
     let mut body = json!({
-        "id": "M5zQapPyTZI",
+        "id": super::generate::ADMIN_USER,
         "username": sim.opts.username,
         "name": "Simulated Superuser",
         "displayName": "Simulated Superuser",
@@ -75,26 +75,25 @@ pub async fn me(State(sim): State<Shared>) -> Response {
     ok_json(&body)
 }
 
-pub async fn schemas(RawQuery(q): RawQuery) -> Response {
+/// `GET /api/schemas`: every schema of the version, metadata or not, in
+/// `getSortedSchemas()` order (see `schemas`).
+pub async fn schemas(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref());
-    let mut schemas: Vec<Value> = MetaType::ALL
-        .iter()
-        .map(|t| {
+    let mut schemas: Vec<Value> = schemas::sorted(sim.version(), sim.opts.seed)
+        .into_iter()
+        .map(|s| {
             json!({
-                "klass": t.klass(),
-                "singular": t.singular(),
-                "plural": t.plural(),
-                "name": t.singular(),
-                "displayName": t.singular(),
-                "metadata": true,
-                "order": t.import_order(),
-                "relativeApiEndpoint": format!("/{}", t.plural()),
+                "klass": s.klass,
+                "singular": s.singular,
+                "plural": s.plural,
+                "name": s.singular,
+                "displayName": pretty_class_name(s.short_klass()),
+                "metadata": s.metadata,
+                "order": s.order,
+                "relativeApiEndpoint": format!("/{}", s.plural),
             })
         })
         .collect();
-    // Not metadata: a client must skip these when it builds the import order.
-    schemas.push(json!({"klass": "org.hisp.dhis.datavalue.DataValue", "singular": "dataValue",
-        "plural": "dataValues", "name": "dataValue", "displayName": "dataValue", "metadata": false, "order": 0}));
     if let Some(fields) = params.get("fields") {
         let spec = parse_fields(fields);
         schemas = schemas
@@ -103,6 +102,18 @@ pub async fn schemas(RawQuery(q): RawQuery) -> Response {
             .collect();
     }
     ok_json(&json!({"schemas": schemas}))
+}
+
+/// `TextUtils.getPrettyClassName`: `DataElement` → `Data Element`.
+fn pretty_class_name(short: &str) -> String {
+    let mut out = String::with_capacity(short.len() + 4);
+    for (i, c) in short.chars().enumerate() {
+        if i > 0 && c.is_ascii_uppercase() {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 const LOGIN_PAGE: &str = "<!DOCTYPE html>\n<html><head><title>DHIS 2</title></head><body>\

@@ -47,6 +47,7 @@ const SYNC_KEYS: &[&str] = &[
     "programs",
     "org_units",
     "exclude",
+    "skip_sharing",
     "auto",
 ];
 const AUTO_KEYS: &[&str] = &[
@@ -524,6 +525,9 @@ impl Parser<'_> {
             exclude: self
                 .list(t, &ctx, "exclude", false)
                 .unwrap_or(defaults.exclude),
+            skip_sharing: self
+                .bool(t, &ctx, "skip_sharing")
+                .unwrap_or(defaults.skip_sharing),
         };
         let auto = match t.get("auto") {
             None => None,

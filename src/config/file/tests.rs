@@ -88,6 +88,15 @@ fn the_shipped_example_parses() {
     let text = include_str!("../../../assets/example.toml");
     let c = ok(text);
     assert_eq!((c.instances.len(), c.syncs.len()), (2, 2));
+    assert!(c.syncs[0].selection.skip_sharing, "the default");
+    assert!(!c.syncs[1].selection.skip_sharing);
+}
+
+#[test]
+fn skip_sharing_must_be_a_bool() {
+    let text = include_str!("../../../assets/example.toml")
+        .replace("skip_sharing = false", "skip_sharing = \"no\"");
+    has(&errors(&text), "skip_sharing: must be true or false");
 }
 
 #[test]

@@ -22,6 +22,7 @@ pub mod reports;
 pub mod response;
 pub mod stream_json;
 pub mod sync;
+pub mod syncable;
 pub mod system;
 pub mod time;
 pub mod timeouts;

@@ -9,11 +9,13 @@ use serde_json::{Map, Value, json};
 
 use super::clock;
 
+mod people;
 mod tracker;
 use super::datavalues::Row;
 use super::model::{MetaType, defaults, new_uid};
 use super::options::{DatasetSize, SimOptions};
 use super::state::SimState;
+pub use people::ADMIN_USER;
 
 struct Shape {
     regions: usize,
@@ -116,6 +118,7 @@ pub fn populate(opts: &SimOptions) -> SimState {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .unwrap_or_default();
     insert_defaults(&mut state, base);
+    people::insert_admin(&mut state, &opts.username, base);
     if !opts.empty {
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
         let mut g = Generator {
@@ -124,6 +127,7 @@ pub fn populate(opts: &SimOptions) -> SimState {
             base,
         };
         g.build(opts);
+        people::populate(&mut state, opts.seed, base);
     }
     state
 }

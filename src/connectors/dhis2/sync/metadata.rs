@@ -45,8 +45,14 @@ pub(crate) async fn sync(
     run: &Run<'_>,
 ) -> Result<ResourceOutcome> {
     let mut out = ResourceOutcome::default();
-    run.progress
-        .set_total(count(sync, types, since).await?.count);
+    let changed = count(sync, types, since).await?.count;
+    run.progress.set_total(changed);
+    if changed == 0 {
+        // Most of the ~70 metadata types of a real server are empty: one count
+        // request each, not a count and a page. Whatever changes after this
+        // count is after the run's watermark, so the next run finds it.
+        return Ok(out);
+    }
     match types {
         [single] if single == "organisationUnits" => {
             for level in 1..=MAX_LEVELS {
@@ -189,6 +195,7 @@ async fn import(
     let params = MetadataImportParams {
         strategy,
         atomic_mode: AtomicMode::None,
+        skip_sharing: sync.selection.skip_sharing,
         ..Default::default()
     };
     let mut retry = sync.retry();

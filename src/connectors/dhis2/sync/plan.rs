@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::{Dhis2Sync, tracker_kinds};
 use crate::connectors::dhis2::error::{Dhis2Error, Result};
 use crate::connectors::dhis2::metadata::MetadataQuery;
+use crate::connectors::dhis2::syncable;
 use crate::connectors::dhis2::system::ImportOrder;
 use crate::connectors::dhis2::tracker::TrackerKind;
 
@@ -76,6 +77,10 @@ pub(crate) async fn plan(sync: &Dhis2Sync) -> Result<Vec<ResourceSpec>> {
         }
     };
     let types = selected_types(&order, &sel.metadata, &sel.exclude)?;
+    for t in types.iter().filter(|t| !syncable::is_syncable(t)) {
+        tracing::warn!(target: "sync_jobs", metadata_type = %t,
+            "syncing {t}: named in this sync's metadata list, so it is moved although `*` leaves it out (users, credentials or server-local state); the destination's own {t} are created or overwritten");
+    }
     for group in groups(&types) {
         out.push(ResourceSpec {
             key: format!("metadata:{}", group.join("+")),
@@ -142,8 +147,9 @@ pub(crate) async fn plan(sync: &Dhis2Sync) -> Result<Vec<ResourceSpec>> {
     Ok(out)
 }
 
-/// Selected metadata plurals in schema order: `*` means every metadata type of
-/// the source; excludes always win. An unknown name is a configuration error.
+/// Selected metadata plurals in schema order: `*` means every *syncable*
+/// metadata type of the source (see `syncable`); a type `*` leaves out moves
+/// only when named. Excludes always win. An unknown name is a configuration error.
 fn selected_types(
     order: &ImportOrder,
     wanted: &[String],
@@ -161,7 +167,7 @@ fn selected_types(
     }
     Ok(order
         .plurals()
-        .filter(|p| all || wanted.iter().any(|w| w == p))
+        .filter(|p| wanted.iter().any(|w| w == p) || (all && syncable::is_syncable(p)))
         .filter(|p| !exclude.iter().any(|e| e == p))
         .map(str::to_string)
         .collect())
@@ -274,6 +280,44 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    fn order(plurals: &[&str]) -> ImportOrder {
+        ImportOrder {
+            schemas: plurals
+                .iter()
+                .enumerate()
+                .map(|(i, p)| crate::connectors::dhis2::system::Schema {
+                    klass: format!("org.hisp.dhis.x.{p}"),
+                    plural: p.to_string(),
+                    metadata: true,
+                    order: i as i64,
+                    ..Default::default()
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn star_leaves_users_out_and_naming_them_opts_in() {
+        let o = order(&[
+            "attributes",
+            "userRoles",
+            "users",
+            "userGroups",
+            "jobConfigurations",
+            "dataElements",
+        ]);
+        let star = selected_types(&o, &s(&["*"]), &[]).unwrap();
+        assert_eq!(star, s(&["attributes", "dataElements"]));
+        let opted = selected_types(&o, &s(&["*", "users"]), &[]).unwrap();
+        assert_eq!(opted, s(&["attributes", "users", "dataElements"]));
+        let excluded = selected_types(&o, &s(&["*", "users"]), &s(&["users"])).unwrap();
+        assert_eq!(excluded, s(&["attributes", "dataElements"]));
+        assert!(
+            selected_types(&o, &s(&["apiToken"]), &[]).is_err(),
+            "unknown at the source"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ every SchemaDescriptor registered in DefaultSchemaService.init(), with its order
 class and Schema.isMetadata() (the class implements MetadataObject, directly, through
 an interface or a superclass).
 
-usage: tools/schema_catalog.py /work/.mirror/dhis2+dhis2-core/repo 2.39.6 2.40.5 2.41.3 2.42.1
+usage: tools/schema_catalog.py PATH/TO/dhis2-core.git 2.39.6 2.40.5 2.41.3 2.42.1
 """
 import re, subprocess, sys, os
 

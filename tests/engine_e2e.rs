@@ -5,107 +5,14 @@
 
 mod common;
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::binary::{Daemon, Syncdeck};
 use common::edits::digest_differences;
 use common::{SimProcess, digest, http, sim_counter};
-
-/// The real binary on one database, with the instances' passwords in its env.
-struct Syncdeck {
-    db: String,
-    dir: tempfile::TempDir,
-    env: Vec<(String, String)>,
-}
-
-impl Syncdeck {
-    fn sqlite() -> Syncdeck {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("syncdeck.db").display().to_string();
-        Syncdeck::with_db(db, dir)
-    }
-
-    fn with_db(db: String, dir: tempfile::TempDir) -> Syncdeck {
-        Syncdeck {
-            db,
-            dir,
-            env: vec![
-                ("SD_SOURCE_PW".into(), common::PASSWORD.into()),
-                ("SD_DEST_PW".into(), common::PASSWORD.into()),
-            ],
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_syncdeck"));
-        c.arg("--db").arg(&self.db).args(args);
-        c.env_remove("SYNCDECK_DB");
-        c.env("XDG_DATA_HOME", self.dir.path());
-        for (k, v) in &self.env {
-            c.env(k, v);
-        }
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    /// Runs and expects exit 0.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "syncdeck {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-
-    fn daemon(&self, args: &[&str]) -> Daemon {
-        let mut all = vec!["daemon"];
-        all.extend_from_slice(args);
-        Daemon(
-            self.command(&all)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        )
-    }
-
-    /// Writes a config for `source` → `dest` and applies it.
-    fn apply(&self, source: &SimProcess, dest: &SimProcess, auto: &str) {
-        let path = self.dir.path().join("syncdeck.toml");
-        std::fs::write(&path, common::copy_config(source, dest, "30m", auto)).unwrap();
-        self.ok(&["apply", "-f", path.to_str().unwrap()]);
-    }
-
-    fn jobs(&self) -> Vec<Value> {
-        self.json(&["jobs"]).as_array().unwrap().clone()
-    }
-}
-
-/// A daemon process, killed if a failing test leaves it running.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
 
 async fn assert_same(source: &SimProcess, dest: &SimProcess, when: &str) {
     let differing = digest_differences(&digest(source).await, &digest(dest).await);

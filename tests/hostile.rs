@@ -13,7 +13,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -23,6 +23,7 @@ use syncdeck::connectors::dhis2::{
     TrackerKind, TrackerQuery,
 };
 
+use common::binary::Syncdeck;
 use common::edits::digest_differences;
 use common::hostile::{Answer, HostileProxy, Rule};
 use common::{PASSWORD, SimProcess, USER, digest, http};
@@ -379,46 +380,8 @@ async fn hangs_are_reported_as_timeouts() {
 
 // ---- whole syncs through the real binary -------------------------------
 
-/// The real binary on a SQLite database of its own.
-struct Syncdeck {
-    db: String,
-    dir: tempfile::TempDir,
-}
-
+/// What these tests read of a run.
 impl Syncdeck {
-    fn new() -> Syncdeck {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("syncdeck.db").display().to_string();
-        Syncdeck { db, dir }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_syncdeck"));
-        c.arg("--db").arg(&self.db).args(args);
-        c.env_remove("SYNCDECK_DB");
-        c.env("XDG_DATA_HOME", self.dir.path());
-        c.env("SD_SOURCE_PW", PASSWORD).env("SD_DEST_PW", PASSWORD);
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    /// Runs with `--json` and expects exit 0.
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        let out = self.run(&all);
-        assert!(
-            out.status.success(),
-            "syncdeck {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
     fn watermarks(&self) -> BTreeMap<String, String> {
         let status = self.json(&["status", "copy"]);
         serde_json::from_value(status[0]["watermarks"].clone()).unwrap()
@@ -451,7 +414,7 @@ impl Rig {
         let dest = SimProcess::start(&["--empty"]);
         let src = HostileProxy::start(&source.url);
         let dst = HostileProxy::start(&dest.url);
-        let sd = Syncdeck::new();
+        let sd = Syncdeck::sqlite();
         let config = format!(
             r#"
 [[instance]]

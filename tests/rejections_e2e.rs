@@ -8,55 +8,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Output};
 
 use chrono::NaiveDate;
 use serde_json::Value;
 
+use common::binary::Syncdeck;
 use common::{PASSWORD, SimProcess, USER, http};
-
-struct Syncdeck {
-    db: String,
-    dir: tempfile::TempDir,
-}
-
-impl Syncdeck {
-    fn sqlite() -> Syncdeck {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("syncdeck.db").display().to_string();
-        Syncdeck { db, dir }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_syncdeck"))
-            .arg("--db")
-            .arg(&self.db)
-            .args(args)
-            .env_remove("SYNCDECK_DB")
-            .env("XDG_DATA_HOME", self.dir.path())
-            .env("SD_SOURCE_PW", PASSWORD)
-            .env("SD_DEST_PW", PASSWORD)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "syncdeck {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.push("--json");
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-}
 
 async fn get(sim: &SimProcess, path: &str) -> Value {
     http()

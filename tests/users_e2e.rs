@@ -6,52 +6,23 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
+use common::binary::Syncdeck;
 use common::edits::{INSTANCE_LOCAL, digest_differences};
 use common::{SimProcess, digest, sim_counter};
 
-struct Syncdeck {
-    db: String,
-    dir: tempfile::TempDir,
-}
-
 impl Syncdeck {
-    fn new() -> Syncdeck {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("syncdeck.db").display().to_string();
-        Syncdeck { db, dir }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_syncdeck"))
-            .arg("--db")
-            .arg(&self.db)
-            .args(args)
-            .env_remove("SYNCDECK_DB")
-            .env("XDG_DATA_HOME", self.dir.path())
-            .env("SD_SOURCE_PW", common::PASSWORD)
-            .env("SD_DEST_PW", common::PASSWORD)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> Output {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "syncdeck {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
     /// Applies `copy` from source to dest with these lines of the default
     /// config replaced; returns what `apply` printed on stderr.
-    fn apply(&self, source: &SimProcess, dest: &SimProcess, edits: &[(&str, &str)]) -> String {
+    fn apply_edited(
+        &self,
+        source: &SimProcess,
+        dest: &SimProcess,
+        edits: &[(&str, &str)],
+    ) -> String {
         let mut config = common::copy_config(source, dest, "30m", "");
         for (from, to) in edits {
             assert!(config.contains(from), "{from}");
@@ -59,7 +30,11 @@ impl Syncdeck {
         }
         let path = self.dir.path().join("syncdeck.toml");
         std::fs::write(&path, config).unwrap();
-        String::from_utf8(self.ok(&["apply", "-f", path.to_str().unwrap()]).stderr).unwrap()
+        String::from_utf8(
+            self.ok_output(&["apply", "-f", path.to_str().unwrap()])
+                .stderr,
+        )
+        .unwrap()
     }
 
     fn trigger(&self) -> Value {
@@ -71,11 +46,6 @@ impl Syncdeck {
                 String::from_utf8_lossy(&out.stderr)
             )
         })
-    }
-
-    fn job_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("syncdeck/logs/sync_jobs.log"))
-            .unwrap_or_default()
     }
 }
 
@@ -100,10 +70,10 @@ fn instance_local(d: &Value) -> Vec<Value> {
 async fn default_sync_moves_no_users_converges_once_and_then_sends_nothing() {
     let source = SimProcess::start(&["--seed", "31"]);
     let dest = SimProcess::start(&["--seed", "32", "--empty"]);
-    let sd = Syncdeck::new();
-    let warned = sd.apply(&source, &dest, &[]);
+    let sd = Syncdeck::sqlite();
+    let warned = sd.apply_edited(&source, &dest, &[]);
     assert!(!warned.contains("warning"), "{warned}");
-    let export = String::from_utf8(sd.ok(&["export"]).stdout).unwrap();
+    let export = String::from_utf8(sd.ok_output(&["export"]).stdout).unwrap();
     assert!(
         export.contains("skip_sharing = true"),
         "stored and exported: {export}"
@@ -158,8 +128,8 @@ async fn default_sync_moves_no_users_converges_once_and_then_sends_nothing() {
 async fn naming_users_opts_in_with_a_warning() {
     let source = SimProcess::start(&["--seed", "33"]);
     let dest = SimProcess::start(&["--empty"]);
-    let sd = Syncdeck::new();
-    let warned = sd.apply(
+    let sd = Syncdeck::sqlite();
+    let warned = sd.apply_edited(
         &source,
         &dest,
         &[
@@ -187,7 +157,8 @@ async fn naming_users_opts_in_with_a_warning() {
         .unwrap();
     let start = std::time::Instant::now();
     let completed = loop {
-        let jobs: Value = serde_json::from_slice(&sd.ok(&["jobs", "--json"]).stdout).unwrap();
+        let jobs: Value =
+            serde_json::from_slice(&sd.ok_output(&["jobs", "--json"]).stdout).unwrap();
         if jobs
             .as_array()
             .unwrap()

@@ -217,6 +217,7 @@ fn said_for(answer: Answer) -> &'static [&'static str] {
         Answer::Unexplained => &["status ERROR without a"],
         Answer::Reset => &["connection lost", "error decoding response body"],
         Answer::Hang => &["timed out"],
+        Answer::Version(_) => panic!("another version is not an error answer"),
     }
 }
 
@@ -793,4 +794,58 @@ async fn cut_connections_fail_the_resource_after_retries_and_recover() {
         cases.len(),
         started.elapsed().as_secs_f64()
     );
+}
+
+/// A source of a DHIS2 line the client was not checked against, presented by
+/// the proxy rewriting `/api/system/info`'s `version`: a newer one syncs with
+/// a warning; an older one refuses programs (its tracker API takes other
+/// parameters) with an error saying what to do, and syncs the rest with a warning.
+#[tokio::test]
+async fn versions_the_client_does_not_know_warn_or_refuse() {
+    let source = SimProcess::start(&["--size", "small", "--seed", "38"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let proxy = HostileProxy::start(&source.url);
+    let sd = Syncdeck::sqlite();
+    let apply = |programs: &str| {
+        let config = common::copy_config(&source, &dest, "0s", "")
+            .replacen(&source.url, &proxy.url, 1)
+            .replace("mode = \"automatic\"", "mode = \"manual\"")
+            .replace("programs = [\"*\"]", programs);
+        let path = sd.dir.path().join("syncdeck.toml");
+        std::fs::write(&path, config).unwrap();
+        sd.ok(&["apply", "-f", path.to_str().unwrap()]);
+    };
+    let trigger = || {
+        let out = sd.run(&["trigger", "copy", "--wait", "--json"]);
+        let job: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (job, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+
+    apply("programs = [\"*\"]");
+    proxy.set(Rule::get("/api/system/info", Answer::Version("2.43.0")));
+    let (job, stderr) = trigger();
+    assert_eq!(job["job"]["state"], "completed", "{job:#}\n{stderr}");
+    assert!(
+        stderr.contains("the source runs DHIS2 2.43.0, newer than the newest version syncdeck was checked against (2.42)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("destination runs"), "{stderr}");
+
+    proxy.set(Rule::get("/api/system/info", Answer::Version("2.38.4.3")));
+    let (job, stderr) = trigger();
+    assert_eq!(job["job"]["state"], "failed", "{job:#}\n{stderr}");
+    let said = job.to_string();
+    assert!(
+        said.contains("the source runs DHIS2 2.38.4, older than 2.39: its tracker API takes other parameters, so programs cannot be synced; remove `programs` from this sync or upgrade the server"),
+        "{said}"
+    );
+
+    apply("programs = []");
+    let (job, stderr) = trigger();
+    assert_eq!(job["job"]["state"], "completed", "{job:#}\n{stderr}");
+    assert!(
+        stderr.contains("the source runs DHIS2 2.38.4, older than the oldest version syncdeck was checked against (2.39)"),
+        "{stderr}"
+    );
+    assert!(proxy.hits() > 0, "the proxy presented the version");
 }

@@ -49,6 +49,9 @@ pub enum Answer {
     Hang,
     /// The real status and headers, half the body, then the connection is dropped.
     Reset,
+    /// The real `/api/system/info` of a server of another DHIS2 line: its
+    /// `version` replaced (a line the simulator does not emulate). Not in `ALL`.
+    Version(&'static str),
 }
 
 impl Answer {
@@ -304,6 +307,16 @@ async fn hostile(shared: &Shared, rule: Rule, req: Request) -> Response {
             std::future::pending::<()>().await;
             unreachable!()
         }
+        Answer::Version(version) => match upstream_answer(shared, req).await {
+            Ok((status, body)) => match serde_json::from_slice::<Value>(&body) {
+                Ok(mut v) if v.get("version").is_some() => {
+                    v["version"] = json!(version);
+                    json_response(status, v.to_string())
+                }
+                _ => bad_gateway("Version applies to /api/system/info only".into()),
+            },
+            Err(e) => bad_gateway(e),
+        },
         Answer::Truncated | Answer::WrongEnvelope | Answer::Miscounted | Answer::Unexplained | Answer::Reset => {
             let (status, body) = match upstream_answer(shared, req).await {
                 Ok(a) => a,

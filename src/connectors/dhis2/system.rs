@@ -53,6 +53,34 @@ impl DhisVersion {
     pub fn at_least(self, major: u32, minor: u32) -> bool {
         (self.major, self.minor) >= (major, minor)
     }
+
+    /// Whether syncdeck's request shapes were read from this version's
+    /// dhis2-core (2.39.6, 2.40.5, 2.41.3, 2.42.1; see docs/dhis2-conformance.md).
+    pub fn support(self) -> VersionSupport {
+        if !self.at_least(OLDEST_KNOWN.0, OLDEST_KNOWN.1) {
+            VersionSupport::Older
+        } else if self.at_least(NEWEST_KNOWN.0, NEWEST_KNOWN.1 + 1) {
+            VersionSupport::Newer
+        } else {
+            VersionSupport::Known
+        }
+    }
+}
+
+/// The oldest and newest DHIS2 lines whose dhis2-core the client was checked against.
+pub const OLDEST_KNOWN: (u32, u32) = (2, 39);
+pub const NEWEST_KNOWN: (u32, u32) = (2, 42);
+
+/// How much syncdeck knows of a server version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionSupport {
+    Known,
+    /// Newer than any version read: the newest shapes are used, unverified.
+    Newer,
+    /// Older than any version read: the tracker API's parameters and envelope
+    /// are unknown there (it changed in every line up to 2.41), so tracker
+    /// resources are refused; metadata and data values are tried.
+    Older,
 }
 
 impl fmt::Display for DhisVersion {
@@ -351,6 +379,13 @@ mod tests {
         assert_eq!(v("2"), None);
         assert!(DhisVersion::new(2, 41, 0).at_least(2, 41));
         assert!(!DhisVersion::new(2, 40, 9).at_least(2, 41));
+        let support = |s: &str| DhisVersion::parse(s).unwrap().support();
+        assert_eq!(support("2.38.4.3"), VersionSupport::Older);
+        assert_eq!(support("2.39.0"), VersionSupport::Known);
+        assert_eq!(support("2.42.1"), VersionSupport::Known);
+        assert_eq!(support("2.42-SNAPSHOT"), VersionSupport::Known);
+        assert_eq!(support("2.43.0"), VersionSupport::Newer);
+        assert_eq!(support("3.0"), VersionSupport::Newer);
         assert!(DhisVersion::new(2, 42, 0) > DhisVersion::new(2, 41, 7));
     }
 

@@ -9,7 +9,7 @@ use super::{Dhis2Sync, tracker_kinds};
 use crate::connectors::dhis2::error::{Dhis2Error, Result};
 use crate::connectors::dhis2::metadata::MetadataQuery;
 use crate::connectors::dhis2::syncable;
-use crate::connectors::dhis2::system::ImportOrder;
+use crate::connectors::dhis2::system::{self, ImportOrder, VersionSupport};
 use crate::connectors::dhis2::tracker::TrackerKind;
 
 /// `metadata` or `data`, as the store's `job_resources.type` records it.
@@ -101,6 +101,7 @@ pub(crate) async fn plan(sync: &Dhis2Sync) -> Result<Vec<ResourceSpec>> {
     }
 
     let programs = selected(sync, "programs", "id,name,programType", &sel.programs).await?;
+    check_versions(sync, !programs.is_empty()).await?;
     let mut deletions = Vec::new();
     for p in &programs {
         let id = str_field(p, "id");
@@ -145,6 +146,44 @@ pub(crate) async fn plan(sync: &Dhis2Sync) -> Result<Vec<ResourceSpec>> {
         });
     }
     Ok(out)
+}
+
+/// Warns (every run, in `sync_jobs.log`) about a source or destination version
+/// whose dhis2-core was not read, and refuses tracker resources where the
+/// server is older than that: their request shapes are unknown there.
+async fn check_versions(sync: &Dhis2Sync, has_tracker: bool) -> Result<()> {
+    for (role, client) in [("source", &sync.source), ("destination", &sync.destination)] {
+        let version = {
+            let mut retry = sync.retry();
+            loop {
+                match client.version().await {
+                    Ok(v) => break v,
+                    Err(e) => retry.wait(e).await?,
+                }
+            }
+        };
+        let (oldest, newest) = (system::OLDEST_KNOWN, system::NEWEST_KNOWN);
+        match version.support() {
+            VersionSupport::Known => {}
+            VersionSupport::Newer => {
+                tracing::warn!(target: "sync_jobs", %role, %version,
+                    "the {role} runs DHIS2 {version}, newer than the newest version syncdeck was checked against ({}.{}): requests use {}.{}'s shapes; check the first run's counts against the server",
+                    newest.0, newest.1, newest.0, newest.1);
+            }
+            VersionSupport::Older if has_tracker => {
+                return Err(Dhis2Error::Config(format!(
+                    "the {role} runs DHIS2 {version}, older than {}.{}: its tracker API takes other parameters, so programs cannot be synced; remove `programs` from this sync or upgrade the server",
+                    oldest.0, oldest.1
+                )));
+            }
+            VersionSupport::Older => {
+                tracing::warn!(target: "sync_jobs", %role, %version,
+                    "the {role} runs DHIS2 {version}, older than the oldest version syncdeck was checked against ({}.{}): metadata and data values are tried with {}.{}'s requests",
+                    oldest.0, oldest.1, oldest.0, oldest.1);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Selected metadata plurals in schema order: `*` means every *syncable*

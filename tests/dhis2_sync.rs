@@ -231,6 +231,33 @@ async fn restricted_selection_plans_only_what_it_names() {
     assert!(matches!(e, Dhis2Error::Config(_)), "{e}");
 }
 
+/// `/api/deletedObjects` needs ALL (webapi/controller/DeletedObjectController.java,
+/// 2.39.6–2.42.1): a source account without it plans no deletion pass (it
+/// would fail every run), and the metadata itself still syncs.
+#[tokio::test]
+async fn a_source_account_without_all_plans_no_metadata_deletions() {
+    let source = SimProcess::start(&["--seed", "2", "--authorities", "F_METADATA_EXPORT"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let keys: Vec<String> = syncer(&source, &dest, Selection::default(), options())
+        .plan()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    assert!(keys.contains(&"metadata:dataElements".to_string()), "{keys:?}");
+    assert!(!keys.contains(&"metadataDeletions".to_string()), "{keys:?}");
+    let superuser = SimProcess::start(&["--seed", "2"]);
+    let keys: Vec<String> = syncer(&superuser, &dest, Selection::default(), options())
+        .plan()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.key)
+        .collect();
+    assert!(keys.contains(&"metadataDeletions".to_string()), "{keys:?}");
+}
+
 #[tokio::test]
 async fn cancel_stops_between_pages() {
     let source = SimProcess::start(&["--seed", "2"]);

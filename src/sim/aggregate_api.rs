@@ -67,21 +67,106 @@ fn parse_date(s: &str, key: &str) -> Result<NaiveDate, Refusal> {
     })
 }
 
-/// Validates the query as DHIS2 does (E2001/E2002/E2006) and resolves it.
+/// Resolves and validates the query as DHIS2 does (2.39.6–2.42.1 alike):
+/// - unknown UIDs of `dataSet`, `dataElement`, `dataElementGroup`, `orgUnit`,
+///   `orgUnitGroup` and `attributeOptionCombo` are dropped
+///   (dxf2/datavalueset/DefaultDataValueSetService.java `getFromUrl` →
+///   IdentifiableObjectManager `getObjects`, an IN query), so a query naming
+///   only unknown objects is refused as if it named none;
+/// - then `validate` runs every check E2001–E2009 and reports the *last* one
+///   that fails (each overwrites `error`): no parameters at all is E2006;
+///   409 with the code (CrudControllerAdvice `illegalQueryExceptionHandler`).
 fn select(state: &SimState, params: &Params) -> Result<Selection, Refusal> {
     let store = &state.data;
-    let mut de_ids: HashSet<String> = params
-        .all("dataElement")
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    for ds in params.all("dataSet") {
-        if !state.exists(MetaType::DataSet, ds) {
-            return Err(Refusal::Conflict(
-                format!("Data set does not exist: `{ds}`"),
-                "E2011",
-            ));
+    let known = |ty: MetaType, key: &str| -> Vec<String> {
+        params
+            .all(key)
+            .into_iter()
+            .filter(|id| state.exists(ty, id))
+            .map(str::to_string)
+            .collect()
+    };
+    let data_sets = known(MetaType::DataSet, "dataSet");
+    let data_elements = known(MetaType::DataElement, "dataElement");
+    let de_groups = known(MetaType::DataElementGroup, "dataElementGroup");
+    let org_units = known(MetaType::OrganisationUnit, "orgUnit");
+    let ou_groups = known(MetaType::OrganisationUnitGroup, "orgUnitGroup");
+    let aocs = known(MetaType::CategoryOptionCombo, "attributeOptionCombo");
+    let children = params.flag("children") == Some(true);
+    let periods: Vec<&str> = params.all("period");
+    let range = match (params.get("startDate"), params.get("endDate")) {
+        (Some(s), Some(e)) => Some((parse_date(s, "startDate")?, parse_date(e, "endDate")?)),
+        _ => None,
+    };
+    let duration = params.get("lastUpdatedDuration");
+    let limit: Option<i64> = match params.get("limit") {
+        None => None,
+        Some(l) => Some(l.parse().map_err(|_| {
+            Refusal::BadRequest(format!("Value `{l}` of parameter `limit` is not a number"))
+        })?),
+    };
+
+    let mut failed: Option<(String, &'static str)> = None;
+    let mut check = |fails: bool, message: String, code: &'static str| {
+        if fails {
+            failed = Some((message, code));
         }
+    };
+    check(
+        data_elements.is_empty() && data_sets.is_empty() && de_groups.is_empty(),
+        "At least one data element, data set or data element group must be specified".into(),
+        "E2001",
+    );
+    check(
+        periods.is_empty()
+            && range.is_none()
+            && !params.has("lastUpdated")
+            && duration.is_none(),
+        "At least one period, start/end dates, last updated or last updated duration must be specified".into(),
+        "E2002",
+    );
+    check(
+        !periods.is_empty() && range.is_some(),
+        "Both periods and start/end date cannot be specified".into(),
+        "E2003",
+    );
+    check(
+        range.is_some_and(|(s, e)| s > e),
+        "Start date must be before end date".into(),
+        "E2004",
+    );
+    // Raised without its argument, so DHIS2 prints the placeholder.
+    check(
+        duration.is_some_and(|d| parse_dhis2_duration(d).is_none()),
+        "Duration is not valid: `{0}`".into(),
+        "E2005",
+    );
+    check(
+        org_units.is_empty() && ou_groups.is_empty(),
+        "At least one organisation unit or organisation unit group must be specified".into(),
+        "E2006",
+    );
+    check(
+        children && !ou_groups.is_empty(),
+        "Organisation unit children cannot be included for organisation unit groups".into(),
+        "E2007",
+    );
+    check(
+        children && org_units.is_empty(),
+        "At least one organisation unit must be specified when children are included".into(),
+        "E2008",
+    );
+    check(
+        limit.is_some_and(|l| l < 0),
+        format!("Limit cannot be less than zero: `{}`", limit.unwrap_or(0)),
+        "E2009",
+    );
+    if let Some((message, code)) = failed {
+        return Err(Refusal::Conflict(message, code));
+    }
+
+    let mut de_ids: HashSet<String> = data_elements.into_iter().collect();
+    for ds in &data_sets {
         de_ids.extend(state.member_ids(
             MetaType::DataSet,
             ds,
@@ -89,34 +174,18 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Refusal> {
             Some("dataElement"),
         ));
     }
-    for group in params.all("dataElementGroup") {
+    for group in &de_groups {
         de_ids.extend(state.member_ids(MetaType::DataElementGroup, group, "dataElements", None));
     }
-    if params.all("dataSet").is_empty()
-        && params.all("dataElementGroup").is_empty()
-        && params.all("dataElement").is_empty()
-    {
-        return Err(Refusal::Conflict(
-            "At least one data set, data element group or data element must be specified".into(),
-            "E2001",
-        ));
-    }
     let mut ou_ids: HashSet<String> = HashSet::new();
-    let children = params.flag("children") == Some(true);
-    for ou in params.all("orgUnit") {
-        if !state.exists(MetaType::OrganisationUnit, ou) {
-            return Err(Refusal::Conflict(
-                format!("Organisation unit does not exist: `{ou}`"),
-                "E2013",
-            ));
-        }
+    for ou in &org_units {
         if children {
             ou_ids.extend(state.org_unit_subtree(ou));
         } else {
-            ou_ids.insert(ou.to_string());
+            ou_ids.insert(ou.clone());
         }
     }
-    for group in params.all("orgUnitGroup") {
+    for group in &ou_groups {
         ou_ids.extend(state.member_ids(
             MetaType::OrganisationUnitGroup,
             group,
@@ -124,17 +193,6 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Refusal> {
             None,
         ));
     }
-    if params.all("orgUnit").is_empty() && params.all("orgUnitGroup").is_empty() {
-        return Err(Refusal::Conflict(
-            "At least one organisation unit or organisation unit group must be specified".into(),
-            "E2006",
-        ));
-    }
-    let periods: Vec<&str> = params.all("period");
-    let range = match (params.get("startDate"), params.get("endDate")) {
-        (Some(s), Some(e)) => Some((parse_date(s, "startDate")?, parse_date(e, "endDate")?)),
-        _ => None,
-    };
     // The SQL compares `dv.lastupdated` (timestamp without time zone, written
     // in the server's zone) with a string literal (2.41.3
     // dxf2/datavalueset/SpringDataValueSetStore.java getDataValueSql; the same
@@ -149,14 +207,10 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Refusal> {
         Some(t) => Some(clock::local_to_utc(clock::parse(t).ok_or_else(|| {
             Refusal::BadRequest(format!("Invalid date `{t}` for parameter lastUpdated"))
         })?)),
-        None => match params.get("lastUpdatedDuration") {
-            Some(d) => Some(clock::now() - parse_dhis2_duration(d)?),
-            None => None,
-        },
+        None => duration
+            .and_then(parse_dhis2_duration)
+            .map(|d| clock::now() - d),
     };
-    if periods.is_empty() && range.is_none() && last_updated.is_none() {
-        return Err(Refusal::Conflict("At least one period, start/end dates, last updated or last updated duration must be specified".into(), "E2002"));
-    }
     let mut period_flags = vec![false; store.periods.len()];
     for (i, flag) in period_flags.iter_mut().enumerate() {
         let iso = store.periods.name(i as u32);
@@ -179,11 +233,7 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Refusal> {
         }
         v
     };
-    let aocs: HashSet<String> = params
-        .all("attributeOptionCombo")
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    let aocs: HashSet<String> = aocs.into_iter().collect();
     Ok(Selection {
         data_elements: flags(&de_ids),
         org_units: flags(&ou_ids),
@@ -191,29 +241,24 @@ fn select(state: &SimState, params: &Params) -> Result<Selection, Refusal> {
         attribute_option_combos: (!aocs.is_empty()).then(|| flags(&aocs)),
         last_updated: last_updated.map(clock::to_millis),
         include_deleted: params.flag("includeDeleted") == Some(true),
-        limit: params
-            .number("limit")
-            .map_err(Refusal::BadRequest)?
-            .map(|l| l as usize),
+        limit: limit.map(|l| l as usize),
     })
 }
 
-/// `10d`, `6h`, `30m`, `90s`.
-fn parse_dhis2_duration(s: &str) -> Result<chrono::Duration, Refusal> {
+/// `10d`, `6h`, `30m`, `90s` (DateUtils `getDuration`: `None` when it does not parse).
+fn parse_dhis2_duration(s: &str) -> Option<chrono::Duration> {
+    // `^(\d+)(d|h|m|s)$` (DURATION_PATTERN): digits only, no sign.
     let (n, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = n.parse().map_err(|_| {
-        Refusal::BadRequest(format!("Invalid duration `{s}`: use 10d, 6h, 30m or 90s"))
-    })?;
-    Ok(match unit {
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: i64 = n.parse().ok()?;
+    Some(match unit {
         "d" => chrono::Duration::days(n),
         "h" => chrono::Duration::hours(n),
         "m" => chrono::Duration::minutes(n),
         "s" => chrono::Duration::seconds(n),
-        _ => {
-            return Err(Refusal::BadRequest(format!(
-                "Invalid duration `{s}`: use 10d, 6h, 30m or 90s"
-            )));
-        }
+        _ => return None,
     })
 }
 

@@ -10,12 +10,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::datavalues::{Applied, DataValueStore, Incoming};
-use super::gate::VersionedPath;
+use super::path::VersionedPath;
 use super::model::{MetaType, defaults};
 use super::query::{Params, bump};
 use super::response::{bad_request, json_response};
 use super::state::SimState;
-use super::strategy::Strategy;
+use super::strategy::{Binding, IMPORT_STRATEGIES, Strategy};
 use super::{Shared, clock, import_validation, task_api};
 
 #[derive(Deserialize)]
@@ -95,7 +95,11 @@ pub async fn import(
         Ok(s) => s,
         Err(e) => return bad_request(&format!("JSON parse error: {e}")),
     };
-    let strategy = match Strategy::from_params(&params) {
+    let strategy = match Strategy::read(
+        &params,
+        IMPORT_STRATEGIES,
+        Binding::bound(sim.version().minor()),
+    ) {
         Ok(s) => s,
         Err(e) => return bad_request(&e),
     };

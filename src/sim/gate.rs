@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -13,43 +13,6 @@ use rand::Rng;
 
 use super::options::AuthFailure;
 use super::{Shared, response};
-
-/// Set when a request came in as `/api/NN/...`.
-#[derive(Clone, Copy, Debug)]
-pub struct VersionedPath(pub u32);
-
-impl VersionedPath {
-    /// `/api/37/...` (and older) kept the plain import report up to 2.41; 2.42 always wraps.
-    pub fn wants_plain_report(versioned: Option<Self>, version: super::Dhis2Version) -> bool {
-        versioned.is_some_and(|v| v.0 <= 37) && version.minor() <= 41
-    }
-}
-
-/// `/api/37/metadata` behaves like `/api/metadata` (except the plain-response
-/// opt-out, which handlers read from [`VersionedPath`]).
-pub fn strip_version_prefix(mut req: Request) -> Request {
-    let path = req.uri().path();
-    let Some(rest) = path.strip_prefix("/api/") else {
-        return req;
-    };
-    let (segment, tail) = rest.split_once('/').unwrap_or((rest, ""));
-    let Ok(version) = segment.parse::<u32>() else {
-        return req;
-    };
-    if !(28..=43).contains(&version) {
-        return req;
-    }
-    let mut new = format!("/api/{tail}");
-    if let Some(q) = req.uri().query() {
-        new.push('?');
-        new.push_str(q);
-    }
-    if let Ok(uri) = new.parse::<Uri>() {
-        *req.uri_mut() = uri;
-        req.extensions_mut().insert(VersionedPath(version));
-    }
-    req
-}
 
 pub async fn gate(State(sim): State<Shared>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();

@@ -1,5 +1,6 @@
 //! Metadata reads: `/api/{plural}`, `/api/{plural}/{id}`, `/api/metadata`, `/api/deletedObjects`.
 
+use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,6 +11,7 @@ use super::query::{
     FieldItem, FilterSet, Paging, Params, apply_fields, bump, parse_fields, scoped, sort_by_order,
 };
 use super::response::{bad_request, error, ok_json};
+use super::path::Suffix;
 use super::state::SimState;
 use super::{Shared, clock, schemas};
 
@@ -91,11 +93,22 @@ pub async fn list(
 pub async fn one(
     State(sim): State<Shared>,
     Path((plural, id)): Path<(String, String)>,
+    suffix: Option<Extension<Suffix>>,
     RawQuery(q): RawQuery,
 ) -> Response {
     let Some(ty) = MetaType::from_plural(&plural) else {
         return no_such_resource(&plural);
     };
+    let minor = sim.version().minor();
+    let id = match suffix {
+        Some(Extension(s)) => s.uid_seen(&id, minor),
+        None => id,
+    };
+    // 2.42.1 maps `/{uid:[a-zA-Z0-9]{11}}` (AbstractFullReadOnlyController
+    // `getObject`): another id reaches no handler.
+    if minor >= 42 && !(id.len() == 11 && id.chars().all(|c| c.is_ascii_alphanumeric())) {
+        return super::response::error(StatusCode::NOT_FOUND, "Not Found");
+    }
     let params = Params::parse(q.as_deref());
     let fields = parse_fields(params.get("fields").unwrap_or("*"));
     let state = sim.read();
@@ -166,13 +179,29 @@ pub async fn export(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Respons
     ok_json(&Value::Object(body))
 }
 
-/// `GET /api/deletedObjects?klass=DataElement&deletedAt=2024-05-01`
+/// `GET /api/deletedObjects?klass=DataElement&deletedAt=2024-05-01`, for
+/// accounts with the ALL authority only (webapi/controller/DeletedObjectController.java:
+/// `@PreAuthorize("hasRole('ALL')")` up to 2.41.3, `@RequiresAuthority(anyOf = ALL)`
+/// in 2.42.1, whose AuthorityInterceptor names the authority).
 pub async fn deleted_objects(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
+    if !sim.opts.has_authority("ALL") {
+        let message = if sim.version().minor() >= 42 {
+            "Access is denied, requires one Authority from [ALL]"
+        } else {
+            "Access is denied"
+        };
+        return error(StatusCode::FORBIDDEN, message);
+    }
     let params = Params::parse(q.as_deref());
-    let paging = match Paging::from_params(&params) {
+    let mut paging = match Paging::from_params(&params) {
         Ok(p) => p,
         Err(e) => return bad_request(&e),
     };
+    // `skipPaging` wins over `paging` when both are given, without an error
+    // (dhis-api deletedobject/DeletedObjectQuery.java, PagerUtils `isSkipPaging`).
+    if let Some(skip) = params.flag("skipPaging") {
+        paging.enabled = !skip;
+    }
     let klasses = params.all("klass");
     let since = match params.get("deletedAt").map(|d| clock::parse(d).ok_or(d)) {
         Some(Err(d)) => return bad_request(&format!("Invalid date `{d}` for parameter deletedAt")),

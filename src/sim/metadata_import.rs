@@ -10,12 +10,12 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::gate::VersionedPath;
+use super::path::VersionedPath;
 use super::model::{MetaType, is_valid_uid, new_uid, referenced_ids};
 use super::query::{Params, bump};
 use super::response::{bad_request, json_response};
 use super::state::SimState;
-use super::strategy::Strategy;
+use super::strategy::{self, Binding, IMPORT_STRATEGIES, Strategy};
 use super::{Shared, clock, task_api};
 
 #[derive(Copy, Clone, PartialEq, Eq)]
@@ -43,44 +43,27 @@ struct Options {
     skip_sharing: bool,
 }
 
+/// Exact names, anything else silently the default (see `strategy`).
 fn options(params: &Params) -> Result<Options, String> {
-    let strategy = Strategy::from_params(params)?;
-    let atomic_all = match params
-        .get("atomicMode")
-        .unwrap_or("ALL")
-        .to_ascii_uppercase()
-        .as_str()
-    {
-        "ALL" => true,
-        "NONE" => false,
-        other => {
-            return Err(format!(
-                "Value `{other}` is not valid for parameter atomicMode"
-            ));
-        }
-    };
-    let validate_only = match params
-        .get("importMode")
-        .unwrap_or("COMMIT")
-        .to_ascii_uppercase()
-        .as_str()
-    {
-        "COMMIT" => false,
-        "VALIDATE" => true,
-        other => {
-            return Err(format!(
-                "Value `{other}` is not valid for parameter importMode"
-            ));
-        }
-    };
-    let full_report = params
-        .get("importReportMode")
-        .is_some_and(|m| m.eq_ignore_ascii_case("FULL") || m.eq_ignore_ascii_case("DEBUG"));
+    let exact = Binding::ExactOrDefault;
+    let strategy = Strategy::read(params, IMPORT_STRATEGIES, exact)?;
+    let atomic_all = strategy::read(params, "atomicMode", &["ALL", "NONE"], "ALL", exact)? == "ALL";
+    let validate_only =
+        strategy::read(params, "importMode", &["COMMIT", "VALIDATE"], "COMMIT", exact)?
+            == "VALIDATE";
+    let report = strategy::read(
+        params,
+        "importReportMode",
+        &["ERRORS", "FULL", "DEBUG", "ERRORS_NOT_OWNER"],
+        "ERRORS",
+        exact,
+    )?;
     Ok(Options {
         strategy,
         atomic_all,
         validate_only,
-        full_report,
+        full_report: matches!(report, "FULL" | "DEBUG"),
+        // Booleans: `"true".equals(value.toLowerCase())`.
         skip_sharing: params.flag("skipSharing") == Some(true),
     })
 }

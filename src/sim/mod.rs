@@ -15,6 +15,8 @@ mod metadata_import;
 pub mod model;
 mod mutate;
 mod options;
+mod path;
+mod formats;
 pub mod periods;
 mod query;
 mod response;
@@ -145,7 +147,7 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<RunningSim> {
     if let Some(every) = sim.opts.mutate_every {
         tokio::spawn(mutate::run(sim.clone(), every));
     }
-    let app = tower::util::MapRequestLayer::new(gate::strip_version_prefix).layer(router(sim));
+    let app = tower::util::MapRequestLayer::new(path::normalize).layer(router(sim));
     let (stop_tx, stop_rx) = oneshot::channel();
     let task = tokio::spawn(async move {
         let serve = axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
@@ -179,7 +181,6 @@ fn router(sim: Shared) -> Router {
             "/api/dataValueSets",
             get(aggregate_api::export).post(aggregate_import::import),
         )
-        .route("/api/dataValueSets.json", get(aggregate_api::export))
         .route("/api/system/tasks/{job_type}/{id}", get(task_api::tasks))
         .route(
             "/api/system/taskSummaries/{job_type}/{id}",
@@ -201,6 +202,7 @@ fn router(sim: Shared) -> Router {
         // DHIS2 takes whole exports back in one POST (hundreds of MB for a
         // million values); axum's 2 MB default would answer 413 instead.
         .layer(axum::extract::DefaultBodyLimit::max(2 << 30))
+        .layer(axum::middleware::from_fn(formats::respond))
         .layer(axum::middleware::from_fn_with_state(
             sim.clone(),
             gate::gate,

@@ -1,7 +1,68 @@
-//! `importStrategy` as DHIS2's importers read it, old aliases included, shared by
-//! the metadata, data value and tracker imports.
+//! Enum parameters (`importStrategy`, `atomicMode`, `importMode`…) as each
+//! importer of each version binds them: the same wrong value is silently the
+//! default on one endpoint and a 400 on another.
+//!
+//! dhis2-core:
+//! - `POST /api/metadata`, every version: `Enums.getIfPresent(klass, value).or(default)`,
+//!   exact (case-sensitive) names, anything else silently the default
+//!   (2.39.6–2.42.1 dhis-services/dhis-service-dxf2/.../dxf2/metadata/DefaultMetadataImportService.java
+//!   `getParamsFromMap`, `getEnumWithDefault`): `importMode=validate` commits;
+//! - `POST /api/dataValueSets` and `POST /api/tracker` from 2.40: WebDataBinder with
+//!   ConvertEnum, any case, an unknown name is 400 "Value 'x' is not valid for
+//!   parameter …" (2.40.5–2.42.1 dhis-web-api/.../webapi/controller/CrudControllerAdvice.java
+//!   `initBinder`, `handleTypeMismatchException`);
+//! - the same in 2.39.6: exact names, 400 "Value x is not a valid …" (data
+//!   values: Spring's String→Enum and CrudControllerAdvice `getEnumWebMessage`,
+//!   *inferred* from Spring's converter; tracker: TrackerImportParamsValidator
+//!   `validateRequest`, InvalidEnumValueException).
 
 use super::query::Params;
+
+/// How an endpoint reads an enum parameter.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum Binding {
+    /// The exact name, else the default, silently.
+    ExactOrDefault,
+    /// The exact name, else 400 (2.39.6).
+    Exact,
+    /// Any case, else 400 (2.40+).
+    AnyCase,
+}
+
+impl Binding {
+    /// Data value and tracker imports of this version.
+    pub fn bound(minor: u32) -> Self {
+        if minor <= 39 { Self::Exact } else { Self::AnyCase }
+    }
+}
+
+/// The value of `key` among `values` (as DHIS2 spells them), by `binding`.
+pub fn read(
+    params: &Params,
+    key: &str,
+    values: &[&'static str],
+    default: &'static str,
+    binding: Binding,
+) -> Result<&'static str, String> {
+    let Some(raw) = params.get(key) else {
+        return Ok(default);
+    };
+    let found = match binding {
+        Binding::AnyCase => values.iter().find(|v| v.eq_ignore_ascii_case(raw)),
+        Binding::Exact | Binding::ExactOrDefault => values.iter().find(|v| **v == raw),
+    };
+    let listed = values.join(", ");
+    match (found, binding) {
+        (Some(v), _) => Ok(v),
+        (None, Binding::ExactOrDefault) => Ok(default),
+        (None, Binding::Exact) => Err(format!(
+            "Value {raw} is not a valid {key}. Valid values are: [{listed}]"
+        )),
+        (None, Binding::AnyCase) => Err(format!(
+            "Value '{raw}' is not valid for parameter {key}. Valid values are: [{listed}]"
+        )),
+    }
+}
 
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 pub enum Strategy {
@@ -11,19 +72,49 @@ pub enum Strategy {
     Delete,
 }
 
+/// `ImportStrategy` (dhis-api common/ImportStrategy.java), old aliases included.
+pub const IMPORT_STRATEGIES: &[&str] = &[
+    "CREATE",
+    "UPDATE",
+    "CREATE_AND_UPDATE",
+    "DELETE",
+    "SYNC",
+    "NEW_AND_UPDATES",
+    "NEW",
+    "UPDATES",
+    "DELETES",
+];
+
+/// Tracker's own `TrackerImportStrategy`: PATCH up to 2.40.5, gone in 2.41.3.
+pub fn tracker_strategies(minor: u32) -> &'static [&'static str] {
+    if minor <= 40 {
+        &["CREATE", "UPDATE", "PATCH", "CREATE_AND_UPDATE", "DELETE"]
+    } else {
+        &["CREATE", "UPDATE", "CREATE_AND_UPDATE", "DELETE"]
+    }
+}
+
 impl Strategy {
-    /// Reads `importStrategy` (default CREATE_AND_UPDATE); an unknown value is
-    /// refused rather than guessed, as DHIS2 answers 400 for it.
-    pub fn from_params(params: &Params) -> Result<Self, String> {
-        let raw = params.get("importStrategy").unwrap_or("CREATE_AND_UPDATE");
-        match raw.to_ascii_uppercase().as_str() {
-            "CREATE_AND_UPDATE" | "CREATE_UPDATE" => Ok(Self::CreateAndUpdate),
-            "CREATE" | "NEW" => Ok(Self::Create),
-            "UPDATE" | "UPDATES" => Ok(Self::Update),
-            "DELETE" | "DELETES" => Ok(Self::Delete),
-            _ => Err(format!(
-                "Value `{raw}` is not valid for parameter importStrategy: use CREATE_AND_UPDATE, CREATE, UPDATE or DELETE"
-            )),
+    /// Reads `importStrategy` among `values` (default CREATE_AND_UPDATE).
+    pub fn read(params: &Params, values: &[&'static str], binding: Binding) -> Result<Self, String> {
+        let name = read(
+            params,
+            "importStrategy",
+            values,
+            "CREATE_AND_UPDATE",
+            binding,
+        )?;
+        Ok(Self::from_name(name))
+    }
+
+    /// What an `ImportStrategy` name does (`isCreate`, `isUpdate`…); SYNC and
+    /// PATCH are taken as create-and-update and update (*inferred*).
+    fn from_name(name: &str) -> Self {
+        match name {
+            "CREATE" | "NEW" => Self::Create,
+            "UPDATE" | "UPDATES" | "PATCH" => Self::Update,
+            "DELETE" | "DELETES" => Self::Delete,
+            _ => Self::CreateAndUpdate,
         }
     }
 
@@ -41,12 +132,26 @@ impl Strategy {
 mod tests {
     use super::*;
 
+    fn strategy(q: &str, binding: Binding) -> Result<Strategy, String> {
+        Strategy::read(&Params::parse(Some(q)), IMPORT_STRATEGIES, binding)
+    }
+
     #[test]
-    fn reads_names_aliases_and_refuses_the_rest() {
-        let read = |q: &str| Strategy::from_params(&Params::parse(Some(q)));
-        assert_eq!(read(""), Ok(Strategy::CreateAndUpdate));
-        assert_eq!(read("importStrategy=delete"), Ok(Strategy::Delete));
-        assert_eq!(read("importStrategy=NEW"), Ok(Strategy::Create));
-        assert!(read("importStrategy=MERGE").unwrap_err().contains("MERGE"));
+    fn metadata_takes_exact_names_and_falls_back_silently() {
+        let b = Binding::ExactOrDefault;
+        assert_eq!(strategy("", b), Ok(Strategy::CreateAndUpdate));
+        assert_eq!(strategy("importStrategy=DELETE", b), Ok(Strategy::Delete));
+        assert_eq!(strategy("importStrategy=NEW", b), Ok(Strategy::Create));
+        assert_eq!(strategy("importStrategy=delete", b), Ok(Strategy::CreateAndUpdate));
+        assert_eq!(strategy("importStrategy=MERGE", b), Ok(Strategy::CreateAndUpdate));
+    }
+
+    #[test]
+    fn bound_parameters_take_any_case_from_2_40_and_refuse_the_rest() {
+        assert_eq!(strategy("importStrategy=delete", Binding::bound(40)), Ok(Strategy::Delete));
+        let e = strategy("importStrategy=MERGE", Binding::bound(41)).unwrap_err();
+        assert!(e.starts_with("Value 'MERGE' is not valid for parameter importStrategy. Valid values are: [CREATE, UPDATE"), "{e}");
+        let e = strategy("importStrategy=delete", Binding::bound(39)).unwrap_err();
+        assert!(e.starts_with("Value delete is not a valid importStrategy."), "{e}");
     }
 }

@@ -29,13 +29,22 @@ pub async fn info(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response 
         "isMetadataVersionEnabled": true,
         "isMetadataSyncEnabled": false,
     });
-    // `fields=` on system/info exists from 2.41 only.
+    // Without ALL the sensitive fields are nulled, and nulls are not written
+    // (2.39.6 dhis-api system/SystemInfo.java `clearSensitiveInfo`, 2.41.3/2.42.1
+    // `withoutSensitiveInfo`; webapi/controller/SystemController.java `getSystemInfo`).
+    let mut body = body;
+    if !sim.opts.has_authority("ALL") {
+        body.as_object_mut().map(|b| b.remove("environmentVariable"));
+        body["encryption"] = json!(false);
+    }
+    // `fields` (default `*`) in every version read, 2.38.0 to 2.42.1:
+    // `@RequestParam(defaultValue = "*") List<String> fields`, FieldFilterService.
     match params.get("fields") {
-        Some(fields) if sim.version().minor() >= 41 => {
+        Some(fields) => {
             let obj = body.as_object().cloned().unwrap_or_default();
             ok_json(&Value::Object(apply_fields(&obj, &parse_fields(fields))))
         }
-        _ => ok_json(&body),
+        None => ok_json(&body),
     }
 }
 

@@ -3,7 +3,7 @@
 //! The import itself runs at once; only its reporting is asynchronous.
 
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::model::new_uid;
@@ -66,11 +66,15 @@ pub async fn tasks(
     ok_json(&list.unwrap_or_else(|| json!([])))
 }
 
-/// The plain report of a finished job; `{}` for an unknown one.
+/// The plain report of a finished job. An unknown job is 200 with an empty
+/// body (2.39.6–2.42.1 webapi/controller/SystemController.java
+/// `getTaskSummaryJson`: `ResponseEntity.ok().cacheControl(noStore()).build()`).
 pub async fn task_summary(
     State(sim): State<Shared>,
     Path((job_type, id)): Path<(String, String)>,
 ) -> Response {
-    let summary = find(&sim, &job_type, &id, |t| t.summary.clone());
-    ok_json(&summary.unwrap_or_else(|| json!({})))
+    match find(&sim, &job_type, &id, |t| t.summary.clone()) {
+        Some(summary) => ok_json(&summary),
+        None => axum::http::StatusCode::OK.into_response(),
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,6 +11,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use super::model::MetaType;
+use super::path::{Format, Suffix};
 use super::query::{Params, apply_fields, bump, parse_fields};
 use super::response::{bad_request, error, json_response, ok_json};
 use super::state::SimState;
@@ -53,10 +55,7 @@ impl From<&str> for Refusal {
 /// an unknown UID is refused by EventOperationParamsMapper (400).
 fn event_org_unit(sim: &Shared, ou: &str) -> Result<Vec<String>, Refusal> {
     let minor = sim.version().minor();
-    let valid_uid = ou.len() == 11
-        && ou.chars().all(|c| c.is_ascii_alphanumeric())
-        && ou.starts_with(|c: char| c.is_ascii_alphabetic());
-    if minor >= 41 && !valid_uid {
+    if minor >= 41 && !is_uid(ou) {
         return Err(Refusal::Plain(format!(
             "Value '{ou}' is not valid for parameter orgUnit. UID must be an alphanumeric string of 11 characters starting with a letter."
         )));
@@ -72,51 +71,54 @@ fn event_org_unit(sim: &Shared, ou: &str) -> Result<Vec<String>, Refusal> {
     })
 }
 
-/// Parameter names each version accepts for org-unit scoping and unpaged exports.
+/// Org-unit scoping by each version's parameter names. A name a version does
+/// not have is ignored, as Spring binding ignores it, so the export widens
+/// (to ACCESSIBLE) rather than failing: `orgUnits`/`orgUnitMode` before 2.41;
+/// `orgUnit` (tracked entities, enrollments) and `ouMode` in 2.42.1, which
+/// removed them from the RequestParams classes. 2.41.3 takes both names of a
+/// pair but refuses both at once (RequestParamsValidator
+/// `validateDeprecatedParameter`, `validateDeprecatedUidsParameter`).
 fn org_unit_params(
     sim: &Shared,
     kind: TrackerKind,
     params: &Params,
 ) -> Result<(Vec<String>, String), Refusal> {
     let minor = sim.version().minor();
-    let new_ou = kind != TrackerKind::Event && minor >= 41;
-    if minor >= 42 {
-        // The deprecated names are gone in 2.42: refuse them rather than export everything.
-        if kind != TrackerKind::Event && params.has("orgUnit") {
-            return Err("Parameter `orgUnit` was removed in 2.42: use `orgUnits`".into());
+    let event = kind == TrackerKind::Event;
+    if minor == 41 {
+        if params.has("ouMode") && params.has("orgUnitMode") {
+            return Err("Only one parameter of 'ouMode' and 'orgUnitMode' must be specified. Prefer 'orgUnitMode' as 'ouMode' will be removed.".into());
         }
-        if params.has("ouMode") {
-            return Err("Parameter `ouMode` was removed in 2.42: use `orgUnitMode`".into());
+        if !event && params.has("orgUnit") && params.has("orgUnits") {
+            return Err("Only one parameter of 'orgUnit' (deprecated; semicolon separated UIDs) and 'orgUnits' (comma separated UIDs) must be specified. Prefer 'orgUnits' as 'orgUnit' will be removed.".into());
         }
     }
-    let units: Vec<String> = if kind == TrackerKind::Event
-        && params.get("orgUnit").is_some_and(|o| !o.is_empty())
-    {
-        event_org_unit(sim, params.get("orgUnit").unwrap_or(""))?
-    } else if new_ou && params.has("orgUnits") {
-        params
-            .get("orgUnits")
-            .unwrap_or("")
-            .split(',')
-            .map(str::to_string)
-            .collect()
-    } else if minor < 41 && params.has("orgUnits") {
-        return Err("Parameter `orgUnits` is not supported before 2.41: use `orgUnit=a;b`".into());
-    } else {
-        params
-            .get("orgUnit")
-            .map(|v| v.split([';', ',']).map(str::to_string).collect())
-            .unwrap_or_default()
+    let split = |v: &str, separators: &[char]| -> Vec<String> {
+        v.split(separators).map(str::to_string).collect()
     };
-    let mode = if minor >= 41 {
-        params.get("orgUnitMode").or(params.get("ouMode"))
-    } else {
-        if params.has("orgUnitMode") {
-            return Err(
-                "Parameter `orgUnitMode` is not supported before 2.41: use `ouMode`".into(),
-            );
-        }
-        params.get("ouMode")
+    let units: Vec<String> = match (event, minor) {
+        (true, _) => match params.get("orgUnit").filter(|o| !o.is_empty()) {
+            Some(ou) => event_org_unit(sim, ou)?,
+            None => Vec::new(),
+        },
+        (false, ..=40) => params
+            .get("orgUnit")
+            .map(|v| split(v, &[';']))
+            .unwrap_or_default(),
+        (false, 41) => match (params.get("orgUnits"), params.get("orgUnit")) {
+            (Some(v), _) => split(v, &[',']),
+            (None, Some(v)) => split(v, &[';']),
+            (None, None) => Vec::new(),
+        },
+        (false, _) => params
+            .get("orgUnits")
+            .map(|v| split(v, &[',']))
+            .unwrap_or_default(),
+    };
+    let mode = match minor {
+        ..=40 => params.get("ouMode"),
+        41 => params.get("orgUnitMode").or(params.get("ouMode")),
+        _ => params.get("orgUnitMode"),
     };
     let default_mode = if units.is_empty() {
         "ACCESSIBLE"
@@ -127,6 +129,61 @@ fn org_unit_params(
         units.into_iter().filter(|u| !u.is_empty()).collect(),
         mode.unwrap_or(default_mode).to_ascii_uppercase(),
     ))
+}
+
+/// 2.41.3 refuses the tracked entity parameters it removed
+/// (TrackedEntityRequestParamsMapper `validateRemovedParameters`); 2.42.1
+/// dropped the check, so there they are ignored like any unknown name.
+fn removed_parameter(sim: &Shared, kind: TrackerKind, params: &Params) -> Option<String> {
+    if sim.version().minor() != 41 || kind != TrackerKind::TrackedEntity {
+        return None;
+    }
+    if params.has("query") {
+        return Some("`query` parameter was removed in v41. Use `filter` instead.".into());
+    }
+    if params.has("attribute") {
+        return Some("`attribute` parameter was removed in v41. Use `filter` instead.".into());
+    }
+    params
+        .has("includeAllAttributes")
+        .then(|| "`includeAllAttributes` parameter was removed in v41.".into())
+}
+
+/// Whether the export is paged, by each version's rules:
+/// - 2.39.6/2.40.5: `skipPaging=true` turns paging off; there is no `paging`
+///   (webrequest/PagingAndSortingCriteriaAdapter.java), so it is ignored;
+/// - 2.41.3: `paging` wins, else `!skipPaging`; contradicting values, or no
+///   paging with `page`/`pageSize`/`totalPages=true`, are 400
+///   (PageRequestParams `isPaged`, RequestParamsValidator `validatePaginationParameters`);
+/// - 2.42.1: `paging` only (`skipPaging` is gone, so ignored); no paging with
+///   page parameters is 400 (same validator, new wording).
+fn paged(minor: u32, params: &Params) -> Result<bool, String> {
+    let paging = params.flag("paging");
+    let skip = params.flag("skipPaging");
+    let asks_pages =
+        params.has("page") || params.has("pageSize") || params.flag("totalPages") == Some(true);
+    match minor {
+        ..=40 => Ok(skip != Some(true)),
+        41 => {
+            if let (Some(p), Some(s)) = (paging, skip)
+                && p == s
+            {
+                return Err("Paging can either be enabled or disabled. Prefer 'paging' as 'skipPaging' will be removed.".into());
+            }
+            let paged = paging.unwrap_or(skip != Some(true));
+            if !paged && asks_pages {
+                return Err("Paging cannot be skipped with isSkipPaging=true while also requesting a paginated response with page, pageSize and/or totalPages=true".into());
+            }
+            Ok(paged)
+        }
+        _ => {
+            let paged = paging != Some(false);
+            if !paged && asks_pages {
+                return Err("Paging cannot be disabled with paging=false while also requesting a paginated response with page, pageSize and/or totalPages=true".into());
+            }
+            Ok(paged)
+        }
+    }
 }
 
 fn scope(state: &SimState, units: &[String], mode: &str) -> Option<HashSet<String>> {
@@ -155,6 +212,7 @@ fn scope(state: &SimState, units: &[String], mode: &str) -> Option<HashSet<Strin
 pub async fn export(
     State(sim): State<Shared>,
     Path(kind): Path<String>,
+    suffix: Option<Extension<Suffix>>,
     RawQuery(q): RawQuery,
 ) -> Response {
     let Some(kind) = TrackerKind::from_plural(&kind) else {
@@ -169,11 +227,17 @@ pub async fn export(
         Ok(v) => v,
         Err(refusal) => return refusal.into_response(),
     };
-    let unpaged = if minor >= 41 {
-        params.flag("paging") == Some(false)
-    } else {
-        params.flag("skipPaging") == Some(true)
+    if let Some(message) = removed_parameter(&sim, kind, &params) {
+        return bad_request(&message);
+    }
+    let paged = match paged(minor, &params) {
+        Ok(p) => p,
+        Err(e) => return bad_request(&e),
     };
+    // `.json.gz` events are the whole export without a pager (`getEventsAsJsonGzip`:
+    // `eventService.getEvents` unpaged, `Page.withoutPager`; see `formats`).
+    let gzip_file = suffix.is_some_and(|Extension(s)| s.format == Some(Format::JsonGzip));
+    let unpaged = !paged || gzip_file;
     let page = params.number("page").ok().flatten().unwrap_or(1).max(1) as usize;
     let page_size = match params.number("pageSize") {
         Ok(Some(n)) if n > 50_000 => return bad_request("pageSize cannot be larger than 50000"),
@@ -286,6 +350,8 @@ pub async fn export(
             pager["total"] = json!(total);
             pager["pageCount"] = json!(page_count);
         }
+        // Links from 2.42 only: 2.41.3's deprecated `Page.withPager` builds its
+        // pager without them; 2.42.1 `Page` adds absolute prevPage/nextPage.
         let link = |p: usize| {
             let mut q = url::form_urlencoded::Serializer::new(String::new());
             for (k, v) in params.0.iter().filter(|(k, _)| k != "page") {
@@ -299,10 +365,10 @@ pub async fn export(
                 q.finish()
             )
         };
-        if page * page_size < total {
+        if minor >= 42 && page * page_size < total {
             pager["nextPage"] = json!(link(page + 1));
         }
-        if page > 1 {
+        if minor >= 42 && page > 1 {
             pager["prevPage"] = json!(link(page - 1));
         }
         body.insert("pager".into(), pager);
@@ -327,7 +393,7 @@ pub async fn export(
 
 pub async fn import(State(sim): State<Shared>, RawQuery(q): RawQuery, body: Bytes) -> Response {
     let params = Params::parse(q.as_deref());
-    let import_params = match ImportParams::from_params(&params) {
+    let import_params = match ImportParams::from_params(&params, sim.version().minor()) {
         Ok(p) => p,
         Err(e) => return bad_request(&e),
     };
@@ -394,24 +460,51 @@ fn job_steps(report: &Value) -> Vec<String> {
     .collect()
 }
 
-/// Unlike `/api/system/tasks`, the tracker job endpoints answer 404 for an unknown id.
-fn job_not_found(id: &str) -> Response {
-    error(
+/// Notifications of a tracker job, newest first. An unknown job is 200 `[]`,
+/// as `/api/system/tasks` answers (TrackerImportController `getJob` →
+/// `notifier.getNotificationsByJobId`, an empty list when absent; 2.39.6–2.42.1);
+/// 2.42.1 first parses the id as a UID (DefaultNotifier `getNotificationsByJobId`
+/// → `UID.of`), so a malformed one is 400.
+pub async fn job(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
+    if sim.version().minor() >= 42 && !is_uid(&id) {
+        return bad_request(&format!(
+            "UID must be an alphanumeric string of 11 characters starting with a letter, but was: {id}"
+        ));
+    }
+    let notifications = task_api::find(&sim, TRACKER_JOB, &id, |t| t.notifications.clone());
+    ok_json(&notifications.unwrap_or_else(|| json!([])))
+}
+
+/// The report of a tracker job; an unknown one is 404 with each version's
+/// message (TrackerImportController `getJobReport`: 2.39.6 webapi
+/// NotFoundException `notFoundUid`; 2.40.5 E1005 for the JobConfiguration;
+/// 2.41.3/2.42.1 E1005 "Summary for job … does not exist").
+pub async fn job_report(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
+    if let Some(report) = task_api::find(&sim, TRACKER_JOB, &id, |t| t.summary.clone()) {
+        return ok_json(&report);
+    }
+    match sim.version().minor() {
+        39 => error(
+            StatusCode::NOT_FOUND,
+            &format!("Object not found for uid: {id}"),
+        ),
+        40 => not_found_e1005(&format!("JobConfiguration with id {id} could not be found.")),
+        _ => not_found_e1005(&format!("Summary for job {id} does not exist")),
+    }
+}
+
+fn not_found_e1005(message: &str) -> Response {
+    super::response::web_message(
         StatusCode::NOT_FOUND,
-        &format!("Job with id {id} could not be found."),
+        "ERROR",
+        message,
+        json!({"errorCode": "E1005"}),
     )
 }
 
-pub async fn job(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
-    match task_api::find(&sim, TRACKER_JOB, &id, |t| t.notifications.clone()) {
-        Some(notifications) => ok_json(&notifications),
-        None => job_not_found(&id),
-    }
-}
-
-pub async fn job_report(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
-    match task_api::find(&sim, TRACKER_JOB, &id, |t| t.summary.clone()) {
-        Some(report) => ok_json(&report),
-        None => job_not_found(&id),
-    }
+/// DHIS2's UID: 11 alphanumerics starting with a letter (`CodeGenerator.isValidUid`).
+fn is_uid(s: &str) -> bool {
+    s.len() == 11
+        && s.chars().all(|c| c.is_ascii_alphanumeric())
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
 }

@@ -10,7 +10,7 @@ use super::model::MetaType;
 use super::options::Dhis2Version;
 use super::query::Params;
 use super::state::SimState;
-use super::strategy::Strategy;
+use super::strategy::{self, Binding, Strategy};
 use super::tracker_store::TrackerKind;
 
 pub struct ImportParams {
@@ -21,33 +21,26 @@ pub struct ImportParams {
 }
 
 impl ImportParams {
-    pub fn from_params(params: &Params) -> Result<Self, String> {
-        let strategy = Strategy::from_params(params)?;
-        let atomic_all = match params
-            .get("atomicMode")
-            .unwrap_or("ALL")
-            .to_ascii_uppercase()
-            .as_str()
-        {
-            "ALL" => true,
-            "OBJECT" => false,
-            other => {
-                return Err(format!(
-                    "Value `{other}` is not valid for parameter atomicMode"
-                ));
-            }
-        };
-        let commit = !params
-            .get("importMode")
-            .is_some_and(|m| m.eq_ignore_ascii_case("VALIDATE"));
-        let full_report = params
-            .get("reportMode")
-            .is_some_and(|m| m.eq_ignore_ascii_case("FULL"));
+    /// Bound as each version binds them (see `strategy`).
+    pub fn from_params(params: &Params, minor: u32) -> Result<Self, String> {
+        let binding = Binding::bound(minor);
+        let strategy = Strategy::read(params, strategy::tracker_strategies(minor), binding)?;
+        let atomic =
+            strategy::read(params, "atomicMode", &["ALL", "OBJECT"], "ALL", binding)?;
+        let mode =
+            strategy::read(params, "importMode", &["COMMIT", "VALIDATE"], "COMMIT", binding)?;
+        let report = strategy::read(
+            params,
+            "reportMode",
+            &["ERRORS", "WARNINGS", "FULL"],
+            "ERRORS",
+            binding,
+        )?;
         Ok(Self {
             strategy,
-            atomic_all,
-            commit,
-            full_report,
+            atomic_all: atomic == "ALL",
+            commit: mode == "COMMIT",
+            full_report: report == "FULL",
         })
     }
 }

@@ -128,6 +128,9 @@ impl Dhis2Client {
         let deadline = Instant::now() + opts.job_timeout;
         let mut delay = Duration::from_millis(125);
         let mut strikes = 0u32;
+        // DHIS2 answers `[]` for a job it does not know (task data lives in
+        // memory: a restart loses it), exactly as for one not started yet.
+        let mut ever_heard = false;
         loop {
             delay = next_delay(delay, opts.job_poll_max_interval);
             tokio::time::sleep(delay).await;
@@ -137,7 +140,10 @@ impl Dhis2Client {
             };
             match polled {
                 Ok(ns) if is_completed(&ns) => return Ok(ns),
-                Ok(_) => strikes = 0,
+                Ok(ns) => {
+                    strikes = 0;
+                    ever_heard |= !ns.is_empty();
+                }
                 Err(e @ (Dhis2Error::NotFound { .. } | Dhis2Error::Transient { .. })) => {
                     strikes += 1;
                     if strikes > 5 {
@@ -145,6 +151,13 @@ impl Dhis2Client {
                     }
                 }
                 Err(e) => return Err(e),
+            }
+            if Instant::now() >= deadline && !ever_heard {
+                return Err(Dhis2Error::transient(format!(
+                    "import job /api/{} has no notifications after {} s: DHIS2 has not started it or does not know it (restarted since?); check the server's jobs before retrying",
+                    segments.join("/"),
+                    opts.job_timeout.as_secs()
+                )));
             }
             if Instant::now() >= deadline {
                 return Err(Dhis2Error::transient(format!(

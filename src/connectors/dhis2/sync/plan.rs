@@ -129,7 +129,7 @@ pub(crate) async fn plan(sync: &Dhis2Sync) -> Result<Vec<ResourceSpec>> {
     }
     out.extend(deletions);
 
-    if !types.is_empty() {
+    if !types.is_empty() && reads_deletions(sync).await? {
         let klasses = types
             .iter()
             .rev()
@@ -184,6 +184,29 @@ async fn check_versions(sync: &Dhis2Sync, has_tracker: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether the source account may read `/api/deletedObjects`, which needs the
+/// ALL authority (webapi/controller/DeletedObjectController.java, 2.39.6–2.42.1).
+/// Without it the deletion pass is left out of the plan, with a warning every
+/// run, rather than failing every run; its watermark stays, so the deletions
+/// since then are read once the account is granted ALL.
+async fn reads_deletions(sync: &Dhis2Sync) -> Result<bool> {
+    let me = {
+        let mut retry = sync.retry();
+        loop {
+            match sync.source.me().await {
+                Ok(me) => break me,
+                Err(e) => retry.wait(e).await?,
+            }
+        }
+    };
+    if !me.is_superuser() {
+        tracing::warn!(target: "sync_jobs", user = %me.username,
+            "metadata deletions are not synced: the source account {} lacks the ALL authority that /api/deletedObjects needs, so objects deleted on the source stay on the destination; sync with a superuser account to carry deletions",
+            me.username);
+    }
+    Ok(me.is_superuser())
 }
 
 /// Selected metadata plurals in schema order: `*` means every *syncable*

@@ -3,11 +3,13 @@
 //! dxf2/datavalueset/DataValueSetImportValidator.checkDataValueDataSetIsNotLocked;
 //! DataSet.isLocked in dhis-api) gets each of them once; they are recorded as
 //! permanent rejections, the job completes with errors = N, the watermark moves
-//! and the next run re-sends none of them.
+//! and the next run re-sends none of them. The same for values of approved
+//! periods (E7642, DataValueSetImportValidator.checkDataValueNotAlreadyApproved,
+//! the same in 2.39.6-2.42.1).
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde_json::Value;
@@ -205,5 +207,82 @@ async fn expired_periods_are_refused_once_recorded_and_not_sent_again() {
         again["rejections"].as_array().unwrap().len(),
         0,
         "{again:#}"
+    );
+}
+
+fn value_key(v: &Value) -> String {
+    [
+        "dataElement",
+        "period",
+        "orgUnit",
+        "categoryOptionCombo",
+        "attributeOptionCombo",
+    ]
+    .map(|k| v[k].as_str().unwrap())
+    .join("/")
+}
+
+/// A destination whose data sets have an approval workflow that approved two
+/// months (`--approved-periods`): the values of those months are refused
+/// once each (E7642, permanent), the rest synced, and none is sent again.
+#[tokio::test]
+async fn approved_periods_are_refused_once_as_permanent_e7642() {
+    let source = SimProcess::start(&["--seed", "31", "--data-values", "300"]);
+    let dest = SimProcess::start(&["--empty", "--approved-periods", "202403,202411"]);
+    let values = source_values(&source).await;
+    assert_eq!(values.len(), 300, "the source's export");
+    let approved: BTreeSet<String> = values
+        .iter()
+        .filter(|v| ["202403", "202411"].contains(&v["period"].as_str().unwrap()))
+        .map(value_key)
+        .collect();
+    let n = approved.len() as u64;
+    assert!(n > 0 && n < 300, "a mix of approved and open periods: {n}");
+
+    let sd = Syncdeck::sqlite();
+    let path = sd.dir.path().join("syncdeck.toml");
+    std::fs::write(&path, common::copy_config(&source, &dest, "30m", "")).unwrap();
+    sd.ok(&["apply", "-f", path.to_str().unwrap()]);
+
+    let first = sd.json(&["trigger", "copy", "--wait"]);
+    assert_eq!(first["job"]["state"], "completed", "{first:#}");
+    let dv = data_value_resources(&first);
+    let errors: u64 = dv.iter().map(|r| r["errors"].as_u64().unwrap()).sum();
+    let synced: u64 = dv.iter().map(|r| r["synced"].as_u64().unwrap()).sum();
+    assert_eq!((errors, synced), (n, 300 - n), "{first:#}");
+    let job = first["job"]["id"].as_i64().unwrap().to_string();
+    let listed = sd.json(&["jobs", "show", &job, "--rejections"]);
+    let rows = listed["rejections"].as_array().unwrap();
+    let keys: BTreeSet<String> = rows
+        .iter()
+        .map(|r| {
+            assert_eq!(r["error_code"], "E7642", "{r:#}");
+            assert_eq!(r["class"], "permanent", "{r:#}");
+            assert_eq!(r["times_seen"], 1, "{r:#}");
+            let message = r["message"].as_str().unwrap();
+            assert!(
+                message.starts_with("Data already approved for data set: `"),
+                "{message}"
+            );
+            r["object_key"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(
+        keys, approved,
+        "one rejection per value of an approved period"
+    );
+
+    let posts_before = data_value_posts(&dest).await;
+    let second = sd.json(&["trigger", "copy", "--wait"]);
+    assert_eq!(second["job"]["state"], "completed", "{second:#}");
+    let errors: u64 = data_value_resources(&second)
+        .iter()
+        .map(|r| r["errors"].as_u64().unwrap())
+        .sum();
+    assert_eq!(errors, 0, "{second:#}");
+    assert_eq!(
+        data_value_posts(&dest).await,
+        posts_before,
+        "no data value import reached the destination on the second run"
     );
 }

@@ -242,3 +242,176 @@ async fn unassigned_org_units_refused_only_when_strict() {
         "{lenient:#}"
     );
 }
+
+/// POSTs a data value set; the HTTP status and the body.
+async fn post_status(sim: &SimProcess, path: &str, body: &Value) -> (u16, Value) {
+    let r = http()
+        .post(sim.api(path))
+        .json(body)
+        .basic_auth(USER, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+/// The data set holding `de` (each generated data element is in one).
+async fn data_set_of(sim: &SimProcess, de: &str) -> String {
+    let sets = call(
+        sim,
+        None,
+        "/api/dataSets?fields=id,dataSetElements[dataElement[id]]&paging=false",
+    )
+    .await;
+    sets["dataSets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["dataSetElements"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["dataElement"]["id"] == de)
+        })
+        .and_then(|s| s["id"].as_str())
+        .unwrap_or_else(|| panic!("no data set holds {de}: {sets:#}"))
+        .to_string()
+}
+
+/// Approved data (E7642): dhis2-core 2.39.6, 2.40.5, 2.41.3 and 2.42.1 (the
+/// same code) dhis-2/dhis-services/dhis-service-dxf2/src/main/java/org/hisp/dhis/dxf2/datavalueset/DataValueSetImportValidator.java
+/// `checkDataValueNotAlreadyApproved` refuses a value whose target data set's
+/// workflow has approved its period, org unit (through its ancestor at the
+/// approval level, dhis-api dataapproval/DataApproval.getLowestApproval) and
+/// attribute option combo; the conflict is DataValueImportConflict
+/// VALUE_ALREADY_APPROVED (objects organisationUnit, period,
+/// categoryOptionCombo = the AOC, dataSet; no property) with ErrorCode E7642's
+/// text. `force=true` skips it for a superuser only (InputUtils.canForceDataInput),
+/// and `strictDataSetApproval=false` cannot loosen it: the system setting
+/// keyDataImportStrictDataSetApproval is ORed in and defaults to true.
+#[tokio::test]
+async fn approved_periods_refuse_values_unless_forced() {
+    let sim = SimProcess::start(&["--data-values", "50", "--approved-periods", "202403,2024Q2"]);
+    let base = one_value(&sim).await;
+    let (de, ou, aoc) = (
+        base["dataElement"].as_str().unwrap().to_string(),
+        base["orgUnit"].as_str().unwrap().to_string(),
+        base["attributeOptionCombo"].as_str().unwrap().to_string(),
+    );
+    let ds = data_set_of(&sim, &de).await;
+    let at = |period: &str, value: &str| {
+        let mut v = base.clone();
+        v["period"] = json!(period);
+        v["value"] = json!(value);
+        for k in ["created", "lastUpdated", "storedBy", "comment", "followup"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        v
+    };
+    let before = all_values(&sim).await.into_iter().find(|x| {
+        x["dataElement"] == de.as_str()
+            && x["period"] == "202403"
+            && x["orgUnit"] == ou.as_str()
+            && x["categoryOptionCombo"] == base["categoryOptionCombo"]
+            && x["attributeOptionCombo"] == aoc.as_str()
+    });
+
+    // Refused: 409, WARNING, one conflict with DHIS2's text and objects.
+    let refused = at("202403", "9137");
+    let body = json!({"dataValues": [refused.clone()]});
+    let (status, r) = post_status(&sim, "/api/dataValueSets", &body).await;
+    assert_eq!(status, 409, "{r:#}");
+    assert_eq!(r["status"], "WARNING", "{r:#}");
+    let s = summary(&r);
+    assert_eq!(s["status"], "WARNING", "{r:#}");
+    assert_eq!(
+        s["importCount"],
+        json!({"imported": 0, "updated": 0, "ignored": 1, "deleted": 0}),
+        "{r:#}"
+    );
+    assert_eq!(s["rejectedIndexes"], json!([0]), "{r:#}");
+    assert_eq!(
+        s["conflicts"],
+        json!([{
+            "object": ou,
+            "objects": {"organisationUnit": ou, "period": "202403", "categoryOptionCombo": aoc, "dataSet": ds},
+            "value": format!("Data already approved for data set: `{ds}` period: `202403` org unit: `{ou}` attribute option combo: `{aoc}`"),
+            "errorCode": "E7642",
+            "indexes": [0],
+        }]),
+        "{r:#}"
+    );
+    let after = all_values(&sim).await.into_iter().find(|x| {
+        x["dataElement"] == de.as_str()
+            && x["period"] == "202403"
+            && x["orgUnit"] == ou.as_str()
+            && x["categoryOptionCombo"] == base["categoryOptionCombo"]
+            && x["attributeOptionCombo"] == aoc.as_str()
+    });
+    assert_eq!(after, before, "the refused value was not stored");
+
+    // `strictDataSetApproval=false` changes nothing (the stock setting is strict).
+    let (status, r) = post_status(
+        &sim,
+        "/api/dataValueSets?strictDataSetApproval=false",
+        &body,
+    )
+    .await;
+    assert_eq!(status, 409, "{r:#}");
+    assert_eq!(summary(&r)["conflicts"][0]["errorCode"], "E7642", "{r:#}");
+
+    // Periods match exactly (2.41.3 HibernateDataApprovalStore
+    // dataApprovalExistsInternal looks the period itself up): 2024Q2 approved
+    // leaves 202404 open.
+    let open = at("202404", "9138");
+    let (status, r) = post_status(
+        &sim,
+        "/api/dataValueSets",
+        &json!({"dataValues": [open.clone()]}),
+    )
+    .await;
+    assert_eq!(
+        (status, summary(&r)["status"].clone()),
+        (200, json!("SUCCESS")),
+        "{r:#}"
+    );
+    assert_eq!(same_value(&sim, &open).await["value"], "9138");
+
+    // A superuser's force=true imports the approved period's value.
+    let (status, r) = post_status(&sim, "/api/dataValueSets?force=true", &body).await;
+    assert_eq!(
+        (status, summary(&r)["status"].clone()),
+        (200, json!("SUCCESS")),
+        "{r:#}"
+    );
+    assert_eq!(same_value(&sim, &refused).await["value"], "9137");
+
+    // The workflow is internal: no approval metadata is served.
+    let workflows = call(&sim, None, "/api/dataApprovalWorkflows?paging=false").await;
+    assert_eq!(
+        workflows["dataApprovalWorkflows"],
+        json!([]),
+        "{workflows:#}"
+    );
+
+    // Without ALL, force=true is not honoured.
+    let user = SimProcess::start(&[
+        "--data-values",
+        "50",
+        "--approved-periods",
+        "202403",
+        "--authorities",
+        "F_DATAVALUE_ADD",
+    ]);
+    let v = at("202403", "9139");
+    let (status, r) = post_status(
+        &user,
+        "/api/dataValueSets?force=true",
+        &json!({"dataValues": [v]}),
+    )
+    .await;
+    assert_eq!(status, 409, "{r:#}");
+    assert_eq!(summary(&r)["conflicts"][0]["errorCode"], "E7642", "{r:#}");
+}

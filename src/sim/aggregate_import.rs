@@ -53,7 +53,8 @@ struct Conflict {
     objects: Value,
     value: String,
     code: &'static str,
-    property: &'static str,
+    /// Omitted from the JSON when None (ImportConflict is `@JsonInclude(NON_NULL)`).
+    property: Option<&'static str>,
     index: usize,
 }
 
@@ -124,7 +125,7 @@ pub async fn import(
                 objects: json!({"dataSet": ds}),
                 value: format!("Data set not found or not accessible: `{ds}`"),
                 code: "E7600",
-                property: "dataSet",
+                property: Some("dataSet"),
                 index: 0,
             });
             return finish(
@@ -153,6 +154,9 @@ pub async fn import(
                     force,
                     data_set: set.data_set.as_deref(),
                     strict_org_units: params.flag("strictOrganisationUnits") == Some(true),
+                    approvals: import_validation::approvals::Approvals::new(
+                        &sim.opts.approved_periods,
+                    ),
                 };
                 let found =
                     import_validation::check(&cx, &checked_value(&state, &key, value.as_deref()));
@@ -370,7 +374,7 @@ fn resolve(
         objects: json!({ kind: object }),
         value,
         code,
-        property,
+        property: Some(property),
         index,
     };
     let de = v.data_element.as_deref().unwrap_or("");
@@ -463,8 +467,12 @@ fn summary_json(
         .groups
         .iter()
         .map(|(c, indexes)| {
-            json!({"object": c.object, "objects": c.objects, "value": c.value, "errorCode": c.code,
-                        "property": c.property, "indexes": indexes})
+            let mut conflict = json!({"object": c.object, "objects": c.objects, "value": c.value,
+                                      "errorCode": c.code, "indexes": indexes});
+            if let Some(property) = c.property {
+                conflict["property"] = json!(property);
+            }
+            conflict
         })
         .collect();
     json!({

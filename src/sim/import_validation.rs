@@ -3,13 +3,16 @@
 //! dxf2/datavalueset/DataValueSetImportValidator.java register the same list):
 //! value type (E7619), option set (E7621), attribute option combo date range
 //! (E7638) and org units (E7639), expired period (E7640), future period
-//! (E7641), data input periods (E7643). The first check that fails ends the
-//! value's validation (`skipDataValue`). Codes and texts: dhis-api
-//! feedback/ErrorCode.java; objects and property: DataValueImportConflict.java.
+//! (E7641), approved data (E7642, see [`approvals`]), data input periods
+//! (E7643). The first check that fails ends the value's validation
+//! (`skipDataValue`). Codes and texts: dhis-api feedback/ErrorCode.java;
+//! objects and property: DataValueImportConflict.java.
 //!
-//! Not emulated: approvals (E7642, the simulator has no approval workflows),
-//! lock exceptions (none exist here), strict modes (`strict*` parameters) and
-//! E7644 (reached only when a data set is named in the payload).
+//! Not emulated: lock exceptions (none exist here), strict modes (`strict*`
+//! parameters) other than `strictOrganisationUnits`, and E7644 (reached only
+//! when a data set is named in the payload).
+
+pub mod approvals;
 
 use chrono::{Duration, NaiveDate};
 use serde_json::Value;
@@ -17,6 +20,7 @@ use serde_json::Value;
 use super::model::{MetaType, defaults};
 use super::periods;
 use super::state::SimState;
+use approvals::Approvals;
 
 /// dhis-support ValidationUtils.VALUE_MAX_LENGTH.
 const VALUE_MAX_LENGTH: usize = 50_000;
@@ -27,7 +31,8 @@ pub struct Issue {
     pub code: &'static str,
     /// `objects` of the conflict, in DHIS2's order (the first is `object`).
     pub objects: Vec<(&'static str, String)>,
-    pub property: &'static str,
+    /// None for conflicts DHIS2 gives no property (E7642).
+    pub property: Option<&'static str>,
     pub message: String,
 }
 
@@ -48,6 +53,8 @@ pub struct Context<'a> {
     /// element through one of its data sets (E7636). Without it, an org unit
     /// not assigned to the data set is accepted.
     pub strict_org_units: bool,
+    /// The server's data approvals (`--approved-periods`).
+    pub approvals: Approvals<'a>,
 }
 
 /// One resolved value.
@@ -68,7 +75,7 @@ fn issue(
     Issue {
         code,
         objects,
-        property,
+        property: Some(property),
         message,
     }
 }
@@ -248,6 +255,10 @@ pub fn check(cx: &Context<'_>, v: &Checked<'_>) -> Vec<Issue> {
     if !future.is_empty() {
         return future;
     }
+    let approved = already_approved(cx, v, &targets);
+    if !approved.is_empty() {
+        return approved;
+    }
     // checkDataValuePeriodIsOpenNow (not strict): DataSet.isDataInputPeriodAndDateAllowed.
     let closed = |ds: &serde_json::Map<String, Value>| {
         let inputs = ds
@@ -274,6 +285,47 @@ pub fn check(cx: &Context<'_>, v: &Checked<'_>) -> Vec<Issue> {
             .collect();
     }
     Vec::new()
+}
+
+/// checkDataValueNotAlreadyApproved (2.39.6-2.42.1, the same code): one
+/// E7642 per target data set whose workflow has approved the value's period,
+/// org unit and attribute option combo. Strict, as on a stock DHIS2:
+/// ImportContext.strictDataSetApproval is the `strictDataSetApproval`
+/// parameter OR the system setting keyDataImportStrictDataSetApproval, whose
+/// default is true (dhis-service-setting SettingKey.java
+/// DATA_IMPORT_STRICT_DATA_SET_APPROVAL in 2.39.6-2.41.3, dhis-api
+/// SystemSettings.getDataImportStrictDataSetApproval in 2.42.1;
+/// DefaultDataValueSetService.createImportContext), so the parameter cannot
+/// loosen it and the simulator, without system settings, ignores it. A data
+/// set without a workflow raises nothing ("approval not used => OK").
+fn already_approved(
+    cx: &Context<'_>,
+    v: &Checked<'_>,
+    targets: &[(&str, &serde_json::Map<String, Value>)],
+) -> Vec<Issue> {
+    targets
+        .iter()
+        .filter(|(id, _)| {
+            cx.approvals.workflow(id).is_some()
+                && cx.approvals.is_approved(cx.state, v.pe, v.ou, v.aoc)
+        })
+        .map(|(id, _)| Issue {
+            code: "E7642",
+            // DataValueImportConflict.VALUE_ALREADY_APPROVED: OrganisationUnit,
+            // Period, CategoryOptionCombo (the AOC), DataSet; no property.
+            objects: vec![
+                ("organisationUnit", v.ou.to_string()),
+                ("period", v.pe.to_string()),
+                ("categoryOptionCombo", v.aoc.to_string()),
+                ("dataSet", id.to_string()),
+            ],
+            property: None,
+            message: format!(
+                "Data already approved for data set: `{id}` period: `{}` org unit: `{}` attribute option combo: `{}`",
+                v.pe, v.ou, v.aoc
+            ),
+        })
+        .collect()
 }
 
 /// ImportContext.getTargetDataSets without a data set in the payload: the data
@@ -521,6 +573,16 @@ mod tests {
     }
 
     fn codes(st: &SimState, pe: &str, value: Option<&str>, aoc: &str) -> Vec<&'static str> {
+        codes_approved(st, pe, value, aoc, &[])
+    }
+
+    fn codes_approved(
+        st: &SimState,
+        pe: &str,
+        value: Option<&str>,
+        aoc: &str,
+        approved: &[String],
+    ) -> Vec<&'static str> {
         let cx = Context {
             state: st,
             today: NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
@@ -528,6 +590,7 @@ mod tests {
             force: false,
             data_set: None,
             strict_org_units: false,
+            approvals: Approvals::new(approved),
         };
         let v = Checked {
             de: "de",
@@ -586,6 +649,85 @@ mod tests {
             codes(&st, "202512", Some("x"), AOC).is_empty(),
             "2025-12-31 + 20 days is not past"
         );
+    }
+
+    /// checkDataValueNotAlreadyApproved runs after E7640/E7641 and before
+    /// E7643, raises one E7642 per approved target data set (strict, the
+    /// stock setting) and is skipped by `force` like every data set check.
+    #[test]
+    fn approved_periods_after_expiry_and_future_checks() {
+        let approved = vec!["202511".to_string()];
+        let st = state(json!({}), json!({}));
+        assert_eq!(
+            codes_approved(&st, "202511", Some("x"), AOC, &approved),
+            ["E7642"]
+        );
+        assert!(codes_approved(&st, "202510", Some("x"), AOC, &approved).is_empty());
+        assert!(
+            codes(&st, "202511", Some("x"), AOC).is_empty(),
+            "no approved periods: no workflow"
+        );
+        let expired = state(json!({"expiryDays": 20}), json!({}));
+        assert_eq!(
+            codes_approved(&expired, "202511", Some("x"), AOC, &approved),
+            ["E7640"],
+            "the expiry check comes first"
+        );
+        let future = vec!["202601".to_string()];
+        assert_eq!(
+            codes_approved(&st, "202601", Some("x"), AOC, &future),
+            ["E7641"],
+            "the future period check comes first"
+        );
+
+        // A second data set with the same element and org unit: both approved.
+        let mut st = state(json!({}), json!({}));
+        put(
+            &mut st,
+            MetaType::DataSet,
+            json!({"id": "ds2", "periodType": "Monthly", "openFuturePeriods": 0,
+                "categoryCombo": {"id": defaults::CATEGORY_COMBO},
+                "dataSetElements": [{"dataElement": {"id": "de"}}], "organisationUnits": [{"id": "ou"}]}),
+        );
+        let mut cx = Context {
+            state: &st,
+            today: NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(),
+            edit_expired: false,
+            force: false,
+            data_set: None,
+            strict_org_units: false,
+            approvals: Approvals::new(&approved),
+        };
+        let v = Checked {
+            de: "de",
+            pe: "202511",
+            ou: "ou",
+            aoc: AOC,
+            value: Some("x"),
+        };
+        let found = check(&cx, &v);
+        assert_eq!(found.len(), 2, "one per data set: {found:?}");
+        assert_eq!(
+            found[0],
+            Issue {
+                code: "E7642",
+                objects: vec![
+                    ("organisationUnit", "ou".to_string()),
+                    ("period", "202511".to_string()),
+                    ("categoryOptionCombo", AOC.to_string()),
+                    ("dataSet", "ds".to_string()),
+                ],
+                property: None,
+                message: format!(
+                    "Data already approved for data set: `ds` period: `202511` org unit: `ou` attribute option combo: `{AOC}`"
+                ),
+            }
+        );
+        assert_eq!(found[1].objects[3], ("dataSet", "ds2".to_string()));
+        cx.data_set = Some("ds2");
+        assert_eq!(check(&cx, &v).len(), 1, "the payload's data set only");
+        cx.force = true;
+        assert!(check(&cx, &v).is_empty(), "force skips the data set checks");
     }
 
     #[test]

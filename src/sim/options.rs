@@ -91,6 +91,15 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_period(s: &str) -> Result<String, String> {
+    match super::periods::period_range(s) {
+        Some(_) => Ok(s.to_string()),
+        None => Err(format!(
+            "`{s}` is not an ISO period (examples: 202401, 2024Q1, 2024W5, 2024)"
+        )),
+    }
+}
+
 #[derive(Args, Clone, Debug)]
 pub struct SimOptions {
     /// TCP port on 127.0.0.1 (0 picks a free one); the first line printed is the address.
@@ -177,6 +186,15 @@ pub struct SimOptions {
     /// (or `ALL`) before refusing expired periods, and `ALL` for `force=true`.
     #[arg(long, value_delimiter = ',', default_value = "ALL")]
     pub authorities: Vec<String>,
+
+    /// ISO periods approved on this server, comma-separated (default none).
+    /// With them every data set has one approval workflow (one level, org
+    /// unit level 1) that has approved each listed period for every level-1
+    /// org unit and attribute option combo: data value imports refuse values
+    /// of those periods (E7642) unless `force=true` by an `ALL` user. The
+    /// workflow is internal (not served as metadata).
+    #[arg(long, value_delimiter = ',', value_parser = parse_period)]
+    pub approved_periods: Vec<String>,
 }
 
 impl SimOptions {
@@ -199,5 +217,29 @@ impl SimOptions {
 
     pub fn data_value_target(&self) -> usize {
         self.data_values.unwrap_or(self.size.data_values())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approved_periods_are_iso_periods() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            opts: SimOptions,
+        }
+        let parse = |args: &[&str]| Wrapper::try_parse_from(args).map(|w| w.opts);
+        assert!(SimOptions::defaults().approved_periods.is_empty());
+        let opts = parse(&["sim", "--approved-periods", "202403,2024Q2"]).unwrap();
+        assert_eq!(opts.approved_periods, ["202403", "2024Q2"]);
+        let err = parse(&["sim", "--approved-periods", "202403,2024-13"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("`2024-13` is not an ISO period"), "{err}");
     }
 }

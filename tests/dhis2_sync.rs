@@ -245,7 +245,10 @@ async fn a_source_account_without_all_plans_no_metadata_deletions() {
         .into_iter()
         .map(|r| r.key)
         .collect();
-    assert!(keys.contains(&"metadata:dataElements".to_string()), "{keys:?}");
+    assert!(
+        keys.contains(&"metadata:dataElements".to_string()),
+        "{keys:?}"
+    );
     assert!(!keys.contains(&"metadataDeletions".to_string()), "{keys:?}");
     let superuser = SimProcess::start(&["--seed", "2"]);
     let keys: Vec<String> = syncer(&superuser, &dest, Selection::default(), options())

@@ -417,5 +417,9 @@ async fn async_metadata_and_data_value_imports_report_through_tasks() {
         &format!("/api/system/taskSummaries/METADATA_IMPORT/{id}"),
     )
     .await;
-    assert_eq!((status, summary), (200, Value::Null), "job ids are per type: an empty body");
+    assert_eq!(
+        (status, summary),
+        (200, Value::Null),
+        "job ids are per type: an empty body"
+    );
 }

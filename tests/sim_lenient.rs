@@ -26,7 +26,10 @@ impl Answer {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
     fn message(&self) -> String {
-        self.json()["message"].as_str().unwrap_or_default().to_string()
+        self.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -60,7 +63,13 @@ async fn ids(sim: &SimProcess, path: &str, key: &str) -> Vec<String> {
         .as_array()
         .unwrap_or_else(|| panic!("{path}: no {key}: {}", a.json()))
         .iter()
-        .map(|o| o["id"].as_str().or(o["event"].as_str()).unwrap().to_string())
+        .map(|o| {
+            o["id"]
+                .as_str()
+                .or(o["event"].as_str())
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -80,7 +89,12 @@ fn gunzip(bytes: &[u8]) -> Value {
 async fn suffixes_and_trailing_slashes_reach_the_same_handler() {
     for v in ["2.39", "2.42"] {
         let sim = version(v, &[]);
-        let plain = ids(&sim, "/api/dataElements?fields=id&paging=false", "dataElements").await;
+        let plain = ids(
+            &sim,
+            "/api/dataElements?fields=id&paging=false",
+            "dataElements",
+        )
+        .await;
         assert!(plain.len() > 5, "{v}");
         for path in [
             "/api/dataElements.json?fields=id&paging=false",
@@ -99,7 +113,12 @@ async fn suffixes_and_trailing_slashes_reach_the_same_handler() {
         assert_eq!(info.status, 200);
         assert!(info.json()["version"].as_str().unwrap().starts_with(v));
         let ds = &ids(&sim, "/api/dataSets.json?fields=id", "dataSets").await[0];
-        let root = &ids(&sim, "/api/organisationUnits/?filter=level:eq:1&fields=id", "organisationUnits").await[0];
+        let root = &ids(
+            &sim,
+            "/api/organisationUnits/?filter=level:eq:1&fields=id",
+            "organisationUnits",
+        )
+        .await[0];
         let values = get(
             &sim,
             &format!("/api/dataValueSets.json?dataSet={ds}&orgUnit={root}&children=true&startDate=1900-01-01&endDate=2100-12-31"),
@@ -150,9 +169,23 @@ async fn json_gz_is_a_gzip_attachment_where_dhis2_writes_one() {
             assert_eq!(gunzip(&one.bytes)["id"], json!(id));
         }
 
-        let program = &ids(&sim, "/api/programs?fields=id&filter=programType:eq:WITHOUT_REGISTRATION", "programs").await[0];
-        let paged = get(&sim, &format!("/api/tracker/events?program={program}&pageSize=2&totalPages=true")).await.json();
-        let events = get(&sim, &format!("/api/tracker/events.json.gz?program={program}")).await;
+        let program = &ids(
+            &sim,
+            "/api/programs?fields=id&filter=programType:eq:WITHOUT_REGISTRATION",
+            "programs",
+        )
+        .await[0];
+        let paged = get(
+            &sim,
+            &format!("/api/tracker/events?program={program}&pageSize=2&totalPages=true"),
+        )
+        .await
+        .json();
+        let events = get(
+            &sim,
+            &format!("/api/tracker/events.json.gz?program={program}"),
+        )
+        .await;
         assert_eq!(events.status, 200, "{}", events.json());
         assert_eq!(
             events.header("content-disposition"),
@@ -167,7 +200,11 @@ async fn json_gz_is_a_gzip_attachment_where_dhis2_writes_one() {
         );
 
         let ds = &ids(&sim, "/api/dataSets?fields=id", "dataSets").await[0];
-        let dv = get(&sim, &format!("/api/dataValueSets.json.gz?dataSet={ds}&orgUnit={id}&period=202401")).await;
+        let dv = get(
+            &sim,
+            &format!("/api/dataValueSets.json.gz?dataSet={ds}&orgUnit={id}&period=202401"),
+        )
+        .await;
         assert_eq!(dv.status, 406, "{v}");
         let xml = get(&sim, "/api/dataElements.xml").await;
         assert_eq!(xml.status, 406);
@@ -185,33 +222,58 @@ async fn json_gz_is_a_gzip_attachment_where_dhis2_writes_one() {
 #[tokio::test]
 async fn paging_false_and_total_pages_as_each_endpoint_and_version_takes_them() {
     let sim = version("2.41", &[]);
-    let list = get(&sim, "/api/dataElements?paging=false&totalPages=true").await.json();
+    let list = get(&sim, "/api/dataElements?paging=false&totalPages=true")
+        .await
+        .json();
     assert!(list.get("pager").is_none());
-    let paged = get(&sim, "/api/dataElements?pageSize=3&totalPages=false").await.json();
-    assert!(paged["pager"]["total"].as_u64().unwrap() > 3, "totals are always counted");
-    let both = get(&sim, "/api/deletedObjects?paging=true&skipPaging=true").await.json();
+    let paged = get(&sim, "/api/dataElements?pageSize=3&totalPages=false")
+        .await
+        .json();
+    assert!(
+        paged["pager"]["total"].as_u64().unwrap() > 3,
+        "totals are always counted"
+    );
+    let both = get(&sim, "/api/deletedObjects?paging=true&skipPaging=true")
+        .await
+        .json();
     assert!(both.get("pager").is_none(), "skipPaging wins: {both}");
-    let both = get(&sim, "/api/deletedObjects?paging=false&skipPaging=false").await.json();
+    let both = get(&sim, "/api/deletedObjects?paging=false&skipPaging=false")
+        .await
+        .json();
     assert!(both.get("pager").is_some(), "skipPaging wins: {both}");
 
     for v in ["2.39", "2.40", "2.41", "2.42"] {
         let sim = version(v, &[]);
-        let program = &ids(&sim, "/api/programs?fields=id&filter=programType:eq:WITHOUT_REGISTRATION", "programs").await[0];
+        let program = &ids(
+            &sim,
+            "/api/programs?fields=id&filter=programType:eq:WITHOUT_REGISTRATION",
+            "programs",
+        )
+        .await[0];
         let events = |q: &str| format!("/api/tracker/events?program={program}&{q}");
         let key = if v < "2.41" { "instances" } else { "events" };
         let paging_false = get(&sim, &events("paging=false")).await.json();
         let skip = get(&sim, &events("skipPaging=true")).await.json();
         match v {
             "2.39" | "2.40" => {
-                assert_eq!(paging_false["pageSize"], 50, "{v}: `paging` is not a parameter");
-                assert!(skip.get("page").is_none() && skip[key].is_array(), "{v}: {skip}");
+                assert_eq!(
+                    paging_false["pageSize"], 50,
+                    "{v}: `paging` is not a parameter"
+                );
+                assert!(
+                    skip.get("page").is_none() && skip[key].is_array(),
+                    "{v}: {skip}"
+                );
             }
             "2.41" => {
                 assert!(paging_false.get("pager").is_none(), "{v}");
                 assert!(skip.get("pager").is_none(), "{v}: skipPaging still works");
                 let clash = get(&sim, &events("paging=true&skipPaging=true")).await;
                 assert_eq!(clash.status, 400);
-                assert_eq!(clash.message(), "Paging can either be enabled or disabled. Prefer 'paging' as 'skipPaging' will be removed.");
+                assert_eq!(
+                    clash.message(),
+                    "Paging can either be enabled or disabled. Prefer 'paging' as 'skipPaging' will be removed."
+                );
                 let pages = get(&sim, &events("paging=false&page=2")).await;
                 assert_eq!(pages.status, 400, "{}", pages.json());
             }
@@ -220,11 +282,21 @@ async fn paging_false_and_total_pages_as_each_endpoint_and_version_takes_them() 
                 assert_eq!(skip["pager"]["pageSize"], 50, "{v}: skipPaging is gone");
                 let pages = get(&sim, &events("paging=false&totalPages=true")).await;
                 assert_eq!(pages.status, 400);
-                assert!(pages.message().starts_with("Paging cannot be disabled with paging=false"));
+                assert!(
+                    pages
+                        .message()
+                        .starts_with("Paging cannot be disabled with paging=false")
+                );
             }
         }
-        let second = get(&sim, &events("page=2&pageSize=2&totalPages=true")).await.json();
-        let pager = if v < "2.41" { &second } else { &second["pager"] };
+        let second = get(&sim, &events("page=2&pageSize=2&totalPages=true"))
+            .await
+            .json();
+        let pager = if v < "2.41" {
+            &second
+        } else {
+            &second["pager"]
+        };
         assert!(pager["total"].as_u64().unwrap() > 4, "{v}: {second}");
         // Links only from 2.42: 2.41.3 `Page.withPager` builds its pager without them.
         assert_eq!(pager.get("nextPage").is_some(), v == "2.42", "{v}: {pager}");
@@ -241,20 +313,72 @@ async fn paging_false_and_total_pages_as_each_endpoint_and_version_takes_them() 
 async fn data_value_exports_drop_unknown_uids_and_report_the_last_failing_check() {
     let sim = version("2.41", &[]);
     let ds = &ids(&sim, "/api/dataSets?fields=id", "dataSets").await[0];
-    let root = &ids(&sim, "/api/organisationUnits?filter=level:eq:1&fields=id", "organisationUnits").await[0];
-    let group = &ids(&sim, "/api/organisationUnitGroups?fields=id", "organisationUnitGroups").await[0];
+    let root = &ids(
+        &sim,
+        "/api/organisationUnits?filter=level:eq:1&fields=id",
+        "organisationUnits",
+    )
+    .await[0];
+    let group = &ids(
+        &sim,
+        "/api/organisationUnitGroups?fields=id",
+        "organisationUnitGroups",
+    )
+    .await[0];
     let unknown = "UnknownUid1";
     let cases: &[(String, &str, &str)] = &[
-        (String::new(), "E2006", "At least one organisation unit or organisation unit group must be specified"),
-        (format!("dataSet={unknown}&orgUnit={root}&period=202401"), "E2001", "At least one data element, data set or data element group must be specified"),
-        (format!("dataSet={ds}&orgUnit={unknown}&period=202401"), "E2006", "At least one organisation unit or organisation unit group must be specified"),
-        (format!("dataSet={ds}&orgUnit={root}"), "E2002", "At least one period, start/end dates, last updated or last updated duration must be specified"),
-        (format!("dataSet={ds}&orgUnit={root}&period=202401&startDate=2024-01-01&endDate=2024-12-31"), "E2003", "Both periods and start/end date cannot be specified"),
-        (format!("dataSet={ds}&orgUnit={root}&startDate=2024-12-31&endDate=2024-01-01"), "E2004", "Start date must be before end date"),
-        (format!("dataSet={ds}&orgUnit={root}&lastUpdatedDuration=-5s"), "E2005", "Duration is not valid: `{0}`"),
-        (format!("dataSet={ds}&orgUnitGroup={group}&children=true&period=202401"), "E2008", "At least one organisation unit must be specified when children are included"),
-        (format!("dataSet={ds}&orgUnit={root}&orgUnitGroup={group}&children=true&period=202401"), "E2007", "Organisation unit children cannot be included for organisation unit groups"),
-        (format!("dataSet={ds}&orgUnit={root}&period=202401&limit=-1"), "E2009", "Limit cannot be less than zero: `-1`"),
+        (
+            String::new(),
+            "E2006",
+            "At least one organisation unit or organisation unit group must be specified",
+        ),
+        (
+            format!("dataSet={unknown}&orgUnit={root}&period=202401"),
+            "E2001",
+            "At least one data element, data set or data element group must be specified",
+        ),
+        (
+            format!("dataSet={ds}&orgUnit={unknown}&period=202401"),
+            "E2006",
+            "At least one organisation unit or organisation unit group must be specified",
+        ),
+        (
+            format!("dataSet={ds}&orgUnit={root}"),
+            "E2002",
+            "At least one period, start/end dates, last updated or last updated duration must be specified",
+        ),
+        (
+            format!(
+                "dataSet={ds}&orgUnit={root}&period=202401&startDate=2024-01-01&endDate=2024-12-31"
+            ),
+            "E2003",
+            "Both periods and start/end date cannot be specified",
+        ),
+        (
+            format!("dataSet={ds}&orgUnit={root}&startDate=2024-12-31&endDate=2024-01-01"),
+            "E2004",
+            "Start date must be before end date",
+        ),
+        (
+            format!("dataSet={ds}&orgUnit={root}&lastUpdatedDuration=-5s"),
+            "E2005",
+            "Duration is not valid: `{0}`",
+        ),
+        (
+            format!("dataSet={ds}&orgUnitGroup={group}&children=true&period=202401"),
+            "E2008",
+            "At least one organisation unit must be specified when children are included",
+        ),
+        (
+            format!("dataSet={ds}&orgUnit={root}&orgUnitGroup={group}&children=true&period=202401"),
+            "E2007",
+            "Organisation unit children cannot be included for organisation unit groups",
+        ),
+        (
+            format!("dataSet={ds}&orgUnit={root}&period=202401&limit=-1"),
+            "E2009",
+            "Limit cannot be less than zero: `-1`",
+        ),
     ];
     for (query, code, message) in cases {
         let a = get(&sim, &format!("/api/dataValueSets?{query}")).await;
@@ -283,17 +407,35 @@ async fn enum_parameters_are_read_as_each_importer_and_version_reads_them() {
         let sim = version(v, &["--empty"]);
         // `importMode=validate` is not VALIDATE: the import commits.
         let option = json!({"categoryOptions": [{"id": "CoLenient01", "name": "Lenient", "shortName": "Lenient"}]});
-        let a = post(&sim, "/api/metadata?importMode=validate&importStrategy=create_and_update", &option).await;
+        let a = post(
+            &sim,
+            "/api/metadata?importMode=validate&importStrategy=create_and_update",
+            &option,
+        )
+        .await;
         assert_eq!(a.status, 200, "{v}: {}", a.json());
         let stored = get(&sim, "/api/categoryOptions/CoLenient01?fields=id").await;
-        assert_eq!(stored.status, 200, "{v}: the lower-case VALIDATE was ignored and it committed");
+        assert_eq!(
+            stored.status, 200,
+            "{v}: the lower-case VALIDATE was ignored and it committed"
+        );
         let a = post(&sim, "/api/metadata?atomicMode=everything", &option).await;
         assert_eq!(a.status, 200, "{v}: an unknown atomicMode is the default");
 
         let values = json!({"dataValues": []});
-        let lower = post(&sim, "/api/dataValueSets?importStrategy=create_and_update", &values).await;
+        let lower = post(
+            &sim,
+            "/api/dataValueSets?importStrategy=create_and_update",
+            &values,
+        )
+        .await;
         let bogus = post(&sim, "/api/dataValueSets?importStrategy=MERGE", &values).await;
-        let tracker = post(&sim, "/api/tracker?async=false&atomicMode=object", &json!({})).await;
+        let tracker = post(
+            &sim,
+            "/api/tracker?async=false&atomicMode=object",
+            &json!({}),
+        )
+        .await;
         if v == "2.39" {
             assert_eq!(lower.status, 400, "{v}");
             assert!(lower.message().starts_with("Value create_and_update is not a valid importStrategy. Valid values are: [CREATE, UPDATE, CREATE_AND_UPDATE"), "{}", lower.message());
@@ -301,9 +443,17 @@ async fn enum_parameters_are_read_as_each_importer_and_version_reads_them() {
         } else {
             assert_eq!(lower.status, 200, "{v}: {}", lower.json());
             assert_eq!(tracker.status, 200, "{v}: {}", tracker.json());
-            let patch = post(&sim, "/api/tracker?async=false&importStrategy=PATCH", &json!({})).await;
+            let patch = post(
+                &sim,
+                "/api/tracker?async=false&importStrategy=PATCH",
+                &json!({}),
+            )
+            .await;
             assert_eq!(patch.status, 400, "PATCH is gone in 2.41");
-            assert_eq!(patch.message(), "Value 'PATCH' is not valid for parameter importStrategy. Valid values are: [CREATE, UPDATE, CREATE_AND_UPDATE, DELETE]");
+            assert_eq!(
+                patch.message(),
+                "Value 'PATCH' is not valid for parameter importStrategy. Valid values are: [CREATE, UPDATE, CREATE_AND_UPDATE, DELETE]"
+            );
         }
         assert_eq!(bogus.status, 400, "{v}");
     }
@@ -318,13 +468,26 @@ async fn enum_parameters_are_read_as_each_importer_and_version_reads_them() {
 async fn unknown_and_removed_parameters_are_ignored_where_dhis2_ignores_them() {
     for v in ["2.39", "2.41", "2.42"] {
         let sim = version(v, &["--root-org-units", "2"]);
-        let roots = ids(&sim, "/api/organisationUnits?filter=level:eq:1&fields=id", "organisationUnits").await;
-        let program = &ids(&sim, "/api/programs?fields=id&filter=programType:eq:WITH_REGISTRATION", "programs").await[0];
+        let roots = ids(
+            &sim,
+            "/api/organisationUnits?filter=level:eq:1&fields=id",
+            "organisationUnits",
+        )
+        .await;
+        let program = &ids(
+            &sim,
+            "/api/programs?fields=id&filter=programType:eq:WITH_REGISTRATION",
+            "programs",
+        )
+        .await[0];
         let total = |a: &Value| {
             let pager = if v < "2.41" { a } else { &a["pager"] };
-            pager["total"].as_u64().unwrap_or_else(|| panic!("{v}: {a}"))
+            pager["total"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{v}: {a}"))
         };
-        let base = format!("/api/tracker/trackedEntities?program={program}&totalPages=true&pageSize=1");
+        let base =
+            format!("/api/tracker/trackedEntities?program={program}&totalPages=true&pageSize=1");
         let all = total(&get(&sim, &base).await.json());
         let one_root = if v < "2.41" {
             format!("{base}&orgUnit={}&ouMode=DESCENDANTS", roots[0])
@@ -342,16 +505,26 @@ async fn unknown_and_removed_parameters_are_ignored_where_dhis2_ignores_them() {
         let a = get(&sim, &other).await;
         assert_eq!(a.status, 200, "{v}: {}", a.json());
         let expected = if v == "2.41" { scoped } else { all };
-        assert_eq!(total(&a.json()), expected, "{v}: 2.41 still takes the deprecated names");
+        assert_eq!(
+            total(&a.json()),
+            expected,
+            "{v}: 2.41 still takes the deprecated names"
+        );
         let bogus = get(&sim, &format!("{base}&noSuchParameter=1")).await;
         assert_eq!(total(&bogus.json()), all, "{v}");
         let removed = get(&sim, &format!("{base}&query=abc")).await;
         if v == "2.41" {
             assert_eq!(removed.status, 400);
-            assert_eq!(removed.message(), "`query` parameter was removed in v41. Use `filter` instead.");
+            assert_eq!(
+                removed.message(),
+                "`query` parameter was removed in v41. Use `filter` instead."
+            );
             let both = get(&sim, &format!("{one_root}&ouMode=DESCENDANTS")).await;
             assert_eq!(both.status, 400);
-            assert!(both.message().starts_with("Only one parameter of 'ouMode' and 'orgUnitMode'"));
+            assert!(
+                both.message()
+                    .starts_with("Only one parameter of 'ouMode' and 'orgUnitMode'")
+            );
         } else {
             assert_eq!(removed.status, 200, "{v}");
         }
@@ -368,7 +541,10 @@ async fn unknown_and_removed_parameters_are_ignored_where_dhis2_ignores_them() {
 async fn smaller_shapes_match_dhis2() {
     for (v, report_message) in [
         ("2.39", "Object not found for uid: UnknownJob1"),
-        ("2.40", "JobConfiguration with id UnknownJob1 could not be found."),
+        (
+            "2.40",
+            "JobConfiguration with id UnknownJob1 could not be found.",
+        ),
         ("2.41", "Summary for job UnknownJob1 does not exist"),
         ("2.42", "Summary for job UnknownJob1 does not exist"),
     ] {
@@ -382,8 +558,16 @@ async fn smaller_shapes_match_dhis2() {
         assert_eq!(report.message(), report_message, "{v}");
         let tasks = get(&sim, "/api/system/tasks/METADATA_IMPORT/UnknownJob1").await;
         assert_eq!((tasks.status, tasks.json()), (200, json!([])));
-        let summary = get(&sim, "/api/system/taskSummaries/METADATA_IMPORT/UnknownJob1").await;
-        assert_eq!((summary.status, summary.bytes.len()), (200, 0), "{v}: empty body");
+        let summary = get(
+            &sim,
+            "/api/system/taskSummaries/METADATA_IMPORT/UnknownJob1",
+        )
+        .await;
+        assert_eq!(
+            (summary.status, summary.bytes.len()),
+            (200, 0),
+            "{v}: empty body"
+        );
 
         let deleted = get(&sim, "/api/deletedObjects").await;
         assert_eq!(deleted.status, 403, "{v}");
@@ -394,11 +578,16 @@ async fn smaller_shapes_match_dhis2() {
         };
         assert_eq!(deleted.message(), expected);
 
-        let info = get(&sim, "/api/system/info?fields=version,serverTimeZoneId").await.json();
+        let info = get(&sim, "/api/system/info?fields=version,serverTimeZoneId")
+            .await
+            .json();
         let keys: Vec<&String> = info.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["serverTimeZoneId", "version"], "{v}: {info}");
         let whole = get(&sim, "/api/system/info").await.json();
-        assert!(whole.get("environmentVariable").is_none(), "{v}: sensitive for a non-superuser");
+        assert!(
+            whole.get("environmentVariable").is_none(),
+            "{v}: sensitive for a non-superuser"
+        );
         assert!(whole.get("serverDate").is_some());
     }
     let superuser = version("2.39", &["--empty"]);

@@ -215,8 +215,8 @@ async fn west_of_utc_the_last_updated_filter_misses_the_last_offset_hours() {
     let (narrow, v) = write_value_now(&sim).await;
     // `narrow` names its period, so no start/end dates (both at once is E2003).
     let mut stored = written(&sim, &narrow, &v)
-    .await
-    .expect("the value was written");
+        .await
+        .expect("the value was written");
     let stamp = stored["lastUpdated"].take();
     let stamp = stamp.as_str().unwrap();
     let utc = parse_local(

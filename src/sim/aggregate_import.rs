@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::datavalues::{Applied, DataValueStore, Incoming};
-use super::path::VersionedPath;
 use super::model::{MetaType, defaults};
+use super::path::VersionedPath;
 use super::query::{Params, bump};
 use super::response::{bad_request, json_response};
 use super::state::SimState;

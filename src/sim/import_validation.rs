@@ -8,9 +8,10 @@
 //! (`skipDataValue`). Codes and texts: dhis-api feedback/ErrorCode.java;
 //! objects and property: DataValueImportConflict.java.
 //!
-//! Not emulated: lock exceptions (none exist here), strict modes (`strict*`
-//! parameters) other than `strictOrganisationUnits`, and E7644 (reached only
-//! when a data set is named in the payload).
+//! Not emulated: lock exceptions (none exist here), system settings (the data
+//! set checks are strict and the org unit check is not, as the settings'
+//! defaults make them), and E7644 (reached only when a data set is named in
+//! the payload).
 
 pub mod approvals;
 
@@ -204,14 +205,19 @@ pub fn check(cx: &Context<'_>, v: &Checked<'_>) -> Vec<Issue> {
             .unwrap_or_default(),
         None => target_data_sets(cx.state, v),
     };
-    // checkDataValueDataSetIsNotLocked (not strict: one open data set is enough).
+    // checkDataValueDataSetIsNotLocked, strict as on a stock DHIS2 (one
+    // conflict per expired target data set): ImportContext.strictDataSetLocking
+    // is the parameter OR keyDataImportStrictDataSetLocking, default true
+    // (2.41.3 dhis-service-setting SettingKey.java, DefaultDataValueSetService
+    // `createImportContext`; checkDataValueTargetDataSets).
     let expired = |ds: &serde_json::Map<String, Value>| {
         let days = ds.get("expiryDays").and_then(Value::as_i64).unwrap_or(0);
         // DataSet.isLocked: NO_EXPIRY is 0; Period.isDateInTimeFrame compares days.
         !cx.edit_expired && days > 0 && cx.today > end + Duration::days(days)
     };
-    if !targets.is_empty() && targets.iter().all(|(_, ds)| expired(ds)) {
-        return targets
+    let locked: Vec<_> = targets.iter().filter(|(_, ds)| expired(ds)).collect();
+    if !locked.is_empty() {
+        return locked
             .iter()
             .map(|(id, _)| {
                 issue(
@@ -259,7 +265,8 @@ pub fn check(cx: &Context<'_>, v: &Checked<'_>) -> Vec<Issue> {
     if !approved.is_empty() {
         return approved;
     }
-    // checkDataValuePeriodIsOpenNow (not strict): DataSet.isDataInputPeriodAndDateAllowed.
+    // checkDataValuePeriodIsOpenNow, strict by keyDataImportStrictDataSetInputPeriods
+    // (default true, as above): DataSet.isDataInputPeriodAndDateAllowed.
     let closed = |ds: &serde_json::Map<String, Value>| {
         let inputs = ds
             .get("dataInputPeriods")
@@ -268,8 +275,9 @@ pub fn check(cx: &Context<'_>, v: &Checked<'_>) -> Vec<Issue> {
             .unwrap_or_default();
         !inputs.is_empty() && !inputs.iter().any(|p| input_period_open(p, v.pe, cx.today))
     };
-    if !targets.is_empty() && targets.iter().all(|(_, ds)| closed(ds)) {
-        return targets
+    let closed: Vec<_> = targets.iter().filter(|(_, ds)| closed(ds)).collect();
+    if !closed.is_empty() {
+        return closed
             .iter()
             .map(|(id, _)| {
                 issue(

@@ -7,11 +7,11 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::model::{MetaType, defaults};
+use super::path::Suffix;
 use super::query::{
     FieldItem, FilterSet, Paging, Params, apply_fields, bump, parse_fields, scoped, sort_by_order,
 };
 use super::response::{bad_request, error, ok_json};
-use super::path::Suffix;
 use super::state::SimState;
 use super::{Shared, clock, schemas};
 

@@ -10,8 +10,8 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::path::VersionedPath;
 use super::model::{MetaType, is_valid_uid, new_uid, referenced_ids};
+use super::path::VersionedPath;
 use super::query::{Params, bump};
 use super::response::{bad_request, json_response};
 use super::state::SimState;
@@ -48,9 +48,13 @@ fn options(params: &Params) -> Result<Options, String> {
     let exact = Binding::ExactOrDefault;
     let strategy = Strategy::read(params, IMPORT_STRATEGIES, exact)?;
     let atomic_all = strategy::read(params, "atomicMode", &["ALL", "NONE"], "ALL", exact)? == "ALL";
-    let validate_only =
-        strategy::read(params, "importMode", &["COMMIT", "VALIDATE"], "COMMIT", exact)?
-            == "VALIDATE";
+    let validate_only = strategy::read(
+        params,
+        "importMode",
+        &["COMMIT", "VALIDATE"],
+        "COMMIT",
+        exact,
+    )? == "VALIDATE";
     let report = strategy::read(
         params,
         "importReportMode",

@@ -147,7 +147,12 @@ mod tests {
     use super::*;
 
     fn seen(path: &str) -> (String, Option<Option<Format>>, Option<u32>) {
-        let req = normalize(Request::builder().uri(path).body(Default::default()).unwrap());
+        let req = normalize(
+            Request::builder()
+                .uri(path)
+                .body(Default::default())
+                .unwrap(),
+        );
         (
             req.uri().to_string(),
             req.extensions().get::<Suffix>().map(|s| s.format),

@@ -32,7 +32,11 @@ pub enum Binding {
 impl Binding {
     /// Data value and tracker imports of this version.
     pub fn bound(minor: u32) -> Self {
-        if minor <= 39 { Self::Exact } else { Self::AnyCase }
+        if minor <= 39 {
+            Self::Exact
+        } else {
+            Self::AnyCase
+        }
     }
 }
 
@@ -96,7 +100,11 @@ pub fn tracker_strategies(minor: u32) -> &'static [&'static str] {
 
 impl Strategy {
     /// Reads `importStrategy` among `values` (default CREATE_AND_UPDATE).
-    pub fn read(params: &Params, values: &[&'static str], binding: Binding) -> Result<Self, String> {
+    pub fn read(
+        params: &Params,
+        values: &[&'static str],
+        binding: Binding,
+    ) -> Result<Self, String> {
         let name = read(
             params,
             "importStrategy",
@@ -142,16 +150,28 @@ mod tests {
         assert_eq!(strategy("", b), Ok(Strategy::CreateAndUpdate));
         assert_eq!(strategy("importStrategy=DELETE", b), Ok(Strategy::Delete));
         assert_eq!(strategy("importStrategy=NEW", b), Ok(Strategy::Create));
-        assert_eq!(strategy("importStrategy=delete", b), Ok(Strategy::CreateAndUpdate));
-        assert_eq!(strategy("importStrategy=MERGE", b), Ok(Strategy::CreateAndUpdate));
+        assert_eq!(
+            strategy("importStrategy=delete", b),
+            Ok(Strategy::CreateAndUpdate)
+        );
+        assert_eq!(
+            strategy("importStrategy=MERGE", b),
+            Ok(Strategy::CreateAndUpdate)
+        );
     }
 
     #[test]
     fn bound_parameters_take_any_case_from_2_40_and_refuse_the_rest() {
-        assert_eq!(strategy("importStrategy=delete", Binding::bound(40)), Ok(Strategy::Delete));
+        assert_eq!(
+            strategy("importStrategy=delete", Binding::bound(40)),
+            Ok(Strategy::Delete)
+        );
         let e = strategy("importStrategy=MERGE", Binding::bound(41)).unwrap_err();
         assert!(e.starts_with("Value 'MERGE' is not valid for parameter importStrategy. Valid values are: [CREATE, UPDATE"), "{e}");
         let e = strategy("importStrategy=delete", Binding::bound(39)).unwrap_err();
-        assert!(e.starts_with("Value delete is not a valid importStrategy."), "{e}");
+        assert!(
+            e.starts_with("Value delete is not a valid importStrategy."),
+            "{e}"
+        );
     }
 }

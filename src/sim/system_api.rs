@@ -34,7 +34,8 @@ pub async fn info(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response 
     // `withoutSensitiveInfo`; webapi/controller/SystemController.java `getSystemInfo`).
     let mut body = body;
     if !sim.opts.has_authority("ALL") {
-        body.as_object_mut().map(|b| b.remove("environmentVariable"));
+        body.as_object_mut()
+            .map(|b| b.remove("environmentVariable"));
         body["encryption"] = json!(false);
     }
     // `fields` (default `*`) in every version read, 2.38.0 to 2.42.1:

@@ -488,7 +488,9 @@ pub async fn job_report(State(sim): State<Shared>, Path(id): Path<String>) -> Re
             StatusCode::NOT_FOUND,
             &format!("Object not found for uid: {id}"),
         ),
-        40 => not_found_e1005(&format!("JobConfiguration with id {id} could not be found.")),
+        40 => not_found_e1005(&format!(
+            "JobConfiguration with id {id} could not be found."
+        )),
         _ => not_found_e1005(&format!("Summary for job {id} does not exist")),
     }
 }

@@ -25,10 +25,14 @@ impl ImportParams {
     pub fn from_params(params: &Params, minor: u32) -> Result<Self, String> {
         let binding = Binding::bound(minor);
         let strategy = Strategy::read(params, strategy::tracker_strategies(minor), binding)?;
-        let atomic =
-            strategy::read(params, "atomicMode", &["ALL", "OBJECT"], "ALL", binding)?;
-        let mode =
-            strategy::read(params, "importMode", &["COMMIT", "VALIDATE"], "COMMIT", binding)?;
+        let atomic = strategy::read(params, "atomicMode", &["ALL", "OBJECT"], "ALL", binding)?;
+        let mode = strategy::read(
+            params,
+            "importMode",
+            &["COMMIT", "VALIDATE"],
+            "COMMIT",
+            binding,
+        )?;
         let report = strategy::read(
             params,
             "reportMode",

@@ -299,7 +299,7 @@ impl Dhis2Sync {
             .roots
             .get_or_try_init(|| async {
                 if !self.selection.org_units.is_empty() {
-                    return Ok(self.selection.org_units.clone());
+                    return self.outermost_selected_org_units().await;
                 }
                 let found = plan::list_ids(self, "organisationUnits", &["level:eq:1"]).await?;
                 let ids: Vec<String> = found.into_iter().map(|(id, _)| id).collect();
@@ -312,6 +312,47 @@ impl Dhis2Sync {
             })
             .await?;
         Ok(roots)
+    }
+}
+
+impl Dhis2Sync {
+    /// The selection's org units that exist on the source, less those inside
+    /// another selected one: events are read once per root with DESCENDANTS,
+    /// so a nested root would read (and count) its events twice.
+    async fn outermost_selected_org_units(&self) -> Result<Vec<String>> {
+        let wanted = &self.selection.org_units;
+        let filter = format!("id:in:[{}]", wanted.join(","));
+        let found = plan::list_objects(self, "organisationUnits", "id,path", &[&filter]).await?;
+        let paths: Vec<(String, String)> = found
+            .iter()
+            .filter_map(|o| {
+                Some((
+                    o["id"].as_str()?.to_string(),
+                    o["path"].as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        if let Some(missing) = wanted
+            .iter()
+            .find(|w| !paths.iter().any(|(id, _)| id == *w))
+        {
+            return Err(Dhis2Error::Config(format!(
+                "org unit {missing} of this sync's org_units is not an organisation unit of the source (or the account cannot see it)"
+            )));
+        }
+        Ok(wanted
+            .iter()
+            .filter(|w| {
+                let Some((_, path)) = paths.iter().find(|(id, _)| id == *w) else {
+                    return false;
+                };
+                // `/root/region/w`: an ancestor segment that is also selected.
+                !path
+                    .split('/')
+                    .any(|segment| segment != w.as_str() && wanted.iter().any(|o| o == segment))
+            })
+            .cloned()
+            .collect())
     }
 }
 

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 use std::process::ExitCode;
 
+use crate::commands::JsonFlag;
 use crate::engine::EngineOptions;
 use crate::sim::{self, SimOptions};
 use crate::store::DbTarget;
@@ -80,16 +81,9 @@ pub enum Command {
     #[command(subcommand)]
     Bench(BenchCommand),
     /// Create or update instances and sync configs from a TOML file (idempotent).
-    Apply(crate::config::commands::ApplyOptions),
+    Apply(crate::commands::apply::ApplyOptions),
     /// Print the stored configuration as the TOML `apply` reads.
-    Export(crate::config::commands::ExportOptions),
-}
-
-#[derive(clap::Args, Debug, Default)]
-pub struct JsonFlag {
-    /// Print JSON for scripts.
-    #[arg(long, global = true)]
-    pub json: bool,
+    Export(crate::commands::apply::ExportOptions),
 }
 
 /// A config or `--all`, exactly one. The group names its members: a struct
@@ -244,8 +238,8 @@ pub async fn run(
         Command::Bench(BenchCommand::Export(opts)) => {
             crate::bench::export(opts).await.map(|()| ExitCode::SUCCESS)
         }
-        Command::Apply(opts) => crate::config::commands::apply(&target, opts).await,
-        Command::Export(opts) => crate::config::commands::export(&target, opts).await,
+        Command::Apply(opts) => crate::commands::apply::apply(&target, opts).await,
+        Command::Export(opts) => crate::commands::apply::export(&target, opts).await,
         Command::Bench(BenchCommand::Sync(opts)) => crate::bench::sync::run(opts)
             .await
             .map(|()| ExitCode::SUCCESS),

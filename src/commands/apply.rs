@@ -6,9 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::model::SecretRef;
-use super::spec::ConfigFile;
-use super::{export, file};
+use crate::config::model::SecretRef;
+use crate::config::spec::ConfigFile;
+use crate::config::{export, file};
 use crate::store::{Action, ApplyPlan, Change, DbTarget, Store};
 
 /// Exit code of an invalid file (as opposed to 1, "could not run").

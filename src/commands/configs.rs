@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::format::{inert, relative, when};
 use super::print_json;
 use crate::config::AutoSettings;
 use crate::engine::{ConfigStatus, EngineHandle, Snapshot};
 use crate::store::queue::{Job, JobState, ResourceProgress};
+use crate::text::{inert, relative, when};
 
 pub async fn list(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode> {
     let snapshot = engine.snapshot().await?;

@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
-use super::format::{inert, when};
 use super::print_json;
 use crate::engine::EngineHandle;
 use crate::store::queue::{JobFilter, JobState};
+use crate::text::{inert, when};
 
 pub async fn list(engine: &EngineHandle, failed: bool, json: bool) -> anyhow::Result<ExitCode> {
     let filter = JobFilter {

@@ -12,7 +12,7 @@ use clap::Subcommand;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::cli::JsonFlag;
+use super::JsonFlag;
 use crate::logs::document::{complete_end, tail_lines};
 use crate::logs::follow::{Tail, TailEvent};
 use crate::logs::inert::display_line;
@@ -149,7 +149,7 @@ fn list(catalog: &LogCatalog, json: bool) -> Result<ExitCode, ExitCode> {
             "{:<24} {:>10}  {}",
             e.name,
             crate::text::human_size(e.size),
-            super::format::when(e.modified_ms())
+            crate::text::when(e.modified_ms())
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -3,19 +3,27 @@
 //! [`EngineHandle`](crate::engine::EngineHandle) and prints for humans or, with
 //! `--json`, for scripts.
 
+pub mod apply;
 pub mod configs;
 pub mod console;
 pub mod daemon;
 pub mod demo;
-pub mod format;
 pub mod jobs;
 pub mod logs;
 
 use std::sync::Arc;
 
-use crate::engine::dhis2::Dhis2Connectors;
+use crate::connectors::dhis2::adapter::Dhis2Connectors;
 use crate::engine::{Engine, EngineOptions};
 use crate::store::{DbTarget, Store};
+
+/// `--json` on a command: JSON for scripts instead of text.
+#[derive(clap::Args, Debug, Default)]
+pub struct JsonFlag {
+    /// Print JSON for scripts.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
 
 /// Opens the database and an engine in this process: `workers` runs queued
 /// jobs here; schedulers only in the daemon and the console.

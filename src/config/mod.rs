@@ -1,12 +1,10 @@
 //! The declarative configuration (`syncdeck apply -f FILE.toml`, `syncdeck
 //! export`) and the model it describes.
 
-pub mod commands;
 pub mod errors;
 pub mod export;
 pub mod file;
 pub mod model;
-pub mod secrets;
 pub mod spec;
 
 pub use errors::{ValidationError, ValidationErrors};

@@ -12,7 +12,6 @@
 
 pub mod clock;
 pub mod connector;
-pub mod dhis2;
 pub mod events;
 pub mod handle;
 pub mod lifecycle;

@@ -75,7 +75,7 @@ fn epoch_ms(t: Option<SystemTime>) -> Option<i64> {
 }
 
 fn modified_local<S: serde::Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_some(&crate::commands::format::when(epoch_ms(*t)))
+    s.serialize_some(&crate::text::when(epoch_ms(*t)))
 }
 
 impl LogEntry {
@@ -109,7 +109,7 @@ impl LogEntry {
     }
 
     /// The modification time in ms since the epoch, as
-    /// [`crate::commands::format::when`] takes it.
+    /// [`crate::text::when`] takes it.
     pub fn modified_ms(&self) -> Option<i64> {
         epoch_ms(self.modified)
     }

@@ -9,17 +9,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use super::connector::{
-    ChangeCount, ConflictClass, ConnectorError, Outcome, PlannedResource, Rejection,
-    ResourceProgressSink, SyncConnector,
-};
-use super::worker::ConnectorFactory;
+use super::secrets;
 use crate::config::model::InstanceTimeouts;
-use crate::config::{Instance, SyncConfig, SyncKind, secrets};
+use crate::config::{Instance, SyncConfig, SyncKind};
 use crate::connectors::dhis2::sync::{self as dsync, Dhis2Sync, ResourceSpec, SyncOptions};
 use crate::connectors::dhis2::{
     ClientOptions, Dhis2Client, Dhis2Error, Timeouts, format_timestamp, parse_timestamp,
 };
+use crate::engine::connector::{
+    ChangeCount, ConflictClass, ConnectorError, Outcome, PlannedResource, Rejection,
+    ResourceProgressSink, SyncConnector,
+};
+use crate::engine::worker::ConnectorFactory;
 use crate::store::Store;
 
 /// Builds DHIS2 connectors from the stored instances.

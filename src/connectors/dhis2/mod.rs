@@ -10,6 +10,7 @@
 //!   for callers that fetched a body themselves.
 
 pub mod accounting;
+pub mod adapter;
 pub mod aggregate;
 pub mod auth;
 pub mod client;
@@ -20,6 +21,7 @@ pub mod pager;
 pub mod params;
 pub mod reports;
 pub mod response;
+pub mod secrets;
 pub mod stream_json;
 pub mod sync;
 pub mod syncable;

@@ -1,9 +1,8 @@
 //! Turning an instance's secret *reference* into credentials at run time.
 //! Errors name the instance and the variable or file, never the value.
 
-use crate::connectors::dhis2::{Credentials, SecretSource};
-
-use super::model::{Instance, SecretRef};
+use super::{Credentials, SecretSource};
+use crate::config::model::{Instance, SecretRef};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {

@@ -17,7 +17,8 @@ use super::client::Dhis2Client;
 use super::error::{Dhis2Error, Result};
 use super::metadata::{MetadataImportParams, accounted_metadata, check_name};
 use super::params::push;
-use super::reports::{ImportReport, ImportSummary, data_value_import_from, metadata_import_from};
+use super::report_parsing::{data_value_import_from, metadata_import_from};
+use super::reports::{ImportReport, ImportSummary};
 use super::response::{ResponseMeta, check, parse_json};
 use super::time::parse_timestamp;
 

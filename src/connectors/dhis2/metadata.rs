@@ -12,7 +12,8 @@ use super::client::{Dhis2Client, json_body};
 use super::error::{Dhis2Error, Result};
 use super::pager::{Envelope, Pager, page_from};
 use super::params::{AtomicMode, ImportMode, ImportStrategy, Query, ReportMode, push, push_bool};
-use super::reports::{ImportReport, ImportStatus, metadata_import_from, short_klass};
+use super::report_parsing::metadata_import_from;
+use super::reports::{ImportReport, ImportStatus, short_klass};
 use super::response::{ResponseMeta, parse_checked};
 use super::time::format_timestamp;
 

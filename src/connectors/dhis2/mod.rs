@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod metadata;
 pub mod pager;
 pub mod params;
+pub mod report_parsing;
 pub mod reports;
 pub mod response;
 pub mod secrets;
@@ -48,9 +49,10 @@ pub use metadata::{
 };
 pub use pager::{Envelope, Page, PageInfo, Pager, parse_page};
 pub use params::{AtomicMode, ImportMode, ImportStrategy, ReportMode, TrackerAtomicMode};
+pub use report_parsing::{parse_data_value_import, parse_metadata_import, parse_tracker_import};
 pub use reports::{
     ErrorReport, ImportConflict, ImportCount, ImportReport, ImportStatus, ImportSummary,
-    ObjectReport, Stats, TypeReport, parse_data_value_import, parse_metadata_import,
+    ObjectReport, Stats, TypeReport,
 };
 pub use stream_json::{DataValueStream, parse_data_values, spawn_data_value_parser};
 pub use sync::{
@@ -66,4 +68,4 @@ pub use tracker::{
     OrgUnitMode, TrackerImportParams, TrackerKind, TrackerQuery, tracker_payload_counts,
     tracker_query_params,
 };
-pub use tracker_report::{TrackerErrorReport, TrackerReport, TrackerType, parse_tracker_import};
+pub use tracker_report::{TrackerErrorReport, TrackerReport, TrackerType};

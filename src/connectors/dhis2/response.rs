@@ -296,7 +296,7 @@ fn report_status(r: &ConflictReport) -> String {
 
 /// Guesses which import report a body holds (`response` wrapper or plain).
 fn detect_report(body: &Value) -> Option<ConflictReport> {
-    let inner = super::reports::unwrap_response(body);
+    let inner = unwrap_response(body);
     let has = |k: &str| inner.get(k).is_some();
     if has("importCount") {
         serde_json::from_value::<ImportSummary>(inner.clone())
@@ -333,6 +333,42 @@ pub fn parse_checked<T: DeserializeOwned>(
 ) -> Result<T> {
     check(meta, body)?;
     parse_json(body, context)
+}
+
+/// `body.response` when it is a report, else `body` (plain form).
+pub(crate) fn unwrap_response(body: &Value) -> &Value {
+    match body.get("response") {
+        Some(r)
+            if r.is_object()
+                && ["status", "stats", "importCount", "typeReports"]
+                    .iter()
+                    .any(|k| r.get(k).is_some()) =>
+        {
+            r
+        }
+        _ => body,
+    }
+}
+
+/// A WebMessage with a message and no `response` object (no report at all).
+pub(crate) fn is_bare_message(body: &[u8]) -> bool {
+    web_message(body).is_some()
+        && serde_json::from_slice::<Value>(body)
+            .is_ok_and(|v| !v.get("response").is_some_and(Value::is_object))
+}
+
+/// A `BadPayload` about a body, told where the body came from.
+pub(crate) fn naming_url(e: Dhis2Error, meta: &ResponseMeta) -> Dhis2Error {
+    match e {
+        Dhis2Error::BadPayload {
+            context,
+            first_bytes,
+        } if !meta.url.is_empty() => Dhis2Error::BadPayload {
+            context: format!("{context} (HTTP {} from {})", meta.status, meta.url),
+            first_bytes,
+        },
+        other => other,
+    }
 }
 
 #[cfg(test)]

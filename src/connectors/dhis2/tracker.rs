@@ -14,9 +14,10 @@ use super::pager::{Envelope, Pager, page_from};
 use super::params::{
     ImportMode, ImportStrategy, Query, ReportMode, TrackerAtomicMode, push, push_bool,
 };
+use super::report_parsing::{is_job_ack, tracker_import_from};
 use super::system::DhisVersion;
 use super::time::format_timestamp;
-use super::tracker_report::{TrackerReport, TrackerType, is_job_ack, tracker_import_from};
+use super::tracker_report::{TrackerReport, TrackerType};
 
 /// What `/api/tracker/{…}` lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -12,8 +12,9 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::aggregate::{DataValue, DataValueImportParams, accounted_data_values, data_values_body};
+use super::aggregate::{DataValueImportParams, accounted_data_values, data_values_body};
 use super::client::Dhis2Client;
+use super::data_value::DataValue;
 use super::error::{Dhis2Error, Result};
 use super::metadata::{MetadataImportParams, accounted_metadata, check_name};
 use super::params::push;

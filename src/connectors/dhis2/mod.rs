@@ -14,6 +14,7 @@ pub mod adapter;
 pub mod aggregate;
 pub mod auth;
 pub mod client;
+pub mod data_value;
 pub mod error;
 pub mod jobs;
 pub mod metadata;
@@ -35,12 +36,10 @@ pub mod tracker_report;
 #[cfg(test)]
 mod http_tests;
 
-pub use aggregate::{
-    ChangeCount, DataValue, DataValueImportParams, DataValueQuery, DataValueSet,
-    parse_data_value_set,
-};
+pub use aggregate::{ChangeCount, DataValueImportParams, DataValueQuery};
 pub use auth::{Credentials, Secret, SecretSource};
 pub use client::{ClientOptions, Dhis2Client};
+pub use data_value::{DataValue, DataValueSet, parse_data_value_set};
 pub use error::{ConflictReport, Dhis2Error, Result};
 pub use jobs::{JobStarted, Notification, parse_job_started, parse_notifications};
 pub use metadata::{

@@ -30,7 +30,7 @@ use serde_json::error::Category;
 use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
-use super::aggregate::DataValue;
+use super::data_value::DataValue;
 use super::error::{Dhis2Error, Result, sanitize};
 use super::response::html_error;
 use super::timeouts::{IdleTimeout, TimeoutPhase};

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ResourceOutcome;
-use crate::connectors::dhis2::aggregate::DataValue;
+use crate::connectors::dhis2::data_value::DataValue;
 use crate::connectors::dhis2::reports::{ImportReport, ImportSummary};
 use crate::connectors::dhis2::tracker_report::TrackerReport;
 

@@ -12,8 +12,8 @@ use url::Url;
 use super::auth::Credentials;
 use super::error::{Dhis2Error, Result, sanitize};
 use super::response::{ResponseMeta, is_login_location, url_for_message};
-use super::system::DhisVersion;
 use super::timeouts::{TimeoutPhase, Timeouts, idle_limited};
+use super::version::DhisVersion;
 
 /// Tunables for [`Dhis2Client`]. `Default` suits a sync over a WAN.
 #[derive(Debug, Clone)]

@@ -32,6 +32,7 @@ pub mod time;
 pub mod timeouts;
 pub mod tracker;
 pub mod tracker_report;
+pub mod version;
 
 #[cfg(test)]
 mod http_tests;
@@ -58,9 +59,7 @@ pub use sync::{
     Conflict, ConflictClass, Dhis2Sync, NoProgress, ProgressSink, ResourceOutcome, ResourceSpec,
     ResourceType, RetryPolicy, SyncOptions, Target,
 };
-pub use system::{
-    DhisVersion, ImportOrder, Me, Schema, SystemInfo, parse_me, parse_schemas, parse_system_info,
-};
+pub use system::{ImportOrder, Me, Schema, SystemInfo, parse_me, parse_schemas, parse_system_info};
 pub use time::{format_timestamp, parse_timestamp};
 pub use timeouts::{TimeoutPhase, Timeouts};
 pub use tracker::{
@@ -68,3 +67,4 @@ pub use tracker::{
     tracker_query_params,
 };
 pub use tracker_report::{TrackerErrorReport, TrackerReport, TrackerType};
+pub use version::DhisVersion;

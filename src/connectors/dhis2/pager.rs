@@ -28,7 +28,7 @@ use super::client::Dhis2Client;
 use super::error::{Dhis2Error, Result};
 use super::params::{Query, push};
 use super::response::{ResponseMeta, check};
-use super::system::DhisVersion;
+use super::version::DhisVersion;
 
 /// The envelope a paged endpoint answers with; anything else is an error.
 #[derive(Debug, Clone, PartialEq, Eq)]

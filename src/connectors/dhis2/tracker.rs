@@ -15,9 +15,9 @@ use super::params::{
     ImportMode, ImportStrategy, Query, ReportMode, TrackerAtomicMode, push, push_bool,
 };
 use super::report_parsing::{is_job_ack, tracker_import_from};
-use super::system::DhisVersion;
 use super::time::format_timestamp;
 use super::tracker_report::{TrackerReport, TrackerType};
+use super::version::DhisVersion;
 
 /// What `/api/tracker/{…}` lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -9,8 +9,9 @@ use super::{Dhis2Sync, tracker_kinds};
 use crate::connectors::dhis2::error::{Dhis2Error, Result};
 use crate::connectors::dhis2::metadata::MetadataQuery;
 use crate::connectors::dhis2::syncable;
-use crate::connectors::dhis2::system::{self, ImportOrder, VersionSupport};
+use crate::connectors::dhis2::system::ImportOrder;
 use crate::connectors::dhis2::tracker::TrackerKind;
+use crate::connectors::dhis2::version::{self, VersionSupport};
 
 /// `metadata` or `data`, as the store's `job_resources.type` records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,7 +163,7 @@ async fn check_versions(sync: &Dhis2Sync, has_tracker: bool) -> Result<()> {
                 }
             }
         };
-        let (oldest, newest) = (system::OLDEST_KNOWN, system::NEWEST_KNOWN);
+        let (oldest, newest) = (version::OLDEST_KNOWN, version::NEWEST_KNOWN);
         match version.support() {
             VersionSupport::Known => {}
             VersionSupport::Newer => {

@@ -195,6 +195,51 @@ pub struct AutoSettings {
 
 impl AutoSettings {
     pub const MIN_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+    /// The rules every way of setting them applies (`apply`, `syncdeck setup`,
+    /// the console's settings form, the store): every broken rule, by key.
+    pub fn validate(&self) -> Result<(), Vec<SettingProblem>> {
+        let mut problems = Vec::new();
+        if self.check_interval < Self::MIN_CHECK_INTERVAL {
+            problems.push(SettingProblem {
+                key: "check_interval",
+                message: format!(
+                    "must be at least {}s (got {}); DHIS2 servers should not be polled more often",
+                    Self::MIN_CHECK_INTERVAL.as_secs(),
+                    humantime::format_duration(self.check_interval)
+                ),
+            });
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// One auto-sync setting that breaks a rule of [`AutoSettings::validate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingProblem {
+    /// The `[sync.auto]` key.
+    pub key: &'static str,
+    /// What is wrong, without the key (`must be at least 60s (got 30s); …`).
+    pub message: String,
+}
+
+impl std::fmt::Display for SettingProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.key, self.message)
+    }
+}
+
+/// All problems of a validation, one sentence.
+pub fn describe_problems(problems: &[SettingProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl Default for AutoSettings {
@@ -238,5 +283,26 @@ impl SyncConfig {
         self.active
             && self.mode == ExecMode::Automatic
             && self.auto.as_ref().is_some_and(|a| a.enabled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validate_names_every_broken_rule_by_key() {
+        assert_eq!(AutoSettings::default().validate(), Ok(()));
+        let fast = AutoSettings {
+            check_interval: Duration::from_secs(30),
+            ..AutoSettings::default()
+        };
+        let problems = fast.validate().unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].key, "check_interval");
+        assert_eq!(
+            describe_problems(&problems),
+            "check_interval must be at least 60s (got 30s); DHIS2 servers should not be polled more often"
+        );
     }
 }

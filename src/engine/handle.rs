@@ -9,6 +9,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use super::events::EngineEvent;
+use crate::config::model::describe_problems;
 use crate::config::{AutoSettings, SyncConfig};
 use crate::store::queue::{
     Job, JobFilter, JobKind, JobState, NewJob, QueueStore, ResourceProgress,
@@ -255,11 +256,8 @@ impl EngineApi for LocalEngine {
     }
 
     async fn setup(&self, reference: &str, settings: AutoSettings) -> Result<(), EngineError> {
-        if settings.check_interval < AutoSettings::MIN_CHECK_INTERVAL {
-            return Err(EngineError::Invalid(format!(
-                "check_interval must be at least 60s (got {})",
-                humantime::format_duration(settings.check_interval)
-            )));
+        if let Err(problems) = settings.validate() {
+            return Err(EngineError::Invalid(describe_problems(&problems)));
         }
         let config = self.config(reference).await?;
         self.store

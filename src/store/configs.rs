@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::{Result, RowExt, Sql, Store, StoreError};
 use crate::config::model::{
     AutoSettings, ExecMode, Instance, InstanceTimeouts, SecretRef, SyncConfig, SyncKind,
+    describe_problems,
 };
 use crate::config::spec::{ConfigFile, InstanceSpec, SyncSpec};
 
@@ -97,11 +98,8 @@ pub(super) struct AutoColumns {
 
 impl AutoColumns {
     pub(super) fn new(a: &AutoSettings) -> Result<AutoColumns> {
-        if a.check_interval < AutoSettings::MIN_CHECK_INTERVAL {
-            return Err(StoreError::Invalid(format!(
-                "check_interval must be at least {}s",
-                AutoSettings::MIN_CHECK_INTERVAL.as_secs()
-            )));
+        if let Err(problems) = a.validate() {
+            return Err(StoreError::Invalid(describe_problems(&problems)));
         }
         let secs = |d: Duration| {
             i64::try_from(d.as_secs())

@@ -564,18 +564,6 @@ impl Parser<'_> {
         let check_interval = self
             .duration(t, ctx, "check_interval")
             .unwrap_or(d.check_interval);
-        if check_interval < AutoSettings::MIN_CHECK_INTERVAL
-            && let Some(v) = t.get("check_interval")
-        {
-            self.err(
-                v.span().start,
-                join(ctx, "check_interval"),
-                format!(
-                    "must be at least 60s (got {}); DHIS2 servers should not be polled more often",
-                    super::spec::format_duration(check_interval)
-                ),
-            );
-        }
         let max_sync_per_hour = match t.get("max_sync_per_hour") {
             None => d.max_sync_per_hour,
             Some(v) => match v
@@ -594,7 +582,7 @@ impl Parser<'_> {
                 }
             },
         };
-        Some(AutoSettings {
+        let auto = AutoSettings {
             enabled: self.bool(t, ctx, "enabled").unwrap_or(d.enabled),
             check_interval,
             delay_before_sync: self
@@ -625,7 +613,16 @@ impl Parser<'_> {
             notify_on_sync_complete: self
                 .bool(t, ctx, "notify_on_sync_complete")
                 .unwrap_or(d.notify_on_sync_complete),
-        })
+        };
+        if let Err(problems) = auto.validate() {
+            for p in problems {
+                // A broken rule is about a value given here (defaults keep them).
+                if let Some(v) = t.get(p.key) {
+                    self.err(v.span().start, join(ctx, p.key), p.message);
+                }
+            }
+        }
+        Some(auto)
     }
 }
 

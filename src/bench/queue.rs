@@ -1,5 +1,5 @@
-//! `syncdeck bench queue`: burn-down throughput of the job queue (River's
-//! burn-down mode, queue-guide.md §5). N no-op jobs are inserted before the
+//! `syncdeck bench queue`: burn-down throughput of the job queue (the
+//! burn-down mode of River's queue benchmark). N no-op jobs are inserted before the
 //! clock starts, then W workers claim and complete until the queue is empty.
 //! SQLite in a temporary file by default; the `--db` database when given
 //! (only the `bench` queue is touched, and emptied before and after).

@@ -1,5 +1,5 @@
 //! `syncdeck sim`: a DHIS2-compatible HTTP server on loopback for the demo,
-//! tests and benchmarks. It follows docs/dhis2-api.md where a sync can tell the
+//! tests and benchmarks. It follows dhis2-core (docs/dhis2-conformance.md) where a sync can tell the
 //! difference between it and a real DHIS2, for the versions in [`Dhis2Version`].
 
 mod aggregate_api;

@@ -110,18 +110,6 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets every watermark of a config (the next run is a full one).
-    pub async fn clear_watermarks(&self, config_id: i64) -> Result<()> {
-        let sql = Sql::new(self, "DELETE FROM watermarks WHERE config_id = $1");
-        on_db!(self, write, |pool| {
-            sqlx::query(sql.text())
-                .bind(config_id)
-                .execute(pool)
-                .await?;
-        });
-        Ok(())
-    }
-
     pub async fn lifecycle(&self, config_id: i64) -> Result<LifecycleState> {
         let sql = Sql::new(
             self,

@@ -349,11 +349,6 @@ impl<T: DeserializeOwned> Pager<T> {
         }
     }
 
-    /// The page the next call fetches (1-based).
-    pub fn next_page_number(&self) -> u32 {
-        self.next
-    }
-
     pub fn is_done(&self) -> bool {
         self.done
     }

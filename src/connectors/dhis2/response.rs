@@ -54,10 +54,6 @@ impl ResponseMeta {
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
-
-    pub fn is_json(&self) -> bool {
-        self.content_type.as_deref().is_some_and(is_json_type)
-    }
 }
 
 /// A URL without query or fragment: short, and never carries parameters.

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::accounting;
 use super::client::{Dhis2Client, json_body};
 use super::error::{Dhis2Error, Result};
-use super::jobs::{job_started_from, notifications_from};
+use super::jobs::job_started_from;
 use super::pager::{Envelope, Pager, page_from};
 use super::params::{
     ImportMode, ImportStrategy, Query, ReportMode, TrackerAtomicMode, push, push_bool,
@@ -312,18 +312,6 @@ impl Dhis2Client {
             ));
         }
         Ok(report)
-    }
-
-    /// `GET /api/tracker/jobs/{id}`: notifications, newest first.
-    pub async fn tracker_job_notifications(
-        &self,
-        id: &str,
-    ) -> Result<Vec<super::jobs::Notification>> {
-        super::metadata::check_name("job id", id)?;
-        let (meta, body) = self
-            .request(Method::GET, &["tracker", "jobs", id], &[], None)
-            .await?;
-        notifications_from(&meta, &body)
     }
 
     /// Polls a tracker job until a notification says `completed`.

@@ -82,8 +82,20 @@ impl InstanceTimeouts {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Names as stored and written in TOML: serde and strum agree (`snake_case`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SyncKind {
     Dhis2,
     HttpPull,
@@ -91,22 +103,26 @@ pub enum SyncKind {
 
 impl SyncKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            SyncKind::Dhis2 => "dhis2",
-            SyncKind::HttpPull => "http_pull",
-        }
+        self.into()
     }
     pub fn parse(s: &str) -> Option<SyncKind> {
-        match s {
-            "dhis2" => Some(SyncKind::Dhis2),
-            "http_pull" => Some(SyncKind::HttpPull),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ExecMode {
     Manual,
     Automatic,
@@ -114,17 +130,10 @@ pub enum ExecMode {
 
 impl ExecMode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ExecMode::Manual => "manual",
-            ExecMode::Automatic => "automatic",
-        }
+        self.into()
     }
     pub fn parse(s: &str) -> Option<ExecMode> {
-        match s {
-            "manual" => Some(ExecMode::Manual),
-            "automatic" => Some(ExecMode::Automatic),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 
@@ -289,6 +298,20 @@ impl SyncConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_round_trip_and_match_serde() {
+        for kind in [SyncKind::Dhis2, SyncKind::HttpPull] {
+            assert_eq!(SyncKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        for mode in [ExecMode::Manual, ExecMode::Automatic] {
+            assert_eq!(ExecMode::parse(mode.as_str()), Some(mode));
+            assert_eq!(serde_json::to_value(mode).unwrap(), mode.as_str());
+        }
+        assert_eq!(SyncKind::HttpPull.as_str(), "http_pull");
+        assert_eq!(SyncKind::parse("Dhis2"), None, "exact names only");
+    }
 
     #[test]
     fn validate_names_every_broken_rule_by_key() {

@@ -16,7 +16,7 @@
 //! - the reaper sends running jobs whose lease expired down the same retry path
 //!   (their attempt was counted at claim).
 
-mod common;
+mod db_queue;
 mod postgres;
 mod sqlite;
 
@@ -376,14 +376,14 @@ impl Store {
     /// Deletes every job of `queue` that is not running (benchmarks, tools);
     /// returns how many.
     pub async fn purge_queue(&self, queue: &str) -> Result<u64> {
-        common::purge_queue(self, queue).await
+        db_queue::purge_queue(self, queue).await
     }
 
     /// Makes a queued job due now, skipping its backoff delay (tests, tools).
     /// `false` if the job is not queued.
     #[doc(hidden)]
     pub async fn make_due(&self, id: i64) -> Result<bool> {
-        common::make_due(self, id).await
+        db_queue::make_due(self, id).await
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::SqlitePool;
 
-use super::common;
+use super::db_queue;
 use super::{
     FailOutcome, Failure, Job, JobFilter, JobProgress, NewJob, QueueStore, ResourceProgress,
 };
@@ -52,33 +52,33 @@ impl QueueStore for SqliteQueue {
                  WHERE id IN (SELECT j.id FROM jobs j WHERE {candidates}
                               ORDER BY j.priority, j.run_at, j.id LIMIT $4)
                  RETURNING *",
-                set = common::claim_set(now),
-                candidates = common::claim_candidates(now),
+                set = db_queue::claim_set(now),
+                candidates = db_queue::claim_candidates(now),
             ),
         );
         let jobs = sqlx::query(sql.text())
             .bind(queue)
             .bind(worker)
-            .bind(common::ms(lease))
+            .bind(db_queue::ms(lease))
             .bind(i64::from(limit))
             .fetch_all(&self.write)
             .await?
             .iter()
-            .map(common::job_from_row)
+            .map(db_queue::job_from_row)
             .collect::<Result<Vec<_>>>()?;
-        Ok(common::in_claim_order(jobs))
+        Ok(db_queue::in_claim_order(jobs))
     }
 
     async fn enqueue(&self, job: &NewJob) -> Result<i64> {
-        common::enqueue(&self.store, job).await
+        db_queue::enqueue(&self.store, job).await
     }
 
     async fn enqueue_many(&self, jobs: &[NewJob]) -> Result<Vec<i64>> {
-        common::enqueue_many(&self.store, jobs).await
+        db_queue::enqueue_many(&self.store, jobs).await
     }
 
     async fn heartbeat(&self, id: i64, attempt: u32, lease: Duration) -> Result<bool> {
-        common::heartbeat(&self.store, id, attempt, lease).await
+        db_queue::heartbeat(&self.store, id, attempt, lease).await
     }
 
     async fn save_progress(
@@ -88,70 +88,70 @@ impl QueueStore for SqliteQueue {
         progress: &JobProgress,
         resources: &[ResourceProgress],
     ) -> Result<bool> {
-        common::save_progress(&self.store, id, attempt, progress, resources).await
+        db_queue::save_progress(&self.store, id, attempt, progress, resources).await
     }
 
     async fn complete(&self, id: i64, attempt: u32) -> Result<bool> {
-        common::complete(&self.store, id, attempt).await
+        db_queue::complete(&self.store, id, attempt).await
     }
 
     async fn fail(&self, id: i64, attempt: u32, failure: &Failure) -> Result<FailOutcome> {
-        common::fail(&self.store, self.retry_base, id, attempt, failure).await
+        db_queue::fail(&self.store, self.retry_base, id, attempt, failure).await
     }
 
     async fn requeue(&self, id: i64, attempt: u32, reason: &str) -> Result<bool> {
-        common::requeue(&self.store, id, attempt, reason).await
+        db_queue::requeue(&self.store, id, attempt, reason).await
     }
 
     async fn reclaim_expired(&self, own_worker: Option<&str>) -> Result<Vec<super::Reclaimed>> {
-        common::reclaim_expired(&self.store, self.retry_base, own_worker).await
+        db_queue::reclaim_expired(&self.store, self.retry_base, own_worker).await
     }
 
     async fn get(&self, id: i64) -> Result<Option<Job>> {
-        common::get(&self.store, id).await
+        db_queue::get(&self.store, id).await
     }
 
     async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
-        common::list(&self.store, filter).await
+        db_queue::list(&self.store, filter).await
     }
 
     async fn count(&self, filter: &JobFilter) -> Result<u64> {
-        common::count(&self.store, filter).await
+        db_queue::count(&self.store, filter).await
     }
 
     async fn synced_total(&self) -> Result<u64> {
-        common::synced_total(&self.store).await
+        db_queue::synced_total(&self.store).await
     }
 
     async fn resources(&self, id: i64) -> Result<Vec<ResourceProgress>> {
-        common::resources(&self.store, id).await
+        db_queue::resources(&self.store, id).await
     }
 
     async fn retry(&self, id: i64) -> Result<bool> {
-        common::retry(&self.store, id).await
+        db_queue::retry(&self.store, id).await
     }
 
     async fn retry_all_failed(&self) -> Result<u64> {
-        common::retry_all_failed(&self.store).await
+        db_queue::retry_all_failed(&self.store).await
     }
 
     async fn clear(&self) -> Result<u64> {
-        common::clear(&self.store).await
+        db_queue::clear(&self.store).await
     }
 
     async fn cancel_queued(&self, config_id: i64) -> Result<u64> {
-        common::cancel_queued(&self.store, config_id).await
+        db_queue::cancel_queued(&self.store, config_id).await
     }
 
     async fn release_metadata_waiters(&self, config_id: i64) -> Result<u64> {
-        common::release_metadata_waiters(&self.store, config_id).await
+        db_queue::release_metadata_waiters(&self.store, config_id).await
     }
 
     async fn has_pending(&self, config_id: i64) -> Result<bool> {
-        common::has_pending(&self.store, config_id).await
+        db_queue::has_pending(&self.store, config_id).await
     }
 
     async fn prune_finished(&self, age: Duration) -> Result<u64> {
-        common::prune_finished(&self.store, age).await
+        db_queue::prune_finished(&self.store, age).await
     }
 }

@@ -1,14 +1,21 @@
-//! The queue statements both dialects share (everything but the claim), the
-//! one row decoder, and small helpers. Statements are written once with `$N`
-//! placeholders ([`Sql`]) and run on the right pool by `on_db!`.
+//! The one [`QueueStore`]: the statements of `statements.rs` on the store's
+//! database, which differ between SQLite and PostgreSQL only in the claim.
 
 use std::time::Duration;
 
+use async_trait::async_trait;
+
+use super::clock::Clock;
+use super::statements::{self as st, Arg};
 use super::{
-    FailOutcome, Failure, Job, JobFilter, JobKind, JobProgress, JobState, NewJob, Reclaimed,
-    ResourceProgress, ResourceStatus, retry_delay_from,
+    FailOutcome, Failure, Job, JobFilter, JobKind, JobProgress, JobState, NewJob, QueueStore,
+    Reclaimed, ResourceProgress, ResourceStatus, retry_delay_from,
 };
-use crate::store::{Result, RowExt, Sql, Store, StoreError};
+use crate::store::{Db, Result, RowExt, Sql, Store, StoreError};
+
+/// How many times a PostgreSQL claim that lost a race on an exclusive key is
+/// retried.
+const CLAIM_TRIES: u32 = 5;
 
 /// Longest delay or lease we write: keeps `now + ms` far from i64 overflow.
 const MAX_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
@@ -23,40 +30,495 @@ fn to_i64(v: u64) -> i64 {
 
 /// Delay in ms before the run after `attempt` runs, plus up to 10% jitter so
 /// jobs that failed together (an outage) do not come back in lockstep.
-pub(super) fn retry_delay_ms(retry_base: Duration, attempt: u32) -> i64 {
+fn retry_delay_ms(retry_base: Duration, attempt: u32) -> i64 {
     let base = ms(retry_delay_from(retry_base, attempt));
     let spread = u64::try_from(base / 10).unwrap_or(0);
     base + i64::try_from(rand::random_range(0..=spread)).unwrap_or(0)
 }
 
-/// The claim's candidate rows `j`: due, queued, not waiting for metadata, and,
-/// for a keyed job, no running job with its key and no earlier candidate with
-/// it, so one claim never takes two jobs of one key. `$1` = queue.
-pub(super) fn claim_candidates(now: &str) -> String {
-    format!(
-        "j.queue = $1 AND j.state = 'queued' AND j.run_at <= {now} AND j.wait_for_metadata = 0
-         AND (j.exclusive_key IS NULL OR (
-             NOT EXISTS (SELECT 1 FROM jobs r
-                         WHERE r.exclusive_key = j.exclusive_key AND r.state = 'running')
-             AND NOT EXISTS (SELECT 1 FROM jobs o
-                         WHERE o.exclusive_key = j.exclusive_key AND o.state = 'queued'
-                           AND o.queue = j.queue AND o.run_at <= {now} AND o.wait_for_metadata = 0
-                           AND (o.priority, o.run_at, o.id) < (j.priority, j.run_at, j.id))))"
-    )
-}
-
-/// The claim's `SET`: `$2` = worker, `$3` = lease in ms.
-pub(super) fn claim_set(now: &str) -> String {
-    format!(
-        "state = 'running', attempt = attempt + 1, locked_by = $2, lease_until = {now} + $3,
-         started_at = COALESCE(started_at, {now})"
-    )
-}
-
 /// `RETURNING` order is unspecified: hand jobs out in claim order.
-pub(super) fn in_claim_order(mut jobs: Vec<Job>) -> Vec<Job> {
+fn in_claim_order(mut jobs: Vec<Job>) -> Vec<Job> {
     jobs.sort_by_key(|j| (j.priority, j.run_at, j.id));
     jobs
+}
+
+/// The queue on one database, reading "now" from its [`Clock`]; made by
+/// [`Store::queue`] and its siblings.
+#[derive(Debug, Clone)]
+pub(super) struct DbQueue {
+    store: Store,
+    retry_base: Duration,
+    clock: Clock,
+}
+
+impl DbQueue {
+    pub(super) fn new(store: Store, retry_base: Duration, clock: Clock) -> DbQueue {
+        DbQueue {
+            store,
+            retry_base,
+            clock,
+        }
+    }
+
+    fn sql(&self, text: &str) -> Sql {
+        st::render(&self.store, text)
+    }
+
+    /// Runs a write statement that reads the clock, with `$2…` bound to
+    /// `args`; returns the rows affected.
+    async fn execute_at_now(&self, text: &str, args: &[i64]) -> Result<u64> {
+        let sql = self.sql(text);
+        let now = self.clock.bind();
+        let n = on_db!(self.store, write, |pool| {
+            let mut q = sqlx::query(sql.text()).bind(now);
+            for v in args {
+                q = q.bind(*v);
+            }
+            q.execute(pool).await?.rows_affected()
+        });
+        Ok(n)
+    }
+
+    /// A fenced write (`$2` = id, `$3` = attempt, `$4…` = `extra`); `true` if
+    /// it still owned the job.
+    async fn fenced(&self, text: &str, id: i64, attempt: u32, extra: &[i64]) -> Result<bool> {
+        let mut args = vec![id, i64::from(attempt)];
+        args.extend_from_slice(extra);
+        Ok(self.execute_at_now(text, &args).await? == 1)
+    }
+
+    /// The retry path of `fail` ([`st::FAIL`]) and the reaper
+    /// ([`st::FAIL_EXPIRED`]).
+    async fn fail_run(
+        &self,
+        text: &str,
+        id: i64,
+        attempt: u32,
+        failure: &Failure,
+    ) -> Result<FailOutcome> {
+        let (retryable, error, kind) = match failure {
+            Failure::Retryable { error, kind } => (1i64, error, kind),
+            Failure::Permanent { error, kind } => (0i64, error, kind),
+        };
+        let sql = self.sql(text);
+        let now = self.clock.bind();
+        let delay = retry_delay_ms(self.retry_base, attempt);
+        let row: Option<(String, i64)> = on_db!(self.store, write, |pool| {
+            // `fetch_all`, not `fetch_optional`: SQLite commits an autocommit
+            // statement when it is stepped to the end, and a commit that fails
+            // (disk full) is only reported there. Stopping after the first
+            // RETURNING row would report a change that was rolled back.
+            let rows = sqlx::query(sql.text())
+                .bind(now)
+                .bind(id)
+                .bind(i64::from(attempt))
+                .bind(retryable)
+                .bind(delay)
+                .bind(error.as_str())
+                .bind(kind.as_str())
+                .fetch_all(pool)
+                .await?;
+            match rows.first() {
+                Some(r) => Some((r.text("state")?, r.i64("run_at")?)),
+                None => None,
+            }
+        });
+        Ok(match row {
+            None => FailOutcome::Lost,
+            Some((state, run_at)) if state == "queued" => FailOutcome::Retrying { run_at },
+            Some(_) => FailOutcome::Failed,
+        })
+    }
+
+    /// PostgreSQL's claim ([`st::CLAIM_POSTGRES`]). Its candidate rule sees a
+    /// snapshot: two claimers can still each pick a different job of one key
+    /// (e.g. one enqueued meanwhile with a higher priority). The unique index
+    /// on running keys then rejects the later one; its whole claim rolled
+    /// back, so it simply tries again.
+    async fn claim_postgres(
+        &self,
+        pool: &sqlx::PgPool,
+        queue: &str,
+        worker: &str,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>> {
+        let sql = self.sql(st::CLAIM_POSTGRES);
+        for tries in 1.. {
+            let claimed = sqlx::query(sql.text())
+                .bind(self.clock.bind())
+                .bind(queue)
+                .bind(worker)
+                .bind(ms(lease))
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await;
+            match claimed {
+                Ok(rows) => return rows.iter().map(job_from_row).collect(),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    if tries >= CLAIM_TRIES {
+                        // Someone else runs these keys; the next poll takes the rest.
+                        return Ok(Vec::new());
+                    }
+                    let pause = rand::random_range(2..12);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Vec::new())
+    }
+}
+
+/// A checked `NewJob` in column form.
+struct JobRow<'a> {
+    job: &'a NewJob,
+    resources: String,
+}
+
+impl<'a> JobRow<'a> {
+    fn new(job: &'a NewJob) -> Result<JobRow<'a>> {
+        if job.max_attempts == 0 {
+            return Err(StoreError::Invalid(
+                "a job needs max_attempts of at least 1".into(),
+            ));
+        }
+        let resources = serde_json::to_string(&job.resources)
+            .map_err(|e| StoreError::Invalid(format!("job resources: {e}")))?;
+        Ok(JobRow { job, resources })
+    }
+}
+
+/// Binds the clock and a [`JobRow`] to [`st::INSERT_JOB`].
+macro_rules! bind_job {
+    ($query:expr, $now:expr, $row:expr) => {
+        $query
+            .bind($now)
+            .bind($row.job.queue.as_str())
+            .bind($row.job.config_id)
+            .bind($row.job.exclusive_key.as_deref())
+            .bind($row.job.kind.as_str())
+            .bind($row.job.reason.as_str())
+            .bind($row.resources.as_str())
+            .bind(i64::from($row.job.wait_for_metadata))
+            .bind(i64::from($row.job.max_attempts))
+            .bind(i64::from($row.job.priority))
+            .bind(ms($row.job.delay))
+    };
+}
+
+/// Binds a [`st::Filter`]'s arguments.
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for a in $args {
+            q = match a {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(*v),
+            };
+        }
+        q
+    }};
+}
+
+#[async_trait]
+impl QueueStore for DbQueue {
+    async fn enqueue(&self, job: &NewJob) -> Result<i64> {
+        let row = JobRow::new(job)?;
+        let sql = self.sql(st::INSERT_JOB);
+        let now = self.clock.bind();
+        let id: i64 = on_db!(self.store, write, |pool| bind_job!(
+            sqlx::query_scalar(sql.text()),
+            now,
+            row
+        )
+        .fetch_one(pool)
+        .await?);
+        Ok(id)
+    }
+
+    async fn enqueue_many(&self, jobs: &[NewJob]) -> Result<Vec<i64>> {
+        let rows = jobs.iter().map(JobRow::new).collect::<Result<Vec<_>>>()?;
+        let sql = self.sql(st::INSERT_JOB);
+        let now = self.clock.bind();
+        let mut ids = Vec::with_capacity(rows.len());
+        on_db!(self.store, write, |pool| {
+            let mut tx = pool.begin().await?;
+            for row in &rows {
+                let id: i64 = bind_job!(sqlx::query_scalar(sql.text()), now, row)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                ids.push(id);
+            }
+            tx.commit().await?;
+        });
+        Ok(ids)
+    }
+
+    async fn claim(
+        &self,
+        queue: &str,
+        worker: &str,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>> {
+        let jobs = match &self.store.db {
+            Db::Sqlite { write, .. } => sqlx::query(self.sql(st::CLAIM_SQLITE).text())
+                .bind(self.clock.bind())
+                .bind(queue)
+                .bind(worker)
+                .bind(ms(lease))
+                .bind(i64::from(limit))
+                .fetch_all(write)
+                .await?
+                .iter()
+                .map(job_from_row)
+                .collect::<Result<Vec<_>>>()?,
+            Db::Postgres(pool) => {
+                self.claim_postgres(pool, queue, worker, lease, limit)
+                    .await?
+            }
+        };
+        Ok(in_claim_order(jobs))
+    }
+
+    async fn heartbeat(&self, id: i64, attempt: u32, lease: Duration) -> Result<bool> {
+        self.fenced(st::HEARTBEAT, id, attempt, &[ms(lease)]).await
+    }
+
+    async fn save_progress(
+        &self,
+        id: i64,
+        attempt: u32,
+        progress: &JobProgress,
+        resources: &[ResourceProgress],
+    ) -> Result<bool> {
+        let job_sql = self.sql(st::SAVE_PROGRESS);
+        let res_sql = self.sql(st::UPSERT_RESOURCE);
+        let now = self.clock.bind();
+        let owned = on_db!(self.store, write, |pool| {
+            // One transaction: a reader never sees job totals from one save and
+            // resource rows from another.
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(job_sql.text())
+                .bind(now)
+                .bind(id)
+                .bind(i64::from(attempt))
+                .bind(to_i64(progress.expected))
+                .bind(to_i64(progress.processed))
+                .bind(to_i64(progress.synced))
+                .bind(to_i64(progress.errors))
+                .bind(progress.speed)
+                .bind(progress.current_step.as_deref())
+                .bind(progress.current_resource.as_deref())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 1 {
+                for r in resources {
+                    sqlx::query(res_sql.text())
+                        .bind(id)
+                        .bind(r.resource.as_str())
+                        .bind(r.rtype.as_str())
+                        .bind(i64::from(r.position))
+                        .bind(r.status.as_str())
+                        .bind(to_i64(r.total))
+                        .bind(to_i64(r.processed))
+                        .bind(to_i64(r.synced))
+                        .bind(to_i64(r.errors))
+                        .bind(r.speed)
+                        .bind(r.message.as_deref())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+            n == 1
+        });
+        Ok(owned)
+    }
+
+    async fn complete(&self, id: i64, attempt: u32) -> Result<bool> {
+        self.fenced(st::COMPLETE, id, attempt, &[]).await
+    }
+
+    async fn fail(&self, id: i64, attempt: u32, failure: &Failure) -> Result<FailOutcome> {
+        self.fail_run(st::FAIL, id, attempt, failure).await
+    }
+
+    async fn requeue(&self, id: i64, attempt: u32, reason: &str) -> Result<bool> {
+        let sql = self.sql(st::REQUEUE);
+        let now = self.clock.bind();
+        let n = on_db!(self.store, write, |pool| sqlx::query(sql.text())
+            .bind(now)
+            .bind(id)
+            .bind(i64::from(attempt))
+            .bind(reason)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
+    async fn reclaim_expired(&self, own_worker: Option<&str>) -> Result<Vec<Reclaimed>> {
+        let sql = self.sql(st::EXPIRED_LEASES);
+        let now = self.clock.bind();
+        let candidates: Vec<(i64, Option<i64>, u32, Option<String>)> =
+            on_db!(self.store, read, |pool| {
+                sqlx::query(sql.text())
+                    .bind(now)
+                    .bind(own_worker.unwrap_or(""))
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok((
+                            r.i64("id")?,
+                            r.opt_i64("config_id")?,
+                            u32_col(r, "attempt")?,
+                            r.opt_text("locked_by")?,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            });
+        let mut reclaimed = Vec::new();
+        // One fenced update per job: each has its own attempt (so its own
+        // backoff), and a job finished or renewed meanwhile is left alone.
+        for (id, config_id, attempt, worker) in candidates {
+            let error = format!(
+                "the lease expired: worker {} stopped renewing it (crashed, hung or cut off)",
+                worker.as_deref().unwrap_or("?")
+            );
+            let failure = Failure::Retryable {
+                error: error.clone(),
+                kind: "lease_expired".into(),
+            };
+            let outcome = self
+                .fail_run(st::FAIL_EXPIRED, id, attempt, &failure)
+                .await?;
+            if outcome != FailOutcome::Lost {
+                reclaimed.push(Reclaimed {
+                    id,
+                    config_id,
+                    attempt,
+                    outcome,
+                    error,
+                });
+            }
+        }
+        Ok(reclaimed)
+    }
+
+    async fn get(&self, id: i64) -> Result<Option<Job>> {
+        let sql = self.sql(st::GET_JOB);
+        let job = on_db!(self.store, read, |pool| {
+            match sqlx::query(sql.text())
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+            {
+                Some(r) => Some(job_from_row(&r)?),
+                None => None,
+            }
+        });
+        Ok(job)
+    }
+
+    async fn list(&self, filter: &JobFilter) -> Result<Vec<Job>> {
+        let f = st::filter(filter, true);
+        let sql = self.sql(&format!("{}{}", st::LIST_JOBS, f.clause));
+        let jobs = on_db!(self.store, read, |pool| {
+            bind_args!(sqlx::query(sql.text()), &f.args)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(job_from_row)
+                .collect::<Result<Vec<_>>>()?
+        });
+        Ok(jobs)
+    }
+
+    async fn count(&self, filter: &JobFilter) -> Result<u64> {
+        let f = st::filter(filter, false);
+        let sql = self.sql(&format!("{}{}", st::COUNT_JOBS, f.clause));
+        let n: i64 = on_db!(self.store, read, |pool| bind_args!(
+            sqlx::query_scalar(sql.text()),
+            &f.args
+        )
+        .fetch_one(pool)
+        .await?);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn synced_total(&self) -> Result<u64> {
+        let sql = self.sql(st::SYNCED_TOTAL);
+        let n: i64 = on_db!(self.store, read, |pool| sqlx::query_scalar(sql.text())
+            .fetch_one(pool)
+            .await?);
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn resources(&self, id: i64) -> Result<Vec<ResourceProgress>> {
+        let sql = self.sql(st::LIST_RESOURCES);
+        let rows = on_db!(self.store, read, |pool| sqlx::query(sql.text())
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(resource_from_row)
+            .collect::<Result<Vec<_>>>()?);
+        Ok(rows)
+    }
+
+    async fn retry(&self, id: i64) -> Result<bool> {
+        Ok(self.execute_at_now(st::RETRY_ONE, &[id]).await? == 1)
+    }
+
+    async fn retry_all_failed(&self) -> Result<u64> {
+        self.execute_at_now(st::RETRY_ALL_FAILED, &[]).await
+    }
+
+    async fn clear(&self) -> Result<u64> {
+        let sql = self.sql(st::CLEAR);
+        let n = on_db!(self.store, write, |pool| sqlx::query(sql.text())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(n)
+    }
+
+    async fn cancel_queued(&self, config_id: i64) -> Result<u64> {
+        self.execute_at_now(st::CANCEL_QUEUED, &[config_id]).await
+    }
+
+    async fn release_metadata_waiters(&self, config_id: i64) -> Result<u64> {
+        self.execute_at_now(st::RELEASE_METADATA_WAITERS, &[config_id])
+            .await
+    }
+
+    async fn has_pending(&self, config_id: i64) -> Result<bool> {
+        let sql = self.sql(st::HAS_PENDING);
+        let n: i64 = on_db!(self.store, read, |pool| sqlx::query_scalar(sql.text())
+            .bind(config_id)
+            .fetch_one(pool)
+            .await?);
+        Ok(n > 0)
+    }
+
+    async fn prune_finished(&self, age: Duration) -> Result<u64> {
+        self.execute_at_now(st::PRUNE_FINISHED, &[ms(age)]).await
+    }
+}
+
+/// Deletes every job of `queue` that is not running (benchmarks, tools).
+pub(super) async fn purge_queue(store: &Store, queue: &str) -> Result<u64> {
+    let sql = st::render(store, st::PURGE_QUEUE);
+    let n = on_db!(store, write, |pool| sqlx::query(sql.text())
+        .bind(queue)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(n)
 }
 
 fn corrupt(what: String) -> StoreError {
@@ -73,8 +535,8 @@ fn u32_col(r: &impl RowExt, col: &str) -> Result<u32> {
     u32::try_from(v).map_err(|_| corrupt(format!("{col} is out of range ({v})")))
 }
 
-/// One decoder for `jobs` rows of both dialects.
-pub(super) fn job_from_row(r: &impl RowExt) -> Result<Job> {
+/// One decoder for `jobs` rows of both databases.
+fn job_from_row(r: &impl RowExt) -> Result<Job> {
     let kind = r.text("kind")?;
     let state = r.text("state")?;
     let priority = r.i64("priority")?;
@@ -129,564 +591,4 @@ fn resource_from_row(r: &impl RowExt) -> Result<ResourceProgress> {
         speed: r.f64("speed")?,
         message: r.opt_text("message")?,
     })
-}
-
-fn insert_sql(store: &Store) -> Sql {
-    let now = store.now_expr();
-    Sql::new(
-        store,
-        &format!(
-            "INSERT INTO jobs (queue, config_id, exclusive_key, kind, reason, resources, state,
-                               wait_for_metadata, max_attempts, priority, run_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, {now} + $10, {now})
-             RETURNING id"
-        ),
-    )
-}
-
-/// A checked `NewJob` in column form.
-struct JobRow<'a> {
-    job: &'a NewJob,
-    resources: String,
-}
-
-impl<'a> JobRow<'a> {
-    fn new(job: &'a NewJob) -> Result<JobRow<'a>> {
-        if job.max_attempts == 0 {
-            return Err(StoreError::Invalid(
-                "a job needs max_attempts of at least 1".into(),
-            ));
-        }
-        let resources = serde_json::to_string(&job.resources)
-            .map_err(|e| StoreError::Invalid(format!("job resources: {e}")))?;
-        Ok(JobRow { job, resources })
-    }
-}
-
-/// Binds a [`JobRow`] to the statement of [`insert_sql`].
-macro_rules! bind_job {
-    ($query:expr, $row:expr) => {
-        $query
-            .bind($row.job.queue.as_str())
-            .bind($row.job.config_id)
-            .bind($row.job.exclusive_key.as_deref())
-            .bind($row.job.kind.as_str())
-            .bind($row.job.reason.as_str())
-            .bind($row.resources.as_str())
-            .bind(i64::from($row.job.wait_for_metadata))
-            .bind(i64::from($row.job.max_attempts))
-            .bind(i64::from($row.job.priority))
-            .bind(ms($row.job.delay))
-    };
-}
-
-pub(super) async fn enqueue(store: &Store, job: &NewJob) -> Result<i64> {
-    let row = JobRow::new(job)?;
-    let sql = insert_sql(store);
-    let id: i64 = on_db!(store, write, |pool| bind_job!(
-        sqlx::query_scalar(sql.text()),
-        row
-    )
-    .fetch_one(pool)
-    .await?);
-    Ok(id)
-}
-
-pub(super) async fn enqueue_many(store: &Store, jobs: &[NewJob]) -> Result<Vec<i64>> {
-    let rows = jobs.iter().map(JobRow::new).collect::<Result<Vec<_>>>()?;
-    let sql = insert_sql(store);
-    let mut ids = Vec::with_capacity(rows.len());
-    on_db!(store, write, |pool| {
-        let mut tx = pool.begin().await?;
-        for row in &rows {
-            let id: i64 = bind_job!(sqlx::query_scalar(sql.text()), row)
-                .fetch_one(&mut *tx)
-                .await?;
-            ids.push(id);
-        }
-        tx.commit().await?;
-    });
-    Ok(ids)
-}
-
-/// The fence every finish writes under.
-const FENCE: &str = "id = $1 AND attempt = $2 AND state = 'running'";
-
-/// Runs a fenced `UPDATE jobs SET {set} WHERE {FENCE}` with `$3…` bound to
-/// `extra` (i64 values); `true` if it still owned the job.
-async fn fenced_update(
-    store: &Store,
-    set: &str,
-    id: i64,
-    attempt: u32,
-    extra: &[i64],
-) -> Result<bool> {
-    let sql = Sql::new(store, &format!("UPDATE jobs SET {set} WHERE {FENCE}"));
-    let n = on_db!(store, write, |pool| {
-        let mut q = sqlx::query(sql.text()).bind(id).bind(i64::from(attempt));
-        for v in extra {
-            q = q.bind(*v);
-        }
-        q.execute(pool).await?.rows_affected()
-    });
-    Ok(n == 1)
-}
-
-pub(super) async fn heartbeat(
-    store: &Store,
-    id: i64,
-    attempt: u32,
-    lease: Duration,
-) -> Result<bool> {
-    let set = format!("lease_until = {} + $3", store.now_expr());
-    fenced_update(store, &set, id, attempt, &[ms(lease)]).await
-}
-
-pub(super) async fn complete(store: &Store, id: i64, attempt: u32) -> Result<bool> {
-    // locked_by stays: it tells the history which worker ran the job.
-    // The errors of earlier attempts are history once the job succeeded.
-    let set = format!(
-        "state = 'completed', finished_at = {}, lease_until = NULL, last_error = NULL,
-         error_kind = NULL",
-        store.now_expr()
-    );
-    fenced_update(store, &set, id, attempt, &[]).await
-}
-
-pub(super) async fn requeue(store: &Store, id: i64, attempt: u32, reason: &str) -> Result<bool> {
-    let sql = Sql::new(
-        store,
-        &format!(
-            "UPDATE jobs SET state = 'queued', attempt = attempt - 1, run_at = {},
-                    locked_by = NULL, lease_until = NULL, last_error = $3, error_kind = 'requeued'
-             WHERE {FENCE}",
-            store.now_expr()
-        ),
-    );
-    let n = on_db!(store, write, |pool| sqlx::query(sql.text())
-        .bind(id)
-        .bind(i64::from(attempt))
-        .bind(reason)
-        .execute(pool)
-        .await?
-        .rows_affected());
-    Ok(n == 1)
-}
-
-/// The retry path of `fail` and `reclaim_expired`: queued again after the
-/// backoff if retryable and attempts remain, otherwise `failed`. `guard` is
-/// an extra condition (the reaper re-checks the lease, so a heartbeat that
-/// landed in between wins).
-async fn fail_run(
-    store: &Store,
-    retry_base: Duration,
-    id: i64,
-    attempt: u32,
-    failure: &Failure,
-    guard: &str,
-) -> Result<FailOutcome> {
-    let (retryable, error, kind) = match failure {
-        Failure::Retryable { error, kind } => (1i64, error, kind),
-        Failure::Permanent { error, kind } => (0i64, error, kind),
-    };
-    let now = store.now_expr();
-    let retry = "$3 = 1 AND attempt < max_attempts";
-    let sql = Sql::new(
-        store,
-        &format!(
-            "UPDATE jobs SET
-                 state = CASE WHEN {retry} THEN 'queued' ELSE 'failed' END,
-                 run_at = CASE WHEN {retry} THEN {now} + $4 ELSE run_at END,
-                 finished_at = CASE WHEN {retry} THEN NULL ELSE {now} END,
-                 locked_by = CASE WHEN {retry} THEN NULL ELSE locked_by END,
-                 lease_until = NULL, last_error = $5, error_kind = $6
-             WHERE {FENCE} {guard}
-             RETURNING state, run_at"
-        ),
-    );
-    let delay = retry_delay_ms(retry_base, attempt);
-    let row: Option<(String, i64)> = on_db!(store, write, |pool| {
-        // `fetch_all`, not `fetch_optional`: SQLite commits an autocommit
-        // statement when it is stepped to the end, and a commit that fails
-        // (disk full) is only reported there. Stopping after the first
-        // RETURNING row would report a change that was rolled back.
-        let rows = sqlx::query(sql.text())
-            .bind(id)
-            .bind(i64::from(attempt))
-            .bind(retryable)
-            .bind(delay)
-            .bind(error.as_str())
-            .bind(kind.as_str())
-            .fetch_all(pool)
-            .await?;
-        match rows.first() {
-            Some(r) => Some((r.text("state")?, r.i64("run_at")?)),
-            None => None,
-        }
-    });
-    Ok(match row {
-        None => FailOutcome::Lost,
-        Some((state, run_at)) if state == "queued" => FailOutcome::Retrying { run_at },
-        Some(_) => FailOutcome::Failed,
-    })
-}
-
-pub(super) async fn fail(
-    store: &Store,
-    retry_base: Duration,
-    id: i64,
-    attempt: u32,
-    failure: &Failure,
-) -> Result<FailOutcome> {
-    fail_run(store, retry_base, id, attempt, failure, "").await
-}
-
-pub(super) async fn reclaim_expired(
-    store: &Store,
-    retry_base: Duration,
-    own_worker: Option<&str>,
-) -> Result<Vec<Reclaimed>> {
-    let now = store.now_expr();
-    let expired = format!("state = 'running' AND lease_until < {now}");
-    // `own_worker` is bound as text ('' for none): no worker id is empty.
-    let sql = Sql::new(
-        store,
-        &format!(
-            "SELECT id, config_id, attempt, locked_by FROM jobs
-             WHERE {expired} AND COALESCE(locked_by, '') <> $1
-             ORDER BY id"
-        ),
-    );
-    let candidates: Vec<(i64, Option<i64>, u32, Option<String>)> = on_db!(store, read, |pool| {
-        sqlx::query(sql.text())
-            .bind(own_worker.unwrap_or(""))
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok((
-                    r.i64("id")?,
-                    r.opt_i64("config_id")?,
-                    u32_col(r, "attempt")?,
-                    r.opt_text("locked_by")?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?
-    });
-    let guard = format!("AND lease_until < {now}");
-    let mut reclaimed = Vec::new();
-    // One fenced update per job: each has its own attempt (so its own
-    // backoff), and a job finished or renewed meanwhile is left alone.
-    for (id, config_id, attempt, worker) in candidates {
-        let error = format!(
-            "the lease expired: worker {} stopped renewing it (crashed, hung or cut off)",
-            worker.as_deref().unwrap_or("?")
-        );
-        let failure = Failure::Retryable {
-            error: error.clone(),
-            kind: "lease_expired".into(),
-        };
-        let outcome = fail_run(store, retry_base, id, attempt, &failure, &guard).await?;
-        if outcome != FailOutcome::Lost {
-            reclaimed.push(Reclaimed {
-                id,
-                config_id,
-                attempt,
-                outcome,
-                error,
-            });
-        }
-    }
-    Ok(reclaimed)
-}
-
-pub(super) async fn save_progress(
-    store: &Store,
-    id: i64,
-    attempt: u32,
-    progress: &JobProgress,
-    resources: &[ResourceProgress],
-) -> Result<bool> {
-    let job_sql = Sql::new(
-        store,
-        &format!(
-            "UPDATE jobs SET expected = $3, processed = $4, synced = $5, errors = $6, speed = $7,
-                    current_step = $8, current_resource = $9, progress_at = {}
-             WHERE {FENCE}",
-            store.now_expr()
-        ),
-    );
-    let res_sql = Sql::new(
-        store,
-        "INSERT INTO job_resources (job_id, resource, rtype, position, status, total, processed,
-                                    synced, errors, speed, message)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (job_id, resource) DO UPDATE SET
-             rtype = excluded.rtype, position = excluded.position, status = excluded.status,
-             total = excluded.total, processed = excluded.processed, synced = excluded.synced,
-             errors = excluded.errors, speed = excluded.speed, message = excluded.message",
-    );
-    let owned = on_db!(store, write, |pool| {
-        // One transaction: a reader never sees job totals from one save and
-        // resource rows from another.
-        let mut tx = pool.begin().await?;
-        let n = sqlx::query(job_sql.text())
-            .bind(id)
-            .bind(i64::from(attempt))
-            .bind(to_i64(progress.expected))
-            .bind(to_i64(progress.processed))
-            .bind(to_i64(progress.synced))
-            .bind(to_i64(progress.errors))
-            .bind(progress.speed)
-            .bind(progress.current_step.as_deref())
-            .bind(progress.current_resource.as_deref())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 1 {
-            for r in resources {
-                sqlx::query(res_sql.text())
-                    .bind(id)
-                    .bind(r.resource.as_str())
-                    .bind(r.rtype.as_str())
-                    .bind(i64::from(r.position))
-                    .bind(r.status.as_str())
-                    .bind(to_i64(r.total))
-                    .bind(to_i64(r.processed))
-                    .bind(to_i64(r.synced))
-                    .bind(to_i64(r.errors))
-                    .bind(r.speed)
-                    .bind(r.message.as_deref())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        }
-        n == 1
-    });
-    Ok(owned)
-}
-
-pub(super) async fn get(store: &Store, id: i64) -> Result<Option<Job>> {
-    let sql = Sql::new(store, "SELECT * FROM jobs WHERE id = $1");
-    let job = on_db!(store, read, |pool| {
-        match sqlx::query(sql.text())
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
-        {
-            Some(r) => Some(job_from_row(&r)?),
-            None => None,
-        }
-    });
-    Ok(job)
-}
-
-/// A filter's `WHERE` clause and its arguments.
-enum Arg<'a> {
-    Int(i64),
-    Text(&'a str),
-}
-
-fn filter_where(filter: &JobFilter) -> (String, Vec<Arg<'_>>) {
-    let mut args = Vec::new();
-    let mut text = String::from(" WHERE 1 = 1");
-    if let Some(config_id) = filter.config_id {
-        args.push(Arg::Int(config_id));
-        text.push_str(&format!(" AND config_id = ${}", args.len()));
-    }
-    if let Some(queue) = &filter.queue {
-        args.push(Arg::Text(queue));
-        text.push_str(&format!(" AND queue = ${}", args.len()));
-    }
-    if !filter.states.is_empty() {
-        let mut marks = Vec::new();
-        for s in &filter.states {
-            args.push(Arg::Text(s.as_str()));
-            marks.push(format!("${}", args.len()));
-        }
-        text.push_str(&format!(" AND state IN ({})", marks.join(", ")));
-    }
-    (text, args)
-}
-
-/// Binds [`filter_where`]'s arguments.
-macro_rules! bind_args {
-    ($query:expr, $args:expr) => {{
-        let mut q = $query;
-        for a in $args {
-            q = match a {
-                Arg::Int(v) => q.bind(*v),
-                Arg::Text(v) => q.bind(*v),
-            };
-        }
-        q
-    }};
-}
-
-pub(super) async fn list(store: &Store, filter: &JobFilter) -> Result<Vec<Job>> {
-    let (clause, args) = filter_where(filter);
-    let mut text = format!("SELECT * FROM jobs{clause} ORDER BY id DESC");
-    if filter.limit > 0 {
-        text.push_str(&format!(" LIMIT {}", filter.limit));
-    }
-    let sql = Sql::new(store, &text);
-    let jobs = on_db!(store, read, |pool| {
-        bind_args!(sqlx::query(sql.text()), &args)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(job_from_row)
-            .collect::<Result<Vec<_>>>()?
-    });
-    Ok(jobs)
-}
-
-/// How many jobs match (the filter's `limit` is ignored).
-pub(super) async fn count(store: &Store, filter: &JobFilter) -> Result<u64> {
-    let (clause, args) = filter_where(filter);
-    let sql = Sql::new(store, &format!("SELECT COUNT(*) FROM jobs{clause}"));
-    let n: i64 = on_db!(store, read, |pool| bind_args!(
-        sqlx::query_scalar(sql.text()),
-        &args
-    )
-    .fetch_one(pool)
-    .await?);
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-pub(super) async fn synced_total(store: &Store) -> Result<u64> {
-    let sql = Sql::new(
-        store,
-        "SELECT CAST(COALESCE(SUM(synced), 0) AS BIGINT) FROM jobs",
-    );
-    let n: i64 = on_db!(store, read, |pool| sqlx::query_scalar(sql.text())
-        .fetch_one(pool)
-        .await?);
-    Ok(u64::try_from(n).unwrap_or(0))
-}
-
-pub(super) async fn resources(store: &Store, id: i64) -> Result<Vec<ResourceProgress>> {
-    let sql = Sql::new(
-        store,
-        "SELECT * FROM job_resources WHERE job_id = $1 ORDER BY position, resource",
-    );
-    let rows = on_db!(store, read, |pool| sqlx::query(sql.text())
-        .bind(id)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(resource_from_row)
-        .collect::<Result<Vec<_>>>()?);
-    Ok(rows)
-}
-
-/// Runs one write statement with i64 arguments; returns the rows affected.
-async fn execute(store: &Store, text: &str, args: &[i64]) -> Result<u64> {
-    let sql = Sql::new(store, text);
-    let n = on_db!(store, write, |pool| {
-        let mut q = sqlx::query(sql.text());
-        for v in args {
-            q = q.bind(*v);
-        }
-        q.execute(pool).await?.rows_affected()
-    });
-    Ok(n)
-}
-
-/// Fresh attempts, due now. The last error stays for the operator to see.
-fn requeue_set(store: &Store) -> String {
-    format!(
-        "state = 'queued', attempt = 0, run_at = {}, finished_at = NULL, locked_by = NULL,
-         lease_until = NULL",
-        store.now_expr()
-    )
-}
-
-pub(super) async fn retry(store: &Store, id: i64) -> Result<bool> {
-    let text = format!(
-        "UPDATE jobs SET {} WHERE id = $1 AND state IN ('failed', 'cancelled')",
-        requeue_set(store)
-    );
-    Ok(execute(store, &text, &[id]).await? == 1)
-}
-
-pub(super) async fn retry_all_failed(store: &Store) -> Result<u64> {
-    let text = format!(
-        "UPDATE jobs SET {} WHERE state = 'failed'",
-        requeue_set(store)
-    );
-    execute(store, &text, &[]).await
-}
-
-pub(super) async fn clear(store: &Store) -> Result<u64> {
-    execute(
-        store,
-        "DELETE FROM jobs WHERE state IN ('queued', 'failed', 'cancelled')",
-        &[],
-    )
-    .await
-}
-
-pub(super) async fn cancel_queued(store: &Store, config_id: i64) -> Result<u64> {
-    let text = format!(
-        "UPDATE jobs SET state = 'cancelled', finished_at = {}, error_kind = 'cancelled',
-                last_error = 'cancelled before it ran'
-         WHERE config_id = $1 AND state = 'queued'",
-        store.now_expr()
-    );
-    execute(store, &text, &[config_id]).await
-}
-
-pub(super) async fn release_metadata_waiters(store: &Store, config_id: i64) -> Result<u64> {
-    let text = format!(
-        "UPDATE jobs SET wait_for_metadata = 0, run_at = {}
-         WHERE config_id = $1 AND state = 'queued' AND wait_for_metadata = 1",
-        store.now_expr()
-    );
-    execute(store, &text, &[config_id]).await
-}
-
-pub(super) async fn has_pending(store: &Store, config_id: i64) -> Result<bool> {
-    let sql = Sql::new(
-        store,
-        "SELECT COUNT(*) FROM jobs WHERE config_id = $1
-           AND (state = 'running' OR (state = 'queued' AND wait_for_metadata = 0))",
-    );
-    let n: i64 = on_db!(store, read, |pool| sqlx::query_scalar(sql.text())
-        .bind(config_id)
-        .fetch_one(pool)
-        .await?);
-    Ok(n > 0)
-}
-
-pub(super) async fn prune_finished(store: &Store, age: Duration) -> Result<u64> {
-    let text = format!(
-        "DELETE FROM jobs WHERE state IN ('completed', 'failed', 'cancelled')
-           AND finished_at < {} - $1",
-        store.now_expr()
-    );
-    execute(store, &text, &[ms(age)]).await
-}
-
-/// Makes a queued job due now (tests and tools; skips backoff delays).
-pub(super) async fn make_due(store: &Store, id: i64) -> Result<bool> {
-    let text = format!(
-        "UPDATE jobs SET run_at = {} WHERE id = $1 AND state = 'queued'",
-        store.now_expr()
-    );
-    Ok(execute(store, &text, &[id]).await? == 1)
-}
-
-pub(super) async fn purge_queue(store: &Store, queue: &str) -> Result<u64> {
-    let sql = Sql::new(
-        store,
-        "DELETE FROM jobs WHERE queue = $1 AND state <> 'running'",
-    );
-    let n = on_db!(store, write, |pool| sqlx::query(sql.text())
-        .bind(queue)
-        .execute(pool)
-        .await?
-        .rows_affected());
-    Ok(n)
 }

@@ -806,8 +806,8 @@ async fn database_clock(cx: &Ctx) {
     };
     let t0 = db_now().await;
     let due = q.enqueue(&new_job("db")).await.unwrap();
-    let later =
-        q.enqueue(&NewJob {
+    let later = q
+        .enqueue(&NewJob {
             delay: Duration::from_secs(3600),
             ..new_job("db")
         })

@@ -83,7 +83,8 @@ macro_rules! requeue_set {
 // ---- jobs -------------------------------------------------------------------
 
 /// `$2`… = the columns of a new job, `$11` = delay in ms; returns its id.
-pub(super) const INSERT_JOB: &str = "INSERT INTO jobs (queue, config_id, exclusive_key, kind, reason, resources, state,
+pub(super) const INSERT_JOB: &str =
+    "INSERT INTO jobs (queue, config_id, exclusive_key, kind, reason, resources, state,
                    wait_for_metadata, max_attempts, priority, run_at, created_at)
  VALUES ($2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, {now} + $11, {now})
  RETURNING id";
@@ -121,10 +122,8 @@ pub(super) const CLAIM_POSTGRES: &str = concat!(
 );
 
 /// `$4` = lease in ms.
-pub(super) const HEARTBEAT: &str = concat!(
-    "UPDATE jobs SET lease_until = {now} + $4 WHERE ",
-    fence!()
-);
+pub(super) const HEARTBEAT: &str =
+    concat!("UPDATE jobs SET lease_until = {now} + $4 WHERE ", fence!());
 
 /// `$4`… = the job's progress.
 pub(super) const SAVE_PROGRESS: &str = concat!(
@@ -202,12 +201,14 @@ pub(super) const RETRY_ALL_FAILED: &str = concat!(
 pub(super) const CLEAR: &str = "DELETE FROM jobs WHERE state IN ('queued', 'failed', 'cancelled')";
 
 /// `$2` = config id.
-pub(super) const CANCEL_QUEUED: &str = "UPDATE jobs SET state = 'cancelled', finished_at = {now}, error_kind = 'cancelled',
+pub(super) const CANCEL_QUEUED: &str =
+    "UPDATE jobs SET state = 'cancelled', finished_at = {now}, error_kind = 'cancelled',
         last_error = 'cancelled before it ran'
  WHERE config_id = $2 AND state = 'queued'";
 
 /// `$2` = config id.
-pub(super) const RELEASE_METADATA_WAITERS: &str = "UPDATE jobs SET wait_for_metadata = 0, run_at = {now}
+pub(super) const RELEASE_METADATA_WAITERS: &str =
+    "UPDATE jobs SET wait_for_metadata = 0, run_at = {now}
  WHERE config_id = $2 AND state = 'queued' AND wait_for_metadata = 1";
 
 /// `$1` = config id.
@@ -215,7 +216,8 @@ pub(super) const HAS_PENDING: &str = "SELECT COUNT(*) FROM jobs WHERE config_id 
    AND (state = 'running' OR (state = 'queued' AND wait_for_metadata = 0))";
 
 /// `$2` = age in ms.
-pub(super) const PRUNE_FINISHED: &str = "DELETE FROM jobs WHERE state IN ('completed', 'failed', 'cancelled')
+pub(super) const PRUNE_FINISHED: &str =
+    "DELETE FROM jobs WHERE state IN ('completed', 'failed', 'cancelled')
    AND finished_at < {now} - $2";
 
 /// `$1` = queue.
@@ -266,7 +268,8 @@ pub(super) fn filter(filter: &JobFilter, for_list: bool) -> Filter<'_> {
 // ---- job_resources ----------------------------------------------------------
 
 /// `$1` = job id, `$2`… = the resource's row.
-pub(super) const UPSERT_RESOURCE: &str = "INSERT INTO job_resources (job_id, resource, rtype, position, status, total, processed,
+pub(super) const UPSERT_RESOURCE: &str =
+    "INSERT INTO job_resources (job_id, resource, rtype, position, status, total, processed,
                             synced, errors, speed, message)
  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
  ON CONFLICT (job_id, resource) DO UPDATE SET

@@ -1,6 +1,11 @@
 //! One conformance suite for every `QueueStore` (River's pattern): each test
 //! is written once against `Arc<dyn QueueStore>` and instantiated for SQLite
 //! (a temp file) and PostgreSQL (see `common/pg.rs`).
+//!
+//! Time is controlled, not waited for: the queue under test reads "now" from
+//! a `ManualClock` the tests move forward (`src/store/queue/clock.rs`), so due
+//! times and leases are exact and no test races a timer. `database_clock`
+//! runs the same statements on the database clock, as production does.
 
 mod common;
 
@@ -10,18 +15,21 @@ use std::time::Duration;
 
 use sqlx::Connection;
 use syncdeck::store::queue::{
-    FailOutcome, Failure, Job, JobFilter, JobKind, JobProgress, JobState, NewJob, QueueStore,
-    ResourceProgress, ResourceStatus,
+    FailOutcome, Failure, Job, JobFilter, JobKind, JobProgress, JobState, ManualClock, NewJob,
+    QueueStore, ResourceProgress, ResourceStatus,
 };
 use syncdeck::store::{DbTarget, Store};
 
 const LONG: Duration = Duration::from_secs(30);
 const SHORT: Duration = Duration::from_millis(200);
-/// Slack for comparing times taken by separate statements.
-const SLACK_MS: i64 = 2_000;
+/// Slack for comparing times: none, as every statement of the queue under
+/// test reads the manual clock.
+const SLACK_MS: i64 = 0;
 
 struct Ctx {
+    /// The queue under test, on `clock`.
     q: Arc<dyn QueueStore>,
+    clock: ManualClock,
     store: Store,
     _dir: Option<tempfile::TempDir>,
 }
@@ -32,21 +40,25 @@ impl Ctx {
         let store = Store::open(&DbTarget::Sqlite(dir.path().join("q.db")))
             .await
             .unwrap();
-        Ctx {
-            q: store.queue(),
-            store,
-            _dir: Some(dir),
-        }
+        Ctx::on_manual_clock(store, Some(dir)).await
     }
 
     async fn postgres() -> Option<Ctx> {
         let url = common::pg::database().await?;
         let store = Store::open(&DbTarget::Postgres(url)).await.unwrap();
-        Some(Ctx {
-            q: store.queue(),
+        Some(Ctx::on_manual_clock(store, None).await)
+    }
+
+    /// The queue on a manual clock starting at the database's time.
+    #[allow(clippy::disallowed_methods)] // the test clock, for tests
+    async fn on_manual_clock(store: Store, dir: Option<tempfile::TempDir>) -> Ctx {
+        let clock = ManualClock::starting_at(store.now_ms().await.unwrap());
+        Ctx {
+            q: store.queue_on_manual_clock(&clock),
+            clock,
             store,
-            _dir: None,
-        })
+            _dir: dir,
+        }
     }
 
     /// A sync config row (jobs.config_id references it), written on a side
@@ -92,8 +104,21 @@ impl Ctx {
         }
     }
 
-    async fn now(&self) -> i64 {
-        self.store.now_ms().await.unwrap()
+    /// The queue's "now".
+    fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Moves the clock to the due time of job `id`, which must be queued
+    /// (instead of sleeping through its delay or backoff).
+    async fn until_due(&self, id: i64) {
+        let job = self.job(id).await;
+        assert_eq!(job.state, JobState::Queued, "job {id} is not queued");
+        self.clock.advance_to(job.run_at);
     }
 
     async fn job(&self, id: i64) -> Job {
@@ -162,7 +187,7 @@ async fn enqueue_claim_complete(cx: &Ctx) {
     let cfg = cx.config("c1").await;
     let mut job = NewJob::sync(cfg, JobKind::Incremental, "changes detected");
     job.resources = vec!["metadata:dataElements".into(), "dataValues:ds1".into()];
-    let before = cx.now().await;
+    let before = cx.now();
     let id = cx.q.enqueue(&job).await.unwrap();
     let stored = cx.job(id).await;
     assert_eq!(stored.state, JobState::Queued);
@@ -184,7 +209,7 @@ async fn enqueue_claim_complete(cx: &Ctx) {
     assert_eq!(claimed.state, JobState::Running);
     assert_eq!(claimed.attempt, 1);
     assert_eq!(claimed.locked_by.as_deref(), Some("w1"));
-    let now = cx.now().await;
+    let now = cx.now();
     assert_near(
         claimed.lease_until.unwrap(),
         now + 30_000,
@@ -211,15 +236,21 @@ async fn claim_order(cx: &Ctx) {
         priority: p,
         ..new_job("q")
     };
-    let late = cx.q.enqueue(&with_priority(1)).await.unwrap();
+    let late =
+        cx.q.enqueue(&NewJob {
+            delay: Duration::from_millis(5),
+            ..with_priority(1)
+        })
+        .await
+        .unwrap();
     let early = cx.q.enqueue(&with_priority(1)).await.unwrap();
     let low = cx.q.enqueue(&with_priority(5)).await.unwrap();
     let urgent = cx.q.enqueue(&with_priority(-1)).await.unwrap();
     let plain_a = cx.q.enqueue(&with_priority(0)).await.unwrap();
     let plain_b = cx.q.enqueue(&with_priority(0)).await.unwrap();
     // `late` has the lower id but becomes due after `early`: run_at wins.
-    tokio::time::sleep(Duration::from_millis(5)).await;
-    assert!(cx.store.make_due(late).await.unwrap());
+    assert!(cx.job(late).await.run_at > cx.job(early).await.run_at);
+    cx.until_due(late).await;
     let expected = [urgent, plain_a, plain_b, early, late, low];
 
     let first_two = cx.q.claim("q", "w1", LONG, 2).await.unwrap();
@@ -243,7 +274,7 @@ async fn delayed_jobs_wait(cx: &Ctx) {
         })
         .await
         .unwrap();
-    let now = cx.now().await;
+    let now = cx.now();
     assert_near(cx.job(later).await.run_at, now + 60_000, SLACK_MS, "run_at");
     let soon =
         cx.q.enqueue(&NewJob {
@@ -253,10 +284,13 @@ async fn delayed_jobs_wait(cx: &Ctx) {
         .await
         .unwrap();
     cx.claim_none("q").await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    cx.advance(Duration::from_millis(299));
+    cx.claim_none("q").await;
+    // Due at its run_at exactly.
+    cx.advance(Duration::from_millis(1));
     assert_eq!(cx.claim_one("q").await.id, soon);
     cx.claim_none("q").await;
-    assert!(cx.store.make_due(later).await.unwrap());
+    cx.until_due(later).await;
     assert_eq!(cx.claim_one("q").await.id, later);
 }
 
@@ -323,14 +357,14 @@ async fn heartbeat(cx: &Ctx) {
             .await
             .unwrap()
     );
-    let now = cx.now().await;
+    let now = cx.now();
     assert_near(
         cx.job(id).await.lease_until.unwrap(),
         now + 10_000,
         SLACK_MS,
         "renewed lease",
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    cx.advance(Duration::from_millis(300));
     assert!(
         reclaimed_ids(&cx.q).await.is_empty(),
         "renewed lease expired"
@@ -340,7 +374,7 @@ async fn heartbeat(cx: &Ctx) {
         "wrong attempt"
     );
     assert!(cx.q.heartbeat(id, job.attempt, SHORT).await.unwrap());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    cx.advance(Duration::from_millis(300));
     assert_eq!(reclaimed_ids(&cx.q).await, [id]);
     assert!(
         !cx.q.heartbeat(id, job.attempt, LONG).await.unwrap(),
@@ -359,7 +393,7 @@ async fn lease_expiry_and_fencing(cx: &Ctx) {
         .unwrap();
     let first = cx.q.claim("q", "w1", SHORT, 1).await.unwrap().remove(0);
     assert_eq!(first.attempt, 1);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    cx.advance(Duration::from_millis(300));
     assert!(
         cx.q.reclaim_expired(Some("w1")).await.unwrap().is_empty(),
         "a worker never reclaims its own live run"
@@ -370,7 +404,7 @@ async fn lease_expiry_and_fencing(cx: &Ctx) {
     assert_eq!(reclaimed.attempt, 1, "the expired run counts");
     assert_eq!(reclaimed.error_kind.as_deref(), Some("lease_expired"));
     assert!(reclaimed.locked_by.is_none() && reclaimed.lease_until.is_none());
-    let now = cx.now().await;
+    let now = cx.now();
     assert!(
         reclaimed.run_at >= now + 30_000 - SLACK_MS && reclaimed.run_at <= now + 33_000 + SLACK_MS
     );
@@ -391,7 +425,7 @@ async fn lease_expiry_and_fencing(cx: &Ctx) {
     );
 
     cx.claim_none("q").await;
-    assert!(cx.store.make_due(id).await.unwrap());
+    cx.until_due(id).await;
     let second = cx.q.claim("q", "w2", SHORT, 1).await.unwrap().remove(0);
     assert_eq!(second.attempt, 2);
     assert!(
@@ -399,7 +433,7 @@ async fn lease_expiry_and_fencing(cx: &Ctx) {
         "late completion of run 1"
     );
     assert_eq!(cx.job(id).await.state, JobState::Running);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    cx.advance(Duration::from_millis(300));
     // Exhausted: failed, never queued again, and reported as final so the
     // worker can log it and apply the cooldown.
     let reclaimed = cx.q.reclaim_expired(None).await.unwrap();
@@ -422,7 +456,7 @@ async fn completion_clears_earlier_errors(cx: &Ctx) {
     let first = cx.claim_one("q").await;
     cx.q.fail(id, first.attempt, &retryable()).await.unwrap();
     assert_eq!(cx.job(id).await.last_error.as_deref(), Some("HTTP 503"));
-    assert!(cx.store.make_due(id).await.unwrap());
+    cx.until_due(id).await;
     let second = cx.claim_one("q").await;
     assert!(cx.q.complete(id, second.attempt).await.unwrap());
     let done = cx.job(id).await;
@@ -440,7 +474,7 @@ async fn retry_backoff(cx: &Ctx) {
         else {
             panic!("run {attempt} should be retried");
         };
-        let now = cx.now().await;
+        let now = cx.now();
         assert!(
             run_at >= now + base - SLACK_MS && run_at <= now + base + base / 10 + SLACK_MS,
             "run {attempt}: due in {} ms",
@@ -454,7 +488,7 @@ async fn retry_backoff(cx: &Ctx) {
         assert_eq!(stored.error_kind.as_deref(), Some("transient"));
         assert!(stored.finished_at.is_none() && stored.locked_by.is_none());
         cx.claim_none("q").await;
-        assert!(cx.store.make_due(id).await.unwrap());
+        cx.until_due(id).await;
     }
     let job = cx.claim_one("q").await;
     assert_eq!(job.attempt, 3);
@@ -469,7 +503,9 @@ async fn retry_backoff(cx: &Ctx) {
         cx.q.fail(id, 3, &retryable()).await.unwrap(),
         FailOutcome::Lost
     );
-    assert!(!cx.store.make_due(id).await.unwrap());
+    // Failed for good: not queued, and not claimable however late it gets.
+    assert_ne!(cx.job(id).await.state, JobState::Queued);
+    cx.advance(Duration::from_secs(24 * 3600));
     cx.claim_none("q").await;
 }
 
@@ -586,7 +622,7 @@ async fn prune_finished(cx: &Ctx) {
             .unwrap(),
         0
     );
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    cx.advance(Duration::from_millis(20));
     assert_eq!(cx.q.prune_finished(Duration::ZERO).await.unwrap(), 2);
     let mut left: Vec<i64> =
         cx.q.list(&JobFilter::default())
@@ -755,6 +791,85 @@ async fn list_filters(cx: &Ctx) {
     );
 }
 
+/// Production binds no time: the same statements on the database clock
+/// (`COALESCE(NULL, <database now>)`) for enqueue, claim, heartbeat, the
+/// reaper's retry path and completion. Times are bounded by the database's
+/// clock read before and after each step.
+async fn database_clock(cx: &Ctx) {
+    let q = cx.store.queue();
+    let db_now = || async { cx.store.now_ms().await.unwrap() };
+    let within = |actual: i64, from: i64, to: i64, what: &str| {
+        assert!(
+            (from..=to).contains(&actual),
+            "{what}: {actual} is not within {from}..={to}"
+        );
+    };
+    let t0 = db_now().await;
+    let due = q.enqueue(&new_job("db")).await.unwrap();
+    let later = q
+        .enqueue(&NewJob {
+            delay: Duration::from_secs(3600),
+            ..new_job("db")
+        })
+        .await
+        .unwrap();
+    let t1 = db_now().await;
+    let job = q.get(due).await.unwrap().unwrap();
+    within(job.created_at, t0, t1, "created_at");
+    within(job.run_at, t0, t1, "run_at");
+    let job = q.get(later).await.unwrap().unwrap();
+    within(job.run_at, t0 + 3_600_000, t1 + 3_600_000, "delayed run_at");
+
+    let claimed = q.claim("db", "w1", LONG, 10).await.unwrap();
+    let t2 = db_now().await;
+    assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), [due]);
+    within(
+        claimed[0].lease_until.unwrap(),
+        t1 + 30_000,
+        t2 + 30_000,
+        "lease_until",
+    );
+    assert!(q.reclaim_expired(None).await.unwrap().is_empty());
+
+    // A lease of zero expires as soon as the database clock moves on: poll
+    // the reaper until it does (never more than a few ms).
+    assert!(q.heartbeat(due, 1, Duration::ZERO).await.unwrap());
+    let t3 = db_now().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let reclaimed = loop {
+        let reclaimed = q.reclaim_expired(None).await.unwrap();
+        if !reclaimed.is_empty() {
+            break reclaimed;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a zero lease did not expire on the database clock within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    };
+    let t4 = db_now().await;
+    assert_eq!(
+        (reclaimed.len(), reclaimed[0].id, reclaimed[0].attempt),
+        (1, due, 1)
+    );
+    let FailOutcome::Retrying { run_at } = reclaimed[0].outcome else {
+        panic!("the expired run should be retried: {reclaimed:?}");
+    };
+    within(run_at, t3 + 30_000, t4 + 33_000, "retry run_at");
+    assert!(q.claim("db", "w1", LONG, 10).await.unwrap().is_empty());
+
+    let id = q.enqueue(&new_job("db2")).await.unwrap();
+    let job = q.claim("db2", "w1", LONG, 1).await.unwrap().remove(0);
+    assert!(q.complete(id, job.attempt).await.unwrap());
+    let t5 = db_now().await;
+    within(
+        q.get(id).await.unwrap().unwrap().finished_at.unwrap(),
+        t4,
+        t5,
+        "finished_at",
+    );
+}
+
 /// `workers` tasks claim (batches of `batch`) and complete until the queue
 /// is empty; returns the completed ids.
 async fn burn_down(q: &Arc<dyn QueueStore>, queue: &str, workers: usize, batch: u32) -> Vec<i64> {
@@ -902,6 +1017,7 @@ conformance!(
     prune_finished,
     save_progress,
     list_filters,
+    database_clock,
     racing_workers,
     racing_workers_exclusive_keys,
 );

@@ -3,8 +3,8 @@
 //!
 //! This module is the only place with SQL. Both dialects share one schema shape
 //! (integers for times in ms and for flags), so most statements are written once
-//! with `$N` placeholders and adapted for SQLite by [`Sql`]; the queue keeps its
-//! own per-dialect statements where the dialects really differ (claims).
+//! with `$N` placeholders and adapted for SQLite by [`Sql`]; the queue's
+//! statements (`queue/statements.rs`) differ only in the claim.
 
 /// Runs `$body` once per dialect with `$pool` bound to the right pool: `write`
 /// (SQLite's single writer) or `read`. The body is type-checked for both, so a

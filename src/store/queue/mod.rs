@@ -1,12 +1,14 @@
-//! The durable job queue: one [`QueueStore`] trait, one implementation per
-//! database (`sqlite.rs`, `postgres.rs`), one conformance suite for both
-//! (`tests/queue_conformance.rs`).
+//! The durable job queue: one [`QueueStore`] trait and one implementation
+//! (`db_queue.rs`) for SQLite and PostgreSQL, whose statements are written
+//! once (`statements.rs`) and differ only in the claim; one conformance suite
+//! runs on both (`tests/queue_conformance.rs`).
 //!
-//! Semantics (see DESIGN.md and queue-guide.md §2):
+//! Semantics (README.md, "Jobs live in the database", states them for users):
 //! - claims are atomic; a claim sets `state='running'`, `attempt += 1`,
-//!   `locked_by`, `lease_until = db_now + lease`; jobs sharing an
+//!   `locked_by`, `lease_until = now + lease`; jobs sharing an
 //!   `exclusive_key` never run at the same time (one sync per config);
-//! - due and lease checks use the database clock;
+//! - "now" is the database clock, so due and lease checks agree across hosts
+//!   sharing one database; tests bind a [`ManualClock`] instead (`clock.rs`);
 //! - every finish (`complete`, `fail`, `heartbeat`, `save_progress`, `requeue`)
 //!   is fenced: `WHERE id = ? AND attempt = ? AND state = 'running'`, and
 //!   reports whether it still owned the job;
@@ -16,9 +18,9 @@
 //! - the reaper sends running jobs whose lease expired down the same retry path
 //!   (their attempt was counted at claim).
 
-mod common;
-mod postgres;
-mod sqlite;
+mod clock;
+mod db_queue;
+mod statements;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,10 +28,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{Db, Result, Store};
+use super::{Result, Store};
+use clock::Clock;
+use db_queue::DbQueue;
 
-pub use postgres::PgQueue;
-pub use sqlite::SqliteQueue;
+pub use clock::ManualClock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -358,32 +361,32 @@ pub trait QueueStore: Send + Sync + std::fmt::Debug {
 }
 
 impl Store {
-    /// The job queue on this database.
+    /// The job queue on this database, on the database clock.
     pub fn queue(&self) -> Arc<dyn QueueStore> {
         self.queue_with_retry_base(DEFAULT_RETRY_BASE)
     }
 
-    /// The job queue, retrying failed runs after `base`, 2 × `base`, ….
+    /// The job queue on the database clock, retrying failed runs after
+    /// `base`, 2 × `base`, ….
     pub fn queue_with_retry_base(&self, base: Duration) -> Arc<dyn QueueStore> {
-        match &self.db {
-            Db::Sqlite { write, .. } => {
-                Arc::new(SqliteQueue::new(self.clone(), write.clone(), base))
-            }
-            Db::Postgres(pool) => Arc::new(PgQueue::new(self.clone(), pool.clone(), base)),
-        }
+        Arc::new(DbQueue::new(self.clone(), base, Clock::Database))
+    }
+
+    /// The job queue reading "now" from `clock` instead of the database, with
+    /// the default retry delays: for tests, which move time forward instead of
+    /// sleeping. Times the store writes elsewhere still use the database clock.
+    pub fn queue_on_manual_clock(&self, clock: &ManualClock) -> Arc<dyn QueueStore> {
+        Arc::new(DbQueue::new(
+            self.clone(),
+            DEFAULT_RETRY_BASE,
+            Clock::Manual(clock.clone()),
+        ))
     }
 
     /// Deletes every job of `queue` that is not running (benchmarks, tools);
     /// returns how many.
     pub async fn purge_queue(&self, queue: &str) -> Result<u64> {
-        common::purge_queue(self, queue).await
-    }
-
-    /// Makes a queued job due now, skipping its backoff delay (tests, tools).
-    /// `false` if the job is not queued.
-    #[doc(hidden)]
-    pub async fn make_due(&self, id: i64) -> Result<bool> {
-        common::make_due(self, id).await
+        db_queue::purge_queue(self, queue).await
     }
 }
 

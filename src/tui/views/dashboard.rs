@@ -33,7 +33,7 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
         detail_pane(frame, model, detail);
     }
     if tail_height > 0 {
-        super::logs::tail_pane(frame, model, tail, model.pane == Pane::Tail);
+        super::tail::tail_pane(frame, model, tail, model.pane == Pane::Tail);
     }
 }
 

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use crate::engine::{EngineHandle, EngineOptions, WorkerOptions};
 use crate::store::DbTarget;
+use crate::tui::flash::Flash;
 use crate::tui::keymap::{Keymap, user_keymap_path};
-use crate::tui::model::{Flash, Model, Session};
+use crate::tui::model::{Model, Session};
 use crate::tui::tail::Tail;
 use crate::tui::theme::Theme;
 

@@ -13,10 +13,11 @@ use tokio::time::MissedTickBehavior;
 
 use super::logview::session::{LogSession, clear_log};
 use super::logview::{LogOp, LogReply};
-use super::model::{Command, Model, View};
+use super::model::{Model, View};
+use super::msg::{Command, Effect, Msg};
 use super::stats::FrameStats;
 use super::terminal::Tui;
-use super::update::{Effect, Msg, update};
+use super::update::update;
 use super::views;
 use crate::engine::handle::EngineHandle;
 use crate::store::queue::JobFilter;

@@ -2,8 +2,9 @@
 //! and confirmations are enforced here, not in each view (k9s leaked
 //! read-only through views that checked it themselves).
 
-use super::model::{Command, Flash, Model, Overlay};
-use super::update::Effect;
+use super::flash::Flash;
+use super::model::{Model, Overlay};
+use super::msg::{Command, Effect};
 
 /// Runs `command` now, asks first (naming the target), or refuses it in
 /// read-only mode.

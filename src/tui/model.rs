@@ -1,8 +1,11 @@
 //! Everything the console shows, as plain data. `update` changes it, views
-//! draw it; nothing here does I/O.
+//! draw it; nothing here does I/O. The model holds what every view shares
+//! (session, focus, the configs snapshot, overlay, input and status line)
+//! and one state struct per view (`dashboard`, `jobs`, `detections`, the
+//! log viewer's); each view's handler lives beside its state.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::config::AutoSettings;
@@ -11,14 +14,17 @@ use crate::engine::handle::{ConfigStatus, Snapshot};
 use crate::store::queue::{Job, JobProgress, JobState, ResourceProgress};
 use crate::store::state::{Detection, LifecycleState};
 
+use super::dashboard::DashboardState;
+use super::detections::DetectionsState;
+use super::flash::Flash;
+use super::jobs::JobsState;
 use super::keymap::Keymap;
+use super::list::clamp;
 use super::logview::LogViewState;
+use super::msg::Command;
 use super::settings::SettingsForm;
 use super::tail::Tail;
 use super::theme::Theme;
-
-/// Samples kept for the throughput sparkline (one per second).
-pub const THROUGHPUT_SAMPLES: usize = 120;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -95,82 +101,6 @@ pub struct LiveJob {
     pub eta_secs: Option<u64>,
 }
 
-/// A list with a cursor and a `/` filter.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ListState {
-    pub cursor: usize,
-    pub filter: String,
-}
-
-/// What a confirmation will do when accepted.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    Start {
-        id: i64,
-        name: String,
-    },
-    Stop {
-        id: i64,
-        name: String,
-    },
-    Trigger {
-        id: i64,
-        name: String,
-    },
-    Setup {
-        id: i64,
-        name: String,
-        settings: AutoSettings,
-    },
-    Retry {
-        job: i64,
-    },
-    RetryAll,
-    Clear,
-    /// Empty an active log file (through the console's writer).
-    ClearLog {
-        name: String,
-    },
-    /// Write the open file's filtered view to the exports directory.
-    ExportLog {
-        doc: u64,
-        name: String,
-    },
-}
-
-impl Command {
-    /// Destructive or wide-reaching: asks first, naming the target.
-    pub fn confirmation(&self) -> Option<String> {
-        match self {
-            Command::Stop { name, .. } => Some(format!(
-                "Stop the scheduler of {name:?} and cancel its queued jobs?"
-            )),
-            Command::RetryAll => Some("Retry every failed job?".into()),
-            Command::Clear => {
-                Some("Delete all finished jobs (completed, failed, cancelled)?".into())
-            }
-            Command::ClearLog { name } => Some(format!(
-                "Clear the log file {name}? Its lines are deleted; rotated files stay."
-            )),
-            _ => None,
-        }
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            Command::Start { name, .. } => format!("start {name}"),
-            Command::Stop { name, .. } => format!("stop {name}"),
-            Command::Trigger { name, .. } => format!("trigger {name}"),
-            Command::Setup { name, .. } => format!("save settings of {name}"),
-            Command::Retry { job } => format!("retry job {job}"),
-            Command::RetryAll => "retry all failed jobs".into(),
-            Command::Clear => "clear finished jobs".into(),
-            Command::ClearLog { name } => format!("clear {name}"),
-            Command::ExportLog { name, .. } => format!("export {name}"),
-        }
-    }
-}
-
 /// A one-line text input at the bottom (filter or `:` command).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
@@ -194,39 +124,6 @@ pub enum Overlay {
         resources: Vec<ResourceProgress>,
         scroll: usize,
     },
-}
-
-/// The status line's message: the last action's result or a warning.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Flash {
-    pub text: String,
-    pub warning: bool,
-}
-
-impl Flash {
-    /// The result of an action.
-    pub fn info(text: impl Into<String>) -> Flash {
-        Flash {
-            text: text.into(),
-            warning: false,
-        }
-    }
-
-    /// A command's outcome: its message, a warning when it failed.
-    pub fn of(result: Result<String, String>) -> Flash {
-        match result {
-            Ok(text) => Flash::info(text),
-            Err(text) => Flash::warn(text),
-        }
-    }
-
-    /// Something the operator should look at.
-    pub fn warn(text: impl Into<String>) -> Flash {
-        Flash {
-            text: text.into(),
-            warning: true,
-        }
-    }
 }
 
 /// The minimum log level the tail shows.
@@ -289,6 +186,7 @@ pub struct Model {
     pub keymap: Keymap,
     pub theme: Theme,
     pub tail: Arc<Tail>,
+    /// Focus: the view shown and, on the dashboard, the pane with the keys.
     pub view: View,
     pub pane: Pane,
     pub overlay: Option<Overlay>,
@@ -298,35 +196,27 @@ pub struct Model {
     pub now: i64,
     /// Offset of the database clock to ours (times in rows are the DB's).
     pub db_offset: i64,
+    /// The configs snapshot has had its first load.
     pub loaded: bool,
     pub configs: Vec<ConfigRow>,
     pub failed_jobs: u64,
-    pub configs_list: ListState,
-    pub live: BTreeMap<i64, LiveJob>,
-    pub schedulers: BTreeMap<i64, SchedulerStatus>,
-    /// Objects/s per config, one sample per second, newest last.
-    pub throughput: BTreeMap<i64, VecDeque<u64>>,
-    /// Last jobs of the selected config.
-    pub history: Vec<Job>,
-    pub history_of: Option<i64>,
-    /// Per-resource results of the newest job in `history`.
-    pub history_resources: Vec<ResourceProgress>,
-    pub resources_scroll: usize,
-    pub jobs: Vec<Job>,
-    /// The jobs view has had its first load (until then it says loading).
-    pub jobs_loaded: bool,
-    pub jobs_list: ListState,
-    pub detections: Vec<Detection>,
-    pub detections_list: ListState,
-    pub tail_view: TailView,
     /// Objects synced by all jobs on record, as of the last snapshot.
     pub synced_stored: u64,
+    /// Live progress and scheduler state per config, from engine events.
+    pub live: BTreeMap<i64, LiveJob>,
+    pub schedulers: BTreeMap<i64, SchedulerStatus>,
+    /// The log tail's position (the dashboard's tail pane and the logs
+    /// view's live tail show the same one).
+    pub tail_view: TailView,
     /// Where the log files are (the logs view lists them).
     pub logs_dir: Option<std::path::PathBuf>,
-    /// The log viewer (the logs view).
-    pub logview: LogViewState,
     /// The log writer's state as last polled (write failures).
     pub log_health: crate::logs::LogHealth,
+    pub dashboard: DashboardState,
+    pub jobs: JobsState,
+    pub detections: DetectionsState,
+    /// The log viewer (the logs view).
+    pub logview: LogViewState,
     pub quit: bool,
     /// Something changed since the last frame.
     pub dirty: bool,
@@ -349,29 +239,21 @@ impl Model {
             loaded: false,
             configs: Vec::new(),
             failed_jobs: 0,
-            configs_list: ListState::default(),
+            synced_stored: 0,
             live: BTreeMap::new(),
             schedulers: BTreeMap::new(),
-            throughput: BTreeMap::new(),
-            history: Vec::new(),
-            history_of: None,
-            history_resources: Vec::new(),
-            resources_scroll: 0,
-            jobs: Vec::new(),
-            jobs_loaded: false,
-            jobs_list: ListState::default(),
-            detections: Vec::new(),
-            detections_list: ListState::default(),
             tail_view: TailView {
                 follow: true,
                 back: 0,
                 min_level: TailLevel::Info,
                 filter: String::new(),
             },
-            synced_stored: 0,
             logs_dir: None,
-            logview: LogViewState::default(),
             log_health: crate::logs::LogHealth::default(),
+            dashboard: DashboardState::default(),
+            jobs: JobsState::default(),
+            detections: DetectionsState::default(),
+            logview: LogViewState::default(),
             quit: false,
             dirty: true,
         }
@@ -384,7 +266,7 @@ impl Model {
 
     /// Configs passing the `/` filter, in display order.
     pub fn visible_configs(&self) -> Vec<&ConfigRow> {
-        let f = self.configs_list.filter.to_lowercase();
+        let f = self.dashboard.list.filter.to_lowercase();
         self.configs
             .iter()
             .filter(|c| {
@@ -400,13 +282,14 @@ impl Model {
 
     pub fn selected_config(&self) -> Option<&ConfigRow> {
         self.visible_configs()
-            .get(self.configs_list.cursor)
+            .get(self.dashboard.list.cursor)
             .copied()
     }
 
     pub fn visible_jobs(&self) -> Vec<&Job> {
-        let f = self.jobs_list.filter.to_lowercase();
+        let f = self.jobs.list.filter.to_lowercase();
         self.jobs
+            .rows
             .iter()
             .filter(|j| {
                 f.is_empty()
@@ -420,12 +303,13 @@ impl Model {
     }
 
     pub fn selected_job(&self) -> Option<&Job> {
-        self.visible_jobs().get(self.jobs_list.cursor).copied()
+        self.visible_jobs().get(self.jobs.list.cursor).copied()
     }
 
     pub fn visible_detections(&self) -> Vec<&Detection> {
-        let f = self.detections_list.filter.to_lowercase();
+        let f = self.detections.list.filter.to_lowercase();
         self.detections
+            .rows
             .iter()
             .filter(|d| {
                 f.is_empty()
@@ -524,14 +408,7 @@ impl Model {
         self.synced_stored = snapshot.synced_total;
         self.loaded = true;
         let n = self.visible_configs().len();
-        clamp(&mut self.configs_list.cursor, n);
-    }
-}
-
-/// Keeps a cursor inside a list of `len` items.
-pub fn clamp(cursor: &mut usize, len: usize) {
-    if *cursor >= len {
-        *cursor = len.saturating_sub(1);
+        clamp(&mut self.dashboard.list.cursor, n);
     }
 }
 

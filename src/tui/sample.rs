@@ -236,24 +236,25 @@ pub fn model() -> Model {
             next_check_at: NOW + 252_000,
         },
     );
-    m.throughput
+    m.dashboard
+        .throughput
         .insert(1, (0..90u64).map(|i| (i * 97) % 5_000 + 500).collect());
-    m.history = vec![
+    m.dashboard.history = vec![
         job(7, 1, JobState::Running, 5_200, 3),
         job(6, 1, JobState::Completed, 120, 0),
         job(5, 1, JobState::Failed, 0, 0),
         job(4, 1, JobState::Completed, 11_208, 0),
     ];
-    m.history_of = Some(1);
-    m.jobs_loaded = true;
-    m.jobs = vec![
+    m.dashboard.history_of = Some(1);
+    m.jobs.loaded = true;
+    m.jobs.rows = vec![
         job(8, 1, JobState::Queued, 0, 0),
         job(7, 1, JobState::Running, 5_200, 3),
         job(6, 1, JobState::Completed, 120, 0),
         job(5, 1, JobState::Failed, 0, 0),
         job(300, 3, JobState::Failed, 0, 0),
     ];
-    m.detections = vec![
+    m.detections.rows = vec![
         Detection {
             config_id: 1,
             at: NOW - 60_000,

@@ -6,7 +6,8 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 
-use super::model::{Command, Model, Overlay, Pane, View};
+use super::model::{Model, Overlay, Pane, View};
+use super::msg::Command;
 use super::sample;
 use super::settings::SettingsForm;
 use super::views;
@@ -37,7 +38,7 @@ fn dashboard() {
 #[test]
 fn dashboard_idle_config_shows_last_result_and_cooldown() {
     let mut m = sample::model();
-    m.configs_list.cursor = 2;
+    m.dashboard.list.cursor = 2;
     m.pane = Pane::Resources;
     both_sizes("dashboard_cooldown", &m);
 }
@@ -54,7 +55,7 @@ fn dashboard_ascii_without_colour() {
 #[test]
 fn dashboard_filtered_with_input_line() {
     let mut m = sample::model();
-    m.configs_list.filter = "man".into();
+    m.dashboard.list.filter = "man".into();
     m.input = Some(super::model::Input::Filter("man".into()));
     both_sizes("dashboard_filter", &m);
 }
@@ -63,7 +64,7 @@ fn dashboard_filtered_with_input_line() {
 fn jobs_view() {
     let mut m = sample::model();
     m.view = View::Jobs;
-    m.jobs_list.cursor = 3;
+    m.jobs.list.cursor = 3;
     both_sizes("jobs", &m);
 }
 
@@ -236,6 +237,6 @@ fn the_running_resource_stays_in_view_until_the_operator_scrolls() {
     assert!(running_row(&render(&m, 80, 24)), "{}", render(&m, 80, 24));
     // Scrolled by hand: the operator's position wins.
     m.pane = Pane::Resources;
-    m.resources_scroll = 0;
+    m.dashboard.resources_scroll = 0;
     assert!(!running_row(&render(&m, 80, 24)));
 }

@@ -151,10 +151,6 @@ impl Theme {
         if self.ascii { ">" } else { "▶" }
     }
 
-    pub fn dot(&self) -> &'static str {
-        if self.ascii { "*" } else { "●" }
-    }
-
     /// Before a count or level that is a lower bound.
     pub fn at_least(&self) -> &'static str {
         if self.ascii { ">=" } else { "≥" }

@@ -2,77 +2,30 @@
 //! function. Keys, engine events, loaded data and ticks come in; the model
 //! changes and the effects (loads, engine commands) go out to `app`, which
 //! runs them and feeds their results back as messages.
+//!
+//! This is the top level: it routes each message to the handler of the
+//! view it belongs to (`dashboard`, `jobs`, `detections`, `logview`,
+//! `settings`), keeps what all views share (overlays, the input line, the
+//! `:` commands, view switches, engine events) and leaves each view's own
+//! keys to its handler.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyEvent, KeyEventKind};
 
 use crate::engine::events::EngineEvent;
-use crate::engine::handle::Snapshot;
 use crate::logs::LogHealth;
-use crate::store::queue::{Job, JobState, ResourceProgress};
-use crate::store::state::Detection;
+use crate::store::queue::JobState;
 
-use super::dispatch::dispatch;
+use super::flash::Flash;
+use super::input::{self, Submitted};
 use super::keymap::Action;
-use super::logview::{self, LogOp, LogReply};
-use super::model::{
-    Command, Flash, Input, LiveJob, Model, Overlay, Pane, THROUGHPUT_SAMPLES, View, clamp, finished,
-};
-use super::settings::SettingsForm;
+use super::model::{Input, LiveJob, Model, Overlay, Pane, View, finished};
+use super::msg::{Effect, Msg};
+use super::scroll::scroll_tail;
+use super::{dashboard, detections, jobs, logview, overlay, settings};
 
 /// Seconds between reloads of the snapshot when nothing told us to: another
 /// process (a daemon, `syncdeck stop` in another shell) may have changed it.
 pub const SNAPSHOT_EVERY_MS: i64 = 5_000;
-
-#[derive(Debug)]
-pub enum Msg {
-    Key(KeyEvent),
-    Engine(EngineEvent),
-    Snapshot(Box<Snapshot>),
-    History {
-        config_id: i64,
-        jobs: Vec<Job>,
-        /// Resources of the newest of `jobs`.
-        resources: Vec<ResourceProgress>,
-    },
-    Jobs(Vec<Job>),
-    Detections(Vec<Detection>),
-    JobDetail(Box<Job>, Vec<ResourceProgress>),
-    /// The result of a command: a message for the status line.
-    Done(Result<String, String>),
-    /// A load failed (database unreachable…): shown, retried at the next tick.
-    LoadFailed(String),
-    /// The wall clock, ms since the epoch; sent once a second.
-    Tick(i64),
-    /// The terminal's size (at start and on every resize).
-    Screen {
-        width: u16,
-        height: u16,
-    },
-    /// New lines in the log tail.
-    LogLines,
-    /// An answer of the log viewer's session.
-    Log(LogReply),
-    /// The log viewer's poll tick (≤ 4 Hz, only while it waits for progress
-    /// or follows a file).
-    LogTick,
-    /// The log writer's state changed (polled once a second).
-    LogHealth(LogHealth),
-}
-
-/// What `app` must do for `update`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    LoadSnapshot,
-    LoadHistory(i64),
-    LoadJobs,
-    LoadDetections,
-    LoadJob(i64),
-    Run(Command),
-    /// An op for the log viewer's session (file reads off the draw path).
-    Log(LogOp),
-    /// Repaint the whole screen (Ctrl-L, resize).
-    Repaint,
-}
 
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
@@ -84,46 +37,14 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             on_key(model, key)
         }
         Msg::Engine(event) => on_engine(model, event),
-        Msg::Snapshot(snapshot) => {
-            let before = model.selected_config().map(|c| c.id);
-            model.apply_snapshot(*snapshot);
-            model.dirty = true;
-            let after = model.selected_config().map(|c| c.id);
-            match after {
-                Some(id) if after != before || model.history_of != Some(id) => {
-                    vec![Effect::LoadHistory(id)]
-                }
-                _ => Vec::new(),
-            }
-        }
+        Msg::Snapshot(snapshot) => dashboard::update::on_snapshot(model, *snapshot),
         Msg::History {
             config_id,
             jobs,
             resources,
-        } => {
-            if model.selected_config().map(|c| c.id) == Some(config_id) {
-                model.history = jobs;
-                model.history_resources = resources;
-                model.history_of = Some(config_id);
-                model.dirty = true;
-            }
-            Vec::new()
-        }
-        Msg::Jobs(jobs) => {
-            model.jobs = jobs;
-            model.jobs_loaded = true;
-            let n = model.visible_jobs().len();
-            clamp(&mut model.jobs_list.cursor, n);
-            model.dirty = true;
-            Vec::new()
-        }
-        Msg::Detections(d) => {
-            model.detections = d;
-            let n = model.visible_detections().len();
-            clamp(&mut model.detections_list.cursor, n);
-            model.dirty = true;
-            Vec::new()
-        }
+        } => dashboard::update::on_history(model, config_id, jobs, resources),
+        Msg::Jobs(jobs) => jobs::update::on_loaded(model, jobs),
+        Msg::Detections(d) => detections::update::on_loaded(model, d),
         Msg::JobDetail(job, resources) => {
             model.overlay = Some(Overlay::JobDetail {
                 job,
@@ -189,13 +110,9 @@ fn on_log_health(model: &mut Model, health: LogHealth) {
 /// Loads the data of the current view.
 fn view_loads(model: &Model) -> Vec<Effect> {
     match model.view {
-        View::Jobs => vec![Effect::LoadJobs],
-        View::Detections => vec![Effect::LoadDetections],
-        View::Dashboard => model
-            .selected_config()
-            .map(|c| Effect::LoadHistory(c.id))
-            .into_iter()
-            .collect(),
+        View::Jobs => jobs::update::loads(),
+        View::Detections => detections::update::loads(),
+        View::Dashboard => dashboard::update::loads(model),
         View::Logs => logview::keys::loads(),
     }
 }
@@ -205,28 +122,7 @@ fn on_tick(model: &mut Model, now: i64) -> Vec<Effect> {
     model.now = now;
     // The clock and countdowns move once a second: one cheap frame.
     model.dirty = true;
-    let running: Vec<(i64, u64)> = model
-        .configs
-        .iter()
-        .filter_map(|c| {
-            model
-                .progress_of(c)
-                .map(|l| (c.id, l.progress.speed as u64))
-        })
-        .collect();
-    for (id, samples) in model.throughput.iter_mut() {
-        if !running.iter().any(|(r, _)| r == id) {
-            samples.push_back(0);
-        }
-    }
-    for (id, speed) in running {
-        model.throughput.entry(id).or_default().push_back(speed);
-    }
-    for samples in model.throughput.values_mut() {
-        while samples.len() > THROUGHPUT_SAMPLES {
-            samples.pop_front();
-        }
-    }
+    dashboard::update::sample_throughput(model);
     if now / SNAPSHOT_EVERY_MS != previous / SNAPSHOT_EVERY_MS {
         let mut effects = vec![Effect::LoadSnapshot];
         if matches!(model.view, View::Jobs | View::Detections | View::Logs) {
@@ -246,13 +142,13 @@ fn on_engine(model: &mut Model, event: EngineEvent) -> Vec<Effect> {
             Vec::new()
         }
         EngineEvent::Detection { .. } => match model.view {
-            View::Detections => vec![Effect::LoadDetections],
+            View::Detections => detections::update::loads(),
             _ => Vec::new(),
         },
         EngineEvent::JobQueued { .. } | EngineEvent::ConfigsChanged => {
             let mut effects = vec![Effect::LoadSnapshot];
             if model.view == View::Jobs {
-                effects.push(Effect::LoadJobs);
+                effects.extend(jobs::update::loads());
             }
             effects
         }
@@ -310,20 +206,13 @@ fn on_engine(model: &mut Model, event: EngineEvent) -> Vec<Effect> {
 
 fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     if model.input.is_some() {
-        return on_input_key(model, key);
+        return match input::on_key(model, key) {
+            Some(Submitted::Command(cmd)) => run_command_line(model, cmd.trim()),
+            Some(Submitted::Search(text)) => logview::keys::search(model, &text),
+            None => Vec::new(),
+        };
     }
-    if let Some(Overlay::Settings(form)) = &mut model.overlay
-        && let Some(text) = &mut form.editing
-    {
-        match key.code {
-            KeyCode::Esc => form.editing = None,
-            KeyCode::Enter => form.commit_edit(),
-            KeyCode::Backspace => {
-                text.pop();
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
-            _ => {}
-        }
+    if settings::update::on_edit_key(model, key) {
         return Vec::new();
     }
     let in_dialog = matches!(model.overlay, Some(Overlay::Confirm(_)));
@@ -331,79 +220,9 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     };
     if model.overlay.is_some() {
-        return on_overlay_action(model, action);
+        return overlay::on_action(model, action);
     }
     on_action(model, action)
-}
-
-/// Text typed into the `/` filter or the `:` command line.
-fn on_input_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
-    let Some(input) = model.input.as_mut() else {
-        return Vec::new();
-    };
-    let text = match input {
-        Input::Filter(t) | Input::Command(t) | Input::Search(t) => t,
-    };
-    match key.code {
-        KeyCode::Esc => {
-            if matches!(input, Input::Filter(_)) {
-                set_filter(model, String::new());
-            }
-            model.input = None;
-        }
-        KeyCode::Enter => match model.input.take() {
-            Some(Input::Command(cmd)) => return run_command_line(model, cmd.trim()),
-            Some(Input::Search(text)) => return logview::keys::search(model, &text),
-            _ => {}
-        },
-        KeyCode::Backspace => {
-            text.pop();
-            if let Some(Input::Filter(t)) = &model.input {
-                let t = t.clone();
-                set_filter(model, t);
-            }
-        }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            text.push(c);
-            if let Some(Input::Filter(t)) = &model.input {
-                let t = t.clone();
-                set_filter(model, t);
-            }
-        }
-        _ => {}
-    }
-    Vec::new()
-}
-
-/// The filter of the list in focus.
-fn set_filter(model: &mut Model, text: String) {
-    match (model.view, model.pane) {
-        (View::Dashboard, Pane::Tail) | (View::Logs, _) => {
-            model.tail_view.filter = text;
-            model.tail_view.back = 0;
-        }
-        (View::Dashboard, _) => {
-            model.configs_list.filter = text;
-            model.configs_list.cursor = 0;
-        }
-        (View::Jobs, _) => {
-            model.jobs_list.filter = text;
-            model.jobs_list.cursor = 0;
-        }
-        (View::Detections, _) => {
-            model.detections_list.filter = text;
-            model.detections_list.cursor = 0;
-        }
-    }
-}
-
-fn current_filter(model: &Model) -> String {
-    match (model.view, model.pane) {
-        (View::Dashboard, Pane::Tail) | (View::Logs, _) => model.tail_view.filter.clone(),
-        (View::Dashboard, _) => model.configs_list.filter.clone(),
-        (View::Jobs, _) => model.jobs_list.filter.clone(),
-        (View::Detections, _) => model.detections_list.filter.clone(),
-    }
 }
 
 /// `:jobs`, `:logs`, `:detections`, `:dashboard`, `:help`, `:quit`.
@@ -436,105 +255,8 @@ fn switch_view(model: &mut Model, view: View) -> Vec<Effect> {
     view_loads(model)
 }
 
-fn on_overlay_action(model: &mut Model, action: Action) -> Vec<Effect> {
-    let Some(overlay) = model.overlay.as_mut() else {
-        return Vec::new();
-    };
-    match overlay {
-        Overlay::Confirm(_) => match action {
-            Action::Confirm => match model.overlay.take() {
-                Some(Overlay::Confirm(cmd)) => vec![Effect::Run(cmd)],
-                _ => Vec::new(),
-            },
-            Action::Cancel => {
-                model.overlay = None;
-                model.flash = Some(Flash::info("cancelled"));
-                Vec::new()
-            }
-            _ => Vec::new(),
-        },
-        Overlay::Help { scroll } => {
-            match action {
-                Action::Back | Action::Help => model.overlay = None,
-                Action::Quit => model.quit = true,
-                // The view stops at the last line; this only bounds the number.
-                Action::Down => *scroll = (*scroll + 1).min(200),
-                Action::PageDown => *scroll = (*scroll + 10).min(200),
-                Action::Up => *scroll = scroll.saturating_sub(1),
-                Action::PageUp => *scroll = scroll.saturating_sub(10),
-                Action::Top => *scroll = 0,
-                _ => {}
-            }
-            Vec::new()
-        }
-        Overlay::JobDetail { job, scroll, .. } => match action {
-            Action::Back | Action::Open => {
-                model.overlay = None;
-                Vec::new()
-            }
-            Action::Down => {
-                *scroll += 1;
-                Vec::new()
-            }
-            Action::Up => {
-                *scroll = scroll.saturating_sub(1);
-                Vec::new()
-            }
-            Action::Retry => {
-                let id = job.id;
-                dispatch(model, Command::Retry { job: id })
-            }
-            Action::Quit => {
-                model.quit = true;
-                Vec::new()
-            }
-            _ => Vec::new(),
-        },
-        Overlay::Settings(form) => match action {
-            Action::Back => {
-                model.overlay = None;
-                Vec::new()
-            }
-            Action::Up => {
-                form.move_by(-1);
-                Vec::new()
-            }
-            Action::Down => {
-                form.move_by(1);
-                Vec::new()
-            }
-            Action::Top => {
-                form.cursor = 0;
-                Vec::new()
-            }
-            Action::Bottom => {
-                form.move_by(isize::MAX / 2);
-                Vec::new()
-            }
-            Action::Open if form.on_save_button() => match form.validate() {
-                Some(settings) => {
-                    let cmd = Command::Setup {
-                        id: form.config_id,
-                        name: form.config_name.clone(),
-                        settings,
-                    };
-                    let effects = dispatch(model, cmd);
-                    if !effects.is_empty() {
-                        model.overlay = None;
-                    }
-                    effects
-                }
-                None => Vec::new(),
-            },
-            Action::Open => {
-                form.activate();
-                Vec::new()
-            }
-            _ => Vec::new(),
-        },
-    }
-}
-
+/// An action with nothing on top: the log viewer's own keys first (in the
+/// logs view), then what every view shares, then the view's handler.
 fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
     if model.view == View::Logs
         && let Some(effects) = logview::keys::on_action(model, action)
@@ -555,7 +277,7 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Filter => {
-            model.input = Some(Input::Filter(current_filter(model)));
+            model.input = Some(Input::Filter(input::current_filter(model)));
             Vec::new()
         }
         Action::Refresh => {
@@ -570,8 +292,8 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::ViewDetections => switch_view(model, View::Detections),
         Action::ViewLogs => switch_view(model, View::Logs),
         Action::Back => {
-            if !current_filter(model).is_empty() {
-                set_filter(model, String::new());
+            if !input::current_filter(model).is_empty() {
+                input::set_filter(model, String::new());
             } else if model.view == View::Dashboard && model.pane != Pane::Configs {
                 model.pane = Pane::Configs;
             } else if model.view != View::Dashboard {
@@ -590,188 +312,14 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         _ => match model.view {
-            View::Dashboard => on_dashboard(model, action),
-            View::Jobs => on_jobs(model, action),
-            View::Detections => {
-                let n = model.visible_detections().len();
-                move_cursor(&mut model.detections_list.cursor, n, action);
-                Vec::new()
-            }
+            View::Dashboard => dashboard::update::on_action(model, action),
+            View::Jobs => jobs::update::on_action(model, action),
+            View::Detections => detections::update::on_action(model, action),
+            // The live tail, full screen (a file's keys were the viewer's).
             View::Logs => {
                 scroll_tail(model, action, 20);
                 Vec::new()
             }
         },
-    }
-}
-
-/// Moves a list cursor; returns whether the action was a movement.
-fn move_cursor(cursor: &mut usize, len: usize, action: Action) -> bool {
-    const PAGE: usize = 10;
-    let last = len.saturating_sub(1);
-    *cursor = match action {
-        Action::Up => cursor.saturating_sub(1),
-        Action::Down => (*cursor + 1).min(last),
-        Action::PageUp => cursor.saturating_sub(PAGE),
-        Action::PageDown => (*cursor + PAGE).min(last),
-        Action::Top => 0,
-        Action::Bottom => last,
-        _ => return false,
-    };
-    true
-}
-
-/// Up/Down in the tail scroll back (and pause following); Bottom follows.
-fn scroll_tail(model: &mut Model, action: Action, page: usize) {
-    let t = &mut model.tail_view;
-    match action {
-        Action::Up => t.back += 1,
-        Action::PageUp => t.back += page,
-        Action::Down => t.back = t.back.saturating_sub(1),
-        Action::PageDown => t.back = t.back.saturating_sub(page),
-        Action::Top => t.back = usize::MAX / 2,
-        Action::Bottom => t.back = 0,
-        _ => return,
-    }
-    let (_, total) = model.tail.window(t.min_level, &t.filter, 0, 0);
-    t.back = t.back.min(total.saturating_sub(1));
-    t.follow = t.back == 0;
-}
-
-fn on_dashboard(model: &mut Model, action: Action) -> Vec<Effect> {
-    match action {
-        Action::NextPane | Action::PrevPane => {
-            let order = [Pane::Configs, Pane::Resources, Pane::Tail];
-            let i = order.iter().position(|p| *p == model.pane).unwrap_or(0);
-            let step = if action == Action::NextPane { 1 } else { 2 };
-            model.pane = order[(i + step) % order.len()];
-            return Vec::new();
-        }
-        Action::Open if model.pane == Pane::Configs => {
-            model.pane = Pane::Resources;
-            model.resources_scroll = 0;
-            return Vec::new();
-        }
-        _ => {}
-    }
-    match model.pane {
-        Pane::Configs => {
-            let n = model.visible_configs().len();
-            let before = model.configs_list.cursor;
-            if move_cursor(&mut model.configs_list.cursor, n, action) {
-                if model.configs_list.cursor != before {
-                    model.resources_scroll = 0;
-                    model.history.clear();
-                    model.history_resources.clear();
-                    model.history_of = None;
-                    return view_loads(model);
-                }
-                return Vec::new();
-            }
-        }
-        Pane::Resources => {
-            let mut pos = model.resources_scroll;
-            let n = model
-                .selected_config()
-                .and_then(|c| model.progress_of(c))
-                .map_or(model.history_resources.len(), |l| l.resources.len());
-            if move_cursor(&mut pos, n, action) {
-                model.resources_scroll = pos;
-                return Vec::new();
-            }
-        }
-        Pane::Tail => {
-            if matches!(
-                action,
-                Action::Up
-                    | Action::Down
-                    | Action::PageUp
-                    | Action::PageDown
-                    | Action::Top
-                    | Action::Bottom
-            ) {
-                scroll_tail(model, action, 5);
-                return Vec::new();
-            }
-        }
-    }
-    config_action(model, action)
-}
-
-/// Start, stop, trigger, settings and retry on the selected config.
-fn config_action(model: &mut Model, action: Action) -> Vec<Effect> {
-    let Some(config) = model.selected_config() else {
-        if matches!(
-            action,
-            Action::Start | Action::Stop | Action::Trigger | Action::Settings | Action::Retry
-        ) {
-            model.flash = Some(Flash::warn("no config selected"));
-        }
-        return Vec::new();
-    };
-    let (id, name) = (config.id, config.name.clone());
-    let command = match action {
-        Action::Start => Command::Start { id, name },
-        Action::Stop => Command::Stop { id, name },
-        Action::Trigger => Command::Trigger { id, name },
-        Action::Retry => match &config.last_job {
-            Some(job) if job.state == JobState::Failed => Command::Retry { job: job.id },
-            _ => {
-                model.flash = Some(Flash::warn(format!(
-                    "{name}: its last job did not fail; nothing to retry"
-                )));
-                return Vec::new();
-            }
-        },
-        Action::Settings => {
-            if model.session.read_only {
-                return dispatch(
-                    model,
-                    Command::Setup {
-                        id,
-                        name,
-                        settings: Default::default(),
-                    },
-                );
-            }
-            let form = SettingsForm::new(id, &name, config.settings.as_ref());
-            model.overlay = Some(Overlay::Settings(form));
-            return Vec::new();
-        }
-        Action::RetryAll => Command::RetryAll,
-        Action::Clear => Command::Clear,
-        _ => return Vec::new(),
-    };
-    dispatch(model, command)
-}
-
-fn on_jobs(model: &mut Model, action: Action) -> Vec<Effect> {
-    let n = model.visible_jobs().len();
-    if move_cursor(&mut model.jobs_list.cursor, n, action) {
-        return Vec::new();
-    }
-    match action {
-        Action::Open => model
-            .selected_job()
-            .map(|j| vec![Effect::LoadJob(j.id)])
-            .unwrap_or_default(),
-        Action::Retry => match model.selected_job() {
-            Some(job) if matches!(job.state, JobState::Failed | JobState::Cancelled) => {
-                let job = job.id;
-                dispatch(model, Command::Retry { job })
-            }
-            Some(job) => {
-                model.flash = Some(Flash::warn(format!(
-                    "job {} is {}; only failed or cancelled jobs can be retried",
-                    job.id,
-                    job.state.as_str()
-                )));
-                Vec::new()
-            }
-            None => Vec::new(),
-        },
-        Action::RetryAll => dispatch(model, Command::RetryAll),
-        Action::Clear => dispatch(model, Command::Clear),
-        _ => Vec::new(),
     }
 }

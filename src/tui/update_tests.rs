@@ -2,9 +2,10 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 
-use super::model::{Command, Input, Model, Overlay, Pane, View};
+use super::model::{Input, Model, Overlay, Pane, View};
+use super::msg::{Command, Effect, Msg};
 use super::sample::{self, NOW};
-use super::update::{Effect, Msg, update};
+use super::update::update;
 use crate::engine::events::EngineEvent;
 use crate::store::queue::{JobProgress, JobState};
 
@@ -80,7 +81,7 @@ fn read_only_refuses_every_command_in_the_dispatcher() {
         );
     }
     update(&mut m, key('2'));
-    m.jobs_list.cursor = 3;
+    m.jobs.list.cursor = 3;
     assert_eq!(update(&mut m, key('r')), vec![]);
     assert!(m.flash.expect("message").text.contains("read-only"));
 }
@@ -97,9 +98,9 @@ fn filter_narrows_the_list_and_esc_clears_it() {
     update(&mut m, code(KeyCode::Backspace));
     update(&mut m, code(KeyCode::Enter));
     assert_eq!(m.input, None);
-    assert_eq!(m.configs_list.filter, "man");
+    assert_eq!(m.dashboard.list.filter, "man");
     update(&mut m, code(KeyCode::Esc));
-    assert_eq!(m.configs_list.filter, "");
+    assert_eq!(m.dashboard.list.filter, "");
     assert_eq!(m.visible_configs().len(), 3);
 }
 
@@ -132,7 +133,7 @@ fn views_switch_by_number_command_line_and_esc() {
 fn moving_the_cursor_loads_that_configs_history() {
     let mut m = sample::model();
     assert_eq!(update(&mut m, key('j')), vec![Effect::LoadHistory(2)]);
-    assert!(m.history.is_empty(), "old history dropped");
+    assert!(m.dashboard.history.is_empty(), "old history dropped");
     assert_eq!(update(&mut m, key('G')), vec![Effect::LoadHistory(3)]);
     assert_eq!(update(&mut m, key('j')), vec![], "already at the bottom");
     update(
@@ -143,7 +144,7 @@ fn moving_the_cursor_loads_that_configs_history() {
             resources: Vec::new(),
         },
     );
-    assert_eq!(m.history.len(), 1);
+    assert_eq!(m.dashboard.history.len(), 1);
     // A late reply for a config no longer selected is ignored.
     update(
         &mut m,
@@ -153,7 +154,7 @@ fn moving_the_cursor_loads_that_configs_history() {
             resources: Vec::new(),
         },
     );
-    assert_eq!(m.history.len(), 1);
+    assert_eq!(m.dashboard.history.len(), 1);
 }
 
 #[test]
@@ -199,10 +200,10 @@ fn progress_events_update_the_live_view_and_a_finished_job_reloads() {
 #[test]
 fn ticks_move_the_clock_sample_throughput_and_reload_every_five_seconds() {
     let mut m = sample::model();
-    let before = m.throughput[&1].len();
+    let before = m.dashboard.throughput[&1].len();
     assert_eq!(update(&mut m, Msg::Tick(NOW + 1_000)), vec![]);
-    assert_eq!(m.throughput[&1].len(), before + 1);
-    assert_eq!(m.throughput[&1].back(), Some(&4_250));
+    assert_eq!(m.dashboard.throughput[&1].len(), before + 1);
+    assert_eq!(m.dashboard.throughput[&1].back(), Some(&4_250));
     assert_eq!(
         update(&mut m, Msg::Tick(NOW + 5_000)),
         vec![Effect::LoadSnapshot]
@@ -261,7 +262,7 @@ fn settings_form_validates_with_apply_rules_before_saving() {
 fn jobs_view_retry_only_failed_and_asks_before_retry_all_and_clear() {
     let mut m = sample::model();
     update(&mut m, key('2'));
-    m.jobs_list.cursor = 2; // completed
+    m.jobs.list.cursor = 2; // completed
     assert_eq!(update(&mut m, key('r')), vec![]);
     assert!(
         m.flash
@@ -270,7 +271,7 @@ fn jobs_view_retry_only_failed_and_asks_before_retry_all_and_clear() {
             .text
             .contains("only failed")
     );
-    m.jobs_list.cursor = 3; // failed
+    m.jobs.list.cursor = 3; // failed
     assert_eq!(
         update(&mut m, key('r')),
         vec![Effect::Run(Command::Retry { job: 5 })]

@@ -8,8 +8,9 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use crate::tui::model::Model;
+use crate::tui::msg::{Effect, Msg};
 use crate::tui::sample::NOW;
-use crate::tui::update::{Effect, Msg, update};
+use crate::tui::update::update;
 
 use super::session::LogSession;
 

@@ -3,9 +3,10 @@
 
 use crate::logs::{LogLevel, SearchQuery};
 use crate::tui::dispatch::dispatch;
+use crate::tui::flash::Flash;
 use crate::tui::keymap::Action;
-use crate::tui::model::{Command, Flash, Input, Model, View};
-use crate::tui::update::Effect;
+use crate::tui::model::{Input, Model, View};
+use crate::tui::msg::{Command, Effect};
 
 use super::state::text_rows;
 use super::{DocAction, FileView, Jump, LogOp, LogReply, Mode, Top};

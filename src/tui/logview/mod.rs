@@ -23,7 +23,7 @@ use std::time::SystemTime;
 use crate::logs::LogLevel;
 use crate::logs::SearchQuery;
 use crate::logs::document::{DisplayLine, IndexStatus, SearchStatus};
-use crate::tui::model::Flash;
+use crate::tui::flash::Flash;
 
 pub use state::{FileView, LogViewState, Mode, Top};
 

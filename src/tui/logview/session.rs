@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::logs::export::default_exports_dir;
 use crate::logs::{DocUpdate, LogCatalog, LogDocument, LogFiles, LogLevel};
-use crate::tui::model::Flash;
+use crate::tui::flash::Flash;
 
 use super::{DocAction, DocFrame, Jump, ListedFile, LogOp, LogReply, Top, ViewAt};
 

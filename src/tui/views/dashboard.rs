@@ -33,7 +33,7 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
         detail_pane(frame, model, detail);
     }
     if tail_height > 0 {
-        super::logs::tail_pane(frame, model, tail, model.pane == Pane::Tail);
+        super::tail::tail_pane(frame, model, tail, model.pane == Pane::Tail);
     }
 }
 
@@ -125,11 +125,11 @@ fn configs(frame: &mut Frame, model: &Model, area: Rect, wide: bool) {
     let focused = model.pane == Pane::Configs;
     let visible = model.visible_configs();
     let mut title = format!(" Configs ({}) ", visible.len());
-    if !model.configs_list.filter.is_empty() {
+    if !model.dashboard.list.filter.is_empty() {
         title = format!(
             " Configs ({}) /{} ",
             visible.len(),
-            inert(&model.configs_list.filter, 30)
+            inert(&model.dashboard.list.filter, 30)
         );
     }
     let outer = block(theme, Span::styled(title, theme.title()), focused);
@@ -162,7 +162,8 @@ fn configs(frame: &mut Frame, model: &Model, area: Rect, wide: bool) {
     // Keep the cursor on screen in long lists; build only the rows shown.
     let height = inner.height.saturating_sub(1) as usize;
     let skip = model
-        .configs_list
+        .dashboard
+        .list
         .cursor
         .saturating_sub(height.saturating_sub(1));
     let rows: Vec<Row> = visible
@@ -171,7 +172,7 @@ fn configs(frame: &mut Frame, model: &Model, area: Rect, wide: bool) {
         .skip(skip)
         .take(height)
         .map(|(i, c)| {
-            let cursor = if i == model.configs_list.cursor {
+            let cursor = if i == model.dashboard.list.cursor {
                 theme.cursor()
             } else {
                 " "
@@ -191,7 +192,7 @@ fn configs(frame: &mut Frame, model: &Model, area: Rect, wide: bool) {
             cells.push(Cell::from(next_check(model, c)));
             cells.push(Cell::from(last_result(model, c)));
             let row = Row::new(cells);
-            if i == model.configs_list.cursor && focused {
+            if i == model.dashboard.list.cursor && focused {
                 row.style(theme.selected())
             } else {
                 row
@@ -432,13 +433,13 @@ fn resource_table(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Re
     let resources = match live.as_deref() {
         Some(l) if !l.resources.is_empty() => &l.resources,
         Some(_) => return,
-        None => &model.history_resources,
+        None => &model.dashboard.history_resources,
     };
     let bar = if area.width >= 90 { 20 } else { 10 };
     // Until the operator scrolls the pane, keep the running resource in view.
     let rows = area.height.saturating_sub(1) as usize;
     let skip = if model.pane == Pane::Resources {
-        model.resources_scroll
+        model.dashboard.resources_scroll
     } else {
         resources
             .iter()
@@ -456,6 +457,7 @@ fn history_table(frame: &mut Frame, model: &Model, area: Rect) {
         Row::new(vec!["job", "status", "synced", "errors", "when", "took"]).style(theme.dim()),
     ];
     for j in model
+        .dashboard
         .history
         .iter()
         .take(area.height.saturating_sub(1) as usize)
@@ -500,6 +502,7 @@ fn history_table(frame: &mut Frame, model: &Model, area: Rect) {
 fn throughput(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Rect) {
     let theme = &model.theme;
     let samples: Vec<u64> = model
+        .dashboard
         .throughput
         .get(&config.id)
         .map(|s| {

@@ -13,8 +13,8 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     let theme = &model.theme;
     let rows_all = model.visible_detections();
     let mut title = format!(" Detections ({}) ", rows_all.len());
-    if !model.detections_list.filter.is_empty() {
-        title.push_str(&format!("/{} ", inert(&model.detections_list.filter, 30)));
+    if !model.detections.list.filter.is_empty() {
+        title.push_str(&format!("/{} ", inert(&model.detections.list.filter, 30)));
     }
     let outer = block(theme, Span::styled(title, theme.title()), true);
     let inner = outer.inner(area);
@@ -31,7 +31,7 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     }
     let now = model.db_now();
     let height = inner.height.saturating_sub(1) as usize;
-    let cursor = model.detections_list.cursor;
+    let cursor = model.detections.list.cursor;
     let skip = cursor.saturating_sub(height.saturating_sub(1));
     let rows: Vec<Row> = rows_all
         .iter()

@@ -15,16 +15,16 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     let jobs = model.visible_jobs();
     let failed = jobs.iter().filter(|j| j.state == JobState::Failed).count();
     let mut title = format!(" Jobs ({}, {failed} failed) ", jobs.len());
-    if !model.jobs_list.filter.is_empty() {
-        title.push_str(&format!("/{} ", inert(&model.jobs_list.filter, 30)));
+    if !model.jobs.list.filter.is_empty() {
+        title.push_str(&format!("/{} ", inert(&model.jobs.list.filter, 30)));
     }
     let outer = block(theme, Span::styled(title, theme.title()), true);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
     if jobs.is_empty() {
-        let text = if !model.jobs_loaded {
+        let text = if !model.jobs.loaded {
             "loading…"
-        } else if model.jobs.is_empty() {
+        } else if model.jobs.rows.is_empty() {
             "No jobs. Press t on the dashboard to sync a config now."
         } else {
             "No job matches the filter (Esc clears it)."
@@ -36,7 +36,8 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     let wide = inner.width >= 120;
     let height = inner.height.saturating_sub(1) as usize;
     let skip = model
-        .jobs_list
+        .jobs
+        .list
         .cursor
         .saturating_sub(height.saturating_sub(1));
     let rows: Vec<Row> = jobs
@@ -64,7 +65,7 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
             let mut cells = vec![
                 Cell::from(format!(
                     "{}#{}",
-                    if i == model.jobs_list.cursor {
+                    if i == model.jobs.list.cursor {
                         theme.cursor()
                     } else {
                         " "
@@ -86,7 +87,7 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
                 Cell::from(inert(j.last_error.as_deref().unwrap_or(""), 300)).style(theme.error()),
             );
             let row = Row::new(cells);
-            if i == model.jobs_list.cursor {
+            if i == model.jobs.list.cursor {
                 row.style(theme.selected())
             } else {
                 row

@@ -10,6 +10,7 @@ mod jobs;
 mod logs;
 mod overlays;
 mod resources;
+mod tail;
 pub mod widgets;
 
 use ratatui::Frame;

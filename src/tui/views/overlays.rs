@@ -8,7 +8,8 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use super::widgets::{block, centered, count, hints, inert, relative, span_ms};
 use crate::store::queue::{Job, ResourceProgress};
 use crate::tui::keymap::Action;
-use crate::tui::model::{Command, Model, Overlay};
+use crate::tui::model::{Model, Overlay};
+use crate::tui::msg::Command;
 use crate::tui::settings::SettingsForm;
 
 pub fn draw(frame: &mut Frame, model: &Model, overlay: &Overlay, area: Rect) {

@@ -1,6 +1,8 @@
 //! The auto-sync settings form. Values are edited as text and validated by
 //! the very parser `apply` uses (`config::file::parse_auto`), so the console
-//! cannot accept what a file would refuse.
+//! cannot accept what a file would refuse. `update` is the form's handler.
+
+pub mod update;
 
 use crate::config::AutoSettings;
 use crate::config::spec::format_duration;

@@ -1,0 +1,67 @@
+//! Actions while something sits on top of the view: the confirmation
+//! (accept or cancel only), help, a job's detail, the settings form.
+
+use super::dispatch::dispatch;
+use super::flash::Flash;
+use super::keymap::Action;
+use super::model::{Model, Overlay};
+use super::msg::{Command, Effect};
+use super::settings;
+
+pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
+    let Some(overlay) = model.overlay.as_mut() else {
+        return Vec::new();
+    };
+    match overlay {
+        Overlay::Confirm(_) => match action {
+            Action::Confirm => match model.overlay.take() {
+                Some(Overlay::Confirm(cmd)) => vec![Effect::Run(cmd)],
+                _ => Vec::new(),
+            },
+            Action::Cancel => {
+                model.overlay = None;
+                model.flash = Some(Flash::info("cancelled"));
+                Vec::new()
+            }
+            _ => Vec::new(),
+        },
+        Overlay::Help { scroll } => {
+            match action {
+                Action::Back | Action::Help => model.overlay = None,
+                Action::Quit => model.quit = true,
+                // The view stops at the last line; this only bounds the number.
+                Action::Down => *scroll = (*scroll + 1).min(200),
+                Action::PageDown => *scroll = (*scroll + 10).min(200),
+                Action::Up => *scroll = scroll.saturating_sub(1),
+                Action::PageUp => *scroll = scroll.saturating_sub(10),
+                Action::Top => *scroll = 0,
+                _ => {}
+            }
+            Vec::new()
+        }
+        Overlay::JobDetail { job, scroll, .. } => match action {
+            Action::Back | Action::Open => {
+                model.overlay = None;
+                Vec::new()
+            }
+            Action::Down => {
+                *scroll += 1;
+                Vec::new()
+            }
+            Action::Up => {
+                *scroll = scroll.saturating_sub(1);
+                Vec::new()
+            }
+            Action::Retry => {
+                let id = job.id;
+                dispatch(model, Command::Retry { job: id })
+            }
+            Action::Quit => {
+                model.quit = true;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        },
+        Overlay::Settings(_) => settings::update::on_action(model, action),
+    }
+}

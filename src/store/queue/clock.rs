@@ -20,7 +20,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use super::db_queue::ms;
+/// Longest delay or lease we write: keeps `now + ms` far from i64 overflow.
+const MAX_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
+
+pub(super) fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(MAX_MS).min(MAX_MS)
+}
 
 /// The clock of one queue handle.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::clock::Clock;
+use super::clock::{Clock, ms};
 use super::statements::{self as st, Arg};
 use super::{
     FailOutcome, Failure, Job, JobFilter, JobKind, JobProgress, JobState, NewJob, QueueStore,
@@ -16,13 +16,6 @@ use crate::store::{Db, Result, RowExt, Sql, Store, StoreError};
 /// How many times a PostgreSQL claim that lost a race on an exclusive key is
 /// retried.
 const CLAIM_TRIES: u32 = 5;
-
-/// Longest delay or lease we write: keeps `now + ms` far from i64 overflow.
-const MAX_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
-
-pub(super) fn ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(MAX_MS).min(MAX_MS)
-}
 
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)

@@ -34,8 +34,19 @@ use db_queue::DbQueue;
 
 pub use clock::ManualClock;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum JobState {
     Queued,
     Running,
@@ -46,28 +57,26 @@ pub enum JobState {
 
 impl JobState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Queued => "queued",
-            JobState::Running => "running",
-            JobState::Completed => "completed",
-            JobState::Failed => "failed",
-            JobState::Cancelled => "cancelled",
-        }
+        self.into()
     }
     pub fn parse(s: &str) -> Option<JobState> {
-        Some(match s {
-            "queued" => JobState::Queued,
-            "running" => JobState::Running,
-            "completed" => JobState::Completed,
-            "failed" => JobState::Failed,
-            "cancelled" => JobState::Cancelled,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum JobKind {
     /// First full sync of a config.
     Initial,
@@ -83,23 +92,10 @@ pub enum JobKind {
 
 impl JobKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Initial => "initial",
-            JobKind::Incremental => "incremental",
-            JobKind::Manual => "manual",
-            JobKind::Resync => "resync",
-            JobKind::Noop => "noop",
-        }
+        self.into()
     }
     pub fn parse(s: &str) -> Option<JobKind> {
-        Some(match s {
-            "initial" => JobKind::Initial,
-            "incremental" => JobKind::Incremental,
-            "manual" => JobKind::Manual,
-            "resync" => JobKind::Resync,
-            "noop" => JobKind::Noop,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 }
 
@@ -155,8 +151,19 @@ pub struct JobProgress {
     pub current_resource: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ResourceStatus {
     Pending,
     Running,
@@ -167,23 +174,10 @@ pub enum ResourceStatus {
 
 impl ResourceStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ResourceStatus::Pending => "pending",
-            ResourceStatus::Running => "running",
-            ResourceStatus::Done => "done",
-            ResourceStatus::Failed => "failed",
-            ResourceStatus::Skipped => "skipped",
-        }
+        self.into()
     }
     pub fn parse(s: &str) -> Option<ResourceStatus> {
-        Some(match s {
-            "pending" => ResourceStatus::Pending,
-            "running" => ResourceStatus::Running,
-            "done" => ResourceStatus::Done,
-            "failed" => ResourceStatus::Failed,
-            "skipped" => ResourceStatus::Skipped,
-            _ => return None,
-        })
+        s.parse().ok()
     }
 }
 
@@ -407,6 +401,39 @@ pub fn retry_delay_from(base: Duration, attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The names stored in `jobs.state`, `jobs.kind` and `job_resources.status`
+    /// are the serde names (what `--json` prints), in both directions.
+    #[test]
+    fn stored_names_round_trip_and_match_serde() {
+        use JobState::*;
+        for v in [Queued, Running, Completed, Failed, Cancelled] {
+            assert_eq!(JobState::parse(v.as_str()), Some(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        for v in [
+            JobKind::Initial,
+            JobKind::Incremental,
+            JobKind::Manual,
+            JobKind::Resync,
+            JobKind::Noop,
+        ] {
+            assert_eq!(JobKind::parse(v.as_str()), Some(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        for v in [
+            ResourceStatus::Pending,
+            ResourceStatus::Running,
+            ResourceStatus::Done,
+            ResourceStatus::Failed,
+            ResourceStatus::Skipped,
+        ] {
+            assert_eq!(ResourceStatus::parse(v.as_str()), Some(v));
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        assert_eq!(JobState::Cancelled.as_str(), "cancelled");
+        assert_eq!(JobState::parse("Queued"), None, "exact names only");
+    }
 
     #[test]
     fn retry_delays_double_from_30s() {

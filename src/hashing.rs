@@ -73,15 +73,15 @@ impl Md5Hex {
     }
 }
 
-pub fn md5_hex(bytes: &[u8]) -> String {
-    let mut h = Md5Hex::default();
-    h.update(bytes);
-    h.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn md5_hex(bytes: &[u8]) -> String {
+        let mut h = Md5Hex::default();
+        h.update(bytes);
+        h.finish()
+    }
     use serde_json::json;
 
     #[test]

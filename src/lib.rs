@@ -1,16 +1,16 @@
 //! syncdeck: runs and monitors DHIS2 synchronisations from the terminal.
 
-pub mod bench;
+mod bench;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod connectors;
-pub mod engine;
-pub mod hashing;
+mod engine;
+mod hashing;
 pub mod logging;
 pub mod logs;
-pub mod signals;
-pub mod sim;
+mod signals;
+mod sim;
 pub mod store;
-pub mod text;
+mod text;
 pub mod tui;

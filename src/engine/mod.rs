@@ -30,8 +30,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use clock::Clock;
-pub use events::{EngineEvent, SchedulerStatus};
-pub use handle::{ConfigStatus, EngineApi, EngineError, EngineHandle, LocalEngine, Snapshot};
+pub use events::EngineEvent;
+pub use handle::{ConfigStatus, EngineHandle, LocalEngine, Snapshot};
 pub use worker::{ConnectorFactory, WorkerOptions};
 
 use crate::store::Store;

@@ -134,10 +134,6 @@ impl ProgressTracker {
         g.version += 1;
     }
 
-    pub fn skip(&self, key: &str, message: &str) {
-        self.finish(key, ResourceStatus::Skipped, Some(message.to_string()));
-    }
-
     pub fn snapshot(&self) -> ProgressSnapshot {
         let mut g = self.lock();
         let now = Instant::now();

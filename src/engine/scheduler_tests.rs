@@ -242,7 +242,7 @@ async fn cooldown_holds_every_check_until_it_ends() {
     assert!(port.m().events.iter().any(|e| matches!(
         e,
         EngineEvent::Scheduler {
-            status: super::SchedulerStatus::Cooldown { .. },
+            status: super::events::SchedulerStatus::Cooldown { .. },
             ..
         }
     )));
@@ -265,7 +265,7 @@ async fn throttle_waits_for_the_hour_window_and_is_shown() {
     assert!(port.m().events.iter().any(|e| matches!(
         e,
         EngineEvent::Scheduler {
-            status: super::SchedulerStatus::Throttled { .. },
+            status: super::events::SchedulerStatus::Throttled { .. },
             ..
         }
     )));

@@ -29,7 +29,7 @@ mod tracker_api;
 mod tracker_import;
 mod tracker_store;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::Context;
@@ -42,7 +42,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tower::Layer;
 
-pub use options::{AuthFailure, DatasetSize, Dhis2Version, SimOptions};
+pub use options::{DatasetSize, Dhis2Version, SimOptions};
 use state::{SimState, Stats};
 
 /// Everything a request handler can reach.
@@ -97,7 +97,6 @@ impl Sim {
 
 /// A simulator serving in the background of this process.
 pub struct RunningSim {
-    pub addr: SocketAddr,
     pub base_url: String,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
@@ -159,7 +158,6 @@ pub async fn start(opts: SimOptions) -> anyhow::Result<RunningSim> {
         }
     });
     Ok(RunningSim {
-        addr,
         base_url,
         stop: Some(stop_tx),
         task,

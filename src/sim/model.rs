@@ -210,6 +210,7 @@ impl MetaType {
         let klass = self.klass();
         klass.rsplit('.').next().unwrap_or(klass)
     }
+    #[cfg(test)]
     pub fn import_order(self) -> u32 {
         self.info().3
     }
@@ -241,6 +242,7 @@ impl MetaType {
         Self::ALL.into_iter().find(|t| t.plural() == plural)
     }
 
+    #[cfg(test)]
     pub fn from_klass(klass: &str) -> Option<MetaType> {
         Self::ALL
             .into_iter()

@@ -1,4 +1,5 @@
-//! DHIS2 Web API client (2.38–2.43) for DHIS2→DHIS2 synchronisation.
+//! DHIS2 Web API client for DHIS2→DHIS2 synchronisation: 2.39–2.42, whose
+//! dhis2-core was read (docs/dhis2-conformance.md); other versions get a warning.
 //!
 //! - [`Dhis2Client`] is the entry point; endpoint methods are grouped by module
 //!   (`system`, `metadata`, `aggregate`, `tracker`, `jobs`).

@@ -3,13 +3,13 @@
 //! [`EngineHandle`](crate::engine::EngineHandle) and prints for humans or, with
 //! `--json`, for scripts.
 
-pub mod apply;
-pub mod configs;
+pub(crate) mod apply;
+pub(crate) mod configs;
 pub mod console;
-pub mod daemon;
-pub mod demo;
-pub mod jobs;
-pub mod logs;
+pub(crate) mod daemon;
+pub(crate) mod demo;
+pub(crate) mod jobs;
+pub(crate) mod logs;
 
 use std::sync::Arc;
 

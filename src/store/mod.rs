@@ -24,13 +24,13 @@ macro_rules! on_db {
     };
 }
 
-pub mod apply;
-pub mod configs;
+pub(crate) mod apply;
+pub(crate) mod configs;
 mod migrate;
 pub mod queue;
 pub mod rejections;
 mod rows;
-pub mod state;
+pub(crate) mod state;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

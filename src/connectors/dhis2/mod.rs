@@ -11,29 +11,29 @@
 //!   for callers that fetched a body themselves.
 
 pub mod accounting;
-pub mod adapter;
-pub mod aggregate;
-pub mod auth;
-pub mod client;
-pub mod data_value;
-pub mod error;
+pub(crate) mod adapter;
+pub(crate) mod aggregate;
+pub(crate) mod auth;
+pub(crate) mod client;
+pub(crate) mod data_value;
+pub(crate) mod error;
 pub mod jobs;
-pub mod metadata;
-pub mod pager;
-pub mod params;
-pub mod report_parsing;
-pub mod reports;
+pub(crate) mod metadata;
+pub(crate) mod pager;
+pub(crate) mod params;
+pub(crate) mod report_parsing;
+pub(crate) mod reports;
 pub mod response;
-pub mod secrets;
-pub mod stream_json;
-pub mod sync;
+pub(crate) mod secrets;
+pub(crate) mod stream_json;
+pub(crate) mod sync;
 pub mod syncable;
-pub mod system;
-pub mod time;
-pub mod timeouts;
-pub mod tracker;
-pub mod tracker_report;
-pub mod version;
+pub(crate) mod system;
+pub(crate) mod time;
+pub(crate) mod timeouts;
+pub(crate) mod tracker;
+pub(crate) mod tracker_report;
+pub(crate) mod version;
 
 #[cfg(test)]
 mod http_tests;

@@ -48,7 +48,7 @@ use super::error::{Dhis2Error, Result};
 use super::tracker::TrackerKind;
 use crate::config::model::Selection;
 
-pub use conflicts::{Conflict, ConflictClass, value_key};
+pub use conflicts::{Conflict, ConflictClass};
 pub use plan::{ResourceSpec, ResourceType, Target};
 
 /// Tunables of a sync. `Default` suits a WAN link to a production DHIS2.

@@ -2,8 +2,6 @@
 //! and streaming in every emulated version, and change detection.
 //! Copying and import reports: `client_sim_copy.rs`; failures: `client_sim_faults.rs`.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -14,7 +12,7 @@ use syncdeck::connectors::dhis2::{
     TrackerQuery, metadata_payload_counts, parse_timestamp,
 };
 
-use common::{SimProcess, client, digest};
+use crate::common::{SimProcess, client, digest};
 
 /// The types the simulator holds objects of, in dhis2-core's schema order
 /// (attributes and userRoles share order 100, so they are not compared).

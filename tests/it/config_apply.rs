@@ -1,7 +1,7 @@
 //! `syncdeck apply` / `syncdeck export` through the real binary on a throwaway
 //! SQLite file, plus the store calls the engine uses.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use syncdeck::store::{DbTarget, Store};
 
 const PASSWORD: &str = "N4tional-Pa55word-value";
 const TOKEN: &str = "d2pat_R3porting-token-value";
-const EXAMPLE: &str = include_str!("../assets/example.toml");
+const EXAMPLE: &str = include_str!("../../assets/example.toml");
 
 struct Run {
     code: i32,

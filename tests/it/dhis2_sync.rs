@@ -2,7 +2,7 @@
 //! simulators: plan, then sync_resource for every resource, full and
 //! incremental; progress, conflicts, selections, cancellation, flaky servers.
 
-mod common;
+use crate::common;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -15,8 +15,8 @@ use syncdeck::connectors::dhis2::{
 };
 use tokio_util::sync::CancellationToken;
 
-use common::edits::{digest_differences, edit_source};
-use common::{PASSWORD, SimProcess, USER, all_objects, client, digest, id, sim_counter};
+use crate::common::edits::{digest_differences, edit_source};
+use crate::common::{PASSWORD, SimProcess, USER, all_objects, client, digest, id, sim_counter};
 
 /// Records what a sync reports; optionally cancels after the first page.
 #[derive(Default)]

@@ -3,7 +3,7 @@
 //! local times) and sources with two root org units (events take one org unit
 //! per query). Issue 15, points 4 and 5.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -15,8 +15,8 @@ use syncdeck::connectors::dhis2::{
 };
 use tokio_util::sync::CancellationToken;
 
-use common::edits::digest_differences;
-use common::{PASSWORD, SimProcess, USER, client, digest, http};
+use crate::common::edits::digest_differences;
+use crate::common::{PASSWORD, SimProcess, USER, client, digest, http};
 
 fn options() -> SyncOptions {
     SyncOptions {

@@ -2,7 +2,7 @@
 //! is written once against `Arc<dyn QueueStore>` and instantiated for SQLite
 //! (a temp file) and PostgreSQL (see `common/pg.rs`).
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

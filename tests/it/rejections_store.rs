@@ -2,7 +2,7 @@
 //! (job, resource, object, code); a refusal seen again in the same job counts
 //! once more and keeps its first time; rows go with their job.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

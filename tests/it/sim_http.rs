@@ -1,9 +1,7 @@
 //! The simulator at the HTTP level: behaviours a sync can observe, checked
 //! without our client in between.
 
-mod common;
-
-use common::{PASSWORD, SimProcess, USER, http};
+use crate::common::{PASSWORD, SimProcess, USER, http};
 use serde_json::{Value, json};
 
 async fn get(sim: &SimProcess, path: &str) -> (u16, Value) {

@@ -1,6 +1,6 @@
 //! The durable job queue: one [`QueueStore`] trait, one implementation per
 //! database (`sqlite.rs`, `postgres.rs`), one conformance suite for both
-//! (`tests/queue_conformance.rs`).
+//! (`tests/it/queue_conformance.rs`).
 //!
 //! Semantics (see DESIGN.md and queue-guide.md §2):
 //! - claims are atomic; a claim sets `state='running'`, `attempt += 1`,

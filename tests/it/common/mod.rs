@@ -1,8 +1,6 @@
 //! Test support: the real `syncdeck sim` binary, spawned per test on a free
 //! port; PostgreSQL for store tests ([`pg`]).
 
-#![allow(dead_code)]
-
 pub mod binary;
 pub mod edits;
 pub mod hostile;

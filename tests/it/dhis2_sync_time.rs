@@ -3,8 +3,6 @@
 //! local times) and sources with two root org units (events take one org unit
 //! per query). Issue 15, points 4 and 5.
 
-use crate::common;
-
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -15,6 +13,7 @@ use syncdeck::connectors::dhis2::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::common;
 use crate::common::edits::digest_differences;
 use crate::common::{PASSWORD, SimProcess, USER, client, digest, http};
 

@@ -3,13 +3,12 @@
 //! mid-sync, flaky servers and bad credentials, on SQLite and PostgreSQL.
 //! Success is judged by the simulators' digests (source = destination).
 
-use crate::common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::common;
 use crate::common::binary::{Daemon, Syncdeck};
 use crate::common::edits::digest_differences;
 use crate::common::{SimProcess, digest, http, sim_counter};

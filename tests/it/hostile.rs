@@ -10,8 +10,6 @@
 //!   the proxy passes everything through again, the next sync makes the
 //!   destination equal to the source.
 
-use crate::common;
-
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -23,6 +21,7 @@ use syncdeck::connectors::dhis2::{
     TrackerKind, TrackerQuery,
 };
 
+use crate::common;
 use crate::common::binary::Syncdeck;
 use crate::common::edits::digest_differences;
 use crate::common::hostile::{Answer, HostileProxy, Rule};

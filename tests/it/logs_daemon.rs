@@ -3,12 +3,11 @@
 //! local settings file, `logs clear` from another process is honoured, and
 //! no password (wrong or right) ends up in any file.
 
-use crate::common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common;
 use crate::common::SimProcess;
 use serde_json::Value;
 

@@ -2,8 +2,6 @@
 //! is written once against `Arc<dyn QueueStore>` and instantiated for SQLite
 //! (a temp file) and PostgreSQL (see `common/pg.rs`).
 
-use crate::common;
-
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,6 +12,8 @@ use syncdeck::store::queue::{
     ResourceProgress, ResourceStatus,
 };
 use syncdeck::store::{DbTarget, Store};
+
+use crate::common;
 
 const LONG: Duration = Duration::from_secs(30);
 const SHORT: Duration = Duration::from_millis(200);

@@ -7,13 +7,12 @@
 //! periods (E7642, DataValueSetImportValidator.checkDataValueNotAlreadyApproved,
 //! the same in 2.39.6-2.42.1).
 
-use crate::common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde_json::Value;
 
+use crate::common;
 use crate::common::binary::Syncdeck;
 use crate::common::{PASSWORD, SimProcess, USER, http};
 

@@ -2,13 +2,13 @@
 //! (job, resource, object, code); a refusal seen again in the same job counts
 //! once more and keeps its first time; rows go with their job.
 
-use crate::common;
-
 use std::time::Duration;
 
 use syncdeck::store::queue::{JobKind, NewJob};
 use syncdeck::store::rejections::NewRejection;
 use syncdeck::store::{DbTarget, Store};
+
+use crate::common;
 
 fn refusal(object: &str, code: &str) -> NewRejection {
     NewRejection {

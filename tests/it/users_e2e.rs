@@ -4,12 +4,11 @@
 //! moves no users, and a second run sends nothing; naming `users` opts in, with
 //! a warning on `apply` and in the job log.
 
-use crate::common;
-
 use std::process::Command;
 
 use serde_json::Value;
 
+use crate::common;
 use crate::common::binary::Syncdeck;
 use crate::common::edits::{INSTANCE_LOCAL, digest_differences};
 use crate::common::{SimProcess, digest, sim_counter};

@@ -1,7 +1,9 @@
 //! The simulator at the HTTP level: behaviours a sync can observe, checked
 //! without our client in between.
 
-use crate::common::{PASSWORD, SimProcess, USER, http};
+use std::time::Duration;
+
+use crate::common::{self, PASSWORD, SimProcess, USER, http};
 use serde_json::{Value, json};
 
 async fn get(sim: &SimProcess, path: &str) -> (u16, Value) {
@@ -303,7 +305,21 @@ async fn mutations_bump_last_updated_and_record_deletions() {
     let sim = SimProcess::start(&["--mutate-every", "300ms"]);
     let (_, info) = get(&sim, "/api/system/info").await;
     let start = info["serverDate"].as_str().unwrap().to_string();
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Each tick edits data elements, data values and events under one lock;
+    // a deletion (of a group) comes from the third tick on (src/sim/mutate.rs):
+    // once one is listed, every change asserted below has happened.
+    common::eventually(
+        "a deletion by --mutate-every",
+        Duration::from_secs(30),
+        async || {
+            let (_, deleted) = get(&sim, &format!("/api/deletedObjects?deletedAt={start}")).await;
+            deleted["deletedObjects"]
+                .as_array()
+                .is_some_and(|d| !d.is_empty())
+                .then_some(())
+        },
+    )
+    .await;
     let (_, changed) = get(
         &sim,
         &format!("/api/dataElements?filter=lastUpdated:gt:{start}&fields=id"),

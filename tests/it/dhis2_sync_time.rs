@@ -100,7 +100,13 @@ async fn west_of_utc_an_incremental_sync_picks_up_a_value_changed_30_s_before_th
     let changed = change_one_value(&source).await;
     // The next run starts 30 s after the change: its watermark is the
     // source's clock then, the change lies 30 s before it (inside the 60 s overlap).
-    tokio::time::sleep(Duration::from_secs(30)).await;
+    // The source's clock is put forward instead of waiting for it.
+    let advanced = http()
+        .post(source.api("/api/_sim/clock?advance=30s"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(advanced.status(), 200);
     let watermark = sync.server_time().await.unwrap();
 
     // What a `lastUpdated` window would have read: nothing (the control).

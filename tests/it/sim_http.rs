@@ -437,3 +437,35 @@ async fn async_metadata_and_data_value_imports_report_through_tasks() {
         "job ids are per type: an empty body"
     );
 }
+
+/// `POST /api/_sim/clock?advance=`: the server's clock goes forward (a test
+/// lets time pass at the source without waiting); bad input is refused by name.
+#[tokio::test]
+async fn the_clock_is_put_forward_on_request() {
+    let sim = SimProcess::start(&[]);
+    let server_date = |info: &Value| {
+        chrono::NaiveDateTime::parse_from_str(
+            info["serverDate"].as_str().unwrap(),
+            "%Y-%m-%dT%H:%M:%S%.3f",
+        )
+        .unwrap()
+    };
+    let before = server_date(&get(&sim, "/api/system/info").await.1);
+    let (status, _) = post(&sim, "/api/_sim/clock?advance=2h", &json!({})).await;
+    assert_eq!(status, 200);
+    let after = server_date(&get(&sim, "/api/system/info").await.1);
+    let moved = after - before;
+    assert!(
+        moved >= chrono::Duration::hours(2) && moved < chrono::Duration::hours(3),
+        "{before} → {after}"
+    );
+    for bad in ["soon", "25h"] {
+        let (status, body) =
+            post(&sim, &format!("/api/_sim/clock?advance={bad}"), &json!({})).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(bad),
+            "{bad}: {body}"
+        );
+    }
+}

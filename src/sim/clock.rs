@@ -8,6 +8,7 @@
 //! are offered, so a fixed offset is exact all year (no zone database needed).
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, Offset, Utc};
 
@@ -77,9 +78,21 @@ pub fn zone() -> Zone {
     ZONE.get().copied().unwrap_or(DEFAULT_ZONE)
 }
 
+/// How far the clock has been put forward (`POST /api/_sim/clock`), in ms:
+/// a test makes time pass at the server without waiting for it.
+static AHEAD_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Puts the process's clock forward by `by` (never back: DHIS2 times only grow).
+pub fn advance(by: Duration) {
+    AHEAD_MS.fetch_add(by.num_milliseconds().max(0), Ordering::Relaxed);
+}
+
 /// Current server-local time.
 pub fn now() -> NaiveDateTime {
-    Utc::now().with_timezone(&zone().offset()).naive_local()
+    let ahead = Duration::milliseconds(AHEAD_MS.load(Ordering::Relaxed));
+    (Utc::now() + ahead)
+        .with_timezone(&zone().offset())
+        .naive_local()
 }
 
 /// The UTC wall time of a server-local time.

@@ -1,5 +1,5 @@
-//! `/api/_sim/digest`, `/api/_sim/stats` and `POST /api/_sim/mutate`: test
-//! aids, not part of DHIS2. The
+//! `/api/_sim/digest`, `/api/_sim/stats`, `POST /api/_sim/mutate` and
+//! `POST /api/_sim/clock`: test aids, not part of DHIS2. The
 //! digest lets a test assert that a destination holds exactly what the source
 //! holds: per resource, an MD5 over canonical content without timestamps, and a count.
 
@@ -150,4 +150,35 @@ pub async fn mutate(State(sim): State<Shared>, Query(p): Query<MutateParams>) ->
             &format!("mutation failed: {e}"),
         ),
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ClockParams {
+    advance: String,
+}
+
+/// Puts the server's clock forward by `advance` (`30s`, `5m`; at most a day),
+/// so a test can let time pass at the source without sleeping.
+pub async fn advance_clock(Query(p): Query<ClockParams>) -> Response {
+    const MAX: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+    let by = match humantime::parse_duration(&p.advance) {
+        Ok(by) if by <= MAX => by,
+        Ok(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("advance `{}`: at most 24h at a time", p.advance),
+            );
+        }
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("advance `{}`: {e} (a duration such as `30s`)", p.advance),
+            );
+        }
+    };
+    let Ok(step) = chrono::Duration::from_std(by) else {
+        return error(StatusCode::BAD_REQUEST, "advance: out of range");
+    };
+    super::clock::advance(step);
+    ok_json(&json!({"serverDate": super::clock::format(super::clock::now())}))
 }

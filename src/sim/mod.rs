@@ -196,6 +196,7 @@ fn router(sim: Shared) -> Router {
         .route("/api/_sim/digest", get(digest::digest))
         .route("/api/_sim/stats", get(digest::stats))
         .route("/api/_sim/mutate", post(digest::mutate))
+        .route("/api/_sim/clock", post(digest::advance_clock))
         .fallback(response::not_found)
         // DHIS2 takes whole exports back in one POST (hundreds of MB for a
         // million values); axum's 2 MB default would answer 413 instead.

@@ -1,7 +1,7 @@
 //! The durable job queue: one [`QueueStore`] trait and one implementation
 //! (`db_queue.rs`) for SQLite and PostgreSQL, whose statements are written
 //! once (`statements.rs`) and differ only in the claim; one conformance suite
-//! runs on both (`tests/queue_conformance.rs`).
+//! runs on both (`tests/it/queue_conformance.rs`).
 //!
 //! Semantics (README.md, "Jobs live in the database", states them for users):
 //! - claims are atomic; a claim sets `state='running'`, `attempt += 1`,

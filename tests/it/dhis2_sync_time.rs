@@ -3,8 +3,6 @@
 //! local times) and sources with two root org units (events take one org unit
 //! per query). Issue 15, points 4 and 5.
 
-mod common;
-
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -15,8 +13,9 @@ use syncdeck::connectors::dhis2::{
 };
 use tokio_util::sync::CancellationToken;
 
-use common::edits::digest_differences;
-use common::{PASSWORD, SimProcess, USER, client, digest, http};
+use crate::common;
+use crate::common::edits::digest_differences;
+use crate::common::{PASSWORD, SimProcess, USER, client, digest, http};
 
 fn options() -> SyncOptions {
     SyncOptions {
@@ -101,7 +100,13 @@ async fn west_of_utc_an_incremental_sync_picks_up_a_value_changed_30_s_before_th
     let changed = change_one_value(&source).await;
     // The next run starts 30 s after the change: its watermark is the
     // source's clock then, the change lies 30 s before it (inside the 60 s overlap).
-    tokio::time::sleep(Duration::from_secs(30)).await;
+    // The source's clock is put forward instead of waiting for it.
+    let advanced = http()
+        .post(source.api("/api/_sim/clock?advance=30s"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(advanced.status(), 200);
     let watermark = sync.server_time().await.unwrap();
 
     // What a `lastUpdated` window would have read: nothing (the control).

@@ -2,13 +2,13 @@
 //! (job, resource, object, code); a refusal seen again in the same job counts
 //! once more and keeps its first time; rows go with their job.
 
-mod common;
-
 use std::time::Duration;
 
 use syncdeck::store::queue::{JobKind, NewJob};
 use syncdeck::store::rejections::NewRejection;
 use syncdeck::store::{DbTarget, Store};
+
+use crate::common;
 
 fn refusal(object: &str, code: &str) -> NewRejection {
     NewRejection {
@@ -46,7 +46,16 @@ async fn roundtrip(store: Store) {
         .unwrap();
     let before = store.rejections(job).await.unwrap();
     assert_eq!(before.len(), 2);
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // The second record must fall on a later millisecond of the database's
+    // clock (SQLite's `unixepoch`, PostgreSQL's `clock_timestamp()`: this
+    // machine's wall clock).
+    let recorded = before.iter().map(|r| r.last_seen).max().unwrap();
+    common::eventually(
+        "the clock to pass the first record",
+        Duration::from_secs(5),
+        async || (now_ms() > recorded).then_some(()),
+    )
+    .await;
     store
         .record_rejections(job, "dataValues:ds", &first[..1])
         .await
@@ -63,6 +72,13 @@ async fn roundtrip(store: Store) {
     let other = after.iter().find(|r| r.error_code == "E7619").unwrap();
     assert_eq!(other.times_seen, 1);
     assert!(store.rejections(job + 1000).await.unwrap().is_empty());
+}
+
+fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since_epoch.as_millis()).unwrap()
 }
 
 #[tokio::test]

@@ -4,15 +4,14 @@
 //! moves no users, and a second run sends nothing; naming `users` opts in, with
 //! a warning on `apply` and in the job log.
 
-mod common;
-
 use std::process::Command;
 
 use serde_json::Value;
 
-use common::binary::Syncdeck;
-use common::edits::{INSTANCE_LOCAL, digest_differences};
-use common::{SimProcess, digest, sim_counter};
+use crate::common;
+use crate::common::binary::Syncdeck;
+use crate::common::edits::{INSTANCE_LOCAL, digest_differences};
+use crate::common::{SimProcess, digest, sim_counter};
 
 impl Syncdeck {
     /// Applies `copy` from source to dest with these lines of the default

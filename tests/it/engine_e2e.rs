@@ -3,16 +3,15 @@
 //! mid-sync, flaky servers and bad credentials, on SQLite and PostgreSQL.
 //! Success is judged by the simulators' digests (source = destination).
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::binary::{Daemon, Syncdeck};
-use common::edits::digest_differences;
-use common::{SimProcess, digest, http, sim_counter};
+use crate::common;
+use crate::common::binary::{Daemon, Syncdeck};
+use crate::common::edits::digest_differences;
+use crate::common::{SimProcess, digest, http, sim_counter};
 
 async fn assert_same(source: &SimProcess, dest: &SimProcess, when: &str) {
     let differing = digest_differences(&digest(source).await, &digest(dest).await);

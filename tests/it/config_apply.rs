@@ -1,8 +1,6 @@
 //! `syncdeck apply` / `syncdeck export` through the real binary on a throwaway
 //! SQLite file, plus the store calls the engine uses.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,9 +9,11 @@ use std::time::Duration;
 use syncdeck::config::file;
 use syncdeck::store::{DbTarget, Store};
 
+use crate::common;
+
 const PASSWORD: &str = "N4tional-Pa55word-value";
 const TOKEN: &str = "d2pat_R3porting-token-value";
-const EXAMPLE: &str = include_str!("../assets/example.toml");
+const EXAMPLE: &str = include_str!("../../assets/example.toml");
 
 struct Run {
     code: i32,

@@ -5,11 +5,9 @@
 //! (`webapi/` is dhis-2/dhis-web-api/src/main/java/org/hisp/dhis/webapi/,
 //! `dxf2/` is dhis-2/dhis-services/dhis-service-dxf2/src/main/java/org/hisp/dhis/dxf2/).
 
-mod common;
-
 use std::io::Read;
 
-use common::{PASSWORD, SimProcess, USER, http};
+use crate::common::{PASSWORD, SimProcess, USER, http};
 use serde_json::{Value, json};
 
 struct Answer {

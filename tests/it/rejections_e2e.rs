@@ -7,15 +7,14 @@
 //! periods (E7642, DataValueSetImportValidator.checkDataValueNotAlreadyApproved,
 //! the same in 2.39.6-2.42.1).
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use common::binary::Syncdeck;
-use common::{PASSWORD, SimProcess, USER, http};
+use crate::common;
+use crate::common::binary::Syncdeck;
+use crate::common::{PASSWORD, SimProcess, USER, http};
 
 async fn get(sim: &SimProcess, path: &str) -> Value {
     http()

@@ -2,8 +2,6 @@
 //! versions, and through flaky servers with retries), then keeping it in sync
 //! from a watermark: the destination's digest must equal the source's.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -15,10 +13,10 @@ use syncdeck::connectors::dhis2::{
     TrackerQuery, TrackerType,
 };
 
-use common::edits::{digest_differences, edit_source, root_of};
-use common::{SimProcess, client, digest, id};
+use crate::common::edits::{digest_differences, edit_source, root_of};
+use crate::common::{SimProcess, client, digest, id};
 
-/// Retries made by [`retry`] and [`next`] in this test binary.
+/// Retries made by [`retry`] and [`next`] in this module.
 static RETRIES: AtomicUsize = AtomicUsize::new(0);
 
 /// Calls again while the error is retryable (a flaky server), up to 40 times.

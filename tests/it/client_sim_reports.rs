@@ -1,8 +1,6 @@
 //! Import reports our DHIS2 client reads back from the simulator: reference
 //! errors by atomic mode, data value conflicts, tracker validation errors.
 
-mod common;
-
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
@@ -11,7 +9,7 @@ use syncdeck::connectors::dhis2::{
     MetadataImportParams, TrackerAtomicMode, TrackerImportParams, TrackerKind, TrackerQuery,
 };
 
-use common::{SimProcess, all_objects, client, id};
+use crate::common::{SimProcess, all_objects, client, id};
 
 #[tokio::test]
 async fn metadata_reference_errors_by_atomic_mode() {

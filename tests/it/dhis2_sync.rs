@@ -2,8 +2,6 @@
 //! simulators: plan, then sync_resource for every resource, full and
 //! incremental; progress, conflicts, selections, cancellation, flaky servers.
 
-mod common;
-
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -15,8 +13,9 @@ use syncdeck::connectors::dhis2::{
 };
 use tokio_util::sync::CancellationToken;
 
-use common::edits::{digest_differences, edit_source};
-use common::{PASSWORD, SimProcess, USER, all_objects, client, digest, id, sim_counter};
+use crate::common;
+use crate::common::edits::{digest_differences, edit_source};
+use crate::common::{PASSWORD, SimProcess, USER, all_objects, client, digest, id, sim_counter};
 
 /// Records what a sync reports; optionally cancels after the first page.
 #[derive(Default)]

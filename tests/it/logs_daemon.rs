@@ -3,13 +3,12 @@
 //! local settings file, `logs clear` from another process is honoured, and
 //! no password (wrong or right) ends up in any file.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::SimProcess;
+use crate::common;
+use crate::common::SimProcess;
 use serde_json::Value;
 
 const WRONG: &str = "wrong-Pa55word-7f3k";

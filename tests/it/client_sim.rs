@@ -2,8 +2,6 @@
 //! and streaming in every emulated version, and change detection.
 //! Copying and import reports: `client_sim_copy.rs`; failures: `client_sim_faults.rs`.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -14,7 +12,7 @@ use syncdeck::connectors::dhis2::{
     TrackerQuery, metadata_payload_counts, parse_timestamp,
 };
 
-use common::{SimProcess, client, digest};
+use crate::common::{self, SimProcess, client, digest};
 
 /// The types the simulator holds objects of, in dhis2-core's schema order
 /// (attributes and userRoles share order 100, so they are not compared).
@@ -387,7 +385,23 @@ async fn changes_since_the_server_watermark() {
     let watermark = c.system_info().await.unwrap().server_date;
     let root = root_org_unit(&c).await;
     let (sets, _) = all_objects(&c, "dataSets", "id", 50).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Each tick edits data elements, groups, data values and events under one
+    // lock; a group is deleted from the third tick on (src/sim/mutate.rs):
+    // once that deletion is listed, every change asserted below has happened.
+    common::eventually(
+        "a group deleted by --mutate-every",
+        Duration::from_secs(30),
+        async || {
+            let mut deleted = c
+                .deleted_objects("DataElementGroup", Some(watermark), 50)
+                .unwrap();
+            match deleted.next_page().await {
+                Some(Ok(page)) if !page.items.is_empty() => Some(()),
+                _ => None,
+            }
+        },
+    )
+    .await;
 
     for plural in ["dataElements", "dataElementGroups"] {
         let n = c

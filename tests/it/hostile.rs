@@ -1,4 +1,4 @@
-//! A hostile DHIS2 (tests/common/hostile.rs: a proxy in front of a real
+//! A hostile DHIS2 (tests/it/common/hostile.rs: a proxy in front of a real
 //! `syncdeck sim`) answering one endpoint badly at a time.
 //!
 //! - The client against every hostile answer of every endpoint it reads
@@ -9,8 +9,6 @@
 //!   resource fails, its watermark stays, the error names the endpoint; once
 //!   the proxy passes everything through again, the next sync makes the
 //!   destination equal to the source.
-
-mod common;
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -23,10 +21,11 @@ use syncdeck::connectors::dhis2::{
     TrackerKind, TrackerQuery,
 };
 
-use common::binary::Syncdeck;
-use common::edits::digest_differences;
-use common::hostile::{Answer, HostileProxy, Rule};
-use common::{PASSWORD, SimProcess, USER, digest, http};
+use crate::common;
+use crate::common::binary::Syncdeck;
+use crate::common::edits::digest_differences;
+use crate::common::hostile::{Answer, HostileProxy, Rule};
+use crate::common::{PASSWORD, SimProcess, USER, digest, http};
 
 fn client_for(url: &str, options: ClientOptions) -> Dhis2Client {
     Dhis2Client::new(url, Credentials::basic(USER, PASSWORD), options).unwrap()

@@ -2,8 +2,6 @@
 //! latency, bad credentials in each form DHIS2 deployments use, servers that
 //! are not DHIS2, a closed port; and token authentication.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -17,7 +15,8 @@ use syncdeck::connectors::dhis2::{
 };
 use tokio::net::TcpListener;
 
-use common::{PASSWORD, SimProcess, TOKEN, USER};
+use crate::common;
+use crate::common::{PASSWORD, SimProcess, TOKEN, USER};
 
 fn client_with(url: &str, credentials: Credentials, options: ClientOptions) -> Dhis2Client {
     Dhis2Client::new(url, credentials, options).unwrap()

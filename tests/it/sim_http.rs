@@ -1,9 +1,9 @@
 //! The simulator at the HTTP level: behaviours a sync can observe, checked
 //! without our client in between.
 
-mod common;
+use std::time::Duration;
 
-use common::{PASSWORD, SimProcess, USER, http};
+use crate::common::{self, PASSWORD, SimProcess, USER, http};
 use serde_json::{Value, json};
 
 async fn get(sim: &SimProcess, path: &str) -> (u16, Value) {
@@ -305,7 +305,21 @@ async fn mutations_bump_last_updated_and_record_deletions() {
     let sim = SimProcess::start(&["--mutate-every", "300ms"]);
     let (_, info) = get(&sim, "/api/system/info").await;
     let start = info["serverDate"].as_str().unwrap().to_string();
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Each tick edits data elements, data values and events under one lock;
+    // a deletion (of a group) comes from the third tick on (src/sim/mutate.rs):
+    // once one is listed, every change asserted below has happened.
+    common::eventually(
+        "a deletion by --mutate-every",
+        Duration::from_secs(30),
+        async || {
+            let (_, deleted) = get(&sim, &format!("/api/deletedObjects?deletedAt={start}")).await;
+            deleted["deletedObjects"]
+                .as_array()
+                .is_some_and(|d| !d.is_empty())
+                .then_some(())
+        },
+    )
+    .await;
     let (_, changed) = get(
         &sim,
         &format!("/api/dataElements?filter=lastUpdated:gt:{start}&fields=id"),
@@ -422,4 +436,36 @@ async fn async_metadata_and_data_value_imports_report_through_tasks() {
         (200, Value::Null),
         "job ids are per type: an empty body"
     );
+}
+
+/// `POST /api/_sim/clock?advance=`: the server's clock goes forward (a test
+/// lets time pass at the source without waiting); bad input is refused by name.
+#[tokio::test]
+async fn the_clock_is_put_forward_on_request() {
+    let sim = SimProcess::start(&[]);
+    let server_date = |info: &Value| {
+        chrono::NaiveDateTime::parse_from_str(
+            info["serverDate"].as_str().unwrap(),
+            "%Y-%m-%dT%H:%M:%S%.3f",
+        )
+        .unwrap()
+    };
+    let before = server_date(&get(&sim, "/api/system/info").await.1);
+    let (status, _) = post(&sim, "/api/_sim/clock?advance=2h", &json!({})).await;
+    assert_eq!(status, 200);
+    let after = server_date(&get(&sim, "/api/system/info").await.1);
+    let moved = after - before;
+    assert!(
+        moved >= chrono::Duration::hours(2) && moved < chrono::Duration::hours(3),
+        "{before} → {after}"
+    );
+    for bad in ["soon", "25h"] {
+        let (status, body) =
+            post(&sim, &format!("/api/_sim/clock?advance={bad}"), &json!({})).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(bad),
+            "{bad}: {body}"
+        );
+    }
 }

@@ -7,8 +7,6 @@
 //! times and leases are exact and no test races a timer. `database_clock`
 //! runs the same statements on the database clock, as production does.
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,6 +17,8 @@ use syncdeck::store::queue::{
     QueueStore, ResourceProgress, ResourceStatus,
 };
 use syncdeck::store::{DbTarget, Store};
+
+use crate::common;
 
 const LONG: Duration = Duration::from_secs(30);
 const SHORT: Duration = Duration::from_millis(200);

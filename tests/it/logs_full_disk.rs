@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const TEST: &str = "full_disk_loses_whole_records_says_so_once_and_counts_every_loss";
+/// This test's full name in the `it` binary, for `--exact`.
+const TEST: &str =
+    "logs_full_disk::full_disk_loses_whole_records_says_so_once_and_counts_every_loss";
 /// Set in the copy of this test that runs inside a user namespace.
 const IN_NAMESPACE: &str = "SYNCDECK_TEST_IN_USERNS";
 /// Jobs run while the disk is full: each logs ~400 B to syncdeck.log and

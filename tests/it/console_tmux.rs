@@ -1,11 +1,9 @@
 //! The console end to end: the real binary in tmux, driven by keys, read
 //! from the screen. `syncdeck demo` brings its own simulated servers.
 
-mod common;
-
 use std::time::Duration;
 
-use common::tmux::{self, Tmux, line_with};
+use crate::common::tmux::{self, Tmux, line_with};
 
 const WAIT: Duration = Duration::from_secs(60);
 

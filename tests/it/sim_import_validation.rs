@@ -2,9 +2,7 @@
 //! (2.39.6 / 2.41.3 dxf2/datavalueset/DataValueSetImportValidator.java,
 //! DefaultDataValueSetService.java; codes from dhis-api feedback/ErrorCode.java).
 
-mod common;
-
-use common::{PASSWORD, SimProcess, USER, http};
+use crate::common::{PASSWORD, SimProcess, USER, http};
 use serde_json::{Value, json};
 
 async fn call(sim: &SimProcess, post: Option<&Value>, path: &str) -> Value {

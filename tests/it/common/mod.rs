@@ -1,8 +1,6 @@
 //! Test support: the real `syncdeck sim` binary, spawned per test on a free
 //! port; PostgreSQL for store tests ([`pg`]).
 
-#![allow(dead_code)]
-
 pub mod binary;
 pub mod edits;
 pub mod hostile;
@@ -11,6 +9,7 @@ pub mod tmux;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 pub struct SimProcess {
     child: Child,
@@ -57,6 +56,27 @@ impl Drop for SimProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Calls `probe` every 100 ms until it returns `Some`, for at most `within`;
+/// then panics naming `what`. For waiting on something a timer makes happen
+/// (the simulator's `--mutate-every`, a clock tick) without guessing how long.
+pub async fn eventually<T>(
+    what: &str,
+    within: Duration,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(seen) = probe().await {
+            return seen;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {within:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -3,11 +3,9 @@
 //! checks a metadata import makes (E5002) and what `skipSharing` changes.
 //! Each test cites the dhis2-core tag and file it follows.
 
-mod common;
-
 use serde_json::{Value, json};
 
-use common::{PASSWORD, SimProcess, USER, http};
+use crate::common::{PASSWORD, SimProcess, USER, http};
 
 async fn get(sim: &SimProcess, path: &str) -> (u16, Value) {
     let r = http()

@@ -2,10 +2,8 @@
 //! server's time zone, and the events `orgUnit` parameter. Checked over HTTP
 //! without our client; each test cites the dhis2-core source it follows.
 
-mod common;
-
+use crate::common::{PASSWORD, SimProcess, USER, http};
 use chrono::{NaiveDateTime, Utc};
-use common::{PASSWORD, SimProcess, USER, http};
 use serde_json::{Value, json};
 
 async fn get(sim: &SimProcess, path: &str) -> (u16, Value) {

@@ -2,6 +2,10 @@
 //! ratatui instead of one per file), one module per area. Run one area with
 //! `cargo test --test it client_sim::`; shared helpers are in [`common`].
 
+// A test that meets the unexpected should stop there and say where: the
+// helpers and tests unwrap freely (Cargo.toml denies it in the crate itself).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 mod client_sim;

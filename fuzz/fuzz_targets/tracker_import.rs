@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use syncdeck::connectors::dhis2::tracker_report::{TrackerType, parse_tracker_import};
+use syncdeck::connectors::dhis2::{TrackerType, parse_tracker_import};
 use syncdeck_fuzz::{STATUSES, assert_inert, is_json};
 
 fuzz_target!(|data: &[u8]| {

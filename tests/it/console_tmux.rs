@@ -200,7 +200,9 @@ fn too_small_a_terminal_gets_a_message_and_read_only_refuses_commands() {
 
     let home = tempfile::tempdir().expect("tempdir");
     let t = console("demo --size small --read-only", home.path(), 120, 36);
-    let screen = t.wait_text("national-to-regional", WAIT);
+    // The config list's cursor, not the name in the log tail: the list has
+    // arrived, so `x` has a config to refuse.
+    let screen = t.wait_text("▶national-to-regional", WAIT);
     assert!(screen.contains("READ-ONLY"), "{screen}");
     t.keys(&["x"]);
     let screen = t.wait_text("read-only: cannot stop national-to-regional", WAIT);
@@ -231,7 +233,9 @@ fn log_viewer_lists_searches_jumps_and_clears_a_file() {
     });
 
     t.keys(&["4"]);
-    let screen = t.wait_text("Log files", WAIT);
+    // The listing arrives after the title: wait for its last file.
+    let screen = t.wait_text("sync_jobs.log", WAIT);
+    assert!(screen.contains("Log files"), "{screen}");
     for name in [
         "live",
         "syncdeck.log",

@@ -25,7 +25,6 @@ pub mod sample;
 pub mod scroll;
 pub mod settings;
 pub mod stats;
-pub mod tail;
 pub mod terminal;
 pub mod theme;
 pub mod update;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::config::AutoSettings;
 use crate::engine::events::SchedulerStatus;
 use crate::engine::handle::{ConfigStatus, Snapshot};
+use crate::logs::tail::{Tail, TailLevel};
 use crate::store::queue::{Job, JobProgress, JobState, ResourceProgress};
 use crate::store::state::{Detection, LifecycleState};
 
@@ -23,7 +24,6 @@ use super::list::clamp;
 use super::logview::LogViewState;
 use super::msg::Command;
 use super::settings::SettingsForm;
-use super::tail::Tail;
 use super::theme::Theme;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,38 +124,6 @@ pub enum Overlay {
         resources: Vec<ResourceProgress>,
         scroll: usize,
     },
-}
-
-/// The minimum log level the tail shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TailLevel {
-    Trace,
-    Debug,
-    Info,
-    Warn,
-    Error,
-}
-
-impl TailLevel {
-    pub fn next(self) -> TailLevel {
-        match self {
-            TailLevel::Trace => TailLevel::Debug,
-            TailLevel::Debug => TailLevel::Info,
-            TailLevel::Info => TailLevel::Warn,
-            TailLevel::Warn => TailLevel::Error,
-            TailLevel::Error => TailLevel::Trace,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TailLevel::Trace => "TRACE",
-            TailLevel::Debug => "DEBUG",
-            TailLevel::Info => "INFO",
-            TailLevel::Warn => "WARN",
-            TailLevel::Error => "ERROR",
-        }
-    }
 }
 
 /// Where the log tail is: following the newest line, or paused `back` lines

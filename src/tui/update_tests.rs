@@ -304,7 +304,7 @@ fn tail_scrolls_back_pauses_and_follows_again() {
     update(&mut m, key('G'));
     assert!(m.tail_view.follow);
     update(&mut m, key('v'));
-    assert_eq!(m.tail_view.min_level, super::model::TailLevel::Warn);
+    assert_eq!(m.tail_view.min_level, crate::logs::tail::TailLevel::Warn);
 }
 
 #[test]

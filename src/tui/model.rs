@@ -2,7 +2,7 @@
 //! draw it; nothing here does I/O. The model holds what every view shares
 //! (session, focus, the configs snapshot, overlay, input and status line)
 //! and one state struct per view (`dashboard`, `jobs`, `detections`, the
-//! log viewer's); each view's handler lives beside its state.
+//! log viewer's, all in `state`); the handlers in `update` change them.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -15,15 +15,15 @@ use crate::logs::tail::{Tail, TailLevel};
 use crate::store::queue::{Job, JobProgress, JobState, ResourceProgress};
 use crate::store::state::{Detection, LifecycleState};
 
-use super::dashboard::DashboardState;
-use super::detections::DetectionsState;
 use super::flash::Flash;
-use super::jobs::JobsState;
 use super::keymap::Keymap;
 use super::list::clamp;
-use super::logview::LogViewState;
 use super::msg::Command;
-use super::settings::SettingsForm;
+use super::state::dashboard::DashboardState;
+use super::state::detections::DetectionsState;
+use super::state::jobs::JobsState;
+use super::state::logview::LogViewState;
+use super::state::settings::SettingsForm;
 use super::theme::Theme;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use crate::store::queue::{Job, ResourceProgress};
 use crate::tui::keymap::Action;
 use crate::tui::model::{Model, Overlay};
 use crate::tui::msg::Command;
-use crate::tui::settings::SettingsForm;
+use crate::tui::state::settings::SettingsForm;
 
 pub fn draw(frame: &mut Frame, model: &Model, overlay: &Overlay, area: Rect) {
     match overlay {

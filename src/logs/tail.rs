@@ -1,10 +1,11 @@
 //! The console's live log tail: a tracing layer that keeps the newest lines
 //! in memory and wakes the console when one arrives.
 //!
-//! We do not use tui-logger here: its mover thread
-//! wakes 100 times a second even when idle, it is a process-wide singleton
-//! (snapshot tests would share it), and it cannot filter by text. This is a
-//! ring buffer behind a mutex and a `Notify`: no thread, no polling.
+//! We do not use tui-logger here: its mover thread wakes 100 times a second
+//! even when idle, it is a process-wide singleton (snapshot tests would share
+//! it), and it cannot filter by text. This is a ring buffer behind a mutex and
+//! a `Notify`: no thread, no polling. It sits in `logs` (not the console) so
+//! that `logging.rs` can install the layer without depending on the console.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;

@@ -41,11 +41,11 @@ pub fn init_stderr() {
 /// up, or `SYNCDECK_LOG`); nothing on the terminal it draws on (a failed
 /// write reaches its status line through `LogFiles::health`).
 pub fn init_console(
-    tail: std::sync::Arc<crate::tui::tail::Tail>,
+    tail: std::sync::Arc<crate::logs::tail::Tail>,
     dir: &Path,
 ) -> anyhow::Result<LogFiles> {
     let settings = LogSettings::load_default()?;
-    let to_tail = crate::tui::tail::TailLayer::new(tail)
+    let to_tail = crate::logs::tail::TailLayer::new(tail)
         .with_filter(filter("info"))
         .boxed();
     init_files(

@@ -1,6 +1,9 @@
 //! Text from outside (remote names, error messages, config values) made safe
 //! to print: control and bidi characters are shown escaped, never sent to the
 //! terminal.
+//!
+//! Also the formats the CLI and the console share: sizes, times, and relative
+//! times (one function per form, named by where it is printed).
 
 /// Escapes control and bidi characters (so network text can't drive the
 /// terminal) and caps the length in characters.
@@ -80,14 +83,58 @@ pub fn when(ms: Option<i64>) -> String {
         )
 }
 
-/// `in 4m 10s` / `3s ago` relative to `now` (ms).
-pub fn relative(ms: i64, now: i64) -> String {
-    let secs = (ms - now) / 1000;
+// Relative times: a time (ms) against now (ms), in the three forms the
+// program prints. All of them live here so one rule decides each form.
+
+/// For a sentence the CLI prints, exact in humantime's units:
+/// `next check in 4m 10s`, `5s ago`.
+pub fn relative_sentence(at: i64, now: i64) -> String {
+    let secs = (at - now) / 1000;
     let d = humantime::format_duration(std::time::Duration::from_secs(secs.unsigned_abs()));
     if secs >= 0 {
         format!("in {d}")
     } else {
         format!("{d} ago")
+    }
+}
+
+/// For a console column, two units at most: `in 4m12s`, `2m00s ago`.
+pub fn relative_column(at: i64, now: i64) -> String {
+    let d = (at - now) / 1000;
+    if d >= 0 {
+        format!("in {}", duration_column(d as u64))
+    } else {
+        format!("{} ago", duration_column(d.unsigned_abs()))
+    }
+}
+
+/// For a narrow console column, one unit: `in 4m`, `2m ago`.
+pub fn relative_narrow(at: i64, now: i64) -> String {
+    let d = (at - now) / 1000;
+    if d >= 0 {
+        format!("in {}", duration_narrow(d as u64))
+    } else {
+        format!("{} ago", duration_narrow(d.unsigned_abs()))
+    }
+}
+
+/// Seconds for a console column: `42s`, `4m12s`, `2h05m`, `3d4h`.
+pub fn duration_column(s: u64) -> String {
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..86400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
+/// Seconds as one unit, for narrow columns: `42s`, `4m`, `2h`, `3d`.
+pub fn duration_narrow(s: u64) -> String {
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
     }
 }
 
@@ -97,8 +144,14 @@ mod tests {
 
     #[test]
     fn relative_times() {
-        assert_eq!(relative(61_000, 0), "in 1m 1s");
-        assert_eq!(relative(0, 5_000), "5s ago");
+        assert_eq!(relative_sentence(61_000, 0), "in 1m 1s");
+        assert_eq!(relative_sentence(0, 5_000), "5s ago");
+        assert_eq!(relative_column(0, 120_000), "2m00s ago");
+        assert_eq!(relative_column(252_000, 0), "in 4m12s");
+        assert_eq!(relative_narrow(252_000, 0), "in 4m");
+        assert_eq!(duration_column(252), "4m12s");
+        assert_eq!(duration_column(7_500), "2h05m");
+        assert_eq!(duration_narrow(7_500), "2h");
     }
 
     #[test]

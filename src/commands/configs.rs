@@ -9,7 +9,7 @@ use super::print_json;
 use crate::config::AutoSettings;
 use crate::engine::{ConfigStatus, EngineHandle, Snapshot};
 use crate::store::queue::{Job, JobState, ResourceProgress};
-use crate::text::{inert, relative, when};
+use crate::text::{inert, relative_sentence, when};
 
 pub async fn list(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode> {
     let snapshot = engine.snapshot().await?;
@@ -143,18 +143,18 @@ fn print_status(c: &ConfigStatus, snapshot: &Snapshot) {
         println!(
             "  cooldown until {} ({})",
             when(Some(until)),
-            relative(until, now)
+            relative_sentence(until, now)
         );
     }
     if let Some(until) = l.throttled_until.filter(|&u| u > now) {
         println!(
             "  throttled until {} ({})",
             when(Some(until)),
-            relative(until, now)
+            relative_sentence(until, now)
         );
     }
     if let Some(next) = l.next_check_at.filter(|&n| c.active && n > now) {
-        println!("  next check {}", relative(next, now));
+        println!("  next check {}", relative_sentence(next, now));
     }
     if let Some(job) = &c.running_job {
         let p = &job.progress;

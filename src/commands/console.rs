@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::engine::{EngineHandle, EngineOptions, WorkerOptions};
+use crate::logs::tail::Tail;
 use crate::store::DbTarget;
 use crate::tui::flash::Flash;
 use crate::tui::keymap::{Keymap, user_keymap_path};
 use crate::tui::model::{Model, Session};
-use crate::tui::tail::Tail;
 use crate::tui::theme::Theme;
 
 /// The console's logs: the in-memory tail and the files it writes (the

@@ -15,6 +15,7 @@ pub mod names;
 pub mod rotate;
 pub mod search;
 pub mod settings;
+pub mod tail;
 pub mod writer;
 
 pub use catalog::{LogCatalog, LogEntry, SelectError};

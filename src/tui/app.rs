@@ -11,10 +11,10 @@ use futures_util::StreamExt;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::MissedTickBehavior;
 
-use super::logview::session::{LogSession, clear_log};
-use super::logview::{LogOp, LogReply};
+use super::log_session::{LogSession, clear_log};
 use super::model::{Model, View};
 use super::msg::{Command, Effect, Msg};
+use super::state::logview::{LogOp, LogReply};
 use super::stats::FrameStats;
 use super::terminal::Tui;
 use super::update::update;

@@ -2,7 +2,7 @@
 //! draw it; nothing here does I/O. The model holds what every view shares
 //! (session, focus, the configs snapshot, overlay, input and status line)
 //! and one state struct per view (`dashboard`, `jobs`, `detections`, the
-//! log viewer's); each view's handler lives beside its state.
+//! log viewer's, all in `state`); the handlers in `update` change them.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -11,19 +11,19 @@ use std::sync::Arc;
 use crate::config::AutoSettings;
 use crate::engine::events::SchedulerStatus;
 use crate::engine::handle::{ConfigStatus, Snapshot};
+use crate::logs::tail::{Tail, TailLevel};
 use crate::store::queue::{Job, JobProgress, JobState, ResourceProgress};
 use crate::store::state::{Detection, LifecycleState};
 
-use super::dashboard::DashboardState;
-use super::detections::DetectionsState;
 use super::flash::Flash;
-use super::jobs::JobsState;
 use super::keymap::Keymap;
 use super::list::clamp;
-use super::logview::LogViewState;
 use super::msg::Command;
-use super::settings::SettingsForm;
-use super::tail::Tail;
+use super::state::dashboard::DashboardState;
+use super::state::detections::DetectionsState;
+use super::state::jobs::JobsState;
+use super::state::logview::LogViewState;
+use super::state::settings::SettingsForm;
 use super::theme::Theme;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,38 +124,6 @@ pub enum Overlay {
         resources: Vec<ResourceProgress>,
         scroll: usize,
     },
-}
-
-/// The minimum log level the tail shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TailLevel {
-    Trace,
-    Debug,
-    Info,
-    Warn,
-    Error,
-}
-
-impl TailLevel {
-    pub fn next(self) -> TailLevel {
-        match self {
-            TailLevel::Trace => TailLevel::Debug,
-            TailLevel::Debug => TailLevel::Info,
-            TailLevel::Info => TailLevel::Warn,
-            TailLevel::Warn => TailLevel::Error,
-            TailLevel::Error => TailLevel::Trace,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TailLevel::Trace => "TRACE",
-            TailLevel::Debug => "DEBUG",
-            TailLevel::Info => "INFO",
-            TailLevel::Warn => "WARN",
-            TailLevel::Error => "ERROR",
-        }
-    }
 }
 
 /// Where the log tail is: following the newest line, or paused `back` lines

@@ -13,7 +13,7 @@ use crate::logs::LogHealth;
 use crate::store::queue::{Job, ResourceProgress};
 use crate::store::state::Detection;
 
-use super::logview::{LogOp, LogReply};
+use super::state::logview::{LogOp, LogReply};
 
 #[derive(Debug)]
 pub enum Msg {

@@ -10,9 +10,9 @@ use crate::store::queue::{Job, JobKind, JobProgress, JobState, ResourceProgress,
 use crate::store::state::{Detection, LifecycleState};
 
 use super::keymap::Keymap;
-use super::model::{ConfigRow, LiveJob, Model, Session, TailLevel};
-use super::tail::{Tail, TailLine};
+use super::model::{ConfigRow, LiveJob, Model, Session};
 use super::theme::Theme;
+use crate::logs::tail::{Tail, TailLevel, TailLine};
 
 /// 2026-11-21 10:00:00 UTC.
 pub const NOW: i64 = 1_795_255_200_000;

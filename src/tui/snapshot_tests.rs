@@ -9,7 +9,7 @@ use ratatui::style::Color;
 use super::model::{Model, Overlay, Pane, View};
 use super::msg::Command;
 use super::sample;
-use super::settings::SettingsForm;
+use super::state::settings::SettingsForm;
 use super::views;
 
 fn render(model: &Model, w: u16, h: u16) -> String {
@@ -97,7 +97,7 @@ fn detections_view() {
 fn logs_view_renders_escapes_inert() {
     let mut m = sample::model();
     m.view = View::Logs;
-    m.logview.mode = super::logview::Mode::Live;
+    m.logview.mode = super::state::logview::Mode::Live;
     both_sizes("logs", &m);
     let screen = render(&m, 160, 48);
     assert!(screen.contains("\\u{1b}]0;pwned\\u{7}"), "{screen}");
@@ -141,7 +141,7 @@ fn too_small_terminal_says_so() {
 
 // ---- the log viewer, over real files in a temporary directory ----
 
-use super::logview::fixture::{code, send, type_keys, viewer};
+use super::log_fixture::{code, send, type_keys, viewer};
 use crossterm::event::KeyCode;
 
 #[test]

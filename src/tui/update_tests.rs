@@ -304,7 +304,7 @@ fn tail_scrolls_back_pauses_and_follows_again() {
     update(&mut m, key('G'));
     assert!(m.tail_view.follow);
     update(&mut m, key('v'));
-    assert_eq!(m.tail_view.min_level, super::model::TailLevel::Warn);
+    assert_eq!(m.tail_view.min_level, crate::logs::tail::TailLevel::Warn);
 }
 
 #[test]
@@ -335,8 +335,8 @@ fn a_user_keymap_changes_what_a_key_does() {
 
 // ---- the log viewer: keys in, viewer state and session ops out ----
 
-use super::logview::fixture;
-use super::logview::{
+use super::log_fixture;
+use super::state::logview::{
     DocAction, DocFrame, FileView, Jump, ListedFile, LogOp, LogReply, Mode, Top, ViewAt,
 };
 
@@ -365,7 +365,7 @@ fn logs_model() -> Model {
 /// A frame of `rows` rows, all on hand, index done.
 /// `rows` rows, all of them in the frame.
 fn frame(rows: usize, following: bool) -> DocFrame {
-    super::logview::fixture::doc_frame(rows, 0, rows, following)
+    super::log_fixture::doc_frame(rows, 0, rows, following)
 }
 
 /// `logs_model` with syncdeck.log opened and answered.
@@ -495,7 +495,7 @@ fn search_jumps_and_goto_become_session_ops() {
     assert_eq!(m.logview.open_file().map(|f| f.pending), Some(1));
 
     // Lower case searches any case; `re:` is a regular expression.
-    let q = super::logview::keys::parse_query("re:time(out)?").expect("query");
+    let q = super::update::logview::parse_query("re:time(out)?").expect("query");
     assert!(q.regex && q.ignore_case);
 
     // n from the end: the first match from the top of the screen on.
@@ -622,24 +622,24 @@ fn esc_stops_indexing_before_leaving_and_ticks_poll_one_at_a_time() {
 
 #[test]
 fn over_real_files_level_filter_export_and_clear_work_end_to_end() {
-    let (mut m, mut s, dir) = fixture::viewer(80, 24);
-    fixture::type_keys(&mut m, &mut s, "j");
-    fixture::send(&mut m, &mut s, code(KeyCode::Enter));
+    let (mut m, mut s, dir) = log_fixture::viewer(80, 24);
+    log_fixture::type_keys(&mut m, &mut s, "j");
+    log_fixture::send(&mut m, &mut s, code(KeyCode::Enter));
     assert_eq!(
         m.logview.open_file().map(FileView::rows),
-        Some(fixture::MAIN_LINES)
+        Some(log_fixture::MAIN_LINES)
     );
     // v: INFO, WARN, ERROR.
-    fixture::type_keys(&mut m, &mut s, "vvv");
+    log_fixture::type_keys(&mut m, &mut s, "vvv");
     assert_eq!(m.logview.open_file().map(FileView::rows), Some(6));
     // First error from the top, then the next one.
-    fixture::type_keys(&mut m, &mut s, "g]");
+    log_fixture::type_keys(&mut m, &mut s, "g]");
     assert_eq!(m.logview.open_file().and_then(|f| f.current), Some(0));
-    fixture::type_keys(&mut m, &mut s, "]");
+    log_fixture::type_keys(&mut m, &mut s, "]");
     assert_eq!(m.logview.open_file().and_then(|f| f.current), Some(1));
 
     // Export: the dispatcher's effect is routed to the session as app does.
-    let effects = fixture::send(&mut m, &mut s, key('S'));
+    let effects = log_fixture::send(&mut m, &mut s, key('S'));
     assert_eq!(effects.len(), 1, "{effects:?}");
     let reply = s.handle(LogOp::Export { doc: 1 });
     update(&mut m, Msg::Log(reply));
@@ -660,22 +660,22 @@ fn over_real_files_level_filter_export_and_clear_work_end_to_end() {
     assert!(text.lines().all(|l| l.contains("[ERROR]")), "{text}");
 
     // Clear: confirmed, done by the session's clear, the file reopened empty.
-    fixture::send(&mut m, &mut s, key('c'));
-    let effects = fixture::send(&mut m, &mut s, key('y'));
+    log_fixture::send(&mut m, &mut s, key('c'));
+    let effects = log_fixture::send(&mut m, &mut s, key('y'));
     assert_eq!(
         effects,
         vec![Effect::Run(Command::ClearLog {
             name: "syncdeck.log".into()
         })]
     );
-    let result = super::logview::session::clear_log(None, dir.path(), "syncdeck.log");
+    let result = super::log_session::clear_log(None, dir.path(), "syncdeck.log");
     let reply = LogReply::Cleared {
         name: "syncdeck.log".into(),
         result,
     };
     let effects = update(&mut m, Msg::Log(reply));
-    fixture::run(&mut m, &mut s, effects);
-    fixture::settle(&mut m, &mut s);
+    log_fixture::run(&mut m, &mut s, effects);
+    log_fixture::settle(&mut m, &mut s);
     assert_eq!(
         std::fs::metadata(dir.path().join("syncdeck.log"))
             .map(|m| m.len())
@@ -693,7 +693,7 @@ fn over_real_files_level_filter_export_and_clear_work_end_to_end() {
         "syncdeck.log.1",
         "notes.txt",
     ] {
-        let err = super::logview::session::clear_log(None, dir.path(), bad).expect_err(bad);
+        let err = super::log_session::clear_log(None, dir.path(), bad).expect_err(bad);
         assert!(!err.is_empty());
     }
 }

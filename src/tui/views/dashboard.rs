@@ -7,11 +7,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Sparkline, Table};
 
-use super::widgets::{
-    block, count, gauge, inert, rate, ratio, relative, relative_short, secs, short, span_ms,
-};
+use super::widgets::{block, count, gauge, inert, rate, ratio, span_ms};
 use crate::engine::events::SchedulerStatus;
 use crate::store::queue::{JobState, ResourceStatus};
+use crate::text::{duration_column, duration_narrow, relative_column, relative_narrow};
 use crate::tui::model::{ConfigRow, Model, Pane};
 use crate::tui::theme::Theme;
 
@@ -61,11 +60,17 @@ fn badges(model: &Model, c: &ConfigRow) -> Vec<Span<'static>> {
     }
     match model.scheduler_of(c) {
         SchedulerStatus::Cooldown { until } => badge(
-            format!("cooldown {}", short(((until - now).max(0) / 1000) as u64)),
+            format!(
+                "cooldown {}",
+                duration_narrow(((until - now).max(0) / 1000) as u64)
+            ),
             theme.warn(),
         ),
         SchedulerStatus::Throttled { until } => badge(
-            format!("throttled {}", short(((until - now).max(0) / 1000) as u64)),
+            format!(
+                "throttled {}",
+                duration_narrow(((until - now).max(0) / 1000) as u64)
+            ),
             theme.warn(),
         ),
         SchedulerStatus::Crashed { .. } => badge("crashed".into(), theme.error()),
@@ -83,13 +88,16 @@ fn next_check(model: &Model, c: &ConfigRow) -> String {
     match model.scheduler_of(c) {
         SchedulerStatus::Stopped => "-".into(),
         SchedulerStatus::Waiting { next_check_at } => {
-            secs(((next_check_at - now).max(0) / 1000) as u64)
+            duration_column(((next_check_at - now).max(0) / 1000) as u64)
         }
         // The state column already says how long.
         SchedulerStatus::Cooldown { .. } | SchedulerStatus::Throttled { .. } => "-".into(),
         SchedulerStatus::Detecting => "checking".into(),
         SchedulerStatus::Delaying { until } => {
-            format!("sync {}", secs(((until - now).max(0) / 1000) as u64))
+            format!(
+                "sync {}",
+                duration_column(((until - now).max(0) / 1000) as u64)
+            )
         }
         SchedulerStatus::Crashed { .. } => "restart".into(),
     }
@@ -106,7 +114,7 @@ fn last_result(model: &Model, c: &ConfigRow) -> Span<'static> {
         Some(j) => {
             let when = j
                 .finished_at
-                .map(|t| relative_short(t, model.db_now()))
+                .map(|t| relative_narrow(t, model.db_now()))
                 .unwrap_or_default();
             match j.state {
                 JobState::Completed if j.progress.errors > 0 => {
@@ -300,7 +308,7 @@ fn summary_lines(model: &Model, config: &ConfigRow, width: u16) -> Vec<Line<'sta
                 .as_ref()
                 .and_then(|j| j.started_at)
                 .map_or_else(|| "-".into(), |s| span_ms(s, now));
-            let eta = live.eta_secs.map_or_else(|| "-".into(), secs);
+            let eta = live.eta_secs.map_or_else(|| "-".into(), duration_column);
             let earlier = config.running_job.as_ref().and_then(|j| {
                 j.last_error.as_ref().map(|e| {
                     Line::from(vec![
@@ -359,7 +367,9 @@ fn idle_lines(model: &Model, config: &ConfigRow) -> Vec<Line<'static>> {
             theme.dim(),
         ))),
         Some(j) => {
-            let when = j.finished_at.map_or_else(String::new, |t| relative(t, now));
+            let when = j
+                .finished_at
+                .map_or_else(String::new, |t| relative_column(t, now));
             let took = match (j.started_at, j.finished_at) {
                 (Some(s), Some(f)) => format!(" in {}", span_ms(s, f)),
                 _ => String::new(),
@@ -390,7 +400,7 @@ fn idle_lines(model: &Model, config: &ConfigRow) -> Vec<Line<'static>> {
                     next.id,
                     next.attempt,
                     next.max_attempts,
-                    relative(next.run_at, now)
+                    relative_column(next.run_at, now)
                 ),
                 theme.warn(),
             ),
@@ -401,7 +411,7 @@ fn idle_lines(model: &Model, config: &ConfigRow) -> Vec<Line<'static>> {
         lines.push(Line::from(Span::styled(
             format!(
                 "Cooldown after an error: checks resume {}.",
-                relative(until, now)
+                relative_column(until, now)
             ),
             theme.warn(),
         )));
@@ -473,7 +483,7 @@ fn history_table(frame: &mut Frame, model: &Model, area: Rect) {
             Cell::from(j.state.as_str()).style(style),
             Cell::from(count(j.progress.synced)),
             Cell::from(count(j.progress.errors)),
-            Cell::from(relative(
+            Cell::from(relative_column(
                 j.finished_at.or(j.started_at).unwrap_or(j.created_at),
                 now,
             )),

@@ -6,7 +6,8 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::widgets::{block, clock, count, inert, relative};
+use super::widgets::{block, clock, count, inert};
+use crate::text::relative_column;
 use crate::tui::model::Model;
 
 pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
@@ -45,7 +46,7 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
                     if i == cursor { theme.cursor() } else { " " },
                     clock(model, d.at)
                 )),
-                Cell::from(relative(d.at, now)),
+                Cell::from(relative_column(d.at, now)),
                 Cell::from(inert(&model.config_name(Some(d.config_id)), 30)),
                 Cell::from(inert(&d.resource, 60)),
                 Cell::from(if d.exact {

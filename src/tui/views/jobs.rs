@@ -6,8 +6,9 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use super::widgets::{block, count, inert, relative, span_ms};
+use super::widgets::{block, count, inert, span_ms};
 use crate::store::queue::JobState;
+use crate::text::relative_column;
 use crate::tui::model::Model;
 
 pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
@@ -54,8 +55,10 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
                 JobState::Cancelled => theme.dim(),
             };
             let when = match j.state {
-                JobState::Queued if j.run_at > now => format!("due {}", relative(j.run_at, now)),
-                _ => relative(j.finished_at.or(j.started_at).unwrap_or(j.created_at), now),
+                JobState::Queued if j.run_at > now => {
+                    format!("due {}", relative_column(j.run_at, now))
+                }
+                _ => relative_column(j.finished_at.or(j.started_at).unwrap_or(j.created_at), now),
             };
             let took = match (j.started_at, j.finished_at) {
                 (Some(s), Some(f)) => span_ms(s, f),

@@ -5,12 +5,12 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::tail::tail_pane;
-use crate::tui::logview::Mode;
 use crate::tui::model::Model;
+use crate::tui::state::logview::Mode;
 
 pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     match model.logview.mode {
         Mode::Live => tail_pane(frame, model, area, true),
-        _ => crate::tui::logview::view::draw(frame, model, area),
+        _ => super::log_viewer::draw(frame, model, area),
     }
 }

@@ -7,6 +7,8 @@ mod detections;
 mod header;
 mod help;
 mod jobs;
+mod log_text;
+mod log_viewer;
 mod logs;
 mod overlays;
 mod resources;
@@ -161,8 +163,8 @@ fn hint_bar(frame: &mut Frame, model: &Model, area: Rect) {
             (k(Action::Back), "back"),
             (k(Action::Help), "help"),
         ],
-        (None, View::Logs, _) if model.logview.mode != crate::tui::logview::Mode::Live => {
-            crate::tui::logview::view::hints(model)
+        (None, View::Logs, _) if model.logview.mode != crate::tui::state::logview::Mode::Live => {
+            log_viewer::hints(model)
         }
         (None, View::Dashboard, Pane::Tail) | (None, View::Logs, _) => vec![
             (k(Action::Up), "scroll back"),

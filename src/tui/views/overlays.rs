@@ -5,12 +5,13 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
-use super::widgets::{block, centered, count, hints, inert, relative, span_ms};
+use super::widgets::{block, centered, count, hints, inert, span_ms};
 use crate::store::queue::{Job, ResourceProgress};
+use crate::text::relative_column;
 use crate::tui::keymap::Action;
 use crate::tui::model::{Model, Overlay};
 use crate::tui::msg::Command;
-use crate::tui::settings::SettingsForm;
+use crate::tui::state::settings::SettingsForm;
 
 pub fn draw(frame: &mut Frame, model: &Model, overlay: &Overlay, area: Rect) {
     match overlay {
@@ -152,7 +153,7 @@ fn job_detail(
             job.kind.as_str(),
             job.attempt,
             job.max_attempts,
-            relative(job.created_at, now),
+            relative_column(job.created_at, now),
             took,
             inert(&job.reason, 80)
         )),

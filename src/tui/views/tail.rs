@@ -8,7 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::widgets::block;
-use crate::tui::model::{Model, TailLevel};
+use crate::logs::tail::TailLevel;
+use crate::tui::model::Model;
 
 pub fn tail_pane(frame: &mut Frame, model: &Model, area: Rect, focused: bool) {
     let theme = &model.theme;

@@ -71,49 +71,9 @@ pub fn rate(per_sec: f64) -> String {
     }
 }
 
-/// Seconds as `42s`, `4m12s`, `2h05m`, `3d4h`.
-pub fn secs(s: u64) -> String {
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        3600..86400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d{}h", s / 86400, (s % 86400) / 3600),
-    }
-}
-
-/// Seconds as one unit, for narrow columns: `42s`, `4m`, `2h`, `3d`.
-pub fn short(s: u64) -> String {
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86400 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86400),
-    }
-}
-
-/// `in 4m` or `2m ago`, one unit.
-pub fn relative_short(at: i64, now: i64) -> String {
-    let d = (at - now) / 1000;
-    if d >= 0 {
-        format!("in {}", short(d as u64))
-    } else {
-        format!("{} ago", short(d.unsigned_abs()))
-    }
-}
-
-/// `in 4m12s` or `2m ago` for a time (ms) against now (ms).
-pub fn relative(at: i64, now: i64) -> String {
-    let d = (at - now) / 1000;
-    if d >= 0 {
-        format!("in {}", secs(d as u64))
-    } else {
-        format!("{} ago", secs(d.unsigned_abs()))
-    }
-}
-
 /// Duration between two times in ms.
 pub fn span_ms(from: i64, to: i64) -> String {
-    secs(((to - from).max(0) / 1000) as u64)
+    crate::text::duration_column(((to - from).max(0) / 1000) as u64)
 }
 
 /// A rectangle of at most `w`×`h` in the middle of `area`.
@@ -165,8 +125,6 @@ mod tests {
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(rate(12_345.0), "12.3k/s");
         assert_eq!(rate(0.0), "-");
-        assert_eq!(secs(252), "4m12s");
-        assert_eq!(secs(7_500), "2h05m");
-        assert_eq!(relative(0, 120_000), "2m00s ago");
+        assert_eq!(span_ms(0, 252_000), "4m12s");
     }
 }

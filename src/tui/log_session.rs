@@ -9,7 +9,9 @@ use crate::logs::export::default_exports_dir;
 use crate::logs::{DocUpdate, LogCatalog, LogDocument, LogFiles, LogLevel};
 use crate::tui::flash::Flash;
 
-use super::{DocAction, DocFrame, Jump, ListedFile, LogOp, LogReply, Top, ViewAt};
+use crate::tui::state::logview::{
+    DocAction, DocFrame, Jump, ListedFile, LogOp, LogReply, Top, ViewAt,
+};
 
 /// Lines shown above a jump target, for context.
 const JUMP_CONTEXT: usize = 3;
@@ -362,7 +364,7 @@ pub fn clear_log(files: Option<&LogFiles>, dir: &Path, name: &str) -> Result<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::logview::fixture;
+    use crate::tui::log_fixture;
     use std::io::Write;
 
     fn poll(session: &mut LogSession, view: ViewAt) -> LogReply {
@@ -375,7 +377,7 @@ mod tests {
 
     #[test]
     fn a_quiet_followed_file_is_polled_without_reading_lines() {
-        let dir = fixture::log_dir();
+        let dir = log_fixture::log_dir();
         let mut s = LogSession::new(Some(dir.path().to_path_buf()));
         let view = ViewAt {
             top: Top::End,
@@ -429,7 +431,7 @@ mod tests {
 
     #[test]
     fn files_are_opened_only_by_listed_names() {
-        let dir = fixture::log_dir();
+        let dir = log_fixture::log_dir();
         std::os::unix::fs::symlink("/etc/passwd", dir.path().join("auto_sync.log.3"))
             .expect("symlink");
         let mut s = LogSession::new(Some(dir.path().to_path_buf()));

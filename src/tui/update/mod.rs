@@ -9,19 +9,25 @@
 //! `:` commands, view switches, engine events) and leaves each view's own
 //! keys to its handler.
 
+pub mod dashboard;
+pub mod detections;
+pub mod jobs;
+pub mod logview;
+pub mod overlay;
+pub mod settings;
+
 use crossterm::event::{KeyEvent, KeyEventKind};
 
 use crate::engine::events::EngineEvent;
 use crate::logs::LogHealth;
 use crate::store::queue::JobState;
 
-use super::flash::Flash;
-use super::input::{self, Submitted};
-use super::keymap::Action;
-use super::model::{Input, LiveJob, Model, Overlay, Pane, View, finished};
-use super::msg::{Effect, Msg};
-use super::scroll::scroll_tail;
-use super::{dashboard, detections, jobs, logview, overlay, settings};
+use crate::tui::flash::Flash;
+use crate::tui::input::{self, Submitted};
+use crate::tui::keymap::Action;
+use crate::tui::model::{Input, LiveJob, Model, Overlay, Pane, View, finished};
+use crate::tui::msg::{Effect, Msg};
+use crate::tui::scroll::scroll_tail;
 
 /// Seconds between reloads of the snapshot when nothing told us to: another
 /// process (a daemon, `syncdeck stop` in another shell) may have changed it.
@@ -37,14 +43,14 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             on_key(model, key)
         }
         Msg::Engine(event) => on_engine(model, event),
-        Msg::Snapshot(snapshot) => dashboard::update::on_snapshot(model, *snapshot),
+        Msg::Snapshot(snapshot) => dashboard::on_snapshot(model, *snapshot),
         Msg::History {
             config_id,
             jobs,
             resources,
-        } => dashboard::update::on_history(model, config_id, jobs, resources),
-        Msg::Jobs(jobs) => jobs::update::on_loaded(model, jobs),
-        Msg::Detections(d) => detections::update::on_loaded(model, d),
+        } => dashboard::on_history(model, config_id, jobs, resources),
+        Msg::Jobs(jobs) => jobs::on_loaded(model, jobs),
+        Msg::Detections(d) => detections::on_loaded(model, d),
         Msg::JobDetail(job, resources) => {
             model.overlay = Some(Overlay::JobDetail {
                 job,
@@ -70,11 +76,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Screen { width: _, height } => {
             model.dirty = true;
             let mut effects = vec![Effect::Repaint];
-            effects.extend(logview::keys::on_screen(model, height));
+            effects.extend(logview::on_screen(model, height));
             effects
         }
-        Msg::Log(reply) => logview::keys::on_reply(model, reply),
-        Msg::LogTick => logview::keys::on_poll_tick(model),
+        Msg::Log(reply) => logview::on_reply(model, reply),
+        Msg::LogTick => logview::on_poll_tick(model),
         Msg::LogLines => {
             // Only the tail pane shows them; a paused tail does not move.
             if model.tail_view.follow {
@@ -110,10 +116,10 @@ fn on_log_health(model: &mut Model, health: LogHealth) {
 /// Loads the data of the current view.
 fn view_loads(model: &Model) -> Vec<Effect> {
     match model.view {
-        View::Jobs => jobs::update::loads(),
-        View::Detections => detections::update::loads(),
-        View::Dashboard => dashboard::update::loads(model),
-        View::Logs => logview::keys::loads(),
+        View::Jobs => jobs::loads(),
+        View::Detections => detections::loads(),
+        View::Dashboard => dashboard::loads(model),
+        View::Logs => logview::loads(),
     }
 }
 
@@ -122,7 +128,7 @@ fn on_tick(model: &mut Model, now: i64) -> Vec<Effect> {
     model.now = now;
     // The clock and countdowns move once a second: one cheap frame.
     model.dirty = true;
-    dashboard::update::sample_throughput(model);
+    dashboard::sample_throughput(model);
     if now / SNAPSHOT_EVERY_MS != previous / SNAPSHOT_EVERY_MS {
         let mut effects = vec![Effect::LoadSnapshot];
         if matches!(model.view, View::Jobs | View::Detections | View::Logs) {
@@ -142,13 +148,13 @@ fn on_engine(model: &mut Model, event: EngineEvent) -> Vec<Effect> {
             Vec::new()
         }
         EngineEvent::Detection { .. } => match model.view {
-            View::Detections => detections::update::loads(),
+            View::Detections => detections::loads(),
             _ => Vec::new(),
         },
         EngineEvent::JobQueued { .. } | EngineEvent::ConfigsChanged => {
             let mut effects = vec![Effect::LoadSnapshot];
             if model.view == View::Jobs {
-                effects.extend(jobs::update::loads());
+                effects.extend(jobs::loads());
             }
             effects
         }
@@ -208,11 +214,11 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     if model.input.is_some() {
         return match input::on_key(model, key) {
             Some(Submitted::Command(cmd)) => run_command_line(model, cmd.trim()),
-            Some(Submitted::Search(text)) => logview::keys::search(model, &text),
+            Some(Submitted::Search(text)) => logview::search(model, &text),
             None => Vec::new(),
         };
     }
-    if settings::update::on_edit_key(model, key) {
+    if settings::on_edit_key(model, key) {
         return Vec::new();
     }
     let in_dialog = matches!(model.overlay, Some(Overlay::Confirm(_)));
@@ -236,7 +242,7 @@ fn run_command_line(model: &mut Model, cmd: &str) -> Vec<Effect> {
         "detections" | "history" | "changes" => Action::ViewDetections,
         "logs" | "log" | "l" => Action::ViewLogs,
         other if other.split_whitespace().next() == Some("goto") => {
-            return logview::keys::goto(model, other["goto".len()..].trim());
+            return logview::goto(model, other["goto".len()..].trim());
         }
         other => {
             model.flash = Some(Flash::warn(format!(
@@ -259,7 +265,7 @@ fn switch_view(model: &mut Model, view: View) -> Vec<Effect> {
 /// logs view), then what every view shares, then the view's handler.
 fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
     if model.view == View::Logs
-        && let Some(effects) = logview::keys::on_action(model, action)
+        && let Some(effects) = logview::on_action(model, action)
     {
         return effects;
     }
@@ -312,9 +318,9 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         _ => match model.view {
-            View::Dashboard => dashboard::update::on_action(model, action),
-            View::Jobs => jobs::update::on_action(model, action),
-            View::Detections => detections::update::on_action(model, action),
+            View::Dashboard => dashboard::on_action(model, action),
+            View::Jobs => jobs::on_action(model, action),
+            View::Detections => detections::on_action(model, action),
             // The live tail, full screen (a file's keys were the viewer's).
             View::Logs => {
                 scroll_tail(model, action, 20);

@@ -1,12 +1,12 @@
 //! Actions while something sits on top of the view: the confirmation
 //! (accept or cancel only), help, a job's detail, the settings form.
 
-use super::dispatch::dispatch;
-use super::flash::Flash;
-use super::keymap::Action;
-use super::model::{Model, Overlay};
-use super::msg::{Command, Effect};
 use super::settings;
+use crate::tui::dispatch::dispatch;
+use crate::tui::flash::Flash;
+use crate::tui::keymap::Action;
+use crate::tui::model::{Model, Overlay};
+use crate::tui::msg::{Command, Effect};
 
 pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
     let Some(overlay) = model.overlay.as_mut() else {
@@ -62,6 +62,6 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             }
             _ => Vec::new(),
         },
-        Overlay::Settings(_) => settings::update::on_action(model, action),
+        Overlay::Settings(_) => settings::on_action(model, action),
     }
 }

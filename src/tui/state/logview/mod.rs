@@ -3,20 +3,15 @@
 //! scrolling, follow, level filter, search, jumps, wrap, go to time, export
 //! and clear.
 //!
-//! The split keeps file I/O out of the draw path: `state` is plain data held
-//! in the model, `keys` turns actions into state changes and [`LogOp`]s,
-//! `session` runs those ops against the `LogDocument` on a blocking thread
-//! (app.rs owns it) and answers with [`LogReply`]s carrying a [`DocFrame`]:
-//! the rows around the screen, already inert. `view` draws only that.
+//! The split keeps file I/O out of the draw path: `state` (here) is plain
+//! data held in the model, `update::logview` turns actions into state
+//! changes and [`LogOp`]s, `log_session` runs those ops against the
+//! `LogDocument` on a blocking thread (app.rs owns it) and answers with
+//! [`LogReply`]s carrying a [`DocFrame`]: the rows around the screen, already
+//! inert. `views::log_viewer` draws only that. This module holds the types
+//! they share, below `msg` (which carries ops and replies) and the model.
 
-pub mod keys;
-pub mod session;
 pub mod state;
-pub mod text;
-pub mod view;
-
-#[cfg(test)]
-pub mod fixture;
 
 use std::time::SystemTime;
 

@@ -1,8 +1,6 @@
 //! The auto-sync settings form. Values are edited as text and validated by
 //! the very parser `apply` uses (`config::file::parse_auto`), so the console
-//! cannot accept what a file would refuse. `update` is the form's handler.
-
-pub mod update;
+//! cannot accept what a file would refuse. `update::settings` is the form's handler.
 
 use crate::config::AutoSettings;
 use crate::config::spec::format_duration;

@@ -4,14 +4,14 @@
 use crate::engine::handle::Snapshot;
 use crate::store::queue::{Job, JobState, ResourceProgress};
 
-use super::THROUGHPUT_SAMPLES;
 use crate::tui::dispatch::dispatch;
 use crate::tui::flash::Flash;
 use crate::tui::keymap::Action;
 use crate::tui::model::{Model, Overlay, Pane};
 use crate::tui::msg::{Command, Effect};
 use crate::tui::scroll::{move_cursor, scroll_tail};
-use crate::tui::settings::SettingsForm;
+use crate::tui::state::dashboard::THROUGHPUT_SAMPLES;
+use crate::tui::state::settings::SettingsForm;
 
 /// What the dashboard loads: the selected config's history.
 pub fn loads(model: &Model) -> Vec<Effect> {

@@ -1,10 +1,11 @@
 //! The console's live log tail: a tracing layer that keeps the newest lines
 //! in memory and wakes the console when one arrives.
 //!
-//! We do not use tui-logger here (see the issue 4 note): its mover thread
-//! wakes 100 times a second even when idle, it is a process-wide singleton
-//! (snapshot tests would share it), and it cannot filter by text. This is a
-//! ring buffer behind a mutex and a `Notify`: no thread, no polling.
+//! We do not use tui-logger here: its mover thread wakes 100 times a second
+//! even when idle, it is a process-wide singleton (snapshot tests would share
+//! it), and it cannot filter by text. This is a ring buffer behind a mutex and
+//! a `Notify`: no thread, no polling. It sits in `logs` (not the console) so
+//! that `logging.rs` can install the layer without depending on the console.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -17,7 +18,37 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 
-use super::model::TailLevel;
+/// The minimum log level the tail shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TailLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl TailLevel {
+    pub fn next(self) -> TailLevel {
+        match self {
+            TailLevel::Trace => TailLevel::Debug,
+            TailLevel::Debug => TailLevel::Info,
+            TailLevel::Info => TailLevel::Warn,
+            TailLevel::Warn => TailLevel::Error,
+            TailLevel::Error => TailLevel::Trace,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TailLevel::Trace => "TRACE",
+            TailLevel::Debug => "DEBUG",
+            TailLevel::Info => "INFO",
+            TailLevel::Warn => "WARN",
+            TailLevel::Error => "ERROR",
+        }
+    }
+}
 
 /// Lines kept (older ones are in the log files).
 pub const TAIL_CAPACITY: usize = 5_000;

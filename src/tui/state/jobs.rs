@@ -1,11 +1,9 @@
-//! The jobs view's state: the loaded jobs and the list over them. `update`
-//! is its handler; `views::jobs` draws it.
-
-pub mod update;
+//! The jobs view's state: the loaded jobs and the list over them.
+//! `update::jobs` is its handler; `views::jobs` draws it.
 
 use crate::store::queue::Job;
 
-use super::list::ListState;
+use crate::tui::list::ListState;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JobsState {

@@ -12,7 +12,7 @@ use crate::tui::msg::{Effect, Msg};
 use crate::tui::sample::NOW;
 use crate::tui::update::update;
 
-use super::session::LogSession;
+use crate::tui::log_session::LogSession;
 
 /// `syncdeck.log` holds this many lines.
 pub const MAIN_LINES: usize = 240;
@@ -157,8 +157,13 @@ pub fn viewer(w: u16, h: u16) -> (Model, LogSession, tempfile::TempDir) {
 
 /// A document frame of `rows` rows holding `n` of them from `first_row`
 /// (text `line N`), fully indexed.
-pub fn doc_frame(rows: usize, first_row: usize, n: usize, following: bool) -> super::DocFrame {
-    super::DocFrame {
+pub fn doc_frame(
+    rows: usize,
+    first_row: usize,
+    n: usize,
+    following: bool,
+) -> crate::tui::state::logview::DocFrame {
+    crate::tui::state::logview::DocFrame {
         rows,
         first_row,
         lines: (first_row..first_row + n)

@@ -1,11 +1,10 @@
 //! The detections view's state: the loaded change detections and the list
-//! over them. `update` is its handler; `views::detections` draws it.
-
-pub mod update;
+//! over them. `update::detections` is its handler; `views::detections`
+//! draws it.
 
 use crate::store::state::Detection;
 
-use super::list::ListState;
+use crate::tui::list::ListState;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DetectionsState {

@@ -199,7 +199,7 @@ mod tests {
     #[test]
     fn scrolling_clamps_and_the_bottom_sticks_to_the_end() {
         let mut f = file();
-        f.frame = Some(super::super::fixture::doc_frame(100, 40, 60, false));
+        f.frame = Some(crate::tui::log_fixture::doc_frame(100, 40, 60, false));
         assert!(f.covered(20));
         f.scroll(-5, 20);
         assert_eq!(f.top, Top::Row(75));
@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn a_short_file_is_covered_at_the_end_and_from_row_zero() {
         let mut f = file();
-        f.frame = Some(super::super::fixture::doc_frame(5, 0, 5, false));
+        f.frame = Some(crate::tui::log_fixture::doc_frame(5, 0, 5, false));
         assert!(f.covered(20));
         f.top = Top::Row(0);
         assert!(f.covered(20));

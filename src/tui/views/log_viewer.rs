@@ -14,8 +14,8 @@ use crate::tui::model::Model;
 use crate::tui::theme::Theme;
 use crate::tui::views::widgets::{block, count, inert};
 
-use super::text::{Piece, cut, wrap, wrapped_height};
-use super::{DocFrame, FileView, ListedFile, Mode, Top};
+use super::log_text::{Piece, cut, wrap, wrapped_height};
+use crate::tui::state::logview::{DocFrame, FileView, ListedFile, Mode, Top};
 
 pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     match (&model.logview.mode, &model.logview.file) {

@@ -1,15 +1,13 @@
 //! The dashboard's own state: the configs list, the selected config's
-//! history and resources, the throughput sparklines. `update` is its
-//! handler; `views::dashboard` draws it. The configs themselves are the
+//! history and resources, the throughput sparklines. `update::dashboard`
+//! is its handler; `views::dashboard` draws it. The configs themselves are the
 //! model's (the header and the other views show them too).
-
-pub mod update;
 
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::store::queue::{Job, ResourceProgress};
 
-use super::list::ListState;
+use crate::tui::list::ListState;
 
 /// Samples kept for the throughput sparkline (one per second).
 pub const THROUGHPUT_SAMPLES: usize = 120;

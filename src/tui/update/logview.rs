@@ -8,8 +8,10 @@ use crate::tui::keymap::Action;
 use crate::tui::model::{Input, Model, View};
 use crate::tui::msg::{Command, Effect};
 
-use super::state::text_rows;
-use super::{DocAction, FileView, Jump, LogOp, LogReply, Mode, Top};
+use crate::tui::state::logview::state::text_rows;
+use crate::tui::state::logview::{
+    DocAction, FileView, Jump, ListedFile, LogOp, LogReply, Mode, Top,
+};
 
 /// Columns moved by one `h`/`l`.
 const HSCROLL_STEP: usize = 8;
@@ -92,7 +94,7 @@ fn open_selected(model: &mut Model) -> Vec<Effect> {
 }
 
 /// Opens a listed file (a fresh document; replies for an older one are dropped).
-fn open(model: &mut Model, file: &super::ListedFile) -> Vec<Effect> {
+fn open(model: &mut Model, file: &ListedFile) -> Vec<Effect> {
     let state = &mut model.logview;
     state.doc_seq += 1;
     let mut view = FileView::new(state.doc_seq, file);
@@ -424,7 +426,7 @@ pub fn on_reply(model: &mut Model, reply: LogReply) -> Vec<Effect> {
                 .logview
                 .open_file()
                 .filter(|f| cleared && f.name == name)
-                .map(|f| super::ListedFile {
+                .map(|f| ListedFile {
                     name: f.name.clone(),
                     rotation: f.rotation,
                     size: 0,

@@ -13,4 +13,4 @@ mod signals;
 mod sim;
 pub mod store;
 mod text;
-pub mod tui;
+mod tui;

@@ -23,7 +23,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
 
 
 def module_of(path):
-    """`src/tui/update.rs` -> ("tui", "update"); `src/tui/mod.rs` -> ("tui",)."""
+    """`src/tui/msg.rs` -> ("tui", "msg"); `src/tui/update/mod.rs` -> ("tui", "update")."""
     rel = os.path.relpath(path, ROOT)[: -len(".rs")].split(os.sep)
     if rel[-1] in ("mod", "lib", "main"):
         rel = rel[:-1]

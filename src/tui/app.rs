@@ -77,8 +77,8 @@ async fn event_loop(
     let mut next_frame = tokio::time::Instant::now();
 
     runner.run(Effect::LoadSnapshot);
-    if let Ok((width, height)) = crossterm::terminal::size() {
-        for effect in update(model, Msg::Screen { width, height }) {
+    if let Ok((_, height)) = crossterm::terminal::size() {
+        for effect in update(model, Msg::Screen { height }) {
             if effect != Effect::Repaint {
                 runner.run(effect);
             }
@@ -88,9 +88,7 @@ async fn event_loop(
         let msg = tokio::select! {
             key = keys.next() => match key {
                 Some(Ok(crossterm::event::Event::Key(k))) => Msg::Key(k),
-                Some(Ok(crossterm::event::Event::Resize(width, height))) => {
-                    Msg::Screen { width, height }
-                }
+                Some(Ok(crossterm::event::Event::Resize(_, height))) => Msg::Screen { height },
                 Some(Ok(_)) => continue,
                 // The terminal is gone (SSH link dropped): leave quietly.
                 Some(Err(_)) | None => break,

@@ -135,22 +135,15 @@ pub fn type_keys(model: &mut Model, session: &mut LogSession, text: &str) {
     }
 }
 
-/// The console at `w`x`h` in the logs view over [`log_dir`]'s files.
-pub fn viewer(w: u16, h: u16) -> (Model, LogSession, tempfile::TempDir) {
+/// The console in the logs view over [`log_dir`]'s files, on a terminal `h` rows high.
+pub fn viewer(h: u16) -> (Model, LogSession, tempfile::TempDir) {
     let dir = log_dir();
     let mut m = crate::tui::sample::model();
     // Shown in the list's title (a temporary path would move snapshots);
     // the session reads the temporary directory.
     m.logs_dir = Some("/var/lib/syncdeck/logs".into());
     let mut s = LogSession::new(Some(dir.path().to_path_buf()));
-    send(
-        &mut m,
-        &mut s,
-        Msg::Screen {
-            width: w,
-            height: h,
-        },
-    );
+    send(&mut m, &mut s, Msg::Screen { height: h });
     send(&mut m, &mut s, key('4'));
     (m, s, dir)
 }

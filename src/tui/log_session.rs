@@ -36,6 +36,7 @@ impl LogSession {
     }
 
     /// The open document (tests wait on its index and search through it).
+    #[cfg(test)]
     pub fn document_mut(&mut self) -> Option<&mut LogDocument> {
         self.doc.as_mut().map(|(_, d)| d)
     }

@@ -35,9 +35,10 @@ pub enum Msg {
     LoadFailed(String),
     /// The wall clock, ms since the epoch; sent once a second.
     Tick(i64),
-    /// The terminal's size (at start and on every resize).
+    /// The terminal's height (at start and on every resize): the log
+    /// viewer pages by it; the width only matters when drawing, which reads
+    /// the frame.
     Screen {
-        width: u16,
         height: u16,
     },
     /// New lines in the log tail.

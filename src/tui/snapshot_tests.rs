@@ -147,7 +147,7 @@ use crossterm::event::KeyCode;
 #[test]
 fn log_viewer_lists_the_files_with_the_live_tail_first() {
     for (w, h) in [(80, 24), (160, 48)] {
-        let (m, _s, _dir) = viewer(w, h);
+        let (m, _s, _dir) = viewer(h);
         let screen = render(&m, w, h);
         insta::assert_snapshot!(format!("logview_list_{w}x{h}"), screen);
         for name in [
@@ -167,7 +167,7 @@ fn log_viewer_lists_the_files_with_the_live_tail_first() {
 #[test]
 fn log_viewer_search_counts_and_highlights_matches() {
     for (w, h) in [(80, 24), (160, 48)] {
-        let (mut m, mut s, _dir) = viewer(w, h);
+        let (mut m, mut s, _dir) = viewer(h);
         type_keys(&mut m, &mut s, "j");
         send(&mut m, &mut s, code(KeyCode::Enter));
         type_keys(&mut m, &mut s, "/job");
@@ -201,7 +201,7 @@ fn log_viewer_search_counts_and_highlights_matches() {
 #[test]
 fn log_viewer_shows_escape_sequences_in_a_file_as_inert_text() {
     for (w, h) in [(80, 24), (160, 48)] {
-        let (mut m, mut s, _dir) = viewer(w, h);
+        let (mut m, mut s, _dir) = viewer(h);
         type_keys(&mut m, &mut s, "jj");
         send(&mut m, &mut s, code(KeyCode::Enter));
         if w < 100 {

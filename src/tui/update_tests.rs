@@ -622,7 +622,7 @@ fn esc_stops_indexing_before_leaving_and_ticks_poll_one_at_a_time() {
 
 #[test]
 fn over_real_files_level_filter_export_and_clear_work_end_to_end() {
-    let (mut m, mut s, dir) = log_fixture::viewer(80, 24);
+    let (mut m, mut s, dir) = log_fixture::viewer(24);
     log_fixture::type_keys(&mut m, &mut s, "j");
     log_fixture::send(&mut m, &mut s, code(KeyCode::Enter));
     assert_eq!(

@@ -73,7 +73,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Tick(now) => on_tick(model, now),
-        Msg::Screen { width: _, height } => {
+        Msg::Screen { height } => {
             model.dirty = true;
             let mut effects = vec![Effect::Repaint];
             effects.extend(logview::on_screen(model, height));

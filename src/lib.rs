@@ -6,7 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod connectors;
 mod engine;
-mod hashing;
+pub mod hashing;
 pub mod logging;
 pub mod logs;
 mod signals;

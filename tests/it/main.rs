@@ -25,6 +25,7 @@ mod logs_document;
 mod logs_follow;
 mod logs_full_disk;
 mod logs_writer;
+mod python_hash;
 mod queue_conformance;
 mod rejections_e2e;
 mod rejections_store;

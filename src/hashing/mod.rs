@@ -1,9 +1,25 @@
 //! Canonical JSON and MD5: the same content always hashes the same, whatever the
-//! key order or whitespace it arrived with. Used by the simulator's digest and by
-//! the HTTP-pull connector's change detection.
+//! key order or whitespace it arrived with (the simulator's digest), and the
+//! MD5 a Python program computes for a JSON document (`python_json_md5`, for
+//! the HTTP-pull connector's change detection).
+
+mod python_json;
 
 use md5::{Digest, Md5};
 use serde_json::Value;
+
+pub use python_json::PyJsonError;
+
+/// The MD5 (lowercase hex) a Python backend or agent computes for this JSON
+/// document: `md5(json.dumps(json.loads(text), sort_keys=True))`, leaving out
+/// the top-level key `without` (the document's own hash field) when given.
+/// See `python_json` for what that takes.
+pub fn python_json_md5(text: &[u8], without: Option<&str>) -> Result<String, PyJsonError> {
+    let dumped = python_json::dumps_sorted(text, without)?;
+    let mut h = Md5Hex::default();
+    h.update(dumped.as_bytes());
+    Ok(h.finish())
+}
 
 /// JSON with object keys sorted at every level and no whitespace.
 pub fn canonical_json(value: &Value) -> String {

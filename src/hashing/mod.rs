@@ -10,12 +10,17 @@ use serde_json::Value;
 
 pub use python_json::PyJsonError;
 
+/// The text [`python_json_md5`] hashes: `json.dumps(json.loads(text), sort_keys=True)`.
+pub fn python_json_dumps(text: &[u8], without: Option<&str>) -> Result<String, PyJsonError> {
+    python_json::dumps_sorted(text, without)
+}
+
 /// The MD5 (lowercase hex) a Python backend or agent computes for this JSON
 /// document: `md5(json.dumps(json.loads(text), sort_keys=True))`, leaving out
 /// the top-level key `without` (the document's own hash field) when given.
 /// See `python_json` for what that takes.
 pub fn python_json_md5(text: &[u8], without: Option<&str>) -> Result<String, PyJsonError> {
-    let dumped = python_json::dumps_sorted(text, without)?;
+    let dumped = python_json_dumps(text, without)?;
     let mut h = Md5Hex::default();
     h.update(dumped.as_bytes());
     Ok(h.finish())

@@ -93,21 +93,13 @@ impl InstanceTimeouts {
     Deserialize,
     strum::IntoStaticStr,
     strum::EnumString,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum SyncKind {
     Dhis2,
     HttpPull,
-}
-
-impl SyncKind {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-    pub fn parse(s: &str) -> Option<SyncKind> {
-        s.parse().ok()
-    }
 }
 
 #[derive(
@@ -120,6 +112,7 @@ impl SyncKind {
     Deserialize,
     strum::IntoStaticStr,
     strum::EnumString,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -128,14 +121,7 @@ pub enum ExecMode {
     Automatic,
 }
 
-impl ExecMode {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-    pub fn parse(s: &str) -> Option<ExecMode> {
-        s.parse().ok()
-    }
-}
+stored_names!(SyncKind, ExecMode);
 
 /// What a sync moves. `["*"]` means all supported, in the source's schema order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -301,14 +287,8 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_match_serde() {
-        for kind in [SyncKind::Dhis2, SyncKind::HttpPull] {
-            assert_eq!(SyncKind::parse(kind.as_str()), Some(kind));
-            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
-        }
-        for mode in [ExecMode::Manual, ExecMode::Automatic] {
-            assert_eq!(ExecMode::parse(mode.as_str()), Some(mode));
-            assert_eq!(serde_json::to_value(mode).unwrap(), mode.as_str());
-        }
+        crate::assert_stored_names::<SyncKind>();
+        crate::assert_stored_names::<ExecMode>();
         assert_eq!(SyncKind::HttpPull.as_str(), "http_pull");
         assert_eq!(SyncKind::parse("Dhis2"), None, "exact names only");
     }

@@ -44,6 +44,7 @@ pub use clock::ManualClock;
     Deserialize,
     strum::IntoStaticStr,
     strum::EnumString,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -53,15 +54,6 @@ pub enum JobState {
     Completed,
     Failed,
     Cancelled,
-}
-
-impl JobState {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-    pub fn parse(s: &str) -> Option<JobState> {
-        s.parse().ok()
-    }
 }
 
 #[derive(
@@ -74,6 +66,7 @@ impl JobState {
     Deserialize,
     strum::IntoStaticStr,
     strum::EnumString,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -88,15 +81,6 @@ pub enum JobKind {
     Resync,
     /// Does nothing (queue benchmark and tests).
     Noop,
-}
-
-impl JobKind {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-    pub fn parse(s: &str) -> Option<JobKind> {
-        s.parse().ok()
-    }
 }
 
 /// A job to enqueue.
@@ -161,6 +145,7 @@ pub struct JobProgress {
     Deserialize,
     strum::IntoStaticStr,
     strum::EnumString,
+    strum::VariantArray,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -172,14 +157,7 @@ pub enum ResourceStatus {
     Skipped,
 }
 
-impl ResourceStatus {
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-    pub fn parse(s: &str) -> Option<ResourceStatus> {
-        s.parse().ok()
-    }
-}
+stored_names!(JobState, JobKind, ResourceStatus);
 
 /// Progress and result of one resource of a job (`job_resources`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -406,31 +384,9 @@ mod tests {
     /// are the serde names (what `--json` prints), in both directions.
     #[test]
     fn stored_names_round_trip_and_match_serde() {
-        use JobState::*;
-        for v in [Queued, Running, Completed, Failed, Cancelled] {
-            assert_eq!(JobState::parse(v.as_str()), Some(v));
-            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
-        }
-        for v in [
-            JobKind::Initial,
-            JobKind::Incremental,
-            JobKind::Manual,
-            JobKind::Resync,
-            JobKind::Noop,
-        ] {
-            assert_eq!(JobKind::parse(v.as_str()), Some(v));
-            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
-        }
-        for v in [
-            ResourceStatus::Pending,
-            ResourceStatus::Running,
-            ResourceStatus::Done,
-            ResourceStatus::Failed,
-            ResourceStatus::Skipped,
-        ] {
-            assert_eq!(ResourceStatus::parse(v.as_str()), Some(v));
-            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
-        }
+        crate::assert_stored_names::<JobState>();
+        crate::assert_stored_names::<JobKind>();
+        crate::assert_stored_names::<ResourceStatus>();
         assert_eq!(JobState::Cancelled.as_str(), "cancelled");
         assert_eq!(JobState::parse("Queued"), None, "exact names only");
     }

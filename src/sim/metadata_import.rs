@@ -15,7 +15,7 @@ use super::path::VersionedPath;
 use super::query::{Params, bump};
 use super::response::{bad_request, json_response};
 use super::state::SimState;
-use super::strategy::{self, Binding, IMPORT_STRATEGIES, Strategy};
+use super::strategy::{self, Strategy};
 use super::{Shared, clock, task_api};
 
 #[derive(Copy, Clone, PartialEq, Eq)]
@@ -44,32 +44,21 @@ struct Options {
 }
 
 /// Exact names, anything else silently the default (see `strategy`).
-fn options(params: &Params) -> Result<Options, String> {
-    let exact = Binding::ExactOrDefault;
-    let strategy = Strategy::read(params, IMPORT_STRATEGIES, exact)?;
-    let atomic_all = strategy::read(params, "atomicMode", &["ALL", "NONE"], "ALL", exact)? == "ALL";
-    let validate_only = strategy::read(
-        params,
-        "importMode",
-        &["COMMIT", "VALIDATE"],
-        "COMMIT",
-        exact,
-    )? == "VALIDATE";
-    let report = strategy::read(
-        params,
+fn options(params: &Params) -> Options {
+    let read = |key, values, default| strategy::exact_or_default(params, key, values, default);
+    let report = read(
         "importReportMode",
         &["ERRORS", "FULL", "DEBUG", "ERRORS_NOT_OWNER"],
         "ERRORS",
-        exact,
-    )?;
-    Ok(Options {
-        strategy,
-        atomic_all,
-        validate_only,
+    );
+    Options {
+        strategy: Strategy::exact_or_default(params),
+        atomic_all: read("atomicMode", &["ALL", "NONE"], "ALL") == "ALL",
+        validate_only: read("importMode", &["COMMIT", "VALIDATE"], "COMMIT") == "VALIDATE",
         full_report: matches!(report, "FULL" | "DEBUG"),
         // Booleans: `"true".equals(value.toLowerCase())`.
         skip_sharing: params.flag("skipSharing") == Some(true),
-    })
+    }
 }
 
 fn error_report(
@@ -98,10 +87,7 @@ pub async fn import(
     body: Bytes,
 ) -> Response {
     let params = Params::parse(q.as_deref());
-    let opts = match options(&params) {
-        Ok(o) => o,
-        Err(e) => return bad_request(&e),
-    };
+    let opts = options(&params);
     let payload: Map<String, Value> = match serde_json::from_slice(&body) {
         Ok(Value::Object(m)) => m,
         Ok(_) => return bad_request("JSON parse error: expected an object of metadata arrays"),

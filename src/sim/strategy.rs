@@ -18,11 +18,10 @@
 
 use super::query::Params;
 
-/// How an endpoint reads an enum parameter.
+/// How a bound endpoint (data values, tracker) reads an enum parameter;
+/// metadata import reads with [`exact_or_default`] instead.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 pub enum Binding {
-    /// The exact name, else the default, silently.
-    ExactOrDefault,
     /// The exact name, else 400 (2.39.6).
     Exact,
     /// Any case, else 400 (2.40+).
@@ -40,6 +39,21 @@ impl Binding {
     }
 }
 
+/// The value of `key` among `values` (as DHIS2 spells them), exact, else
+/// silently `default` (`getEnumWithDefault`, metadata import).
+pub fn exact_or_default(
+    params: &Params,
+    key: &str,
+    values: &[&'static str],
+    default: &'static str,
+) -> &'static str {
+    params
+        .get(key)
+        .and_then(|raw| values.iter().find(|v| **v == raw))
+        .copied()
+        .unwrap_or(default)
+}
+
 /// The value of `key` among `values` (as DHIS2 spells them), by `binding`.
 pub fn read(
     params: &Params,
@@ -53,12 +67,11 @@ pub fn read(
     };
     let found = match binding {
         Binding::AnyCase => values.iter().find(|v| v.eq_ignore_ascii_case(raw)),
-        Binding::Exact | Binding::ExactOrDefault => values.iter().find(|v| **v == raw),
+        Binding::Exact => values.iter().find(|v| **v == raw),
     };
     let listed = values.join(", ");
     match (found, binding) {
         (Some(v), _) => Ok(v),
-        (None, Binding::ExactOrDefault) => Ok(default),
         (None, Binding::Exact) => Err(format!(
             "Value {raw} is not a valid {key}. Valid values are: [{listed}]"
         )),
@@ -115,6 +128,16 @@ impl Strategy {
         Ok(Self::from_name(name))
     }
 
+    /// Metadata import's `importStrategy`: exact, else CREATE_AND_UPDATE.
+    pub fn exact_or_default(params: &Params) -> Self {
+        Self::from_name(exact_or_default(
+            params,
+            "importStrategy",
+            IMPORT_STRATEGIES,
+            "CREATE_AND_UPDATE",
+        ))
+    }
+
     /// What an `ImportStrategy` name does (`isCreate`, `isUpdate`…); SYNC and
     /// PATCH are taken as create-and-update and update (*inferred*).
     fn from_name(name: &str) -> Self {
@@ -146,18 +169,12 @@ mod tests {
 
     #[test]
     fn metadata_takes_exact_names_and_falls_back_silently() {
-        let b = Binding::ExactOrDefault;
-        assert_eq!(strategy("", b), Ok(Strategy::CreateAndUpdate));
-        assert_eq!(strategy("importStrategy=DELETE", b), Ok(Strategy::Delete));
-        assert_eq!(strategy("importStrategy=NEW", b), Ok(Strategy::Create));
-        assert_eq!(
-            strategy("importStrategy=delete", b),
-            Ok(Strategy::CreateAndUpdate)
-        );
-        assert_eq!(
-            strategy("importStrategy=MERGE", b),
-            Ok(Strategy::CreateAndUpdate)
-        );
+        let strategy = |q: &str| Strategy::exact_or_default(&Params::parse(Some(q)));
+        assert_eq!(strategy(""), Strategy::CreateAndUpdate);
+        assert_eq!(strategy("importStrategy=DELETE"), Strategy::Delete);
+        assert_eq!(strategy("importStrategy=NEW"), Strategy::Create);
+        assert_eq!(strategy("importStrategy=delete"), Strategy::CreateAndUpdate);
+        assert_eq!(strategy("importStrategy=MERGE"), Strategy::CreateAndUpdate);
     }
 
     #[test]

@@ -415,32 +415,9 @@ impl Rig {
         let src = HostileProxy::start(&source.url);
         let dst = HostileProxy::start(&dest.url);
         let sd = Syncdeck::sqlite();
-        let config = format!(
-            r#"
-[[instance]]
-name = "source"
-url = "{}"
-username = "admin"
-password_env = "SD_SOURCE_PW"
-
-[[instance]]
-name = "destination"
-url = "{}"
-username = "admin"
-password_env = "SD_DEST_PW"
-
-[[sync]]
-name = "copy"
-kind = "dhis2"
-source = "source"
-destination = "destination"
-mode = "manual"
-metadata = ["*"]
-data_sets = ["*"]
-programs = ["*"]
-"#,
-            src.url, dst.url
-        );
+        // Manual: every sync here is a `trigger`, never the scheduler.
+        let config = common::copy_config_between(&src.url, &dst.url, "30m", "")
+            .replace("mode = \"automatic\"", "mode = \"manual\"");
         let path = sd.dir.path().join("syncdeck.toml");
         std::fs::write(&path, config).unwrap();
         sd.json(&["apply", "-f", path.to_str().unwrap()]);
@@ -806,8 +783,7 @@ async fn versions_the_client_does_not_know_warn_or_refuse() {
     let proxy = HostileProxy::start(&source.url);
     let sd = Syncdeck::sqlite();
     let apply = |programs: &str| {
-        let config = common::copy_config(&source, &dest, "0s", "")
-            .replacen(&source.url, &proxy.url, 1)
+        let config = common::copy_config_between(&proxy.url, &dest.url, "0s", "")
             .replace("mode = \"automatic\"", "mode = \"manual\"")
             .replace("programs = [\"*\"]", programs);
         let path = sd.dir.path().join("syncdeck.toml");

@@ -4,30 +4,8 @@
 use std::time::Duration;
 
 use crate::common::{self, PASSWORD, SimProcess, USER, http};
+use crate::common::{get_json as get, post_json as post};
 use serde_json::{Value, json};
-
-async fn get(sim: &SimProcess, path: &str) -> (u16, Value) {
-    let resp = http()
-        .get(sim.api(path))
-        .basic_auth(USER, Some(PASSWORD))
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(sim: &SimProcess, path: &str, body: &Value) -> (u16, Value) {
-    let resp = http()
-        .post(sim.api(path))
-        .basic_auth(USER, Some(PASSWORD))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn bad_credentials_in_each_mode() {

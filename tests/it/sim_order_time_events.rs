@@ -2,20 +2,10 @@
 //! server's time zone, and the events `orgUnit` parameter. Checked over HTTP
 //! without our client; each test cites the dhis2-core source it follows.
 
+use crate::common::get_json as get;
 use crate::common::{PASSWORD, SimProcess, USER, http};
 use chrono::{NaiveDateTime, Utc};
 use serde_json::{Value, json};
-
-async fn get(sim: &SimProcess, path: &str) -> (u16, Value) {
-    let resp = http()
-        .get(sim.api(path))
-        .basic_auth(USER, Some(PASSWORD))
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
 
 async fn first_id(sim: &SimProcess, path: &str) -> String {
     let (status, body) = get(sim, path).await;

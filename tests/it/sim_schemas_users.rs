@@ -5,30 +5,8 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{PASSWORD, SimProcess, USER, http};
-
-async fn get(sim: &SimProcess, path: &str) -> (u16, Value) {
-    let r = http()
-        .get(sim.api(path))
-        .basic_auth(USER, Some(PASSWORD))
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(sim: &SimProcess, path: &str, body: &Value) -> (u16, Value) {
-    let r = http()
-        .post(sim.api(path))
-        .basic_auth(USER, Some(PASSWORD))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap())
-}
+use crate::common::SimProcess;
+use crate::common::{get_json as get, post_json as post};
 
 fn schema<'a>(schemas: &'a [Value], plural: &str) -> Option<&'a Value> {
     schemas.iter().find(|s| s["plural"] == plural)

@@ -93,6 +93,27 @@ pub const USER: &str = "admin";
 pub const PASSWORD: &str = "district";
 pub const TOKEN: &str = "d2pat_syncdecksimulatortoken000000000000000";
 
+/// `GET path` on a simulator as the admin, without our client: the status
+/// and the JSON body (`Null` when it is not JSON).
+pub async fn get_json(sim: &SimProcess, path: &str) -> (u16, serde_json::Value) {
+    send_json(http().get(sim.api(path))).await
+}
+
+/// `POST path` with a JSON body, as [`get_json`].
+pub async fn post_json(
+    sim: &SimProcess,
+    path: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    send_json(http().post(sim.api(path)).json(body)).await
+}
+
+async fn send_json(req: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let resp = req.basic_auth(USER, Some(PASSWORD)).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 /// Our DHIS2 client against a simulator, with basic auth and default options.
 pub fn client(sim: &SimProcess) -> syncdeck::connectors::dhis2::Dhis2Client {
     use syncdeck::connectors::dhis2::{ClientOptions, Credentials, Dhis2Client};
@@ -171,6 +192,11 @@ pub async fn sim_counter(sim: &SimProcess, counter: &str) -> u64 {
 /// `SD_SOURCE_PW` / `SD_DEST_PW` env vars), with `extra` lines appended to
 /// its `[sync.auto]`.
 pub fn copy_config(source: &SimProcess, dest: &SimProcess, cooldown: &str, extra: &str) -> String {
+    copy_config_between(&source.url, &dest.url, cooldown, extra)
+}
+
+/// [`copy_config`] between any two URLs (a proxy in front of a simulator).
+pub fn copy_config_between(source: &str, dest: &str, cooldown: &str, extra: &str) -> String {
     format!(
         r#"
 [[instance]]
@@ -204,6 +230,6 @@ max_sync_per_hour = 0
 cooldown_after_error = "{cooldown}"
 {extra}
 "#,
-        source.url, dest.url
+        source, dest
     )
 }

@@ -121,6 +121,9 @@ fn print_status(c: &ConfigStatus, snapshot: &Snapshot) {
         c.mode,
         c.auto
     );
+    if let Some(p) = &c.pull {
+        print_pull(p, now);
+    }
     if let Some(a) = &c.config.auto {
         println!(
             "  every {}, delay {}{}, max {}/h, cooldown {}",
@@ -131,14 +134,16 @@ fn print_status(c: &ConfigStatus, snapshot: &Snapshot) {
             humantime::format_duration(a.cooldown_after_error)
         );
     }
-    println!(
-        "  initial sync {}",
-        if l.initial_done {
-            "done"
-        } else {
-            "not done yet"
-        }
-    );
+    if c.pull.is_none() {
+        println!(
+            "  initial sync {}",
+            if l.initial_done {
+                "done"
+            } else {
+                "not done yet"
+            }
+        );
+    }
     if let Some(until) = l.cooldown_until.filter(|&u| u > now) {
         println!(
             "  cooldown until {} ({})",
@@ -188,6 +193,46 @@ fn print_status(c: &ConfigStatus, snapshot: &Snapshot) {
     }
     if let Some(e) = &l.last_error {
         println!("  last error: {}", inert(e));
+    }
+}
+
+/// The lines of an `http_pull` config: its local copy and its last pull.
+fn print_pull(p: &crate::engine::PullStatus, now: i64) {
+    let s = &p.state;
+    let hash = |h: &Option<String>| h.as_deref().map_or("-".to_string(), inert);
+    println!(
+        "  pulls into {} every {}",
+        inert(&p.target),
+        humantime::format_duration(std::time::Duration::from_secs(p.interval_s))
+    );
+    let last = match (s.last_sync_at, s.last_sync_ok) {
+        (Some(at), Some(true)) => format!("ok {}", relative_sentence(at, now)),
+        (Some(at), _) => format!(
+            "failed {} ({} in a row)",
+            relative_sentence(at, now),
+            s.failures
+        ),
+        (None, _) => "never yet".to_string(),
+    };
+    println!("  last pull {last}");
+    println!(
+        "  current hash {}   backend hash {}",
+        hash(&s.current_hash),
+        hash(&s.backend_hash)
+    );
+    if let Some(at) = s.config_updated_at {
+        println!(
+            "  document changed {} ({}{})",
+            when(Some(at)),
+            relative_sentence(at, now),
+            match (s.items, &s.items_kind) {
+                (Some(n), Some(kind)) => format!(", {n} {}", inert(kind)),
+                _ => String::new(),
+            }
+        );
+    }
+    if let Some(e) = &s.last_sync_error {
+        println!("  last pull error: {}", inert(e));
     }
 }
 

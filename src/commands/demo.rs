@@ -117,9 +117,7 @@ impl Demo {
         // enough workers that every demo config can run at the same time.
         options.first_check_within = Some(Duration::from_secs(2));
         options.worker.concurrency = options.worker.concurrency.max(opts.auto + 2);
-        let factory = Arc::new(crate::connectors::dhis2::adapter::Dhis2Connectors::new(
-            store.clone(),
-        ));
+        let factory = Arc::new(crate::connectors::Connectors::new(store.clone()));
         let engine = crate::engine::Engine::start(store.clone(), factory, options);
         Ok(Demo {
             dir,

@@ -13,7 +13,7 @@ pub(crate) mod logs;
 
 use std::sync::Arc;
 
-use crate::connectors::dhis2::adapter::Dhis2Connectors;
+use crate::connectors::Connectors;
 use crate::engine::{Engine, EngineOptions};
 use crate::store::{DbTarget, Store};
 
@@ -32,7 +32,7 @@ pub async fn open_engine(
     options: EngineOptions,
 ) -> anyhow::Result<(Store, Engine)> {
     let store = Store::open(target).await?;
-    let factory = Arc::new(Dhis2Connectors::new(store.clone()));
+    let factory = Arc::new(Connectors::new(store.clone()));
     let engine = Engine::start(store.clone(), factory, options);
     Ok((store, engine))
 }

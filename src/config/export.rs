@@ -46,14 +46,35 @@ struct SyncOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     destination: Option<&'a str>,
     mode: &'static str,
-    metadata: &'a [String],
-    data_sets: &'a [String],
-    programs: &'a [String],
-    org_units: &'a [String],
-    exclude: &'a [String],
-    skip_sharing: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_sets: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    programs: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    org_units: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exclude: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skip_sharing: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     auto: Option<AutoOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pull: Option<PullOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct PullOut<'a> {
+    target: String,
+    interval: String,
+    first_pull_after: String,
+    verify_hash: bool,
+    hash_field: &'a str,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    on_change: &'a [String],
+    on_change_timeout: String,
+    apply: &'static str,
 }
 
 #[derive(Serialize)]
@@ -93,18 +114,46 @@ fn instance(i: &InstanceSpec) -> InstanceOut<'_> {
 }
 
 fn sync(s: &SyncSpec) -> SyncOut<'_> {
+    // An http_pull sync has no selection: writing one would make `apply`
+    // refuse the exported file.
+    if let Some(p) = &s.pull {
+        return SyncOut {
+            name: &s.name,
+            kind: s.kind.as_str(),
+            source: &s.source,
+            destination: None,
+            mode: s.mode.as_str(),
+            metadata: None,
+            data_sets: None,
+            programs: None,
+            org_units: None,
+            exclude: None,
+            skip_sharing: None,
+            auto: None,
+            pull: Some(PullOut {
+                target: p.target.display().to_string(),
+                interval: format_duration(p.interval),
+                first_pull_after: format_duration(p.first_pull_after),
+                verify_hash: p.verify_hash,
+                hash_field: &p.hash_field,
+                on_change: &p.on_change,
+                on_change_timeout: format_duration(p.on_change_timeout),
+                apply: p.apply.as_str(),
+            }),
+        };
+    }
     SyncOut {
         name: &s.name,
         kind: s.kind.as_str(),
         source: &s.source,
         destination: s.destination.as_deref(),
         mode: s.mode.as_str(),
-        metadata: &s.selection.metadata,
-        data_sets: &s.selection.data_sets,
-        programs: &s.selection.programs,
-        org_units: &s.selection.org_units,
-        exclude: &s.selection.exclude,
-        skip_sharing: s.selection.skip_sharing,
+        metadata: Some(&s.selection.metadata),
+        data_sets: Some(&s.selection.data_sets),
+        programs: Some(&s.selection.programs),
+        org_units: Some(&s.selection.org_units),
+        exclude: Some(&s.selection.exclude),
+        skip_sharing: Some(s.selection.skip_sharing),
         auto: s.auto.as_ref().map(|a| AutoOut {
             enabled: a.enabled,
             check_interval: format_duration(a.check_interval),
@@ -119,6 +168,7 @@ fn sync(s: &SyncSpec) -> SyncOut<'_> {
             notify_on_change: a.notify_on_change,
             notify_on_sync_complete: a.notify_on_sync_complete,
         }),
+        pull: None,
     }
 }
 

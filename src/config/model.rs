@@ -121,7 +121,92 @@ pub enum ExecMode {
     Automatic,
 }
 
-stored_names!(SyncKind, ExecMode);
+/// What an `http_pull` config does with a changed document.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum PullApply {
+    /// Write it to `target` for another program (the old agents' behaviour).
+    #[default]
+    File,
+    /// It is a syncdeck configuration (the TOML file's schema as JSON):
+    /// validate it as `apply -f` does and apply it, then write `target`.
+    Syncdeck,
+}
+
+stored_names!(SyncKind, ExecMode, PullApply);
+
+/// The `[sync.pull]` table of an `http_pull` config: where the pulled
+/// document goes, how often, and what runs after a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullSettings {
+    /// The local copy (absolute; the file reader resolves relative paths
+    /// against the configuration file's directory).
+    pub target: PathBuf,
+    #[serde(with = "as_seconds")]
+    pub interval: Duration,
+    #[serde(with = "as_seconds")]
+    pub first_pull_after: Duration,
+    /// Refuse a document whose own hash field disagrees with its content.
+    pub verify_hash: bool,
+    /// The document's field holding the backend's hash.
+    pub hash_field: String,
+    /// argv run after a change (no shell); empty = nothing.
+    pub on_change: Vec<String>,
+    #[serde(with = "as_seconds")]
+    pub on_change_timeout: Duration,
+    pub apply: PullApply,
+}
+
+impl PullSettings {
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+    pub const DEFAULT_FIRST_PULL_AFTER: Duration = Duration::from_secs(10);
+    pub const DEFAULT_ON_CHANGE_TIMEOUT: Duration = Duration::from_secs(60);
+    pub const DEFAULT_HASH_FIELD: &'static str = "config_hash";
+    /// A backend is ours to poll as often as it can take; below a second is a typo.
+    pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+    /// Defaults for everything but the target.
+    pub fn new(target: PathBuf) -> PullSettings {
+        PullSettings {
+            target,
+            interval: Self::DEFAULT_INTERVAL,
+            first_pull_after: Self::DEFAULT_FIRST_PULL_AFTER,
+            verify_hash: true,
+            hash_field: Self::DEFAULT_HASH_FIELD.into(),
+            on_change: Vec::new(),
+            on_change_timeout: Self::DEFAULT_ON_CHANGE_TIMEOUT,
+            apply: PullApply::File,
+        }
+    }
+}
+
+/// Durations stored as whole seconds in the settings JSON.
+mod as_seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_secs)
+    }
+}
 
 /// What a sync moves. `["*"]` means all supported, in the source's schema order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,14 +355,21 @@ pub struct SyncConfig {
     pub active: bool,
     /// `None` = auto-sync not configured.
     pub auto: Option<AutoSettings>,
+    /// Set exactly for `http_pull` configs.
+    pub pull: Option<PullSettings>,
 }
 
 impl SyncConfig {
-    /// Whether a scheduler task should run for it.
+    /// Whether a scheduler task should run for it: a DHIS2 sync's change
+    /// detector, or an `http_pull` config's poller.
     pub fn wants_scheduler(&self) -> bool {
-        self.active
-            && self.mode == ExecMode::Automatic
-            && self.auto.as_ref().is_some_and(|a| a.enabled)
+        if !self.active || self.mode != ExecMode::Automatic {
+            return false;
+        }
+        match self.kind {
+            SyncKind::Dhis2 => self.auto.as_ref().is_some_and(|a| a.enabled),
+            SyncKind::HttpPull => self.pull.is_some(),
+        }
     }
 }
 
@@ -289,6 +381,7 @@ mod tests {
     fn names_round_trip_and_match_serde() {
         crate::assert_stored_names::<SyncKind>();
         crate::assert_stored_names::<ExecMode>();
+        crate::assert_stored_names::<PullApply>();
         assert_eq!(SyncKind::HttpPull.as_str(), "http_pull");
         assert_eq!(SyncKind::parse("Dhis2"), None, "exact names only");
     }

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use super::model::{AutoSettings, ExecMode, InstanceTimeouts, SecretRef, Selection, SyncKind};
+use super::model::{
+    AutoSettings, ExecMode, InstanceTimeouts, PullSettings, SecretRef, Selection, SyncKind,
+};
 
 /// One `[[instance]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub struct SyncSpec {
     pub mode: ExecMode,
     pub selection: Selection,
     pub auto: Option<AutoSettings>,
+    /// `[sync.pull]`, exactly for `http_pull` syncs.
+    pub pull: Option<PullSettings>,
 }
 
 /// A validated configuration file.
@@ -111,6 +115,21 @@ impl SyncSpec {
             ("exclude", list(&s.exclude)),
             ("skip_sharing", s.skip_sharing.to_string()),
         ];
+        if let Some(p) = &self.pull {
+            out.extend([
+                ("pull.target", p.target.display().to_string()),
+                ("pull.interval", format_duration(p.interval)),
+                ("pull.first_pull_after", format_duration(p.first_pull_after)),
+                ("pull.verify_hash", p.verify_hash.to_string()),
+                ("pull.hash_field", p.hash_field.clone()),
+                ("pull.on_change", format!("{:?}", p.on_change)),
+                (
+                    "pull.on_change_timeout",
+                    format_duration(p.on_change_timeout),
+                ),
+                ("pull.apply", p.apply.as_str().to_string()),
+            ]);
+        }
         match &self.auto {
             None => out.push(("auto", "none".into())),
             Some(a) => {

@@ -11,6 +11,7 @@ use tokio::sync::broadcast;
 use super::events::EngineEvent;
 use crate::config::model::describe_problems;
 use crate::config::{AutoSettings, SyncConfig};
+use crate::store::pull::PullState;
 use crate::store::queue::{
     Job, JobFilter, JobKind, JobState, NewJob, QueueStore, ResourceProgress,
 };
@@ -49,8 +50,20 @@ pub struct ConfigStatus {
     /// waiting for its retry).
     pub next_job: Option<Job>,
     pub last_job: Option<Job>,
+    /// What the last pulls of an `http_pull` config found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull: Option<PullStatus>,
     #[serde(skip)]
     pub config: SyncConfig,
+}
+
+/// An `http_pull` config's local copy and its last pulls.
+#[derive(Debug, Clone, Serialize)]
+pub struct PullStatus {
+    pub target: String,
+    pub interval_s: u64,
+    #[serde(flatten)]
+    pub state: PullState,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -147,6 +160,14 @@ impl EngineApi for LocalEngine {
         let mut configs = Vec::new();
         for config in self.store.list_configs().await? {
             let lifecycle = self.store.lifecycle(config.id).await?;
+            let pull = match &config.pull {
+                None => None,
+                Some(settings) => Some(PullStatus {
+                    target: settings.target.display().to_string(),
+                    interval_s: settings.interval.as_secs(),
+                    state: self.store.pull_state(config.id).await?,
+                }),
+            };
             let last_job = self
                 .queue
                 .list(&JobFilter {
@@ -182,6 +203,7 @@ impl EngineApi for LocalEngine {
                     .min_by_key(|j| j.run_at)
                     .cloned(),
                 last_job,
+                pull,
                 config,
             });
         }

@@ -2,7 +2,8 @@
 //! touches the terminal; everything it does is visible through
 //! [`EngineHandle`] (snapshots and events) and in the database.
 //!
-//! - `scheduler` + `supervisor`: one task per active automatic config;
+//! - `scheduler` + `supervisor`: one task per active automatic config
+//!   (`pull_scheduler` for `http_pull` configs: poll, back off, enqueue);
 //! - `lifecycle`: cooldown, initial sync, throttle, delay (pure rules);
 //! - `port`: the scheduler's access to store, queue and connectors, and the
 //!   change detector;
@@ -17,6 +18,7 @@ pub mod handle;
 pub mod lifecycle;
 pub mod port;
 pub mod progress;
+pub mod pull_scheduler;
 pub mod scheduler;
 #[cfg(test)]
 mod scheduler_tests;
@@ -31,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use clock::Clock;
 pub use events::EngineEvent;
-pub use handle::{ConfigStatus, EngineHandle, LocalEngine, Snapshot};
+pub use handle::{ConfigStatus, EngineHandle, LocalEngine, PullStatus, Snapshot};
 pub use worker::{ConnectorFactory, WorkerOptions};
 
 use crate::store::Store;

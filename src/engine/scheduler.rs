@@ -93,7 +93,7 @@ pub async fn run(
     }
 }
 
-async fn announce_wait(
+pub(super) async fn announce_wait(
     port: &dyn SchedulerPort,
     config_id: i64,
     next: i64,
@@ -210,14 +210,14 @@ async fn tick(
 }
 
 /// Sleeps until `at` (ms); `false` if cancelled first.
-async fn sleep_until(clock: &Clock, at: i64, cancel: &CancellationToken) -> bool {
+pub(super) async fn sleep_until(clock: &Clock, at: i64, cancel: &CancellationToken) -> bool {
     tokio::select! {
         _ = cancel.cancelled() => false,
         _ = tokio::time::sleep_until(clock.instant_at(at)) => true,
     }
 }
 
-fn millis(d: std::time::Duration) -> i64 {
+pub(super) fn millis(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
 }
 

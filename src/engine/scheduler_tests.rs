@@ -48,6 +48,7 @@ impl MemPort {
                     selection: Selection::default(),
                     active: true,
                     auto: Some(settings),
+                    pull: None,
                 }),
                 state,
                 changes: vec![Change {

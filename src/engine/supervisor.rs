@@ -13,7 +13,9 @@ use tracing::error;
 
 use super::clock::Clock;
 use super::events::{EngineEvent, SchedulerStatus};
+use super::pull_scheduler;
 use super::scheduler::{self, SchedulerPort};
+use crate::config::SyncKind;
 use crate::store::state::LifecyclePart;
 
 /// How often the database is re-read for start/stop made by other processes.
@@ -124,21 +126,29 @@ impl Supervisor {
             }
         }
         let now = tokio::time::Instant::now();
-        for &id in wanted.keys() {
+        for (&id, config) in &wanted {
             if tasks.contains_key(&id) || restart_after.get(&id).is_some_and(|t| *t > now) {
                 continue;
             }
             restart_after.remove(&id);
             let child = cancel.child_token();
             let jitter: f64 = rand::random();
-            let handle = tokio::spawn(scheduler::run(
-                self.port.clone(),
-                id,
-                self.clock,
-                jitter,
-                self.first_within,
-                child.clone(),
-            ));
+            let handle = match config.kind {
+                SyncKind::Dhis2 => tokio::spawn(scheduler::run(
+                    self.port.clone(),
+                    id,
+                    self.clock,
+                    jitter,
+                    self.first_within,
+                    child.clone(),
+                )),
+                SyncKind::HttpPull => tokio::spawn(pull_scheduler::run(
+                    self.port.clone(),
+                    id,
+                    self.clock,
+                    child.clone(),
+                )),
+            };
             tasks.insert(
                 id,
                 Task {

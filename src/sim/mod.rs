@@ -5,6 +5,7 @@
 mod aggregate_api;
 mod aggregate_import;
 pub mod clock;
+pub mod config_backend;
 mod datavalues;
 mod digest;
 mod formats;
@@ -214,6 +215,10 @@ fn router(sim: Shared) -> Router {
 
 /// `syncdeck sim`: serve until Ctrl-C, announcing the address on the first line.
 pub async fn run(opts: SimOptions) -> anyhow::Result<()> {
+    if opts.config_backend {
+        let sites = opts.sites;
+        return config_backend::run(opts, sites).await;
+    }
     let running = start(opts).await?;
     println!("listening on {}", running.base_url);
     let _ = std::io::Write::flush(&mut std::io::stdout());

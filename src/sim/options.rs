@@ -195,6 +195,16 @@ pub struct SimOptions {
     /// workflow is internal (not served as metadata).
     #[arg(long, value_delimiter = ',', value_parser = parse_period)]
     pub approved_periods: Vec<String>,
+
+    /// Serve a configuration backend for http_pull configs instead of DHIS2:
+    /// `GET /config/{site_token}` with a Python-compatible `config_hash`
+    /// (see `src/sim/config_backend.rs` for its control endpoints).
+    #[arg(long)]
+    pub config_backend: bool,
+
+    /// With --config-backend: the number of sites (tokens site-token-1 …).
+    #[arg(long, default_value_t = 2, requires = "config_backend")]
+    pub sites: usize,
 }
 
 impl SimOptions {

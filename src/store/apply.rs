@@ -284,8 +284,8 @@ impl Store {
         let insert_sync = Sql::new(
             self,
             &format!(
-                "INSERT INTO sync_configs (name, kind, source_id, destination_id, mode, selection, active, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 1, {now}) RETURNING id"
+                "INSERT INTO sync_configs (name, kind, source_id, destination_id, mode, selection, pull, active, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, {now}) RETURNING id"
             ),
         );
         // `active` is deliberately absent: it is operator state.
@@ -293,7 +293,7 @@ impl Store {
             self,
             &format!(
                 "UPDATE sync_configs SET kind = $2, source_id = $3, destination_id = $4, mode = $5, \
-             selection = $6, updated_at = {now} WHERE id = $1"
+             selection = $6, pull = $7, updated_at = {now} WHERE id = $1"
             ),
         );
         let upsert_auto = Sql::new(self, UPSERT_AUTO);
@@ -364,6 +364,12 @@ impl Store {
                     Op::InsertSync(spec) | Op::UpdateSync(_, spec) => {
                         let (kind, source, destination, mode, selection) =
                             sync_columns(spec, &ids)?;
+                        let pull = spec
+                            .pull
+                            .as_ref()
+                            .map(serde_json::to_string)
+                            .transpose()
+                            .map_err(|e| StoreError::Invalid(e.to_string()))?;
                         let id = match op {
                             Op::UpdateSync(id, _) => {
                                 sqlx::query(update_sync.text())
@@ -373,6 +379,7 @@ impl Store {
                                     .bind(destination)
                                     .bind(mode)
                                     .bind(selection)
+                                    .bind(pull)
                                     .execute(&mut *tx)
                                     .await?;
                                 id
@@ -385,6 +392,7 @@ impl Store {
                                     .bind(destination)
                                     .bind(mode)
                                     .bind(selection)
+                                    .bind(pull)
                                     .fetch_one(&mut *tx)
                                     .await?
                             }

@@ -40,7 +40,7 @@ pub(super) fn timeout_columns(t: &InstanceTimeouts) -> Result<[Option<i64>; 4]> 
 }
 
 pub(super) const SELECT_CONFIGS: &str = "SELECT c.id, c.name, c.kind, c.source_id, c.destination_id, c.mode, \
-     c.selection, c.active, a.is_enabled, a.check_interval_s, a.delay_before_sync_s, a.immediate_sync, \
+     c.selection, c.active, c.pull, a.is_enabled, a.check_interval_s, a.delay_before_sync_s, a.immediate_sync, \
      a.monitor_metadata, a.monitor_data_values, a.metadata_resources, a.exclude_resources, \
      a.max_sync_per_hour, a.cooldown_after_error_s, a.notify_on_change, a.notify_on_sync_complete \
      FROM sync_configs c LEFT JOIN auto_sync_settings a ON a.config_id = c.id";
@@ -192,6 +192,13 @@ pub(super) fn config_row<R: RowExt>(r: &R) -> Result<SyncConfig> {
         selection: r.json("selection")?,
         active: r.flag("active")?,
         auto,
+        pull: match r.opt_text("pull")? {
+            None => None,
+            Some(text) => Some(
+                serde_json::from_str(&text)
+                    .map_err(|e| corrupt(&format!("unreadable pull settings: {e}")))?,
+            ),
+        },
         name,
     })
 }
@@ -225,6 +232,7 @@ pub(super) fn sync_spec(c: &SyncConfig, names: &HashMap<i64, String>) -> Result<
         mode: c.mode,
         selection: c.selection.clone(),
         auto: c.auto.clone(),
+        pull: c.pull.clone(),
     })
 }
 

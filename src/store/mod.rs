@@ -27,6 +27,7 @@ macro_rules! on_db {
 pub(crate) mod apply;
 pub(crate) mod configs;
 mod migrate;
+pub mod pull;
 pub mod queue;
 pub mod rejections;
 mod rows;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+mod pull;
 mod values;
 
 use values::join;
@@ -49,6 +50,7 @@ const SYNC_KEYS: &[&str] = &[
     "exclude",
     "skip_sharing",
     "auto",
+    "pull",
 ];
 const AUTO_KEYS: &[&str] = &[
     "enabled",
@@ -495,6 +497,17 @@ impl Parser<'_> {
         let dest_v = self.opt_str(t, &ctx, "destination");
         let dest_given = dest_v.is_some();
         let destination = reference(self, "destination", dest_v);
+        if kind == Some(SyncKind::HttpPull) {
+            for key in pull::DHIS2_ONLY_KEYS {
+                if let Some(v) = t.get(*key) {
+                    self.err(
+                        v.span().start,
+                        join(&ctx, key),
+                        "an http_pull sync has no such key: it pulls one document from its source into [sync.pull] target",
+                    );
+                }
+            }
+        }
         if kind == Some(SyncKind::Dhis2) && !dest_given {
             self.err(
                 at,
@@ -543,7 +556,42 @@ impl Parser<'_> {
                 }
             },
         };
+        let pull = match (kind, t.get("pull")) {
+            (Some(SyncKind::HttpPull), None) => {
+                self.err(
+                    at,
+                    &ctx,
+                    "an http_pull sync needs a [sync.pull] table with at least target = \"/path/to/file.json\"",
+                );
+                None
+            }
+            (Some(SyncKind::HttpPull), Some(v)) => match v.get_ref() {
+                DeValue::Table(p) => self.pull(p, v.span().start, &join(&ctx, "pull")),
+                _ => {
+                    self.err(
+                        v.span().start,
+                        join(&ctx, "pull"),
+                        "must be a [sync.pull] table",
+                    );
+                    None
+                }
+            },
+            (_, Some(v)) => {
+                self.err(
+                    v.span().start,
+                    join(&ctx, "pull"),
+                    "only an http_pull sync takes [sync.pull]; add kind = \"http_pull\" or remove it",
+                );
+                None
+            }
+            (_, None) => None,
+        };
+        let pull_ok = kind != Some(SyncKind::HttpPull) || pull.is_some();
+        if !pull_ok {
+            return None;
+        }
         Some(SyncSpec {
+            pull,
             name: name?,
             kind: kind?,
             source: source?,

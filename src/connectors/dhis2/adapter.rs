@@ -87,7 +87,8 @@ impl ConnectorFactory for Dhis2Connectors {
     ) -> Result<Arc<dyn SyncConnector>, ConnectorError> {
         if config.kind != SyncKind::Dhis2 {
             return Err(ConnectorError::Config(format!(
-                "{} syncs are not supported by this engine yet",
+                "{} is a {} sync, not a DHIS2 one",
+                config.name,
                 config.kind.as_str()
             )));
         }

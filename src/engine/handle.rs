@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 
 use super::events::EngineEvent;
 use crate::config::model::describe_problems;
-use crate::config::{AutoSettings, SyncConfig};
+use crate::config::{AutoSettings, SyncConfig, SyncKind};
 use crate::store::pull::PullState;
 use crate::store::queue::{
     Job, JobFilter, JobKind, JobState, NewJob, QueueStore, ResourceProgress,
@@ -255,7 +255,8 @@ impl EngineApi for LocalEngine {
 
     async fn trigger(&self, reference: &str) -> Result<i64, EngineError> {
         let config = self.config(reference).await?;
-        if config.destination_id.is_none() {
+        // An http_pull config's destination is its target file.
+        if config.kind == SyncKind::Dhis2 && config.destination_id.is_none() {
             return Err(EngineError::Invalid(format!(
                 "{} has no destination to sync into",
                 config.name
@@ -263,8 +264,8 @@ impl EngineApi for LocalEngine {
         }
         let id = self
             .queue
-            .enqueue(&NewJob::sync(
-                config.id,
+            .enqueue(&NewJob::for_config(
+                &config,
                 JobKind::Manual,
                 "triggered by an operator",
             ))

@@ -131,7 +131,7 @@ impl SchedulerPort for StorePort {
         resources: Vec<String>,
         reason: String,
     ) -> anyhow::Result<i64> {
-        let mut job = NewJob::sync(config.id, kind, reason);
+        let mut job = NewJob::for_config(config, kind, reason);
         job.resources = resources;
         let id = self.queue.enqueue(&job).await?;
         self.publish(EngineEvent::JobQueued {

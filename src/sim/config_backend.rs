@@ -183,7 +183,9 @@ pub async fn start(opts: SimOptions, sites: usize) -> anyhow::Result<RunningBack
 pub async fn run(opts: SimOptions, sites: usize) -> anyhow::Result<()> {
     let running = start(opts, sites).await?;
     println!("listening on {}", running.base_url);
-    println!(
+    // On stderr: a reader that took the address and closed stdout must not
+    // make the next line fail.
+    eprintln!(
         "sites: {} (GET /config/TOKEN, or /config with Authorization: Bearer TOKEN)",
         (1..=sites.max(1))
             .map(site_token)

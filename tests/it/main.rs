@@ -13,6 +13,7 @@ mod client_sim_copy;
 mod client_sim_faults;
 mod client_sim_reports;
 mod config_apply;
+mod config_pull;
 mod console_tmux;
 mod dhis2_sync;
 mod dhis2_sync_time;

@@ -62,10 +62,23 @@ pub fn write_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
     File::open(&dir)?.sync_all()
 }
 
+/// The temporary files of `path` start with this; one left by a killed
+/// process is removed by the next write (one job writes a target at a time).
+fn temp_prefix(path: &Path) -> String {
+    format!(
+        ".{}.syncdeck-tmp-",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    )
+}
+
 fn replace(dir: &Path, path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".syncdeck-pull-")
-        .tempfile_in(dir)?;
+    let prefix = temp_prefix(path);
+    for entry in fs::read_dir(dir)?.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    let mut tmp = tempfile::Builder::new().prefix(&prefix).tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file()
         .set_permissions(fs::Permissions::from_mode(mode))?;
@@ -99,9 +112,14 @@ mod tests {
         let leftovers: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
-            .filter(|n| n.to_string_lossy().starts_with(".syncdeck-pull-"))
+            .filter(|n| n.to_string_lossy().contains(".syncdeck-tmp-"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+        // A temporary file left by a killed writer goes with the next write.
+        let stale = dir.path().join(format!("{}stale", temp_prefix(&target)));
+        fs::write(&stale, b"{half").unwrap();
+        write_atomically(&target, br#"{"v": 3}"#).unwrap();
+        assert!(!stale.exists());
         let local = read_local(&target, "config_hash", true).unwrap().unwrap();
         assert_eq!(local.items, 1);
         fs::write(&target, b"{truncated").unwrap();

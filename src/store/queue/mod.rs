@@ -120,6 +120,20 @@ impl NewJob {
             priority: 0,
         }
     }
+
+    /// [`NewJob::sync`] for `config`: a pull runs once, since its poller
+    /// is the retry (with backoff) and a manual pull should fail at once.
+    pub fn for_config(
+        config: &crate::config::SyncConfig,
+        kind: JobKind,
+        reason: impl Into<String>,
+    ) -> NewJob {
+        let mut job = NewJob::sync(config.id, kind, reason);
+        if config.kind == crate::config::SyncKind::HttpPull {
+            job.max_attempts = 1;
+        }
+        job
+    }
 }
 
 /// Progress of a job as a whole.

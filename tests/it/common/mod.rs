@@ -19,9 +19,14 @@ pub struct SimProcess {
 impl SimProcess {
     /// Starts `syncdeck sim --port 0 ARGS` and waits for its `listening on` line.
     pub fn start(args: &[&str]) -> Self {
+        Self::start_on(0, args)
+    }
+
+    /// [`SimProcess::start`] on a chosen port (a restart where it was).
+    pub fn start_on(port: u16, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_syncdeck"))
             .arg("sim")
-            .args(["--port", "0"])
+            .args(["--port", &port.to_string()])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

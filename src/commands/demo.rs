@@ -53,23 +53,34 @@ struct Demo {
     dir: tempfile::TempDir,
     source: RunningSim,
     destinations: Vec<RunningSim>,
+    /// The configuration backend of the `site-config` pull.
+    backend: sim::config_backend::RunningBackend,
     store: Store,
     engine: crate::engine::Engine,
 }
 
+/// How often the demo's backend gets a new device, so a hash change is seen.
+const DEMO_DEVICE_EVERY: Duration = Duration::from_secs(60);
+
 pub async fn run(opts: DemoOptions, logs: ConsoleLogs) -> anyhow::Result<ExitCode> {
     let demo = Demo::start(&opts).await?;
     let handle = demo.engine.handle();
-    let result = if opts.headless {
-        let run_for = opts.run_for.unwrap_or(Duration::from_secs(30));
-        tokio::select! {
-            () = tokio::time::sleep(run_for) => {}
-            r = tokio::signal::ctrl_c() => r?,
-        }
-        summary(&handle).await
-    } else {
-        let database = format!("{} (demo, deleted on exit)", demo.database().display());
-        crate::commands::console::run_on(handle, &opts.console, "demo", &database, logs).await
+    let result = tokio::select! {
+        () = demo.change_devices() => Ok(()),
+        r = async {
+            if opts.headless {
+                let run_for = opts.run_for.unwrap_or(Duration::from_secs(30));
+                tokio::select! {
+                    () = tokio::time::sleep(run_for) => {}
+                    r = tokio::signal::ctrl_c() => r?,
+                }
+                summary(&handle).await
+            } else {
+                let database = format!("{} (demo, deleted on exit)", demo.database().display());
+                crate::commands::console::run_on(handle, &opts.console, "demo", &database, logs)
+                    .await
+            }
+        } => r,
     };
     demo.stop().await;
     result.map(|()| ExitCode::SUCCESS)
@@ -97,14 +108,20 @@ impl Demo {
                 .await?,
             );
         }
+        let backend = sim::config_backend::start(SimOptions::defaults(), 1).await?;
         let dir = tempfile::Builder::new()
             .prefix("syncdeck-demo-")
             .tempdir()
             .map_err(|e| anyhow::anyhow!("cannot create a temporary directory: {e}"))?;
         let password = dir.path().join("password");
         write_private(&password, &SimOptions::defaults().password)?;
+        write_private(
+            &dir.path().join("site-token"),
+            &sim::config_backend::site_token(1),
+        )?;
         let closed = closed_port().await?;
-        let text = config_text(&source, &destinations, closed, opts.auto);
+        let mut text = config_text(&source, &destinations, closed, opts.auto);
+        text += &pull_config_text(&backend.base_url);
         let path = dir.path().join("demo.toml");
         std::fs::write(&path, &text)?;
         let file = crate::config::file::parse(&path, &text, &BTreeSet::new())
@@ -123,6 +140,7 @@ impl Demo {
             dir,
             source,
             destinations,
+            backend,
             store,
             engine,
         })
@@ -130,6 +148,16 @@ impl Demo {
 
     fn database(&self) -> std::path::PathBuf {
         self.dir.path().join("demo.db")
+    }
+
+    /// Changes the backend's document now and then, for the pull to notice.
+    async fn change_devices(&self) {
+        let mut every = tokio::time::interval(DEMO_DEVICE_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            self.backend.add_device(&sim::config_backend::site_token(1));
+        }
     }
 
     async fn stop(self) {
@@ -195,6 +223,16 @@ fn config_text(
     text += "[[sync]]\nname = \"offline-district\"\nsource = \"district\"\ndestination = \"regional\"\nmode = \"automatic\"\n\
              [sync.auto]\ncheck_interval = \"1m\"\nimmediate_sync = true\ncooldown_after_error = \"2m\"\n";
     text
+}
+
+/// The demo's http_pull config: a site's document from the demo backend,
+/// pulled every 20 s into the demo directory.
+fn pull_config_text(backend: &str) -> String {
+    format!(
+        "\n[[instance]]\nname = \"site-backend\"\nurl = \"{backend}/config/{{token}}\"\ntoken_file = \"site-token\"\n\n\
+         [[sync]]\nname = \"site-config\"\nkind = \"http_pull\"\nsource = \"site-backend\"\nmode = \"automatic\"\n\
+         [sync.pull]\ntarget = \"site-config.json\"\ninterval = \"20s\"\nfirst_pull_after = \"2s\"\n"
+    )
 }
 
 fn regional(i: usize) -> String {

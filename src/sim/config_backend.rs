@@ -128,7 +128,16 @@ fn served(document: &Value) -> Result<(Value, String), String> {
 
 pub struct RunningBackend {
     pub base_url: String,
+    backend: Shared,
     task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningBackend {
+    /// Adds a device to site `token` (as `POST /_backend/sites/{token}/devices`):
+    /// its hash changes. The number of devices after, `None` for an unknown site.
+    pub fn add_device(&self, token: &str) -> Option<usize> {
+        push_device(&self.backend, token).ok()
+    }
 }
 
 impl Drop for RunningBackend {
@@ -170,13 +179,17 @@ pub async fn start(opts: SimOptions, sites: usize) -> anyhow::Result<RunningBack
         .route("/_backend/sites/{token}/devices", post(add_device))
         .route("/_backend/sites/{token}/document", put(replace_document))
         .route("/_backend/sites/{token}/fault", post(set_fault))
-        .with_state(backend);
+        .with_state(backend.clone());
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("config backend stopped: {e}");
         }
     });
-    Ok(RunningBackend { base_url, task })
+    Ok(RunningBackend {
+        base_url,
+        backend,
+        task,
+    })
 }
 
 /// `syncdeck sim --config-backend`: serve until Ctrl-C.
@@ -299,21 +312,28 @@ async fn serve_config(b: &Backend, token: &str, headers: &HeaderMap) -> Response
     resp
 }
 
-async fn add_device(State(b): State<Shared>, Path(token): Path<String>) -> Response {
-    let mut sites = sites(&b);
-    let Some(site) = sites.get_mut(&token) else {
-        return message(StatusCode::NOT_FOUND, "unknown site token");
+/// Adds a device to site `token`; the number of devices after.
+fn push_device(b: &Backend, token: &str) -> Result<usize, Response> {
+    let mut sites = sites(b);
+    let Some(site) = sites.get_mut(token) else {
+        return Err(message(StatusCode::NOT_FOUND, "unknown site token"));
     };
     let Some(Value::Array(devices)) = site.document.get_mut("devices") else {
-        return message(
+        return Err(message(
             StatusCode::CONFLICT,
             "this site's document has no devices list",
-        );
+        ));
     };
     let n = devices.len() + 1;
     devices.push(device(n, n));
-    let count = devices.len();
-    axum::Json(json!({"devices": count})).into_response()
+    Ok(devices.len())
+}
+
+async fn add_device(State(b): State<Shared>, Path(token): Path<String>) -> Response {
+    match push_device(&b, &token) {
+        Ok(count) => axum::Json(json!({"devices": count})).into_response(),
+        Err(resp) => resp,
+    }
 }
 
 async fn replace_document(

@@ -100,14 +100,16 @@ fn apply_is_idempotent_and_export_round_trips() {
         "+ instance reporting",
         "+ sync national-to-reporting",
         "+ sync reporting-metadata-back",
-        "applied: 4 created",
+        "+ instance config-backend",
+        "+ sync site-config",
+        "applied: 6 created",
     ] {
         assert!(out.contains(line), "{line:?} missing:\n{out}");
     }
 
     let out = env.ok_apply(&example, &[]);
     assert!(
-        out.contains("nothing to do: 0 created, 0 updated, 4 unchanged"),
+        out.contains("nothing to do: 0 created, 0 updated, 6 unchanged"),
         "{out}"
     );
     assert!(!out.contains('+') && !out.contains('~'), "{out}");
@@ -123,7 +125,7 @@ fn apply_is_idempotent_and_export_round_trips() {
     let again = env.write("exported.toml", &exported);
     let out = env.ok_apply(&again, &[]);
     assert!(
-        out.contains("4 unchanged"),
+        out.contains("6 unchanged"),
         "export → apply changes nothing:\n{out}"
     );
     assert_eq!(env.export(), exported, "export is stable");
@@ -136,7 +138,7 @@ fn apply_is_idempotent_and_export_round_trips() {
         .iter()
         .filter_map(|c| c["action"].as_str())
         .collect();
-    assert_eq!(actions, ["unchanged", "unchanged"]);
+    assert_eq!(actions, ["unchanged", "unchanged", "unchanged"]);
     let r = env.run(&["export", "--json"]);
     let doc: serde_json::Value = serde_json::from_str(&r.stdout).expect("json export");
     assert_eq!(doc["sync"][0]["auto"]["cooldown_after_error"], "30m");
@@ -182,7 +184,7 @@ fn changes_are_updates_and_dry_run_writes_nothing() {
 
     let out = env.ok_apply(&changed, &[]);
     assert!(
-        out.contains("applied: 0 created, 3 updated, 1 unchanged"),
+        out.contains("applied: 0 created, 3 updated, 3 unchanged"),
         "{out}"
     );
     let exported = env.export();
@@ -225,7 +227,10 @@ fn prune_removes_configs_not_in_the_file() {
         out.contains("- sync reporting-metadata-back (pruned)"),
         "{out}"
     );
-    assert!(out.contains("1 pruned"), "{out}");
+    // The sync after it goes too, and so does the instance only it used.
+    assert!(out.contains("- sync site-config (pruned)"), "{out}");
+    assert!(out.contains("- instance config-backend (pruned)"), "{out}");
+    assert!(out.contains("3 pruned"), "{out}");
     let exported = env.export();
     assert!(!exported.contains("reporting-metadata-back"), "{exported}");
     assert!(
@@ -504,7 +509,7 @@ async fn store_crud(target: &DbTarget) {
     store.apply(&config, false, false).await.expect("apply");
 
     let instances = store.list_instances().await.expect("instances");
-    assert_eq!(instances.len(), 2);
+    assert_eq!(instances.len(), 3);
     // Timeouts: the one the example sets is stored, the others stay unset (defaults).
     let reporting = &instances[1];
     assert_eq!(reporting.name, "reporting");
@@ -525,7 +530,10 @@ async fn store_crud(target: &DbTarget) {
     );
 
     let configs = store.list_configs().await.expect("configs");
-    assert_eq!(configs.len(), 2);
+    assert_eq!(configs.len(), 3);
+    let pull = configs[2].pull.as_ref().expect("site-config's [sync.pull]");
+    assert_eq!(pull.on_change, ["systemctl", "reload", "site-agent"]);
+    assert!(configs[2].wants_scheduler(), "an automatic http_pull polls");
     let auto = configs[0].clone();
     assert!(auto.wants_scheduler());
     assert_eq!(auto.source_id, national.id);

@@ -87,9 +87,57 @@ fn a_good_file_parses() {
 fn the_shipped_example_parses() {
     let text = include_str!("../../../assets/example.toml");
     let c = ok(text);
-    assert_eq!((c.instances.len(), c.syncs.len()), (2, 2));
+    assert_eq!((c.instances.len(), c.syncs.len()), (3, 3));
     assert!(c.syncs[0].selection.skip_sharing, "the default");
     assert!(!c.syncs[1].selection.skip_sharing);
+    let pull = c.syncs[2].pull.as_ref().expect("[sync.pull]");
+    assert_eq!(pull.target, Path::new("/var/lib/agent/site.json"));
+    assert_eq!(pull.interval, Duration::from_secs(300));
+    assert_eq!(pull.apply, crate::config::model::PullApply::File);
+}
+
+const PULL: &str = r#"
+[[instance]]
+name = "backend"
+url = "https://backend.example.org/config/{token}"
+token_env = "SITE_TOKEN"
+
+[[sync]]
+name = "site"
+kind = "http_pull"
+source = "backend"
+mode = "automatic"
+"#;
+
+#[test]
+fn an_http_pull_sync_takes_a_pull_table_and_nothing_of_dhis2() {
+    let c = ok(&format!("{PULL}[sync.pull]\ntarget = \"site.json\"\n"));
+    let pull = c.syncs[0].pull.as_ref().unwrap();
+    assert!(pull.target.is_absolute(), "relative to the file's directory");
+    assert_eq!(pull.first_pull_after, Duration::from_secs(10));
+    assert!(pull.verify_hash);
+    assert!(pull.on_change.is_empty());
+    has(&errors(PULL), "needs a [sync.pull] table");
+    let dhis2_keys = format!(
+        "{}destination = \"backend\"\nmetadata = [\"*\"]\n[sync.pull]\ntarget = \"x.json\"\n",
+        PULL
+    );
+    let errs = errors(&dhis2_keys);
+    has(&errs, "[sync \"site\"].destination: an http_pull sync has no such key");
+    has(&errs, "[sync \"site\"].metadata: an http_pull sync has no such key");
+    let bad = format!(
+        "{PULL}[sync.pull]\ntarget = \"x.json\"\ninterval = \"0s\"\non_change = \"systemctl reload x\"\napply = \"yaml\"\nfirst = 1\n"
+    );
+    let errs = errors(&bad);
+    has(&errs, "pull.interval: must be at least 1s");
+    has(&errs, "pull.on_change: must be a list, the program then its arguments");
+    has(&errs, "pull.apply: unknown value \"yaml\"");
+    has(&errs, "pull.first: unknown key");
+    let on_dhis2 = "[[instance]]\nname = \"a\"\nurl = \"https://a\"\ntoken_env = \"A\"\n\
+        [[instance]]\nname = \"b\"\nurl = \"https://b\"\ntoken_env = \"B\"\n\
+        [[sync]]\nname = \"x\"\nsource = \"a\"\ndestination = \"b\"\nmode = \"manual\"\n\
+        [sync.pull]\ntarget = \"x.json\"\n";
+    has(&errors(on_dhis2), "only an http_pull sync takes [sync.pull]");
 }
 
 #[test]

@@ -58,7 +58,7 @@ pub struct ConfigStatus {
 }
 
 /// An `http_pull` config's local copy and its last pulls.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PullStatus {
     pub target: String,
     pub interval_s: u64,
@@ -191,6 +191,12 @@ impl EngineApi for LocalEngine {
                 mode: config.mode.as_str().into(),
                 active: config.active,
                 auto: match &config.auto {
+                    // A pull's poller is on whenever the config is automatic.
+                    None if config.kind == SyncKind::HttpPull
+                        && config.mode == crate::config::ExecMode::Automatic =>
+                    {
+                        "enabled".into()
+                    }
                     None => "not configured".into(),
                     Some(a) if a.enabled => "enabled".into(),
                     Some(_) => "disabled".into(),

@@ -313,13 +313,13 @@ async fn serve_config(b: &Backend, token: &str, headers: &HeaderMap) -> Response
 }
 
 /// Adds a device to site `token`; the number of devices after.
-fn push_device(b: &Backend, token: &str) -> Result<usize, Response> {
+fn push_device(b: &Backend, token: &str) -> Result<usize, (StatusCode, &'static str)> {
     let mut sites = sites(b);
     let Some(site) = sites.get_mut(token) else {
-        return Err(message(StatusCode::NOT_FOUND, "unknown site token"));
+        return Err((StatusCode::NOT_FOUND, "unknown site token"));
     };
     let Some(Value::Array(devices)) = site.document.get_mut("devices") else {
-        return Err(message(
+        return Err((
             StatusCode::CONFLICT,
             "this site's document has no devices list",
         ));
@@ -332,7 +332,7 @@ fn push_device(b: &Backend, token: &str) -> Result<usize, Response> {
 async fn add_device(State(b): State<Shared>, Path(token): Path<String>) -> Response {
     match push_device(&b, &token) {
         Ok(count) => axum::Json(json!({"devices": count})).into_response(),
-        Err(resp) => resp,
+        Err((status, text)) => message(status, text),
     }
 }
 

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::config::AutoSettings;
+use crate::engine::PullStatus;
 use crate::engine::events::SchedulerStatus;
 use crate::engine::handle::{ConfigStatus, Snapshot};
 use crate::logs::tail::{Tail, TailLevel};
@@ -70,6 +71,8 @@ pub struct ConfigRow {
     pub queued_jobs: usize,
     pub next_job: Option<Job>,
     pub last_job: Option<Job>,
+    /// Set for `http_pull` configs.
+    pub pull: Option<PullStatus>,
 }
 
 impl From<ConfigStatus> for ConfigRow {
@@ -78,7 +81,10 @@ impl From<ConfigStatus> for ConfigRow {
             id: c.id,
             name: c.name,
             source: c.source,
-            destination: c.destination,
+            // An http_pull config's destination is its local copy.
+            destination: c
+                .destination
+                .or_else(|| c.pull.as_ref().map(|p| p.target.clone())),
             mode: c.mode,
             active: c.active,
             auto: c.auto,
@@ -88,6 +94,7 @@ impl From<ConfigStatus> for ConfigRow {
             queued_jobs: c.queued_jobs,
             next_job: c.next_job,
             last_job: c.last_job,
+            pull: c.pull,
         }
     }
 }

@@ -118,6 +118,7 @@ fn config(id: i64, name: &str, active: bool, auto: Option<AutoSettings>) -> Conf
             None => "not configured".into(),
         },
         settings: auto,
+        pull: None,
         lifecycle: LifecycleState {
             initial_done: true,
             next_check_at: Some(NOW + 252_000),

@@ -113,7 +113,10 @@ mode = "automatic"
 fn an_http_pull_sync_takes_a_pull_table_and_nothing_of_dhis2() {
     let c = ok(&format!("{PULL}[sync.pull]\ntarget = \"site.json\"\n"));
     let pull = c.syncs[0].pull.as_ref().unwrap();
-    assert!(pull.target.is_absolute(), "relative to the file's directory");
+    assert!(
+        pull.target.is_absolute(),
+        "relative to the file's directory"
+    );
     assert_eq!(pull.first_pull_after, Duration::from_secs(10));
     assert!(pull.verify_hash);
     assert!(pull.on_change.is_empty());
@@ -123,21 +126,33 @@ fn an_http_pull_sync_takes_a_pull_table_and_nothing_of_dhis2() {
         PULL
     );
     let errs = errors(&dhis2_keys);
-    has(&errs, "[sync \"site\"].destination: an http_pull sync has no such key");
-    has(&errs, "[sync \"site\"].metadata: an http_pull sync has no such key");
+    has(
+        &errs,
+        "[sync \"site\"].destination: an http_pull sync has no such key",
+    );
+    has(
+        &errs,
+        "[sync \"site\"].metadata: an http_pull sync has no such key",
+    );
     let bad = format!(
         "{PULL}[sync.pull]\ntarget = \"x.json\"\ninterval = \"0s\"\non_change = \"systemctl reload x\"\napply = \"yaml\"\nfirst = 1\n"
     );
     let errs = errors(&bad);
     has(&errs, "pull.interval: must be at least 1s");
-    has(&errs, "pull.on_change: must be a list, the program then its arguments");
+    has(
+        &errs,
+        "pull.on_change: must be a list, the program then its arguments",
+    );
     has(&errs, "pull.apply: unknown value \"yaml\"");
     has(&errs, "pull.first: unknown key");
     let on_dhis2 = "[[instance]]\nname = \"a\"\nurl = \"https://a\"\ntoken_env = \"A\"\n\
         [[instance]]\nname = \"b\"\nurl = \"https://b\"\ntoken_env = \"B\"\n\
         [[sync]]\nname = \"x\"\nsource = \"a\"\ndestination = \"b\"\nmode = \"manual\"\n\
         [sync.pull]\ntarget = \"x.json\"\n";
-    has(&errors(on_dhis2), "only an http_pull sync takes [sync.pull]");
+    has(
+        &errors(on_dhis2),
+        "only an http_pull sync takes [sync.pull]",
+    );
 }
 
 #[test]

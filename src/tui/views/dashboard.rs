@@ -361,7 +361,11 @@ fn idle_lines(model: &Model, config: &ConfigRow) -> Vec<Line<'static>> {
     let theme = &model.theme;
     let now = model.db_now();
     let mut lines = Vec::new();
+    if let Some(pull) = &config.pull {
+        lines.extend(super::pull::lines(theme, pull, now));
+    }
     match &config.last_job {
+        None if config.pull.is_some() => {}
         None => lines.push(Line::from(Span::styled(
             "No sync has run yet.",
             theme.dim(),

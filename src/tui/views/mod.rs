@@ -11,6 +11,7 @@ mod log_text;
 mod log_viewer;
 mod logs;
 mod overlays;
+mod pull;
 mod resources;
 mod tail;
 pub mod widgets;

@@ -13,7 +13,7 @@ pub enum LogName {
     Syncdeck,
     /// `errors.log`: ERROR only.
     Errors,
-    /// `auto_sync.log`: schedulers, change detection, lifecycle.
+    /// `auto_sync.log`: schedulers, change detection, lifecycle, config pulls.
     AutoSync,
     /// `changes_detected.log`: detections only.
     ChangesDetected,
@@ -77,9 +77,10 @@ impl LogName {
             LogName::Syncdeck => true,
             LogName::Errors => level == Level::ERROR,
             LogName::AutoSync => {
-                matches!(target, "auto_sync" | "changes")
+                matches!(target, "auto_sync" | "changes" | "config_sync")
                     || [
                         "syncdeck::engine::scheduler",
+                        "syncdeck::engine::pull_scheduler",
                         "syncdeck::engine::supervisor",
                         "syncdeck::engine::lifecycle",
                         "syncdeck::engine::port",

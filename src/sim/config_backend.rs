@@ -12,7 +12,8 @@
 //! - `POST /_backend/sites/{token}/fault?kind=K` makes the site's answers
 //!   fail until `kind=none`: `500`, `html` (a login page with 200),
 //!   `truncated` (the JSON cut in the middle), `bad_hash` (a `config_hash`
-//!   that does not match the content), `hang` (no answer).
+//!   that does not match the content), `hang` (no answer);
+//! - `GET /_backend/stats`: `/config` answers so far by status code.
 //!
 //! The simulator's usual `--latency`, `--fail-rate` and `--hang-rate` apply
 //! to `/config` as well.
@@ -69,6 +70,8 @@ struct Site {
 struct Backend {
     opts: SimOptions,
     sites: Mutex<BTreeMap<String, Site>>,
+    /// `/config` answers by status code (`GET /_backend/stats`).
+    answers: Mutex<BTreeMap<u16, u64>>,
 }
 
 type Shared = Arc<Backend>;
@@ -172,6 +175,7 @@ pub async fn start(opts: SimOptions, sites: usize) -> anyhow::Result<RunningBack
                 })
                 .collect(),
         ),
+        answers: Mutex::new(BTreeMap::new()),
     });
     let app = Router::new()
         .route("/config", get(config_by_header))
@@ -179,6 +183,7 @@ pub async fn start(opts: SimOptions, sites: usize) -> anyhow::Result<RunningBack
         .route("/_backend/sites/{token}/devices", post(add_device))
         .route("/_backend/sites/{token}/document", put(replace_document))
         .route("/_backend/sites/{token}/fault", post(set_fault))
+        .route("/_backend/stats", get(stats))
         .with_state(backend.clone());
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -244,6 +249,25 @@ async fn config_by_header(State(b): State<Shared>, headers: HeaderMap) -> Respon
 }
 
 async fn serve_config(b: &Backend, token: &str, headers: &HeaderMap) -> Response {
+    let resp = answer_config(b, token, headers).await;
+    *b.answers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(resp.status().as_u16())
+        .or_default() += 1;
+    resp
+}
+
+async fn stats(State(b): State<Shared>) -> Response {
+    let answers = b.answers.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let answers: serde_json::Map<String, Value> = answers
+        .into_iter()
+        .map(|(status, n)| (status.to_string(), Value::from(n)))
+        .collect();
+    axum::Json(json!({ "answers": answers })).into_response()
+}
+
+async fn answer_config(b: &Backend, token: &str, headers: &HeaderMap) -> Response {
     if let Some(latency) = b.opts.latency {
         tokio::time::sleep(latency).await;
     }

@@ -116,9 +116,19 @@ async fn a_pulled_document_follows_the_backend_and_survives_its_failures() {
     assert!(state["config_updated_at"].is_i64());
     assert_eq!(rig.on_change_runs(), std::slice::from_ref(&hash));
 
-    // Unchanged: nothing written, on_change not run.
+    // Unchanged: nothing written, on_change not run, and the backend sent
+    // no body (If-None-Match → 304).
     let before = std::fs::read(&rig.target).unwrap();
     rig.sd.ok(&["trigger", "site", "--wait"]);
+    let stats: Value = http()
+        .get(format!("{}/_backend/stats", rig.backend.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["answers"]["304"], 1, "{stats}");
     assert_eq!(std::fs::read(&rig.target).unwrap(), before);
     assert_eq!(rig.on_change_runs().len(), 1);
     assert!(!rig.target.with_file_name("site.json.prev").exists());

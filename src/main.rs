@@ -65,6 +65,9 @@ fn main() -> std::process::ExitCode {
     };
     match runtime.block_on(syncdeck::cli::run(cli, logs)) {
         Ok(code) => code,
+        // The reader of our output went away (`syncdeck jobs | head -1`):
+        // it has what it wanted, so stop quietly, as other Unix tools do.
+        Err(e) if syncdeck::output::StdoutClosed::is_in(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

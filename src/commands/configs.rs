@@ -1,5 +1,6 @@
 //! `list`, `status`, `start`, `stop`, `trigger`, `setup`.
 
+use crate::output::outln;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -18,17 +19,22 @@ pub async fn list(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::SUCCESS);
     }
     if snapshot.configs.is_empty() {
-        println!(
+        outln!(
             "No sync configs yet. Write a file like assets/example.toml and run `syncdeck apply -f FILE`."
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{:>4}  {:<28} {:<36} {:<9} {:<8} {:<16} LAST RESULT",
-        "ID", "NAME", "SOURCE → DESTINATION", "MODE", "STATE", "AUTO"
-    );
+        "ID",
+        "NAME",
+        "SOURCE → DESTINATION",
+        "MODE",
+        "STATE",
+        "AUTO"
+    )?;
     for c in &snapshot.configs {
-        println!(
+        outln!(
             "{:>4}  {:<28} {:<36} {:<9} {:<8} {:<16} {}",
             c.id,
             inert(&c.name),
@@ -41,7 +47,7 @@ pub async fn list(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode>
             state_of(c),
             c.auto,
             inert(c.lifecycle.last_result.as_deref().unwrap_or("-")),
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -99,66 +105,66 @@ pub async fn status(
         return Ok(ExitCode::SUCCESS);
     }
     for c in chosen {
-        print_status(c, &snapshot);
+        print_status(c, &snapshot)?;
     }
     if snapshot.failed_jobs > 0 {
-        println!(
+        outln!(
             "{} failed job(s): `syncdeck jobs --failed`",
             snapshot.failed_jobs
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_status(c: &ConfigStatus, snapshot: &Snapshot) {
+fn print_status(c: &ConfigStatus, snapshot: &Snapshot) -> anyhow::Result<()> {
     let now = snapshot.now;
     let l = &c.lifecycle;
-    println!("{} (#{}) — {}", inert(&c.name), c.id, state_of(c));
-    println!(
+    outln!("{} (#{}) — {}", inert(&c.name), c.id, state_of(c))?;
+    outln!(
         "  {} → {}   mode {}   auto-sync {}",
         inert(&c.source),
         inert(c.destination.as_deref().unwrap_or("-")),
         c.mode,
         c.auto
-    );
+    )?;
     if let Some(a) = &c.config.auto {
-        println!(
+        outln!(
             "  every {}, delay {}{}, max {}/h, cooldown {}",
             humantime::format_duration(a.check_interval),
             humantime::format_duration(a.delay_before_sync),
             if a.immediate_sync { " (immediate)" } else { "" },
             a.max_sync_per_hour,
             humantime::format_duration(a.cooldown_after_error)
-        );
+        )?;
     }
-    println!(
+    outln!(
         "  initial sync {}",
         if l.initial_done {
             "done"
         } else {
             "not done yet"
         }
-    );
+    )?;
     if let Some(until) = l.cooldown_until.filter(|&u| u > now) {
-        println!(
+        outln!(
             "  cooldown until {} ({})",
             when(Some(until)),
             relative_sentence(until, now)
-        );
+        )?;
     }
     if let Some(until) = l.throttled_until.filter(|&u| u > now) {
-        println!(
+        outln!(
             "  throttled until {} ({})",
             when(Some(until)),
             relative_sentence(until, now)
-        );
+        )?;
     }
     if let Some(next) = l.next_check_at.filter(|&n| c.active && n > now) {
-        println!("  next check {}", relative_sentence(next, now));
+        outln!("  next check {}", relative_sentence(next, now))?;
     }
     if let Some(job) = &c.running_job {
         let p = &job.progress;
-        println!(
+        outln!(
             "  running job {}: {} of {} processed, {} synced, {} errors, {:.0}/s, now {}",
             job.id,
             p.processed,
@@ -167,13 +173,13 @@ fn print_status(c: &ConfigStatus, snapshot: &Snapshot) {
             p.errors,
             p.speed,
             inert(p.current_resource.as_deref().unwrap_or("-"))
-        );
+        )?;
     }
     if c.queued_jobs > 0 {
-        println!("  {} job(s) queued", c.queued_jobs);
+        outln!("  {} job(s) queued", c.queued_jobs)?;
     }
     if let Some(job) = &c.last_job {
-        println!(
+        outln!(
             "  last job {} {} at {}: {} synced, {} errors{}",
             job.id,
             job.state.as_str(),
@@ -184,11 +190,12 @@ fn print_status(c: &ConfigStatus, snapshot: &Snapshot) {
                 .as_deref()
                 .map(|e| format!(" — {}", inert(e)))
                 .unwrap_or_default()
-        );
+        )?;
     }
     if let Some(e) = &l.last_error {
-        println!("  last error: {}", inert(e));
+        outln!("  last error: {}", inert(e))?;
     }
+    Ok(())
 }
 
 pub async fn start_stop(
@@ -207,10 +214,10 @@ pub async fn start_stop(
     } else {
         let verb = if start { "started" } else { "stopped" };
         for n in &names {
-            println!("{verb} {}", inert(n));
+            outln!("{verb} {}", inert(n))?;
         }
         if start {
-            println!("A running `syncdeck daemon` or console picks this up within a few seconds.");
+            outln!("A running `syncdeck daemon` or console picks this up within a few seconds.")?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -237,9 +244,9 @@ pub async fn trigger(
         if json {
             print_json(&serde_json::json!({ "job": id }))?;
         } else {
-            println!(
+            outln!(
                 "queued job {id}. A running `syncdeck daemon` or console runs it; `--wait` runs it here."
-            );
+            )?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -279,22 +286,26 @@ pub async fn trigger(
             resources,
         })?;
     } else {
-        println!(
+        outln!(
             "job {} {} after {} attempt(s): {} synced, {} errors",
             job.id,
             job.state.as_str(),
             job.attempt,
             job.progress.synced,
             job.progress.errors
-        );
+        )?;
         if !resources.is_empty() {
-            println!(
+            outln!(
                 "{:<48} {:>9} {:>10} {:>10} {:>8}  STATUS",
-                "RESOURCE", "TYPE", "TOTAL", "SYNCED", "ERRORS"
-            );
+                "RESOURCE",
+                "TYPE",
+                "TOTAL",
+                "SYNCED",
+                "ERRORS"
+            )?;
         }
         for r in &resources {
-            println!(
+            outln!(
                 "{:<48} {:>9} {:>10} {:>10} {:>8}  {}{}",
                 inert(&r.resource),
                 r.rtype,
@@ -306,10 +317,10 @@ pub async fn trigger(
                     .as_deref()
                     .map(|m| format!(" ({})", inert(m)))
                     .unwrap_or_default()
-            );
+            )?;
         }
         if let Some(e) = &job.last_error {
-            println!("error: {}", inert(e));
+            outln!("error: {}", inert(e))?;
         }
     }
     Ok(if job.state == JobState::Completed {
@@ -389,7 +400,7 @@ pub async fn setup(
             "max_sync_per_hour": settings.max_sync_per_hour,
         }))?;
     } else {
-        println!(
+        outln!(
             "{}: auto-sync {} every {}, delay {}, max {}/h, cooldown {}",
             inert(&config.name),
             if settings.enabled {
@@ -401,7 +412,7 @@ pub async fn setup(
             humantime::format_duration(settings.delay_before_sync),
             settings.max_sync_per_hour,
             humantime::format_duration(settings.cooldown_after_error)
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@
 //! `manual-reporting` (manual: press t), `offline-district` (its source is
 //! a closed port: a clean error, retries, then cooldown).
 
+use crate::output::outln;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
@@ -210,12 +211,12 @@ fn regional(i: usize) -> String {
 /// What happened, per config, for `--headless`.
 async fn summary(engine: &EngineHandle) -> anyhow::Result<()> {
     let snapshot = engine.snapshot().await?;
-    println!(
+    outln!(
         "syncdeck demo summary: {} configs, {} objects synced, {} failed jobs",
         snapshot.configs.len(),
         snapshot.synced_total,
         snapshot.failed_jobs
-    );
+    )?;
     for c in &snapshot.configs {
         let jobs = engine
             .jobs(JobFilter {
@@ -235,7 +236,7 @@ async fn summary(engine: &EngineHandle) -> anyhow::Result<()> {
             .find(|j| j.state == JobState::Queued && j.attempt > 0)
             .and_then(|j| j.last_error.clone());
         let error = c.lifecycle.last_error.clone().or(retrying);
-        println!(
+        outln!(
             "  {:<24} {:<10} jobs: {} completed, {} failed, {} running, {} queued; {} synced{}{}",
             crate::text::inert(&c.name),
             c.mode,
@@ -249,7 +250,7 @@ async fn summary(engine: &EngineHandle) -> anyhow::Result<()> {
                 "; last error: {}",
                 crate::text::sanitize(&e, 200)
             )),
-        );
+        )?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub(crate) mod demo;
 pub(crate) mod jobs;
 pub(crate) mod logs;
 
+use crate::output::outln;
 use std::sync::Arc;
 
 use crate::connectors::dhis2::adapter::Dhis2Connectors;
@@ -39,6 +40,6 @@ pub async fn open_engine(
 
 /// Prints `value` as pretty JSON.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
 }

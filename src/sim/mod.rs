@@ -29,6 +29,7 @@ mod tracker_api;
 mod tracker_import;
 mod tracker_store;
 
+use crate::output::outln;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -215,7 +216,7 @@ fn router(sim: Shared) -> Router {
 /// `syncdeck sim`: serve until Ctrl-C, announcing the address on the first line.
 pub async fn run(opts: SimOptions) -> anyhow::Result<()> {
     let running = start(opts).await?;
-    println!("listening on {}", running.base_url);
+    outln!("listening on {}", running.base_url)?;
     let _ = std::io::Write::flush(&mut std::io::stdout());
     tokio::signal::ctrl_c()
         .await

@@ -8,6 +8,7 @@
 
 mod common;
 
+mod cli;
 mod client_sim;
 mod client_sim_copy;
 mod client_sim_faults;

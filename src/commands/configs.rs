@@ -333,30 +333,42 @@ pub async fn trigger(
 /// Changes to auto-sync settings; unset fields keep their value.
 #[derive(Debug, Default, clap::Args)]
 pub struct SetupArgs {
-    #[arg(long)]
+    /// Whether the scheduler checks at all (false pauses it, mode unchanged).
+    #[arg(long, value_name = "BOOL")]
     pub enabled: Option<bool>,
-    #[arg(long, value_parser = humantime::parse_duration)]
+    /// How often to look for changes (e.g. 5m; at least 60s).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub check_interval: Option<Duration>,
-    #[arg(long, value_parser = humantime::parse_duration)]
+    /// Wait after a change is seen, to batch edits together (e.g. 30s).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub delay_before_sync: Option<Duration>,
-    #[arg(long)]
+    /// Sync as soon as a change is seen, ignoring --delay-before-sync.
+    #[arg(long, value_name = "BOOL")]
     pub immediate_sync: Option<bool>,
-    #[arg(long)]
+    /// Watch metadata for changes.
+    #[arg(long, value_name = "BOOL")]
     pub monitor_metadata: Option<bool>,
-    #[arg(long)]
+    /// Watch aggregate data values for changes.
+    #[arg(long, value_name = "BOOL")]
     pub monitor_data_values: Option<bool>,
     /// Comma-separated metadata types to watch (empty = all selected).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_name = "TYPES", value_delimiter = ',')]
     pub metadata_resources: Option<Vec<String>>,
-    #[arg(long, value_delimiter = ',')]
+    /// Comma-separated resources the change check ignores.
+    #[arg(long, value_name = "RESOURCES", value_delimiter = ',')]
     pub exclude_resources: Option<Vec<String>>,
-    #[arg(long)]
+    /// Automatic syncs allowed per hour; more wait (throttled). 0 = no limit.
+    #[arg(long, value_name = "N")]
     pub max_sync_per_hour: Option<u32>,
-    #[arg(long, value_parser = humantime::parse_duration)]
+    /// Pause of the scheduler after a job finally fails (e.g. 30m);
+    /// `syncdeck cooldown clear CONFIG` ends one early.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub cooldown_after_error: Option<Duration>,
-    #[arg(long)]
+    /// Stored with the config for notifications (none are sent yet).
+    #[arg(long, value_name = "BOOL")]
     pub notify_on_change: Option<bool>,
-    #[arg(long)]
+    /// Stored with the config for notifications (none are sent yet).
+    #[arg(long, value_name = "BOOL")]
     pub notify_on_sync_complete: Option<bool>,
 }
 

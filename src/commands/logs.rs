@@ -41,6 +41,8 @@ pub enum LogsAction {
     /// The last lines of one file (a name from `logs list`), optionally
     /// following it as it grows, across rotations.
     View {
+        /// A file name from `logs list` (`sync_jobs.log`, `sync_jobs.log.1`).
+        #[arg(value_name = "NAME")]
         name: String,
         /// How many lines.
         #[arg(long, default_value_t = 50)]
@@ -54,10 +56,13 @@ pub enum LogsAction {
     },
     /// Lines matching a text (or --regex) in all files, or in --files.
     Search {
+        /// The text to find (a regular expression with --regex).
+        #[arg(value_name = "QUERY")]
         query: String,
         /// Comma-separated names from `logs list` (default: every file).
         #[arg(long, value_delimiter = ',')]
         files: Vec<String>,
+        /// Only lines at this level or above (error, warn, info, debug, trace).
         #[arg(long)]
         level: Option<LogLevel>,
         /// QUERY is a regular expression.
@@ -72,6 +77,8 @@ pub enum LogsAction {
     },
     /// Empty an active log file (its rotations stay). Needs --yes.
     Clear {
+        /// An active file's name from `logs list`.
+        #[arg(value_name = "NAME")]
         name: String,
         /// Confirm: the file's content is deleted.
         #[arg(long)]

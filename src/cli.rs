@@ -92,6 +92,9 @@ pub enum Command {
     Apply(crate::commands::apply::ApplyOptions),
     /// Print the stored configuration as the TOML `apply` reads.
     Export(crate::commands::apply::ExportOptions),
+    /// Write the commented example configuration (to FILE, or stdout) to edit
+    /// and `apply`.
+    Init(crate::commands::init::InitArgs),
 }
 
 /// A config or `--all`, exactly one. The group names its members: a struct
@@ -254,6 +257,7 @@ pub async fn run(
         }
         Command::Apply(opts) => crate::commands::apply::apply(&target, opts).await,
         Command::Export(opts) => crate::commands::apply::export(&target, opts).await,
+        Command::Init(args) => crate::commands::init::run(args),
         Command::Bench(BenchCommand::Sync(opts)) => crate::bench::sync::run(opts)
             .await
             .map(|()| ExitCode::SUCCESS),

@@ -17,7 +17,7 @@ const INVALID: u8 = 2;
 
 #[derive(clap::Args, Debug)]
 pub struct ApplyOptions {
-    /// The configuration file (TOML). See assets/example.toml.
+    /// The configuration file (TOML); `syncdeck init FILE` writes a commented example.
     #[arg(short = 'f', long = "file", value_name = "FILE.toml")]
     pub file: PathBuf,
     /// Also delete sync configs (with their jobs and history) and unused

@@ -8,6 +8,7 @@ pub(crate) mod configs;
 pub mod console;
 pub(crate) mod daemon;
 pub(crate) mod demo;
+pub(crate) mod init;
 pub(crate) mod jobs;
 pub(crate) mod logs;
 

@@ -40,6 +40,7 @@ fn a_closed_pipe_ends_every_printing_command_quietly_with_exit_0() {
         &["logs", "list"],
         &["logs", "view", "sync_jobs.log"],
         &["logs", "search", "line"],
+        &["init"],
         &["--help"],
         &["list", "--json"],
         &["status", "--json"],
@@ -69,4 +70,55 @@ fn a_closed_pipe_ends_every_printing_command_quietly_with_exit_0() {
         );
         assert!(stderr.trim().is_empty(), "syncdeck {args:?} said: {stderr}");
     }
+}
+
+#[test]
+fn init_writes_the_example_that_applies_cleanly_on_a_fresh_database() {
+    let sd = Syncdeck::sqlite();
+    // On stdout (no FILE, and `-`): the embedded example, byte for byte.
+    let printed = sd.ok(&["init"]);
+    assert_eq!(printed, sd.ok(&["init", "-"]));
+    assert_eq!(printed, include_str!("../../assets/example.toml"));
+    let file = sd.dir.path().join("syncdeck.toml");
+    let path = file.to_str().unwrap();
+    let out = sd.ok_output(&["init", path]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("apply -f"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), printed);
+
+    let applied = sd.ok(&["apply", "-f", path]);
+    assert!(
+        applied.contains("applied: 4 created"),
+        "2 instances and 2 syncs: {applied}"
+    );
+    let configs = sd.json(&["list"]);
+    let names: Vec<&str> = configs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{configs}");
+    assert!(names.contains(&"national-to-reporting"), "{names:?}");
+    assert!(sd.ok(&["apply", "-f", path]).contains("nothing to do"));
+}
+
+#[test]
+fn init_refuses_to_overwrite_a_file_unless_forced() {
+    let sd = Syncdeck::sqlite();
+    let file = sd.dir.path().join("mine.toml");
+    let path = file.to_str().unwrap();
+    std::fs::write(&file, "# my own\n").unwrap();
+    let out = sd.run(&["init", path]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("mine.toml exists") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "# my own\n");
+    sd.ok(&["init", path, "--force"]);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        include_str!("../../assets/example.toml")
+    );
 }

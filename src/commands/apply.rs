@@ -84,6 +84,13 @@ pub async fn export(db: &DbTarget, opts: ExportOptions) -> anyhow::Result<ExitCo
     let store = Store::open(db).await?;
     let config = store.export().await?;
     store.close().await;
+    if config.instances.is_empty() && config.syncs.is_empty() {
+        // On stderr: stdout stays the (valid, empty) document.
+        eprintln!(
+            "note: {} holds no configuration yet; `syncdeck init FILE` writes a commented example to edit and apply",
+            db.display()
+        );
+    }
     if opts.json {
         outln!(
             "{}",

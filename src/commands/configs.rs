@@ -19,9 +19,7 @@ pub async fn list(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::SUCCESS);
     }
     if snapshot.configs.is_empty() {
-        outln!(
-            "No sync configs yet. Write a file like assets/example.toml and run `syncdeck apply -f FILE`."
-        )?;
+        outln!("{}", super::NO_CONFIGS)?;
         return Ok(ExitCode::SUCCESS);
     }
     outln!(
@@ -103,6 +101,9 @@ pub async fn status(
         }
         print_json(&out)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if snapshot.configs.is_empty() {
+        outln!("{}", super::NO_CONFIGS)?;
     }
     for c in chosen {
         print_status(c, &snapshot)?;

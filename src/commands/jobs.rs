@@ -27,9 +27,9 @@ pub async fn list(engine: &EngineHandle, failed: bool, json: bool) -> anyhow::Re
         outln!(
             "{}",
             if failed {
-                "No failed jobs."
+                "no failed jobs (`syncdeck jobs` lists all of them)"
             } else {
-                "No jobs."
+                "no jobs yet: `syncdeck trigger CONFIG` queues one (`syncdeck list` names the configs); a daemon or console queues them for automatic configs when the source changes"
             }
         )?;
         return Ok(ExitCode::SUCCESS);
@@ -84,7 +84,11 @@ pub async fn retry(engine: &EngineHandle, id: Option<i64>, json: bool) -> anyhow
     if json {
         print_json(&serde_json::json!({ "requeued": n }))?;
     } else {
-        outln!("{n} job(s) queued again")?;
+        if n == 0 {
+            outln!("no failed jobs to retry (`syncdeck jobs` lists the jobs)")?;
+        } else {
+            outln!("{n} job(s) queued again")?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -19,6 +19,9 @@ use crate::connectors::dhis2::adapter::Dhis2Connectors;
 use crate::engine::{Engine, EngineOptions};
 use crate::store::{DbTarget, Store};
 
+/// What `list` and `status` say on a database without configurations.
+pub(crate) const NO_CONFIGS: &str = "no configurations yet: write one with `syncdeck init FILE` and load it with `syncdeck apply -f FILE`";
+
 /// `--json` on a command: JSON for scripts instead of text.
 #[derive(clap::Args, Debug, Default)]
 pub struct JsonFlag {

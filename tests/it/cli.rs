@@ -122,3 +122,35 @@ fn init_refuses_to_overwrite_a_file_unless_forced() {
         include_str!("../../assets/example.toml")
     );
 }
+
+#[test]
+fn empty_states_say_what_to_do() {
+    let sd = Syncdeck::sqlite();
+    for args in [&["list"][..], &["status"]] {
+        let out = sd.ok(args);
+        assert!(
+            out.contains("no configurations yet")
+                && out.contains("syncdeck init")
+                && out.contains("syncdeck apply -f FILE"),
+            "syncdeck {args:?}: {out:?}"
+        );
+    }
+    let jobs = sd.ok(&["jobs"]);
+    assert!(
+        jobs.contains("no jobs yet") && jobs.contains("syncdeck trigger CONFIG"),
+        "{jobs:?}"
+    );
+    let failed = sd.ok(&["jobs", "--failed"]);
+    assert!(failed.contains("no failed jobs"), "{failed:?}");
+    let retry = sd.ok(&["jobs", "retry", "--all"]);
+    assert!(retry.contains("no failed jobs to retry"), "{retry:?}");
+    let export = sd.ok_output(&["export"]);
+    let note = String::from_utf8_lossy(&export.stderr);
+    assert!(note.contains("syncdeck init"), "{note:?}");
+    // The document itself stays valid TOML that applies (to nothing).
+    let doc = String::from_utf8(export.stdout).unwrap();
+    assert!(toml::from_str::<toml::Table>(&doc).is_ok(), "{doc}");
+    // --json is for scripts: an empty list, no sentence.
+    assert_eq!(sd.json(&["list"]), serde_json::json!([]));
+    assert_eq!(sd.json(&["jobs"]), serde_json::json!([]));
+}

@@ -81,6 +81,9 @@ pub enum Command {
     },
     /// List jobs (newest first), or retry / clear them.
     Jobs(JobsArgs),
+    /// End a config's cooldown after a failed job (`cooldown clear CONFIG`).
+    #[command(subcommand)]
+    Cooldown(CooldownAction),
     /// Run schedulers and workers without a console (for systemd).
     Daemon(crate::commands::daemon::DaemonArgs),
     /// List, view, follow, search and clear the log files.
@@ -145,6 +148,18 @@ pub enum JobsAction {
         /// class (permanent = not re-sent), message, times seen.
         #[arg(long)]
         rejections: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CooldownAction {
+    /// End the cooldown now: the scheduler syncs again from its next check.
+    Clear {
+        /// A config name or id.
+        #[arg(value_name = "CONFIG")]
+        config: String,
+        #[command(flatten)]
+        json: JsonFlag,
     },
 }
 
@@ -246,6 +261,9 @@ pub async fn run(
                 }
             }
         },
+        Command::Cooldown(CooldownAction::Clear { config, json }) => {
+            with_engine!(false, |e| configs::clear_cooldown(&e, &config, json.json))
+        }
         Command::Daemon(args) => crate::commands::daemon::run(&target, args).await,
         Command::Logs(args) => {
             tokio::task::spawn_blocking(|| crate::commands::logs::run(args)).await?

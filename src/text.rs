@@ -98,6 +98,11 @@ pub fn relative_sentence(at: i64, now: i64) -> String {
     }
 }
 
+/// A duration in seconds for a sentence the CLI or a log prints.
+pub fn duration_sentence(secs: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()
+}
+
 /// For a console column, two units at most: `in 4m12s`, `2m00s ago`.
 pub fn relative_column(at: i64, now: i64) -> String {
     let d = (at - now) / 1000;

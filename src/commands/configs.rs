@@ -224,6 +224,29 @@ pub async fn start_stop(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `cooldown clear CONFIG`: ends the pause a failed job started.
+pub async fn clear_cooldown(
+    engine: &EngineHandle,
+    reference: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let config = engine.config(reference).await?;
+    let until = engine.clear_cooldown(reference).await?;
+    if json {
+        print_json(&serde_json::json!({ "config": config.name, "cleared_until": until }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = inert(&config.name);
+    match until {
+        Some(until) => outln!(
+            "{name}: cooldown ended (it would have lasted until {}); the scheduler syncs again from its next check",
+            when(Some(until))
+        )?,
+        None => outln!("{name} is not in cooldown; nothing to clear")?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 #[derive(Serialize)]
 struct TriggerResult {
     job: Job,

@@ -4,7 +4,7 @@
 use std::process::Stdio;
 
 use crate::common::binary::Syncdeck;
-use crate::common::copy_config_between;
+use crate::common::{SimProcess, copy_config_between};
 
 /// A database with one config (its servers are closed ports: nothing here
 /// talks to them) and one queued job, so that every listing has rows.
@@ -153,4 +153,66 @@ fn empty_states_say_what_to_do() {
     // --json is for scripts: an empty list, no sentence.
     assert_eq!(sd.json(&["list"]), serde_json::json!([]));
     assert_eq!(sd.json(&["jobs"]), serde_json::json!([]));
+}
+
+fn cooldown_until(sd: &Syncdeck) -> Option<i64> {
+    sd.json(&["status", "copy"])[0]["lifecycle"]["cooldown_until"].as_i64()
+}
+
+/// Fails the job for good at once (a wrong destination password: auth
+/// errors are not retried) and returns what `trigger --wait` said on stderr.
+fn fail_for_good(sd: &mut Syncdeck) -> String {
+    sd.env[1].1 = "wrong-password-123".into();
+    let out = sd.run(&["trigger", "copy", "--wait"]);
+    sd.env[1].1 = crate::common::PASSWORD.into();
+    assert!(!out.status.success(), "the job failed: exit 1");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn a_final_failure_says_so_success_clears_its_cooldown_and_cooldown_clear_ends_one() {
+    let source = SimProcess::start(&["--size", "small", "--seed", "21"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let mut sd = Syncdeck::sqlite();
+    sd.apply(&source, &dest, "");
+
+    let said = fail_for_good(&mut sd);
+    let failed = said
+        .lines()
+        .find(|l| l.contains("job failed (auth)"))
+        .unwrap_or_else(|| panic!("no final failure line: {said}"));
+    assert!(
+        failed.contains("will not be retried")
+            && failed.contains("syncdeck jobs retry 1")
+            && failed.contains("syncdeck cooldown clear copy"),
+        "{failed}"
+    );
+    assert!(!said.contains("will be retried"), "{said}");
+    assert!(
+        cooldown_until(&sd).is_some(),
+        "the failure started the cooldown"
+    );
+    let status = sd.ok(&["status", "copy"]);
+    assert!(status.contains("cooldown until"), "{status}");
+    assert!(status.contains("will not be retried"), "{status}");
+
+    // A completed job clears the cooldown the failure set.
+    sd.ok(&["trigger", "copy", "--wait"]);
+    assert_eq!(cooldown_until(&sd), None, "success clears the cooldown");
+
+    // The operator ends one.
+    fail_for_good(&mut sd);
+    assert!(cooldown_until(&sd).is_some());
+    let cleared = sd.ok(&["cooldown", "clear", "copy"]);
+    assert!(cleared.contains("copy: cooldown ended"), "{cleared}");
+    assert_eq!(cooldown_until(&sd), None);
+    let again = sd.ok(&["cooldown", "clear", "copy"]);
+    assert!(again.contains("not in cooldown"), "{again}");
+    assert_eq!(
+        sd.json(&["cooldown", "clear", "copy"]),
+        serde_json::json!({ "config": "copy", "cleared_until": null })
+    );
+    let unknown = sd.run(&["cooldown", "clear", "nope"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("syncdeck list"));
 }

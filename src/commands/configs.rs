@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use super::print_json;
 use crate::config::AutoSettings;
+use crate::config::spec::format_duration;
 use crate::engine::{ConfigStatus, EngineHandle, Snapshot};
 use crate::store::queue::{Job, JobState, ResourceProgress};
-use crate::text::{inert, relative_sentence, when};
+use crate::text::{elapsed_sentence, inert, relative_sentence, when};
 
 pub async fn list(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode> {
     let snapshot = engine.snapshot().await?;
@@ -131,11 +132,11 @@ fn print_status(c: &ConfigStatus, snapshot: &Snapshot) -> anyhow::Result<()> {
     if let Some(a) = &c.config.auto {
         outln!(
             "  every {}, delay {}{}, max {}/h, cooldown {}",
-            humantime::format_duration(a.check_interval),
-            humantime::format_duration(a.delay_before_sync),
+            format_duration(a.check_interval),
+            format_duration(a.delay_before_sync),
             if a.immediate_sync { " (immediate)" } else { "" },
             a.max_sync_per_hour,
-            humantime::format_duration(a.cooldown_after_error)
+            format_duration(a.cooldown_after_error)
         )?;
     }
     outln!(
@@ -181,10 +182,10 @@ fn print_status(c: &ConfigStatus, snapshot: &Snapshot) -> anyhow::Result<()> {
     }
     if let Some(job) = &c.last_job {
         outln!(
-            "  last job {} {} at {}: {} synced, {} errors{}",
+            "  last job {} {}{}: {} synced, {} errors{}",
             job.id,
             job.state.as_str(),
-            when(job.finished_at),
+            ended(job, now),
             job.progress.synced,
             job.progress.errors,
             job.last_error
@@ -197,6 +198,19 @@ fn print_status(c: &ConfigStatus, snapshot: &Snapshot) -> anyhow::Result<()> {
         outln!("  last error: {}", inert(e))?;
     }
     Ok(())
+}
+
+/// When a finished job ended and how long its run took, for a sentence:
+/// ` 2m ago (took 8s)`.
+fn ended(job: &Job, now: i64) -> String {
+    let Some(finished) = job.finished_at else {
+        return String::new();
+    };
+    let took = job
+        .started_at
+        .map(|started| format!(" (took {})", elapsed_sentence(started, finished)))
+        .unwrap_or_default();
+    format!(" {}{took}", relative_sentence(finished, now))
 }
 
 pub async fn start_stop(
@@ -310,8 +324,14 @@ pub async fn trigger(
             resources,
         })?;
     } else {
+        let took = match (job.started_at, job.finished_at) {
+            (Some(started), Some(finished)) => {
+                format!(" in {}", elapsed_sentence(started, finished))
+            }
+            _ => String::new(),
+        };
         outln!(
-            "job {} {} after {} attempt(s): {} synced, {} errors",
+            "job {} {}{took} after {} attempt(s): {} synced, {} errors",
             job.id,
             job.state.as_str(),
             job.attempt,
@@ -444,10 +464,10 @@ pub async fn setup(
             } else {
                 "disabled"
             },
-            humantime::format_duration(settings.check_interval),
-            humantime::format_duration(settings.delay_before_sync),
+            format_duration(settings.check_interval),
+            format_duration(settings.delay_before_sync),
             settings.max_sync_per_hour,
-            humantime::format_duration(settings.cooldown_after_error)
+            format_duration(settings.cooldown_after_error)
         )?;
     }
     Ok(ExitCode::SUCCESS)

@@ -120,8 +120,17 @@ pub async fn show(engine: &EngineHandle, id: i64, json: bool) -> anyhow::Result<
         job.progress.synced,
         job.progress.errors
     )?;
+    let took = match (job.started_at, job.finished_at) {
+        (Some(started), Some(finished)) => {
+            format!(
+                " (took {})",
+                crate::text::elapsed_sentence(started, finished)
+            )
+        }
+        _ => String::new(),
+    };
     outln!(
-        "  created {}  started {}  finished {}",
+        "  created {}  started {}  finished {}{took}",
         when(Some(job.created_at)),
         when(job.started_at),
         when(job.finished_at)

@@ -160,7 +160,7 @@ impl Workers {
         for r in reclaimed {
             let (state, error) = match r.outcome {
                 FailOutcome::Retrying { run_at } => {
-                    warn!(target: "sync_jobs", job = r.id, attempt = r.attempt, "attempt failed (lease_expired): {}; retry in {}s", r.error, (run_at - now).max(0) / 1000);
+                    warn!(target: "sync_jobs", job = r.id, attempt = r.attempt, "attempt failed (lease_expired): {}; retry {}", r.error, crate::text::relative_sentence(run_at, now));
                     (JobState::Queued, r.error.clone())
                 }
                 _ => {
@@ -674,7 +674,7 @@ impl Workers {
                     .await;
                 match recorded {
                     Some(FailOutcome::Retrying { run_at }) => {
-                        warn!(target: "sync_jobs", job = job.id, attempt = job.attempt, "attempt failed ({kind}): {message}; retry in {}s", (run_at - now).max(0) / 1000);
+                        warn!(target: "sync_jobs", job = job.id, attempt = job.attempt, "attempt failed ({kind}): {message}; retry {}", crate::text::relative_sentence(run_at, now));
                         self.publish_state(job, JobState::Queued, Some(message));
                     }
                     Some(FailOutcome::Failed) => {

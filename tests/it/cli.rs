@@ -196,9 +196,27 @@ fn a_final_failure_says_so_success_clears_its_cooldown_and_cooldown_clear_ends_o
     assert!(status.contains("cooldown until"), "{status}");
     assert!(status.contains("will not be retried"), "{status}");
 
+    // Times read as sentences: `in 29m 59s`, not a bare number or `0s in`.
+    let cooldown_line = status
+        .lines()
+        .find(|l| l.contains("cooldown until"))
+        .unwrap();
+    assert!(
+        cooldown_line.contains("(in 29m") || cooldown_line.contains("(in 30m"),
+        "{cooldown_line}"
+    );
+
     // A completed job clears the cooldown the failure set.
-    sd.ok(&["trigger", "copy", "--wait"]);
+    let done = sd.ok(&["trigger", "copy", "--wait"]);
     assert_eq!(cooldown_until(&sd), None, "success clears the cooldown");
+    let first = done.lines().next().unwrap();
+    assert!(first.starts_with("job 2 completed in "), "{first}");
+    let last = sd.ok(&["status", "copy"]);
+    let last = last.lines().find(|l| l.contains("last job 2")).unwrap();
+    assert!(
+        last.contains(" ago (took ") || last.contains(" now (took "),
+        "{last}"
+    );
 
     // The operator ends one.
     fail_for_good(&mut sd);

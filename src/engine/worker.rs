@@ -211,7 +211,7 @@ impl Workers {
         // can take longer than a lease against a slow or failing source.
         let lease = self.keep_lease(&job, cancel.clone());
         self.publish_state(&job, JobState::Running, None);
-        info!(target: "sync_jobs", job = job.id, config_id = ?job.config_id, attempt = job.attempt, "job started: {} ({})", job.kind.as_str(), job.reason);
+        info!(target: "sync_jobs", job = job.id, config_id = job.config_id, attempt = job.attempt, "job started: {} ({})", job.kind.as_str(), job.reason);
         let (config, result) = self.run_attempt(&job, &cancel).await;
         lease.finishing();
         self.finish(&job, config.as_ref(), result, &shutdown).await;

@@ -58,14 +58,29 @@ struct Demo {
     engine: crate::engine::Engine,
 }
 
+/// Every way out removes the temporary directories: quitting (also during a
+/// sync), SIGTERM, SIGINT or SIGHUP (handled, so they do not kill the process
+/// before the clean-up; the console handles them itself), and errors. The
+/// logs' directory is removed by `main` after the runtime has stopped: a line
+/// logged after it is gone would create it again.
 pub async fn run(opts: DemoOptions, logs: ConsoleLogs) -> anyhow::Result<ExitCode> {
-    let demo = Demo::start(&opts).await?;
+    // Installed before anything is created: a signal while the servers start
+    // drops what was started (the directory with it) and ends the demo.
+    let mut shutdown = crate::signals::Shutdown::install()?;
+    let demo = tokio::select! {
+        demo = Demo::start(&opts) => demo?,
+        signal = shutdown.requested() => {
+            eprintln!("{}: demo stopped while starting", signal.name());
+            return Ok(ExitCode::from(signal.exit_code()));
+        }
+    };
     let handle = demo.engine.handle();
     let result = if opts.headless {
         let run_for = opts.run_for.unwrap_or(Duration::from_secs(30));
         tokio::select! {
             () = tokio::time::sleep(run_for) => {}
-            r = tokio::signal::ctrl_c() => r?,
+            // The demo's end, as when its time is up: the summary follows.
+            _ = shutdown.requested() => {}
         }
         summary(&handle).await
     } else {

@@ -15,6 +15,7 @@ mod client_sim_faults;
 mod client_sim_reports;
 mod config_apply;
 mod console_tmux;
+mod demo_cleanup;
 mod dhis2_sync;
 mod dhis2_sync_time;
 mod engine_e2e;

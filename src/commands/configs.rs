@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::print_json;
+use super::wait_progress::{WaitProgress, summary_rows};
 use crate::config::AutoSettings;
 use crate::config::spec::format_duration;
 use crate::engine::{ConfigStatus, EngineHandle, Snapshot};
@@ -288,7 +289,7 @@ pub async fn trigger(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut shown_resource = None;
+    let mut progress = (!json).then(WaitProgress::new);
     let (job, resources) = loop {
         let (job, resources) = engine.job(id).await?;
         if matches!(
@@ -297,15 +298,15 @@ pub async fn trigger(
         ) {
             break (job, resources);
         }
-        if !json && job.progress.current_resource != shown_resource {
-            shown_resource = job.progress.current_resource.clone();
-            if let Some(r) = &shown_resource {
-                eprintln!("job {id}: {}", inert(r));
-            }
+        if let Some(p) = &mut progress {
+            p.update(&job);
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(300)) => {}
             signal = shutdown.requested() => {
+                if let Some(p) = progress.take() {
+                    p.finish();
+                }
                 if json {
                     print_json(&serde_json::json!({ "job": id, "interrupted": signal.name() }))?;
                 } else {
@@ -318,6 +319,9 @@ pub async fn trigger(
             }
         }
     };
+    if let Some(p) = progress {
+        p.finish();
+    }
     if json {
         print_json(&TriggerResult {
             job: job.clone(),
@@ -338,7 +342,8 @@ pub async fn trigger(
             job.progress.synced,
             job.progress.errors
         )?;
-        if !resources.is_empty() {
+        let (rows, quiet) = summary_rows(&resources);
+        if !rows.is_empty() {
             outln!(
                 "{:<48} {:>9} {:>10} {:>10} {:>8}  STATUS",
                 "RESOURCE",
@@ -348,7 +353,7 @@ pub async fn trigger(
                 "ERRORS"
             )?;
         }
-        for r in &resources {
+        for r in rows {
             outln!(
                 "{:<48} {:>9} {:>10} {:>10} {:>8}  {}{}",
                 inert(&r.resource),
@@ -361,6 +366,12 @@ pub async fn trigger(
                     .as_deref()
                     .map(|m| format!(" ({})", inert(m)))
                     .unwrap_or_default()
+            )?;
+        }
+        if quiet > 0 {
+            outln!(
+                "{quiet} resource(s) with nothing to sync not shown (`syncdeck jobs show {}` lists all)",
+                job.id
             )?;
         }
         if let Some(e) = &job.last_error {

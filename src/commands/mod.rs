@@ -11,6 +11,7 @@ pub(crate) mod demo;
 pub(crate) mod init;
 pub(crate) mod jobs;
 pub(crate) mod logs;
+pub(crate) mod wait_progress;
 
 use crate::output::outln;
 use std::sync::Arc;

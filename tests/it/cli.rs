@@ -234,3 +234,109 @@ fn a_final_failure_says_so_success_clears_its_cooldown_and_cooldown_clear_ends_o
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("syncdeck list"));
 }
+
+/// The summary's resource rows (after the header, before the notes).
+fn summary_resources(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("RESOURCE"))
+        .skip(1)
+        .take_while(|l| !l.contains("not shown") && !l.starts_with("error:"))
+        .collect()
+}
+
+#[test]
+fn trigger_wait_off_a_terminal_prints_plain_lines_and_a_summary_without_empty_rows() {
+    let source = SimProcess::start(&["--size", "small", "--seed", "22"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let sd = Syncdeck::sqlite();
+    sd.apply(&source, &dest, "");
+    let out = sd.ok_output(&["trigger", "copy", "--wait"]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    // No bar when stderr is not a terminal: whole lines, no cursor movement.
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\u{1b}'),
+        "{stderr:?}"
+    );
+    assert!(
+        stderr.lines().any(|l| l.starts_with("job 1: metadata:")),
+        "{stderr}"
+    );
+    let all = sd.json(&["jobs", "show", "1"])["resources"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let zero = |r: &serde_json::Value| {
+        ["total", "processed", "synced", "errors"]
+            .iter()
+            .all(|k| r[k] == 0)
+            && r["message"].is_null()
+            && r["status"] != "failed"
+    };
+    let quiet: Vec<&str> = all
+        .iter()
+        .filter(|r| zero(r))
+        .map(|r| r["resource"].as_str().unwrap())
+        .collect();
+    let rows = summary_resources(&stdout);
+    assert_eq!(rows.len(), all.len() - quiet.len(), "{stdout}");
+    for name in &quiet {
+        assert!(
+            rows.iter()
+                .all(|row| row.split_whitespace().next() != Some(name)),
+            "{name} has nothing to show: {stdout}"
+        );
+    }
+    if quiet.is_empty() {
+        assert!(!stdout.contains("not shown"), "{stdout}");
+    } else {
+        assert!(
+            stdout.contains(&format!(
+                "{} resource(s) with nothing to sync not shown",
+                quiet.len()
+            )),
+            "{stdout}"
+        );
+    }
+    println!(
+        "summary: {} rows shown, {} left out",
+        rows.len(),
+        quiet.len()
+    );
+}
+
+#[test]
+fn trigger_wait_on_a_terminal_shows_a_progress_bar() {
+    use crate::common::tmux::{self, Tmux};
+    if !tmux::available() {
+        return;
+    }
+    let source = SimProcess::start(&["--size", "small", "--seed", "23", "--latency", "150ms"]);
+    let dest = SimProcess::start(&["--empty"]);
+    let sd = Syncdeck::sqlite();
+    sd.apply(&source, &dest, "");
+    let bin = env!("CARGO_BIN_EXE_syncdeck");
+    let cmd = format!(
+        "'{bin}' --db '{}' trigger copy --wait; echo \"syncdeck exited with $?\"; sleep 120",
+        sd.db
+    );
+    let env: Vec<(&str, &str)> = sd
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let t = Tmux::start(&cmd, 160, 30, sd.dir.path(), &env);
+    let wait = std::time::Duration::from_secs(120);
+    let bar = t.wait_for("the progress bar", wait, |s| {
+        s.lines()
+            .any(|l| l.contains("ETA") && l.contains('%') && l.contains("synced ·"))
+    });
+    let line = crate::common::tmux::line_with(&bar, "ETA");
+    assert!(line.contains('[') && line.contains(']'), "{line}");
+    let done = t.wait_text("syncdeck exited with", wait);
+    assert!(done.contains("syncdeck exited with 0"), "{done}");
+    assert!(done.contains("job 1 completed in "), "{done}");
+    // The bar is cleared before the summary.
+    assert!(!done.lines().any(|l| l.contains("ETA")), "{done}");
+}

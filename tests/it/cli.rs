@@ -29,6 +29,7 @@ fn with_a_config_and_a_job() -> Syncdeck {
 #[test]
 fn a_closed_pipe_ends_every_printing_command_quietly_with_exit_0() {
     let sd = with_a_config_and_a_job();
+    let config = sd.dir.path().join("syncdeck.toml").display().to_string();
     let commands: &[&[&str]] = &[
         &["list"],
         &["status"],
@@ -46,6 +47,14 @@ fn a_closed_pipe_ends_every_printing_command_quietly_with_exit_0() {
         &["status", "--json"],
         &["jobs", "--json"],
         &["export", "--json"],
+        &["apply", "-f", &config],
+        &["trigger", "copy"],
+        &["setup", "copy", "--check-interval", "5m"],
+        &["cooldown", "clear", "copy"],
+        &["start", "copy"],
+        &["jobs", "retry", "--all"],
+        &["stop", "--all"],
+        &["jobs", "clear"],
     ];
     for args in commands {
         // The reading end is closed before the process starts: its first

@@ -47,6 +47,8 @@ pub enum Command {
     List(JsonFlag),
     /// Show the state of one config (name or id) or of all.
     Status {
+        /// A config name or id (default: every config).
+        #[arg(value_name = "CONFIG")]
         config: Option<String>,
         #[command(flatten)]
         json: JsonFlag,
@@ -57,7 +59,11 @@ pub enum Command {
     Stop(ConfigSelector),
     /// Queue a sync now; with --wait run it here and exit 0 only if it completed.
     Trigger {
+        /// A config name or id.
+        #[arg(value_name = "CONFIG")]
         config: String,
+        /// Run the job in this process and wait for it: a progress bar on a
+        /// terminal, then per-resource counts; exit 0 only if it completed.
         #[arg(long)]
         wait: bool,
         #[command(flatten)]
@@ -65,6 +71,8 @@ pub enum Command {
     },
     /// Edit the auto-sync settings of a config (e.g. --check-interval 5m).
     Setup {
+        /// A config name or id.
+        #[arg(value_name = "CONFIG")]
         config: String,
         #[command(flatten)]
         settings: crate::commands::configs::SetupArgs,
@@ -73,6 +81,9 @@ pub enum Command {
     },
     /// List jobs (newest first), or retry / clear them.
     Jobs(JobsArgs),
+    /// End a config's cooldown after a failed job (`cooldown clear CONFIG`).
+    #[command(subcommand)]
+    Cooldown(CooldownAction),
     /// Run schedulers and workers without a console (for systemd).
     Daemon(crate::commands::daemon::DaemonArgs),
     /// List, view, follow, search and clear the log files.
@@ -84,6 +95,9 @@ pub enum Command {
     Apply(crate::commands::apply::ApplyOptions),
     /// Print the stored configuration as the TOML `apply` reads.
     Export(crate::commands::apply::ExportOptions),
+    /// Write the commented example configuration (to FILE, or stdout) to edit
+    /// and `apply`.
+    Init(crate::commands::init::InitArgs),
 }
 
 /// A config or `--all`, exactly one. The group names its members: a struct
@@ -92,6 +106,7 @@ pub enum Command {
 #[command(group(clap::ArgGroup::new("selector").required(true).multiple(false).args(["config", "all"])))]
 pub struct ConfigSelector {
     /// A config name or id.
+    #[arg(value_name = "CONFIG")]
     pub config: Option<String>,
     /// Every config.
     #[arg(long)]
@@ -115,7 +130,10 @@ pub struct JobsArgs {
 pub enum JobsAction {
     /// Queue a failed job again (or all failed jobs with --all).
     Retry {
+        /// The job's id (from `syncdeck jobs`).
+        #[arg(value_name = "ID")]
         id: Option<i64>,
+        /// Every failed job.
         #[arg(long, conflicts_with = "id")]
         all: bool,
     },
@@ -123,11 +141,25 @@ pub enum JobsAction {
     Clear,
     /// One job with its per-resource results.
     Show {
+        /// The job's id (from `syncdeck jobs`).
+        #[arg(value_name = "ID")]
         id: i64,
         /// List what the destination refused: resource, object, code,
         /// class (permanent = not re-sent), message, times seen.
         #[arg(long)]
         rejections: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CooldownAction {
+    /// End the cooldown now: the scheduler syncs again from its next check.
+    Clear {
+        /// A config name or id.
+        #[arg(value_name = "CONFIG")]
+        config: String,
+        #[command(flatten)]
+        json: JsonFlag,
     },
 }
 
@@ -229,6 +261,9 @@ pub async fn run(
                 }
             }
         },
+        Command::Cooldown(CooldownAction::Clear { config, json }) => {
+            with_engine!(false, |e| configs::clear_cooldown(&e, &config, json.json))
+        }
         Command::Daemon(args) => crate::commands::daemon::run(&target, args).await,
         Command::Logs(args) => {
             tokio::task::spawn_blocking(|| crate::commands::logs::run(args)).await?
@@ -240,6 +275,7 @@ pub async fn run(
         }
         Command::Apply(opts) => crate::commands::apply::apply(&target, opts).await,
         Command::Export(opts) => crate::commands::apply::export(&target, opts).await,
+        Command::Init(args) => crate::commands::init::run(args),
         Command::Bench(BenchCommand::Sync(opts)) => crate::bench::sync::run(opts)
             .await
             .map(|()| ExitCode::SUCCESS),
@@ -260,6 +296,68 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every argument of every command, as `syncdeck jobs retry --all`, that
+    /// `--help` would show without a word of help, or a value without a name.
+    fn undocumented(cmd: &clap::Command, path: &str, found: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version") {
+                continue;
+            }
+            let shown = arg
+                .get_long()
+                .map(|l| format!("--{l}"))
+                .unwrap_or_else(|| id.to_uppercase());
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                found.push(format!("{path} {shown}: no help"));
+            }
+            let takes_value = arg.get_action().takes_values();
+            if takes_value
+                && arg
+                    .get_value_names()
+                    .is_some_and(|names| names.iter().any(|n| n.is_empty()))
+            {
+                found.push(format!("{path} {shown}: an empty value name"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            let sub_path = format!("{path} {}", sub.get_name());
+            if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                found.push(format!("{sub_path}: no about"));
+            }
+            undocumented(sub, &sub_path, found);
+        }
+    }
+
+    #[test]
+    fn every_command_option_and_argument_has_help() {
+        use clap::CommandFactory;
+        let mut found = Vec::new();
+        let mut cmd = Cli::command();
+        cmd.build();
+        undocumented(&cmd, "syncdeck", &mut found);
+        assert!(found.is_empty(), "without help:\n{}", found.join("\n"));
+    }
+
+    #[test]
+    fn positional_arguments_are_named_in_the_usage() {
+        use clap::CommandFactory;
+        let mut cmd = Cli::command();
+        for (path, want) in [
+            (&["start"][..], "<CONFIG|--all>"),
+            (&["jobs", "retry"], "[ID]"),
+            (&["trigger"], "<CONFIG>"),
+        ] {
+            let mut sub = &mut cmd;
+            for p in path {
+                sub = sub.find_subcommand_mut(p).unwrap();
+            }
+            let usage = sub.render_usage().to_string();
+            assert!(usage.contains(want), "{path:?}: {usage}");
+            assert!(!usage.contains("<>"), "{path:?}: {usage}");
+        }
+    }
 
     #[test]
     fn start_and_stop_take_a_config_or_all() {

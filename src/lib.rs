@@ -48,6 +48,7 @@ mod engine;
 pub mod hashing;
 pub mod logging;
 pub mod logs;
+pub mod output;
 mod signals;
 mod sim;
 pub mod store;

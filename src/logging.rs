@@ -32,6 +32,7 @@ fn colour_on_stderr() -> bool {
 pub fn init_stderr() {
     tracing_subscriber::fmt()
         .with_env_filter(filter("warn"))
+        .with_timer(crate::logs::format::LocalTime)
         .with_ansi(colour_on_stderr())
         .with_writer(std::io::stderr)
         .init();
@@ -66,6 +67,7 @@ pub fn default_dir() -> PathBuf {
 /// console, which owns the terminal.
 pub fn stderr_errors_layer() -> BoxedLayer {
     tracing_subscriber::fmt::layer()
+        .with_timer(crate::logs::format::LocalTime)
         .with_ansi(colour_on_stderr())
         .with_writer(std::io::stderr)
         .with_filter(LevelFilter::ERROR)

@@ -63,8 +63,18 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(syncdeck::cli::run(cli, logs)) {
+    // The demo's log directory outlives everything that may log into it.
+    let demo_logs = logs.temp.clone();
+    let result = runtime.block_on(syncdeck::cli::run(cli, logs));
+    // Workers and servers have stopped with the runtime; only now may the
+    // directory go (the log writer would create it again for a later line).
+    drop(runtime);
+    drop(demo_logs);
+    match result {
         Ok(code) => code,
+        // The reader of our output went away (`syncdeck jobs | head -1`):
+        // it has what it wanted, so stop quietly, as other Unix tools do.
+        Err(e) if syncdeck::output::StdoutClosed::is_in(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

@@ -86,16 +86,39 @@ pub fn when(ms: Option<i64>) -> String {
 // Relative times: a time (ms) against now (ms), in the three forms the
 // program prints. All of them live here so one rule decides each form.
 
-/// For a sentence the CLI prints, exact in humantime's units:
-/// `next check in 4m 10s`, `5s ago`.
+/// For a sentence the CLI or a log prints: `in 30s`, `2m ago`,
+/// `4m 10s ago`, `now` (within a second); see [`duration_sentence`].
 pub fn relative_sentence(at: i64, now: i64) -> String {
     let secs = (at - now) / 1000;
-    let d = humantime::format_duration(std::time::Duration::from_secs(secs.unsigned_abs()));
-    if secs >= 0 {
-        format!("in {d}")
-    } else {
-        format!("{d} ago")
+    let d = duration_sentence(secs.unsigned_abs());
+    match secs {
+        0 => "now".to_string(),
+        1.. => format!("in {d}"),
+        _ => format!("{d} ago"),
     }
+}
+
+/// A duration in seconds for a sentence the CLI or a log prints: its two
+/// largest units, a zero second one left out: `8s`, `2m`, `4m 10s`,
+/// `2h 5m`, `3d 4h`. (Exact settings are shown in the configuration file's
+/// own form, `config::spec::format_duration`.)
+pub fn duration_sentence(secs: u64) -> String {
+    let (big, big_unit, small, small_unit) = match secs {
+        0..60 => return format!("{secs}s"),
+        60..3600 => (secs / 60, "m", secs % 60, "s"),
+        3600..86400 => (secs / 3600, "h", (secs % 3600) / 60, "m"),
+        _ => (secs / 86400, "d", (secs % 86400) / 3600, "h"),
+    };
+    if small == 0 {
+        format!("{big}{big_unit}")
+    } else {
+        format!("{big}{big_unit} {small}{small_unit}")
+    }
+}
+
+/// The time between two stored times (ms), for a sentence: `took 8s`.
+pub fn elapsed_sentence(from: i64, to: i64) -> String {
+    duration_sentence(u64::try_from((to - from).max(0) / 1000).unwrap_or(0))
 }
 
 /// For a console column, two units at most: `in 4m12s`, `2m00s ago`.
@@ -146,6 +169,17 @@ mod tests {
     fn relative_times() {
         assert_eq!(relative_sentence(61_000, 0), "in 1m 1s");
         assert_eq!(relative_sentence(0, 5_000), "5s ago");
+        assert_eq!(relative_sentence(30_000, 0), "in 30s");
+        assert_eq!(relative_sentence(0, 120_400), "2m ago");
+        assert_eq!(relative_sentence(400, 0), "now");
+        assert_eq!(duration_sentence(8), "8s");
+        assert_eq!(duration_sentence(0), "0s");
+        assert_eq!(duration_sentence(250), "4m 10s");
+        assert_eq!(duration_sentence(7_500), "2h 5m");
+        assert_eq!(duration_sentence(7_200), "2h");
+        assert_eq!(duration_sentence(277_000), "3d 4h");
+        assert_eq!(elapsed_sentence(1_000, 9_900), "8s");
+        assert_eq!(elapsed_sentence(9_000, 1_000), "0s");
         assert_eq!(relative_column(0, 120_000), "2m00s ago");
         assert_eq!(relative_column(252_000, 0), "in 4m12s");
         assert_eq!(relative_narrow(252_000, 0), "in 4m");

@@ -9,6 +9,7 @@
 //!    syncs run. CPU from /proc; draw time and event-to-frame latency from
 //!    the console's own `--stats` file.
 
+use crate::output::outln;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -109,21 +110,21 @@ pub fn render(frames: usize) -> anyhow::Result<()> {
     let busy_bytes = (bytes() - before) / frames.max(1) as u64;
     unchanged.sort_unstable();
     busy.sort_unstable();
-    println!("render, 160x48, 200 configs x 30 resources (release build, one core):");
-    println!("  first frame           {first_us:>7} µs   {first_bytes:>6} bytes");
-    println!(
+    outln!("render, 160x48, 200 configs x 30 resources (release build, one core):")?;
+    outln!("  first frame           {first_us:>7} µs   {first_bytes:>6} bytes")?;
+    outln!(
         "  nothing changed       {:>7} µs   {:>6} bytes/frame   (p50; p99 {} µs)",
         percentile(&unchanged, 0.5),
         unchanged_bytes,
         percentile(&unchanged, 0.99)
-    );
-    println!(
+    )?;
+    outln!(
         "  progress changing     {:>7} µs   {:>6} bytes/frame   (p50; p99 {} µs, {} frames)",
         percentile(&busy, 0.5),
         busy_bytes,
         percentile(&busy, 0.99),
         busy.len()
-    );
+    )?;
     Ok(())
 }
 
@@ -223,38 +224,39 @@ fn pty_run(dir: &Path, command: &str, warmup: Duration, seconds: u64) -> anyhow:
     result
 }
 
-fn report(name: &str, r: &PtyRun, whole_process: &str) {
+fn report(name: &str, r: &PtyRun, whole_process: &str) -> anyhow::Result<()> {
     let mut draw = r.stats.draw_us.clone();
     draw.sort_unstable();
     let mut lat = r.stats.latency_us.clone();
     lat.sort_unstable();
     let draw_total: u64 = draw.iter().sum();
-    println!("{name} ({:.0} s measured, 160x48):", r.seconds);
-    println!(
+    outln!("{name} ({:.0} s measured, 160x48):", r.seconds)?;
+    outln!(
         "  bytes to the terminal {:>8.0} B/s   (pipe-pane)",
         r.bytes as f64 / r.seconds
-    );
-    println!(
+    )?;
+    outln!(
         "  CPU of the process    {:>8.2} % of a core   ({whole_process})",
         r.cpu / r.seconds * 100.0
-    );
-    println!(
+    )?;
+    outln!(
         "  frames                {:>8} in the whole run, {:.1}/s on average; draw p50 {} µs, p99 {} µs, total {:.2} s",
         r.stats.frames,
         r.stats.frames as f64 / r.seconds.max(1.0),
         percentile(&draw, 0.5),
         percentile(&draw, 0.99),
         draw_total as f64 / 1e6
-    );
+    )?;
     if !lat.is_empty() {
-        println!(
+        outln!(
             "  event -> frame        p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} frames)",
             percentile(&lat, 0.5) as f64 / 1000.0,
             percentile(&lat, 0.99) as f64 / 1000.0,
             lat.last().copied().unwrap_or(0) as f64 / 1000.0,
             lat.len()
-        );
+        )?;
     }
+    Ok(())
 }
 
 pub async fn run(opts: ConsoleBenchOptions) -> anyhow::Result<()> {
@@ -297,7 +299,7 @@ pub async fn run(opts: ConsoleBenchOptions) -> anyhow::Result<()> {
         "idle: console on 3 stopped configs",
         &idle,
         "the console alone; its engine has nothing to do",
-    );
+    )?;
     let busy = pty_run(
         dir.path(),
         &format!(
@@ -313,7 +315,7 @@ pub async fn run(opts: ConsoleBenchOptions) -> anyhow::Result<()> {
         "busy: demo with 5 syncs running",
         &busy,
         "console + engine + 6 simulated servers in one process; the console's own share is the draw total",
-    );
+    )?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! process) through the DHIS2 client, and prints throughput and peak memory of
 //! both sides. The point it makes: client memory stays flat as N grows.
 
+use crate::output::outln;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -23,14 +24,19 @@ pub struct ExportBenchOptions {
 }
 
 pub async fn export(opts: ExportBenchOptions) -> anyhow::Result<()> {
-    println!(
+    outln!(
         "syncdeck bench export: GET /api/dataValueSets streamed through the client, batch {}",
         opts.batch
-    );
-    println!(
+    )?;
+    outln!(
         "{:>10} {:>9} {:>12} {:>16} {:>18} {:>18}",
-        "values", "seconds", "values/s", "client peak RSS", "sim RSS before", "sim RSS after"
-    );
+        "values",
+        "seconds",
+        "values/s",
+        "client peak RSS",
+        "sim RSS before",
+        "sim RSS after"
+    )?;
     let mut peak_resets = true;
     for &n in &opts.values {
         let sim = spawn_sim(n).await?;
@@ -63,7 +69,7 @@ pub async fn export(opts: ExportBenchOptions) -> anyhow::Result<()> {
         if count != n {
             bail!("exported {count} values, expected {n}");
         }
-        println!(
+        outln!(
             "{:>10} {:>9.2} {:>12.0} {:>16} {:>18} {:>18}",
             n,
             seconds,
@@ -71,13 +77,13 @@ pub async fn export(opts: ExportBenchOptions) -> anyhow::Result<()> {
             mib(client_peak),
             mib(sim_before),
             mib(sim_after)
-        );
+        )?;
         drop(sim);
     }
     if !peak_resets {
-        println!(
+        outln!(
             "note: /proc/self/clear_refs is not writable here, so each client peak includes earlier runs"
-        );
+        )?;
     }
     Ok(())
 }

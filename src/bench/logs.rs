@@ -4,6 +4,7 @@
 //! case-insensitive regex, each beside `grep -c` on the same file in the
 //! same run. Counts must agree with grep's or the bench fails.
 
+use crate::output::outln;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -38,14 +39,14 @@ pub fn run(opts: LogsBenchOptions) -> anyhow::Result<ExitCode> {
     let path = dir.path().join("syncdeck.log");
     let t = Instant::now();
     let lines = generate(&path, size)?;
-    println!(
+    outln!(
         "generated {} ({} lines) in {:.1} s: {}",
         crate::text::human_size(size),
         lines,
         t.elapsed().as_secs_f64(),
         path.display()
-    );
-    println!("(page cache warm: the file was just written)");
+    )?;
+    outln!("(page cache warm: the file was just written)")?;
 
     let catalog = LogCatalog::new(dir.path());
     let t = Instant::now();
@@ -58,10 +59,10 @@ pub fn run(opts: LogsBenchOptions) -> anyhow::Result<ExitCode> {
         "first screen has {} lines",
         screen.len()
     );
-    println!(
+    outln!(
         "first screen (50 lines, read from the end): {}",
         ms(first_screen)
-    );
+    )?;
 
     let reset = super::reset_peak_rss();
     let rss_before = super::status_kib(None, "VmRSS");
@@ -76,7 +77,7 @@ pub fn run(opts: LogsBenchOptions) -> anyhow::Result<ExitCode> {
         status.lines
     );
     let bytes = doc.index_heap_bytes();
-    println!(
+    outln!(
         "line index: {} lines in {:.2} s ({:.2} GB/s), {} = {:.1} B/line; process RSS {} before, peak {}{}",
         status.lines,
         index_time.as_secs_f64(),
@@ -86,13 +87,17 @@ pub fn run(opts: LogsBenchOptions) -> anyhow::Result<ExitCode> {
         super::mib(rss_before),
         super::mib(peak),
         if reset { "" } else { " (peak not reset)" }
-    );
+    )?;
 
-    println!();
-    println!(
+    outln!()?;
+    outln!(
         "{:<34} {:>9} {:>10} {:>10} {:>8}",
-        "search (whole file)", "lines", "syncdeck", "grep -c", "grep/sd"
-    );
+        "search (whole file)",
+        "lines",
+        "syncdeck",
+        "grep -c",
+        "grep/sd"
+    )?;
     for (label, query, grep_args) in [
         (
             format!("literal {LITERAL:?}"),
@@ -118,7 +123,7 @@ pub fn run(opts: LogsBenchOptions) -> anyhow::Result<ExitCode> {
         if let Some(g) = grep_count {
             anyhow::ensure!(g == found, "{label}: syncdeck counted {found}, grep {g}");
         }
-        println!(
+        outln!(
             "{:<34} {:>9} {:>10} {:>10} {:>8}",
             label,
             found,
@@ -128,7 +133,7 @@ pub fn run(opts: LogsBenchOptions) -> anyhow::Result<ExitCode> {
                 "{:.2}",
                 g.as_secs_f64() / ours.as_secs_f64()
             )),
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

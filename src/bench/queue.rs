@@ -4,6 +4,7 @@
 //! SQLite in a temporary file by default; the `--db` database when given
 //! (only the `bench` queue is touched, and emptied before and after).
 
+use crate::output::outln;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -55,30 +56,30 @@ pub async fn run(opts: QueueBenchOptions, db: Option<&str>) -> anyhow::Result<()
     } else {
         "SQLite"
     };
-    println!(
+    outln!(
         "queue bench: {label} {}, {} no-op jobs, {} workers, claim batch {}",
         target.display(),
         opts.jobs,
         opts.workers,
         opts.claim_batch
-    );
+    )?;
     store.purge_queue(QUEUE).await?;
 
     let enqueue_time = enqueue(&queue, &opts).await?;
-    println!(
+    outln!(
         "enqueue:   {} jobs in {:.2} s = {:.0} jobs/s ({} per transaction)",
         opts.jobs,
         enqueue_time.as_secs_f64(),
         rate(opts.jobs, enqueue_time),
         opts.insert_batch
-    );
+    )?;
 
     let (done, burn_time) = burn_down(&queue, &opts).await?;
-    println!(
+    outln!(
         "burn-down: {done} jobs in {:.2} s = {:.0} jobs/s (claim + complete, overall)",
         burn_time.as_secs_f64(),
         rate(done, burn_time)
-    );
+    )?;
     store.purge_queue(QUEUE).await?;
     store.close().await;
     if done != opts.jobs {
@@ -142,11 +143,16 @@ async fn burn_down(
             loop {
                 tick.tick().await;
                 let now = done.load(Ordering::Relaxed);
-                println!(
+                // A closed stdout ends the ticker, not the benchmark.
+                if outln!(
                     "  {:>5.1} s  {now:>9} done  {:>8.0} jobs/s",
                     start.elapsed().as_secs_f64(),
                     (now - last) as f64 / 2.0
-                );
+                )
+                .is_err()
+                {
+                    break;
+                }
                 last = now;
             }
         })

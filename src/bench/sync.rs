@@ -12,6 +12,7 @@
 //! source instance short deadlines (`--first-byte-timeout`, `--idle-timeout`)
 //! and say so; the production defaults are much longer.
 
+use crate::output::outln;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::process::Stdio;
@@ -306,12 +307,12 @@ async fn rig(
     } else {
         None
     };
-    println!(
+    outln!(
         "simulators up in {:.1}s (source {}, destination {})",
         started.elapsed().as_secs_f64(),
         source.url,
         destination.url
-    );
+    )?;
     // A password file, not an env var: setting the environment of a running
     // multi-threaded process is unsound (and `unsafe` in edition 2024).
     let pw = dir.join("password");
@@ -358,14 +359,14 @@ async fn check_digests(
     let got = digest(http, destination).await?;
     let diff = differences(want, &got);
     if diff.is_empty() {
-        println!(
+        outln!(
             "digests: source = destination ({} resource types)",
             want.len()
-        );
+        )?;
         return Ok(());
     }
     for d in &diff {
-        println!("digest mismatch: {d}");
+        outln!("digest mismatch: {d}")?;
     }
     bail!(
         "the destination differs from the source in {} resource type(s)",
@@ -402,16 +403,16 @@ async fn with_faults(
     let first_byte = format_duration(opts.first_byte_timeout);
     let idle = format_duration(opts.idle_timeout);
     let defaults = Timeouts::default();
-    println!(
+    outln!(
         "syncdeck bench sync: sim {} → empty sim, engine in process (SQLite), without and with source faults `{faults}`",
         opts.source_args().join(" ")
-    );
-    println!(
+    )?;
+    outln!(
         "deadlines of the source instance in both runs (for the test; production defaults {} and {}): \
          first_byte_timeout = \"{first_byte}\", idle_timeout = \"{idle}\"",
         format_duration(defaults.first_byte),
         format_duration(defaults.idle)
-    );
+    )?;
     let settings = format!("first_byte_timeout = \"{first_byte}\"\nidle_timeout = \"{idle}\"\n");
     let mut runs = Vec::new();
     for (i, with) in [false, true].into_iter().enumerate() {
@@ -420,8 +421,8 @@ async fn with_faults(
         } else {
             "without faults".to_string()
         };
-        println!();
-        println!("run {} of 2: {label}", i + 1);
+        outln!()?;
+        outln!("run {} of 2: {label}", i + 1)?;
         let mut args = opts.source_args();
         if with {
             args.extend(opts.faults());
@@ -436,7 +437,7 @@ async fn with_faults(
         rig.engine.shutdown().await;
         rig.store.close().await;
         let job = job?;
-        println!(
+        outln!(
             "completed in {wall:.1} s: {} objects synced, attempt {}; the source answered {requests} requests, faults injected: {}",
             job.progress.synced,
             job.attempt,
@@ -445,29 +446,32 @@ async fn with_faults(
             } else {
                 "none".into()
             }
-        );
+        )?;
         check_digests(http, &want, &rig.destination).await?;
         runs.push((label, job.progress.synced, wall));
     }
-    println!();
-    println!(
+    outln!()?;
+    outln!(
         "{:<44} {:>10} {:>9} {:>11}",
-        "whole sync", "synced", "seconds", "objects/s"
-    );
+        "whole sync",
+        "synced",
+        "seconds",
+        "objects/s"
+    )?;
     for (label, synced, wall) in &runs {
-        println!(
+        outln!(
             "{:<44} {:>10} {:>9.2} {:>11}",
             format!("  {label}"),
             synced,
             wall,
             rate(*synced, *wall)
-        );
+        )?;
     }
     if let [(_, _, clean), (_, _, faulty)] = runs.as_slice() {
-        println!(
+        outln!(
             "ratio with / without faults: {:.2} (hangs must cost seconds: the issue asks for at most 3)",
             faulty / clean
-        );
+        )?;
     }
     Ok(())
 }
@@ -627,7 +631,7 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
     let with_curl = !opts.no_curl && {
         let found = curl_available().await;
         if !found {
-            println!("note: no `curl` on PATH; the curl ceiling is skipped");
+            outln!("note: no `curl` on PATH; the curl ceiling is skipped")?;
         }
         found
     };
@@ -641,15 +645,15 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
 
     if opts.hang_rate > 0.0 || opts.stall_rate > 0.0 {
         if with_curl {
-            println!("note: the curl ceiling is skipped when faults are injected");
+            outln!("note: the curl ceiling is skipped when faults are injected")?;
         }
         return with_faults(&opts, &http, &dir).await;
     }
 
-    println!(
+    outln!(
         "syncdeck bench sync: sim {} → empty sim, engine in process (SQLite)",
         opts.source_args().join(" ")
-    );
+    )?;
     let Rig {
         source,
         destination,
@@ -680,11 +684,16 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
         .collect();
     let (_, resources) = handle.job(job.id).await?;
 
-    println!();
-    println!(
+    outln!()?;
+    outln!(
         "{:<40} {:>12} {:>10} {:>7} {:>9} {:>11}",
-        "resource", "processed", "synced", "errors", "seconds", "objects/s"
-    );
+        "resource",
+        "processed",
+        "synced",
+        "errors",
+        "seconds",
+        "objects/s"
+    )?;
     let mut groups: BTreeMap<&str, (u64, u64, u64)> = BTreeMap::new();
     for r in &resources {
         let g = groups.entry(group(&r.resource)).or_default();
@@ -692,7 +701,7 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
         g.1 += r.synced;
         g.2 += r.errors;
         let s = timeline.seconds(&r.resource);
-        println!(
+        outln!(
             "{:<40} {:>12} {:>10} {:>7} {:>9} {:>11}",
             r.resource,
             r.processed,
@@ -700,7 +709,7 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
             r.errors,
             secs(s),
             s.map_or_else(|| "n/a".into(), |s| rate(r.synced, s))
-        );
+        )?;
     }
 
     let curl_figures = match &ceiling {
@@ -715,11 +724,14 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
     engine.shutdown().await;
     store.close().await;
 
-    println!();
-    println!(
+    outln!()?;
+    outln!(
         "{:<44} {:>10} {:>9} {:>11}",
-        "syncdeck (whole job, wall clock)", "synced", "seconds", "objects/s"
-    );
+        "syncdeck (whole job, wall clock)",
+        "synced",
+        "seconds",
+        "objects/s"
+    )?;
     let mut data_values_rate = None;
     for (name, (_, synced, errors)) in &groups {
         let span = timeline.span(|k| group(k) == *name);
@@ -728,25 +740,25 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
         } else {
             format!("  {name}")
         };
-        println!(
+        outln!(
             "{:<44} {:>10} {:>9} {:>11}",
             label,
             synced,
             secs(span),
             span.map_or_else(|| "n/a".into(), |s| rate(*synced, s))
-        );
+        )?;
         if *name == "data values" {
             data_values_rate = span.map(|s| *synced as f64 / s);
         }
     }
-    println!(
+    outln!(
         "{:<44} {:>10} {:>9.2} {:>11}",
         "  all",
         job.progress.synced,
         wall,
         rate(job.progress.synced, wall)
-    );
-    println!(
+    )?;
+    outln!(
         "syncdeck peak RSS during the sync: {} (RSS before: {}){}",
         mib(peak),
         mib(rss_before),
@@ -755,79 +767,82 @@ pub async fn run(opts: SyncBenchOptions) -> anyhow::Result<()> {
         } else {
             " — /proc/self/clear_refs not writable, so the peak includes the start-up"
         }
-    );
+    )?;
 
-    println!(
+    outln!(
         "CPU during the sync ({wall:.1}s wall, {} cores): syncdeck {}, source sim {}, destination sim {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         cpu.first().map_or("n/a", String::as_str),
         cpu.get(1).map_or("n/a", String::as_str),
         cpu.get(2).map_or("n/a", String::as_str),
-    );
-    println!(
+    )?;
+    outln!(
         "(per-resource seconds come from the engine's progress events: ±0.1 s; \
          trackerDeletions pages every tracker object to find deleted ones)"
-    );
+    )?;
 
     if let Some(c) = &curl_figures {
         let total = c.export_s + c.import_s;
-        println!();
-        println!(
+        outln!()?;
+        outln!(
             "ceiling: curl GET /api/dataValueSets to a file ({:.1} MiB), then one POST of it, into a sim that has the metadata",
             c.bytes as f64 / (1024.0 * 1024.0)
-        );
-        println!(
+        )?;
+        outln!(
             "{:<44} {:>10} {:>9} {:>11}",
-            "data values only", "values", "seconds", "values/s"
-        );
+            "data values only",
+            "values",
+            "seconds",
+            "values/s"
+        )?;
         let sd_span = timeline.span(is_data_values);
         let sd_values = groups.get("data values").map_or(0, |g| g.1);
-        println!(
+        outln!(
             "{:<44} {:>10} {:>9} {:>11}",
             "  syncdeck (dataValues:* resources)",
             sd_values,
             secs(sd_span),
             sd_span.map_or_else(|| "n/a".into(), |s| rate(sd_values, s))
-        );
-        println!(
+        )?;
+        outln!(
             "{:<44} {:>10} {:>9.2} {:>11}",
             "  curl export",
             c.values,
             c.export_s,
             rate(c.values, c.export_s)
-        );
-        println!(
+        )?;
+        outln!(
             "{:<44} {:>10} {:>9.2} {:>11}",
             "  curl import (POST)",
             c.values,
             c.import_s,
             rate(c.values, c.import_s)
-        );
-        println!(
+        )?;
+        outln!(
             "{:<44} {:>10} {:>9.2} {:>11}",
             "  curl export + import",
             c.values,
             total,
             rate(c.values, total)
-        );
+        )?;
         match data_values_rate {
-            Some(r) if total > 0.0 => println!(
+            Some(r) if total > 0.0 => outln!(
                 "ratio syncdeck / curl (data values/s): {:.2}",
                 r / (c.values as f64 / total)
-            ),
-            _ => println!("ratio syncdeck / curl: n/a"),
+            )?,
+            _ => outln!("ratio syncdeck / curl: n/a")?,
         }
-        println!(
+        outln!(
             "curl destination's data values digest: {}",
             if c.digest_equal {
                 "equal to the source"
             } else {
                 "DIFFERENT from the source"
             }
-        );
+        )?;
     }
 
-    println!();
+    outln!()?;
     check_digests(&http, &want, &destination).await?;
     if curl_figures.as_ref().is_some_and(|c| !c.digest_equal) {
         bail!("the curl destination's data values differ from the source's");

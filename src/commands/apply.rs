@@ -1,5 +1,6 @@
 //! `syncdeck apply` and `syncdeck export`.
 
+use crate::output::outln;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,7 +17,7 @@ const INVALID: u8 = 2;
 
 #[derive(clap::Args, Debug)]
 pub struct ApplyOptions {
-    /// The configuration file (TOML). See assets/example.toml.
+    /// The configuration file (TOML); `syncdeck init FILE` writes a commented example.
     #[arg(short = 'f', long = "file", value_name = "FILE.toml")]
     pub file: PathBuf,
     /// Also delete sync configs (with their jobs and history) and unused
@@ -51,7 +52,7 @@ pub async fn apply(db: &DbTarget, opts: ApplyOptions) -> anyhow::Result<ExitCode
         Ok(c) => c,
         Err(errors) => {
             if opts.json {
-                println!("{}", serde_json::json!({ "errors": errors.0 }));
+                outln!("{}", serde_json::json!({ "errors": errors.0 }))?;
             } else {
                 eprintln!("{errors}");
             }
@@ -70,9 +71,9 @@ pub async fn apply(db: &DbTarget, opts: ApplyOptions) -> anyhow::Result<ExitCode
         .with_context(|| format!("applying {}", opts.file.display()))?;
     store.close().await;
     if opts.json {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
+        outln!("{}", serde_json::to_string_pretty(&plan)?)?;
     } else {
-        print!("{}", render(&plan));
+        crate::output::text(&render(&plan))?;
     }
     warn_unset_env(&config);
     warn_opted_in(&config);
@@ -83,13 +84,20 @@ pub async fn export(db: &DbTarget, opts: ExportOptions) -> anyhow::Result<ExitCo
     let store = Store::open(db).await?;
     let config = store.export().await?;
     store.close().await;
+    if config.instances.is_empty() && config.syncs.is_empty() {
+        // On stderr: stdout stays the (valid, empty) document.
+        eprintln!(
+            "note: {} holds no configuration yet; `syncdeck init FILE` writes a commented example to edit and apply",
+            db.display()
+        );
+    }
     if opts.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&export::to_json(&config))?
-        );
+        )?;
     } else {
-        print!("{}", export::to_toml(&config, &db.display())?);
+        crate::output::text(&export::to_toml(&config, &db.display())?)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,15 +1,18 @@
 //! `list`, `status`, `start`, `stop`, `trigger`, `setup`.
 
+use crate::output::outln;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::print_json;
+use super::wait_progress::{WaitProgress, summary_rows};
 use crate::config::AutoSettings;
+use crate::config::spec::format_duration;
 use crate::engine::{ConfigStatus, EngineHandle, Snapshot};
 use crate::store::queue::{Job, JobState, ResourceProgress};
-use crate::text::{inert, relative_sentence, when};
+use crate::text::{elapsed_sentence, inert, relative_sentence, when};
 
 pub async fn list(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode> {
     let snapshot = engine.snapshot().await?;
@@ -18,17 +21,20 @@ pub async fn list(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::SUCCESS);
     }
     if snapshot.configs.is_empty() {
-        println!(
-            "No sync configs yet. Write a file like assets/example.toml and run `syncdeck apply -f FILE`."
-        );
+        outln!("{}", super::NO_CONFIGS)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{:>4}  {:<28} {:<36} {:<9} {:<8} {:<16} LAST RESULT",
-        "ID", "NAME", "SOURCE → DESTINATION", "MODE", "STATE", "AUTO"
-    );
+        "ID",
+        "NAME",
+        "SOURCE → DESTINATION",
+        "MODE",
+        "STATE",
+        "AUTO"
+    )?;
     for c in &snapshot.configs {
-        println!(
+        outln!(
             "{:>4}  {:<28} {:<36} {:<9} {:<8} {:<16} {}",
             c.id,
             inert(&c.name),
@@ -41,7 +47,7 @@ pub async fn list(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode>
             state_of(c),
             c.auto,
             inert(c.lifecycle.last_result.as_deref().unwrap_or("-")),
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -98,72 +104,75 @@ pub async fn status(
         print_json(&out)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if snapshot.configs.is_empty() {
+        outln!("{}", super::NO_CONFIGS)?;
+    }
     for c in chosen {
-        print_status(c, &snapshot);
+        print_status(c, &snapshot)?;
     }
     if snapshot.failed_jobs > 0 {
-        println!(
+        outln!(
             "{} failed job(s): `syncdeck jobs --failed`",
             snapshot.failed_jobs
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_status(c: &ConfigStatus, snapshot: &Snapshot) {
+fn print_status(c: &ConfigStatus, snapshot: &Snapshot) -> anyhow::Result<()> {
     let now = snapshot.now;
     let l = &c.lifecycle;
-    println!("{} (#{}) — {}", inert(&c.name), c.id, state_of(c));
-    println!(
+    outln!("{} (#{}) — {}", inert(&c.name), c.id, state_of(c))?;
+    outln!(
         "  {} → {}   mode {}   auto-sync {}",
         inert(&c.source),
         inert(c.destination.as_deref().unwrap_or("-")),
         c.mode,
         c.auto
-    );
+    )?;
     if let Some(p) = &c.pull {
-        print_pull(p, now);
+        print_pull(p, now)?;
     }
     if let Some(a) = &c.config.auto {
-        println!(
+        outln!(
             "  every {}, delay {}{}, max {}/h, cooldown {}",
-            humantime::format_duration(a.check_interval),
-            humantime::format_duration(a.delay_before_sync),
+            format_duration(a.check_interval),
+            format_duration(a.delay_before_sync),
             if a.immediate_sync { " (immediate)" } else { "" },
             a.max_sync_per_hour,
-            humantime::format_duration(a.cooldown_after_error)
-        );
+            format_duration(a.cooldown_after_error)
+        )?;
     }
     if c.pull.is_none() {
-        println!(
+        outln!(
             "  initial sync {}",
             if l.initial_done {
                 "done"
             } else {
                 "not done yet"
             }
-        );
+        )?;
     }
     if let Some(until) = l.cooldown_until.filter(|&u| u > now) {
-        println!(
+        outln!(
             "  cooldown until {} ({})",
             when(Some(until)),
             relative_sentence(until, now)
-        );
+        )?;
     }
     if let Some(until) = l.throttled_until.filter(|&u| u > now) {
-        println!(
+        outln!(
             "  throttled until {} ({})",
             when(Some(until)),
             relative_sentence(until, now)
-        );
+        )?;
     }
     if let Some(next) = l.next_check_at.filter(|&n| c.active && n > now) {
-        println!("  next check {}", relative_sentence(next, now));
+        outln!("  next check {}", relative_sentence(next, now))?;
     }
     if let Some(job) = &c.running_job {
         let p = &job.progress;
-        println!(
+        outln!(
             "  running job {}: {} of {} processed, {} synced, {} errors, {:.0}/s, now {}",
             job.id,
             p.processed,
@@ -172,39 +181,53 @@ fn print_status(c: &ConfigStatus, snapshot: &Snapshot) {
             p.errors,
             p.speed,
             inert(p.current_resource.as_deref().unwrap_or("-"))
-        );
+        )?;
     }
     if c.queued_jobs > 0 {
-        println!("  {} job(s) queued", c.queued_jobs);
+        outln!("  {} job(s) queued", c.queued_jobs)?;
     }
     if let Some(job) = &c.last_job {
-        println!(
-            "  last job {} {} at {}: {} synced, {} errors{}",
+        outln!(
+            "  last job {} {}{}: {} synced, {} errors{}",
             job.id,
             job.state.as_str(),
-            when(job.finished_at),
+            ended(job, now),
             job.progress.synced,
             job.progress.errors,
             job.last_error
                 .as_deref()
                 .map(|e| format!(" — {}", inert(e)))
                 .unwrap_or_default()
-        );
+        )?;
     }
     if let Some(e) = &l.last_error {
-        println!("  last error: {}", inert(e));
+        outln!("  last error: {}", inert(e))?;
     }
+    Ok(())
+}
+
+/// When a finished job ended and how long its run took, for a sentence:
+/// ` 2m ago (took 8s)`.
+fn ended(job: &Job, now: i64) -> String {
+    let Some(finished) = job.finished_at else {
+        return String::new();
+    };
+    let took = job
+        .started_at
+        .map(|started| format!(" (took {})", elapsed_sentence(started, finished)))
+        .unwrap_or_default();
+    format!(" {}{took}", relative_sentence(finished, now))
 }
 
 /// The lines of an `http_pull` config: its local copy and its last pull.
-fn print_pull(p: &crate::engine::PullStatus, now: i64) {
+fn print_pull(p: &crate::engine::PullStatus, now: i64) -> anyhow::Result<()> {
     let s = &p.state;
     let hash = |h: &Option<String>| h.as_deref().map_or("-".to_string(), inert);
-    println!(
+    outln!(
         "  pulls into {} every {}",
         inert(&p.target),
         humantime::format_duration(std::time::Duration::from_secs(p.interval_s))
-    );
+    )?;
     let last = match (s.last_sync_at, s.last_sync_ok) {
         (Some(at), Some(true)) => format!("ok {}", relative_sentence(at, now)),
         (Some(at), _) => format!(
@@ -214,14 +237,14 @@ fn print_pull(p: &crate::engine::PullStatus, now: i64) {
         ),
         (None, _) => "never yet".to_string(),
     };
-    println!("  last pull {last}");
-    println!(
+    outln!("  last pull {last}")?;
+    outln!(
         "  current hash {}   backend hash {}",
         hash(&s.current_hash),
         hash(&s.backend_hash)
-    );
+    )?;
     if let Some(at) = s.config_updated_at {
-        println!(
+        outln!(
             "  document changed {} ({}{})",
             when(Some(at)),
             relative_sentence(at, now),
@@ -229,11 +252,12 @@ fn print_pull(p: &crate::engine::PullStatus, now: i64) {
                 (Some(n), Some(kind)) => format!(", {n} {}", inert(kind)),
                 _ => String::new(),
             }
-        );
+        )?;
     }
     if let Some(e) = &s.last_sync_error {
-        println!("  last pull error: {}", inert(e));
+        outln!("  last pull error: {}", inert(e))?;
     }
+    Ok(())
 }
 
 pub async fn start_stop(
@@ -252,11 +276,34 @@ pub async fn start_stop(
     } else {
         let verb = if start { "started" } else { "stopped" };
         for n in &names {
-            println!("{verb} {}", inert(n));
+            outln!("{verb} {}", inert(n))?;
         }
         if start {
-            println!("A running `syncdeck daemon` or console picks this up within a few seconds.");
+            outln!("A running `syncdeck daemon` or console picks this up within a few seconds.")?;
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cooldown clear CONFIG`: ends the pause a failed job started.
+pub async fn clear_cooldown(
+    engine: &EngineHandle,
+    reference: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let config = engine.config(reference).await?;
+    let until = engine.clear_cooldown(reference).await?;
+    if json {
+        print_json(&serde_json::json!({ "config": config.name, "cleared_until": until }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = inert(&config.name);
+    match until {
+        Some(until) => outln!(
+            "{name}: cooldown ended (it would have lasted until {}); the scheduler syncs again from its next check",
+            when(Some(until))
+        )?,
+        None => outln!("{name} is not in cooldown; nothing to clear")?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -282,13 +329,13 @@ pub async fn trigger(
         if json {
             print_json(&serde_json::json!({ "job": id }))?;
         } else {
-            println!(
+            outln!(
                 "queued job {id}. A running `syncdeck daemon` or console runs it; `--wait` runs it here."
-            );
+            )?;
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut shown_resource = None;
+    let mut progress = (!json).then(WaitProgress::new);
     let (job, resources) = loop {
         let (job, resources) = engine.job(id).await?;
         if matches!(
@@ -297,15 +344,15 @@ pub async fn trigger(
         ) {
             break (job, resources);
         }
-        if !json && job.progress.current_resource != shown_resource {
-            shown_resource = job.progress.current_resource.clone();
-            if let Some(r) = &shown_resource {
-                eprintln!("job {id}: {}", inert(r));
-            }
+        if let Some(p) = &mut progress {
+            p.update(&job);
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(300)) => {}
             signal = shutdown.requested() => {
+                if let Some(p) = progress.take() {
+                    p.finish();
+                }
                 if json {
                     print_json(&serde_json::json!({ "job": id, "interrupted": signal.name() }))?;
                 } else {
@@ -318,28 +365,42 @@ pub async fn trigger(
             }
         }
     };
+    if let Some(p) = progress {
+        p.finish();
+    }
     if json {
         print_json(&TriggerResult {
             job: job.clone(),
             resources,
         })?;
     } else {
-        println!(
-            "job {} {} after {} attempt(s): {} synced, {} errors",
+        let took = match (job.started_at, job.finished_at) {
+            (Some(started), Some(finished)) => {
+                format!(" in {}", elapsed_sentence(started, finished))
+            }
+            _ => String::new(),
+        };
+        outln!(
+            "job {} {}{took} after {} attempt(s): {} synced, {} errors",
             job.id,
             job.state.as_str(),
             job.attempt,
             job.progress.synced,
             job.progress.errors
-        );
-        if !resources.is_empty() {
-            println!(
+        )?;
+        let (rows, quiet) = summary_rows(&resources);
+        if !rows.is_empty() {
+            outln!(
                 "{:<48} {:>9} {:>10} {:>10} {:>8}  STATUS",
-                "RESOURCE", "TYPE", "TOTAL", "SYNCED", "ERRORS"
-            );
+                "RESOURCE",
+                "TYPE",
+                "TOTAL",
+                "SYNCED",
+                "ERRORS"
+            )?;
         }
-        for r in &resources {
-            println!(
+        for r in rows {
+            outln!(
                 "{:<48} {:>9} {:>10} {:>10} {:>8}  {}{}",
                 inert(&r.resource),
                 r.rtype,
@@ -351,10 +412,16 @@ pub async fn trigger(
                     .as_deref()
                     .map(|m| format!(" ({})", inert(m)))
                     .unwrap_or_default()
-            );
+            )?;
+        }
+        if quiet > 0 {
+            outln!(
+                "{quiet} resource(s) with nothing to sync not shown (`syncdeck jobs show {}` lists all)",
+                job.id
+            )?;
         }
         if let Some(e) = &job.last_error {
-            println!("error: {}", inert(e));
+            outln!("error: {}", inert(e))?;
         }
     }
     Ok(if job.state == JobState::Completed {
@@ -367,30 +434,42 @@ pub async fn trigger(
 /// Changes to auto-sync settings; unset fields keep their value.
 #[derive(Debug, Default, clap::Args)]
 pub struct SetupArgs {
-    #[arg(long)]
+    /// Whether the scheduler checks at all (false pauses it, mode unchanged).
+    #[arg(long, value_name = "BOOL")]
     pub enabled: Option<bool>,
-    #[arg(long, value_parser = humantime::parse_duration)]
+    /// How often to look for changes (e.g. 5m; at least 60s).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub check_interval: Option<Duration>,
-    #[arg(long, value_parser = humantime::parse_duration)]
+    /// Wait after a change is seen, to batch edits together (e.g. 30s).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub delay_before_sync: Option<Duration>,
-    #[arg(long)]
+    /// Sync as soon as a change is seen, ignoring --delay-before-sync.
+    #[arg(long, value_name = "BOOL")]
     pub immediate_sync: Option<bool>,
-    #[arg(long)]
+    /// Watch metadata for changes.
+    #[arg(long, value_name = "BOOL")]
     pub monitor_metadata: Option<bool>,
-    #[arg(long)]
+    /// Watch aggregate data values for changes.
+    #[arg(long, value_name = "BOOL")]
     pub monitor_data_values: Option<bool>,
     /// Comma-separated metadata types to watch (empty = all selected).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_name = "TYPES", value_delimiter = ',')]
     pub metadata_resources: Option<Vec<String>>,
-    #[arg(long, value_delimiter = ',')]
+    /// Comma-separated resources the change check ignores.
+    #[arg(long, value_name = "RESOURCES", value_delimiter = ',')]
     pub exclude_resources: Option<Vec<String>>,
-    #[arg(long)]
+    /// Automatic syncs allowed per hour; more wait (throttled). 0 = no limit.
+    #[arg(long, value_name = "N")]
     pub max_sync_per_hour: Option<u32>,
-    #[arg(long, value_parser = humantime::parse_duration)]
+    /// Pause of the scheduler after a job finally fails (e.g. 30m);
+    /// `syncdeck cooldown clear CONFIG` ends one early.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub cooldown_after_error: Option<Duration>,
-    #[arg(long)]
+    /// Stored with the config for notifications (none are sent yet).
+    #[arg(long, value_name = "BOOL")]
     pub notify_on_change: Option<bool>,
-    #[arg(long)]
+    /// Stored with the config for notifications (none are sent yet).
+    #[arg(long, value_name = "BOOL")]
     pub notify_on_sync_complete: Option<bool>,
 }
 
@@ -434,7 +513,7 @@ pub async fn setup(
             "max_sync_per_hour": settings.max_sync_per_hour,
         }))?;
     } else {
-        println!(
+        outln!(
             "{}: auto-sync {} every {}, delay {}, max {}/h, cooldown {}",
             inert(&config.name),
             if settings.enabled {
@@ -442,11 +521,11 @@ pub async fn setup(
             } else {
                 "disabled"
             },
-            humantime::format_duration(settings.check_interval),
-            humantime::format_duration(settings.delay_before_sync),
+            format_duration(settings.check_interval),
+            format_duration(settings.delay_before_sync),
             settings.max_sync_per_hour,
-            humantime::format_duration(settings.cooldown_after_error)
-        );
+            format_duration(settings.cooldown_after_error)
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@
 //! `manual-reporting` (manual: press t), `offline-district` (its source is
 //! a closed port: a clean error, retries, then cooldown).
 
+use crate::output::outln;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
@@ -62,8 +63,22 @@ struct Demo {
 /// How often the demo's backend gets a new device, so a hash change is seen.
 const DEMO_DEVICE_EVERY: Duration = Duration::from_secs(60);
 
+/// Every way out removes the temporary directories: quitting (also during a
+/// sync), SIGTERM, SIGINT or SIGHUP (handled, so they do not kill the process
+/// before the clean-up; the console handles them itself), and errors. The
+/// logs' directory is removed by `main` after the runtime has stopped: a line
+/// logged after it is gone would create it again.
 pub async fn run(opts: DemoOptions, logs: ConsoleLogs) -> anyhow::Result<ExitCode> {
-    let demo = Demo::start(&opts).await?;
+    // Installed before anything is created: a signal while the servers start
+    // drops what was started (the directory with it) and ends the demo.
+    let mut shutdown = crate::signals::Shutdown::install()?;
+    let demo = tokio::select! {
+        demo = Demo::start(&opts) => demo?,
+        signal = shutdown.requested() => {
+            eprintln!("{}: demo stopped while starting", signal.name());
+            return Ok(ExitCode::from(signal.exit_code()));
+        }
+    };
     let handle = demo.engine.handle();
     let result = tokio::select! {
         () = demo.change_devices() => Ok(()),
@@ -72,7 +87,8 @@ pub async fn run(opts: DemoOptions, logs: ConsoleLogs) -> anyhow::Result<ExitCod
                 let run_for = opts.run_for.unwrap_or(Duration::from_secs(30));
                 tokio::select! {
                     () = tokio::time::sleep(run_for) => {}
-                    r = tokio::signal::ctrl_c() => r?,
+                    // The demo's end, as when its time is up: the summary follows.
+                    _ = shutdown.requested() => {}
                 }
                 summary(&handle).await
             } else {
@@ -246,12 +262,12 @@ fn regional(i: usize) -> String {
 /// What happened, per config, for `--headless`.
 async fn summary(engine: &EngineHandle) -> anyhow::Result<()> {
     let snapshot = engine.snapshot().await?;
-    println!(
+    outln!(
         "syncdeck demo summary: {} configs, {} objects synced, {} failed jobs",
         snapshot.configs.len(),
         snapshot.synced_total,
         snapshot.failed_jobs
-    );
+    )?;
     for c in &snapshot.configs {
         let jobs = engine
             .jobs(JobFilter {
@@ -271,7 +287,7 @@ async fn summary(engine: &EngineHandle) -> anyhow::Result<()> {
             .find(|j| j.state == JobState::Queued && j.attempt > 0)
             .and_then(|j| j.last_error.clone());
         let error = c.lifecycle.last_error.clone().or(retrying);
-        println!(
+        outln!(
             "  {:<24} {:<10} jobs: {} completed, {} failed, {} running, {} queued; {} synced{}{}",
             crate::text::inert(&c.name),
             c.mode,
@@ -285,7 +301,7 @@ async fn summary(engine: &EngineHandle) -> anyhow::Result<()> {
                 "; last error: {}",
                 crate::text::sanitize(&e, 200)
             )),
-        );
+        )?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `jobs`, `jobs show [--rejections]`, `jobs retry`, `jobs clear`.
 
+use crate::output::outln;
 use std::process::ExitCode;
 
 use super::print_json;
@@ -23,14 +24,14 @@ pub async fn list(engine: &EngineHandle, failed: bool, json: bool) -> anyhow::Re
         return Ok(ExitCode::SUCCESS);
     }
     if jobs.is_empty() {
-        println!(
+        outln!(
             "{}",
             if failed {
-                "No failed jobs."
+                "no failed jobs (`syncdeck jobs` lists all of them)"
             } else {
-                "No jobs."
+                "no jobs yet: `syncdeck trigger CONFIG` queues one (`syncdeck list` names the configs); a daemon or console queues them for automatic configs when the source changes"
             }
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let names: std::collections::HashMap<i64, String> = engine
@@ -40,16 +41,23 @@ pub async fn list(engine: &EngineHandle, failed: bool, json: bool) -> anyhow::Re
         .into_iter()
         .map(|c| (c.id, c.name))
         .collect();
-    println!(
+    outln!(
         "{:>6}  {:<24} {:<11} {:<10} {:>7} {:>9} {:>7}  {:<19} ERROR",
-        "ID", "CONFIG", "KIND", "STATE", "TRIES", "SYNCED", "ERRORS", "CREATED"
-    );
+        "ID",
+        "CONFIG",
+        "KIND",
+        "STATE",
+        "TRIES",
+        "SYNCED",
+        "ERRORS",
+        "CREATED"
+    )?;
     for j in &jobs {
         let config = j
             .config_id
             .map(|id| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")))
             .unwrap_or_else(|| "-".into());
-        println!(
+        outln!(
             "{:>6}  {:<24} {:<11} {:<10} {:>7} {:>9} {:>7}  {:<19} {}",
             j.id,
             inert(&config),
@@ -60,7 +68,7 @@ pub async fn list(engine: &EngineHandle, failed: bool, json: bool) -> anyhow::Re
             j.progress.errors,
             when(Some(j.created_at)),
             inert(j.last_error.as_deref().unwrap_or(""))
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -76,7 +84,11 @@ pub async fn retry(engine: &EngineHandle, id: Option<i64>, json: bool) -> anyhow
     if json {
         print_json(&serde_json::json!({ "requeued": n }))?;
     } else {
-        println!("{n} job(s) queued again");
+        if n == 0 {
+            outln!("no failed jobs to retry (`syncdeck jobs` lists the jobs)")?;
+        } else {
+            outln!("{n} job(s) queued again")?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -86,7 +98,7 @@ pub async fn clear(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode
     if json {
         print_json(&serde_json::json!({ "deleted": n }))?;
     } else {
-        println!("{n} queued, failed or cancelled job(s) deleted; running jobs were left alone");
+        outln!("{n} queued, failed or cancelled job(s) deleted; running jobs were left alone")?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -97,7 +109,7 @@ pub async fn show(engine: &EngineHandle, id: i64, json: bool) -> anyhow::Result<
         print_json(&serde_json::json!({ "job": job, "resources": resources }))?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "job {} ({}, {}) {} — attempt {}/{}, {} synced, {} errors",
         job.id,
         job.kind.as_str(),
@@ -107,18 +119,27 @@ pub async fn show(engine: &EngineHandle, id: i64, json: bool) -> anyhow::Result<
         job.max_attempts,
         job.progress.synced,
         job.progress.errors
-    );
-    println!(
-        "  created {}  started {}  finished {}",
+    )?;
+    let took = match (job.started_at, job.finished_at) {
+        (Some(started), Some(finished)) => {
+            format!(
+                " (took {})",
+                crate::text::elapsed_sentence(started, finished)
+            )
+        }
+        _ => String::new(),
+    };
+    outln!(
+        "  created {}  started {}  finished {}{took}",
         when(Some(job.created_at)),
         when(job.started_at),
         when(job.finished_at)
-    );
+    )?;
     if let Some(e) = &job.last_error {
-        println!("  last error: {}", inert(e));
+        outln!("  last error: {}", inert(e))?;
     }
     for r in &resources {
-        println!(
+        outln!(
             "  {:<48} {:>9} {:>10}/{:<10} {:>7} errors  {}",
             inert(&r.resource),
             r.rtype,
@@ -126,7 +147,7 @@ pub async fn show(engine: &EngineHandle, id: i64, json: bool) -> anyhow::Result<
             r.total,
             r.errors,
             r.status.as_str()
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -139,20 +160,25 @@ pub async fn rejections(engine: &EngineHandle, id: i64, json: bool) -> anyhow::R
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        println!("job {id}: nothing was refused by the destination");
+        outln!("job {id}: nothing was refused by the destination")?;
         return Ok(ExitCode::SUCCESS);
     }
     let permanent = rows.iter().filter(|r| r.class == "permanent").count();
-    println!(
+    outln!(
         "job {id}: {} refused object(s), {permanent} permanent (recorded, not re-sent; the watermark moved past them)",
         rows.len()
-    );
-    println!(
+    )?;
+    outln!(
         "{:<32} {:<56} {:<6} {:<10} {:>5}  {:<19} MESSAGE",
-        "RESOURCE", "OBJECT", "CODE", "CLASS", "SEEN", "LAST SEEN"
-    );
+        "RESOURCE",
+        "OBJECT",
+        "CODE",
+        "CLASS",
+        "SEEN",
+        "LAST SEEN"
+    )?;
     for r in &rows {
-        println!(
+        outln!(
             "{:<32} {:<56} {:<6} {:<10} {:>5}  {:<19} {}",
             inert(&r.resource),
             inert(if r.object_key.is_empty() {
@@ -169,7 +195,7 @@ pub async fn rejections(engine: &EngineHandle, id: i64, json: bool) -> anyhow::R
             r.times_seen,
             when(Some(r.last_seen)),
             inert(&r.message)
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -18,6 +18,7 @@ use crate::logs::follow::{Tail, TailEvent};
 use crate::logs::inert::display_line;
 use crate::logs::search::search_file;
 use crate::logs::{LogCatalog, LogEntry, LogLevel, SearchQuery, SelectError};
+use crate::output::outln;
 
 /// Longest line printed, in characters.
 const PRINT_CHARS: usize = 4096;
@@ -40,6 +41,8 @@ pub enum LogsAction {
     /// The last lines of one file (a name from `logs list`), optionally
     /// following it as it grows, across rotations.
     View {
+        /// A file name from `logs list` (`sync_jobs.log`, `sync_jobs.log.1`).
+        #[arg(value_name = "NAME")]
         name: String,
         /// How many lines.
         #[arg(long, default_value_t = 50)]
@@ -53,10 +56,13 @@ pub enum LogsAction {
     },
     /// Lines matching a text (or --regex) in all files, or in --files.
     Search {
+        /// The text to find (a regular expression with --regex).
+        #[arg(value_name = "QUERY")]
         query: String,
         /// Comma-separated names from `logs list` (default: every file).
         #[arg(long, value_delimiter = ',')]
         files: Vec<String>,
+        /// Only lines at this level or above (error, warn, info, debug, trace).
         #[arg(long)]
         level: Option<LogLevel>,
         /// QUERY is a regular expression.
@@ -71,6 +77,8 @@ pub enum LogsAction {
     },
     /// Empty an active log file (its rotations stay). Needs --yes.
     Clear {
+        /// An active file's name from `logs list`.
+        #[arg(value_name = "NAME")]
         name: String,
         /// Confirm: the file's content is deleted.
         #[arg(long)]
@@ -131,27 +139,30 @@ pub fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
 
 fn list(catalog: &LogCatalog, json: bool) -> Result<ExitCode, ExitCode> {
     let entries = catalog.list().map_err(|e| refuse(&e))?;
-    if json {
-        let v = json!({ "dir": catalog.dir().display().to_string(), "files": entries });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-        return Ok(ExitCode::SUCCESS);
-    }
-    if entries.is_empty() {
-        println!(
-            "no log files in {} (the daemon writes them; another --logs DIR?)",
-            crate::text::inert(&catalog.dir().display().to_string())
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!("{:<24} {:>10}  MODIFIED", "NAME", "SIZE");
-    for e in &entries {
-        println!(
-            "{:<24} {:>10}  {}",
-            e.name,
-            crate::text::human_size(e.size),
-            crate::text::when(e.modified_ms())
-        );
-    }
+    let printed = (|| {
+        if json {
+            let v = json!({ "dir": catalog.dir().display().to_string(), "files": entries });
+            return outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        if entries.is_empty() {
+            return outln!(
+                "no log files in {} (the daemon writes them; another --logs DIR?)",
+                crate::text::inert(&catalog.dir().display().to_string())
+            );
+        }
+        outln!("{:<24} {:>10}  MODIFIED", "NAME", "SIZE")?;
+        for e in &entries {
+            outln!(
+                "{:<24} {:>10}  {}",
+                e.name,
+                crate::text::human_size(e.size),
+                crate::text::when(e.modified_ms())
+            )?;
+        }
+        Ok(())
+    })();
+    // A closed stdout (`| head`) ends the listing quietly.
+    let _ = printed;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -360,15 +371,16 @@ fn clear(catalog: &LogCatalog, name: &str, yes: bool, json: bool) -> Result<Exit
         eprintln!("error: cannot clear {}: {e}", entry.name);
         return Err(ExitCode::FAILURE);
     }
-    if json {
+    // The file is cleared either way; a closed stdout only loses the note.
+    let _ = if json {
         let v = json!({ "cleared": entry.name, "bytes": entry.size });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
     } else {
-        println!(
+        outln!(
             "cleared {} ({}); rotated files kept",
             entry.name,
             crate::text::human_size(entry.size)
-        );
-    }
+        )
+    };
     Ok(ExitCode::SUCCESS)
 }

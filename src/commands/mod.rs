@@ -8,14 +8,20 @@ pub(crate) mod configs;
 pub mod console;
 pub(crate) mod daemon;
 pub(crate) mod demo;
+pub(crate) mod init;
 pub(crate) mod jobs;
 pub(crate) mod logs;
+pub(crate) mod wait_progress;
 
+use crate::output::outln;
 use std::sync::Arc;
 
 use crate::connectors::Connectors;
 use crate::engine::{Engine, EngineOptions};
 use crate::store::{DbTarget, Store};
+
+/// What `list` and `status` say on a database without configurations.
+pub(crate) const NO_CONFIGS: &str = "no configurations yet: write one with `syncdeck init FILE` and load it with `syncdeck apply -f FILE`";
 
 /// `--json` on a command: JSON for scripts instead of text.
 #[derive(clap::Args, Debug, Default)]
@@ -39,6 +45,6 @@ pub async fn open_engine(
 
 /// Prints `value` as pretty JSON.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?)?;
     Ok(())
 }

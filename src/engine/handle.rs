@@ -89,6 +89,10 @@ pub trait EngineApi: Send + Sync {
     /// Queues a sync now (ignores cooldown and throttle: an operator asked).
     async fn trigger(&self, reference: &str) -> Result<i64, EngineError>;
     async fn setup(&self, reference: &str, settings: AutoSettings) -> Result<(), EngineError>;
+    /// Ends a config's cooldown after a failed job now; returns when it
+    /// would have ended (`None`: it was not in cooldown). The scheduler syncs
+    /// again from its next check.
+    async fn clear_cooldown(&self, reference: &str) -> Result<Option<i64>, EngineError>;
     async fn jobs(&self, filter: JobFilter) -> Result<Vec<Job>, EngineError>;
     async fn job(&self, id: i64) -> Result<(Job, Vec<ResourceProgress>), EngineError>;
     /// What the destination refused during a job (permanent refusals included).
@@ -294,6 +298,14 @@ impl EngineApi for LocalEngine {
             .await?;
         self.changed();
         Ok(())
+    }
+
+    async fn clear_cooldown(&self, reference: &str) -> Result<Option<i64>, EngineError> {
+        let config = self.config(reference).await?;
+        let now = self.store.now_ms().await?;
+        let until = self.store.clear_cooldown(config.id).await?;
+        self.changed();
+        Ok(until.filter(|&u| u > now))
     }
 
     async fn jobs(&self, filter: JobFilter) -> Result<Vec<Job>, EngineError> {

@@ -97,7 +97,10 @@ impl SchedulerPort for StorePort {
             if count.count == 0 {
                 continue;
             }
-            info!(target: "changes", config = %config.name, resource = %resource.key, since = since.unwrap_or("never"), "{}{} changed", count.count, if count.exact { "" } else { "+" });
+            // The watermark is the source server's wall time (DHIS2 writes
+            // no offset: connectors::dhis2::time), not this host's: the key
+            // says whose clock it is.
+            info!(target: "changes", config = %config.name, resource = %resource.key, since_source_time = since.unwrap_or("never"), "{}{} changed", count.count, if count.exact { "" } else { "+" });
             rows.push(Detection {
                 config_id: config.id,
                 at,

@@ -222,6 +222,5 @@ pub(super) fn millis(d: std::time::Duration) -> i64 {
 }
 
 fn ms_text(ms: i64) -> String {
-    let secs = u64::try_from(ms.max(0)).unwrap_or(0).div_ceil(1000);
-    humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()
+    crate::text::duration_sentence(u64::try_from(ms.max(0)).unwrap_or(0).div_ceil(1000))
 }

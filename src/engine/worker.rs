@@ -158,33 +158,34 @@ impl Workers {
         };
         let now = self.clock.now_ms();
         for r in reclaimed {
-            let state = match r.outcome {
+            let (state, error) = match r.outcome {
                 FailOutcome::Retrying { run_at } => {
-                    warn!(target: "sync_jobs", job = r.id, attempt = r.attempt, "attempt failed (lease_expired): {}; retry in {}s", r.error, (run_at - now).max(0) / 1000);
-                    JobState::Queued
+                    warn!(target: "sync_jobs", job = r.id, attempt = r.attempt, "attempt failed (lease_expired): {}; retry {}", r.error, crate::text::relative_sentence(run_at, now));
+                    (JobState::Queued, r.error.clone())
                 }
                 _ => {
-                    error!(target: "sync_jobs", job = r.id, attempt = r.attempt, "job failed (lease_expired): {}", r.error);
-                    if let Some(config_id) = r.config_id {
-                        match self.store.config(config_id).await {
-                            Ok(Some(config)) => {
-                                self.after_final_failure(&config, now, r.error.clone())
-                                    .await
-                            }
-                            Ok(None) => {}
+                    let config = match r.config_id {
+                        Some(config_id) => match self.store.config(config_id).await {
+                            Ok(config) => config,
                             Err(e) => {
-                                error!(target: "auto_sync", config_id, "cannot read the config of failed job {}: {e}", r.id)
+                                error!(target: "auto_sync", config_id, "cannot read the config of failed job {}: {e}", r.id);
+                                None
                             }
-                        }
-                    }
-                    JobState::Failed
+                        },
+                        None => None,
+                    };
+                    let note = self
+                        .after_final_failure(r.id, config.as_ref(), now, &r.error)
+                        .await;
+                    error!(target: "sync_jobs", job = r.id, attempt = r.attempt, "job failed (lease_expired): {note}");
+                    (JobState::Failed, note)
                 }
             };
             self.publish(EngineEvent::JobState {
                 job_id: r.id,
                 config_id: r.config_id,
                 state,
-                error: Some(r.error),
+                error: Some(error),
             });
         }
     }
@@ -210,7 +211,7 @@ impl Workers {
         // can take longer than a lease against a slow or failing source.
         let lease = self.keep_lease(&job, cancel.clone());
         self.publish_state(&job, JobState::Running, None);
-        info!(target: "sync_jobs", job = job.id, config_id = ?job.config_id, attempt = job.attempt, "job started: {} ({})", job.kind.as_str(), job.reason);
+        info!(target: "sync_jobs", job = job.id, config_id = job.config_id, attempt = job.attempt, "job started: {} ({})", job.kind.as_str(), job.reason);
         let (config, result) = self.run_attempt(&job, &cancel).await;
         lease.finishing();
         self.finish(&job, config.as_ref(), result, &shutdown).await;
@@ -627,6 +628,10 @@ impl Workers {
                                 s.initial_done = true;
                                 s.last_result = Some(text);
                                 s.last_error = None;
+                                // The source answers again: a cooldown an
+                                // earlier failure set would only hold back
+                                // the next automatic sync.
+                                s.cooldown_until = None;
                             })
                             .await;
                         }
@@ -669,15 +674,15 @@ impl Workers {
                     .await;
                 match recorded {
                     Some(FailOutcome::Retrying { run_at }) => {
-                        warn!(target: "sync_jobs", job = job.id, attempt = job.attempt, "attempt failed ({kind}): {message}; retry in {}s", (run_at - now).max(0) / 1000);
+                        warn!(target: "sync_jobs", job = job.id, attempt = job.attempt, "attempt failed ({kind}): {message}; retry {}", crate::text::relative_sentence(run_at, now));
                         self.publish_state(job, JobState::Queued, Some(message));
                     }
                     Some(FailOutcome::Failed) => {
-                        error!(target: "sync_jobs", job = job.id, attempt = job.attempt, "job failed ({kind}): {message}");
-                        self.publish_state(job, JobState::Failed, Some(message.clone()));
-                        if let Some(config) = config {
-                            self.after_final_failure(config, now, message).await;
-                        }
+                        let note = self
+                            .after_final_failure(job.id, config, now, &message)
+                            .await;
+                        error!(target: "sync_jobs", job = job.id, attempt = job.attempt, "job failed ({kind}): {note}");
+                        self.publish_state(job, JobState::Failed, Some(note));
                     }
                     Some(FailOutcome::Lost) => {
                         warn!(target: "sync_jobs", job = job.id, "failed, but the job had been reclaimed by another worker")
@@ -689,14 +694,29 @@ impl Workers {
     }
 
     /// A job that will not run again: the config cools down and shows why.
-    async fn after_final_failure(&self, config: &SyncConfig, now: i64, message: String) {
+    /// Returns what the failure says from now on (log, console, status):
+    /// the cause, that nothing retries it, and what to do.
+    async fn after_final_failure(
+        &self,
+        job_id: i64,
+        config: Option<&SyncConfig>,
+        now: i64,
+        message: &str,
+    ) -> String {
+        let Some(config) = config else {
+            return final_failure_note(job_id, message, None);
+        };
         let until = lifecycle::cooldown_after_failure(config.auto.as_ref(), now);
+        let cooldown = until.map(|u| (config.name.as_str(), u - now));
+        let note = final_failure_note(job_id, message, cooldown);
+        let error = note.clone();
         self.update_lifecycle(config.id, |s| {
             s.cooldown_until = until;
             s.last_result = Some("failed".into());
-            s.last_error = Some(message);
+            s.last_error = Some(error);
         })
         .await;
+        note
     }
 
     async fn update_lifecycle(
@@ -721,6 +741,21 @@ impl Workers {
         }
         self.publish(EngineEvent::ConfigsChanged);
     }
+}
+
+/// A final failure in words: `message`, that the job will not be retried,
+/// how to run it again, and the cooldown it starts (config name, ms) with
+/// how to end it.
+fn final_failure_note(job_id: i64, message: &str, cooldown: Option<(&str, i64)>) -> String {
+    let pause = cooldown.map_or_else(String::new, |(name, ms)| {
+        format!(
+            "; automatic syncs of {name} pause for {} (`syncdeck cooldown clear {name}` ends the pause)",
+            crate::text::duration_sentence(u64::try_from(ms / 1000).unwrap_or(0))
+        )
+    });
+    format!(
+        "{message}; will not be retried: fix the cause, then `syncdeck jobs retry {job_id}` or trigger the config again{pause}"
+    )
 }
 
 /// "N objects refused by the destination (M permanently: not re-sent)".
@@ -809,5 +844,28 @@ impl RunError {
                 kind: "cancelled".into(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::final_failure_note;
+
+    #[test]
+    fn a_final_failure_says_it_will_not_be_retried_and_what_to_do() {
+        let note = final_failure_note(
+            7,
+            "source: temporary failure: cannot connect to http://h/api/system/info",
+            Some(("copy", 30 * 60_000)),
+        );
+        assert_eq!(
+            note,
+            "source: temporary failure: cannot connect to http://h/api/system/info; will not be \
+             retried: fix the cause, then `syncdeck jobs retry 7` or trigger the config again; \
+             automatic syncs of copy pause for 30m (`syncdeck cooldown clear copy` ends the pause)"
+        );
+        let manual = final_failure_note(8, "bad password", None);
+        assert!(manual.ends_with("`syncdeck jobs retry 8` or trigger the config again"));
+        assert!(!manual.contains("will be retried") && !manual.contains("cooldown"));
     }
 }

@@ -1,6 +1,7 @@
 //! One tracing event as one line of a log file:
-//! `[AUTO-SYNC] [LEVEL] YYYY-MM-DD HH:MM:SS [component] - message key=value`
-//! or a JSON object. Control characters (ESC, CR, newlines…) in messages and
+//! `[AUTO-SYNC] [LEVEL] YYYY-MM-DD HH:MM:SS+02:00 [component] - message key=value`
+//! or a JSON object. Times are local with their UTC offset, the same form on
+//! stderr ([`LocalTime`]), so no line leaves its zone to be guessed. Control characters (ESC, CR, newlines…) in messages and
 //! fields are written escaped, so a record is always exactly one line and a
 //! file never carries terminal sequences.
 
@@ -15,6 +16,21 @@ pub enum LogFormat {
     #[default]
     Text,
     Json,
+}
+
+/// How every log line (files and stderr) writes its time: local, with the
+/// offset (`2025-03-04 05:06:07+02:00`). The first 19 characters stay the
+/// `YYYY-MM-DD HH:MM:SS` that `:goto` and `row_at_time` compare.
+pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S%:z";
+
+/// [`TIME_FORMAT`] for tracing-subscriber's stderr lines (whose default is
+/// UTC, which would mix zones with the files).
+pub struct LocalTime;
+
+impl tracing_subscriber::fmt::time::FormatTime for LocalTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        write!(w, "{}", chrono::Local::now().format(TIME_FORMAT))
+    }
 }
 
 /// The message and the other fields of an event, as text.
@@ -70,7 +86,7 @@ pub fn record(
     fields: &Fields,
 ) -> String {
     let level = super::names::LogLevel::from_tracing(level).as_str();
-    let time = time.format("%Y-%m-%d %H:%M:%S");
+    let time = time.format(TIME_FORMAT);
     let mut out = String::with_capacity(96 + fields.message.len());
     match format {
         LogFormat::Text => {
@@ -136,7 +152,10 @@ mod tests {
         );
         assert_eq!(
             line,
-            "[AUTO-SYNC] [WARN] 2025-03-04 05:06:07 [engine::worker] - 3 changed\\n\\u{1b}[2Jfake config=copy\n"
+            format!(
+                "[AUTO-SYNC] [WARN] 2025-03-04 05:06:07{} [engine::worker] - 3 changed\\n\\u{{1b}}[2Jfake config=copy\n",
+                at().format("%:z")
+            )
         );
     }
 

@@ -35,6 +35,7 @@ use tokio::net::TcpListener;
 
 use super::SimOptions;
 use crate::hashing::python_json_md5;
+use crate::output::outln;
 
 const HASH_FIELD: &str = "config_hash";
 
@@ -200,7 +201,7 @@ pub async fn start(opts: SimOptions, sites: usize) -> anyhow::Result<RunningBack
 /// `syncdeck sim --config-backend`: serve until Ctrl-C.
 pub async fn run(opts: SimOptions, sites: usize) -> anyhow::Result<()> {
     let running = start(opts, sites).await?;
-    println!("listening on {}", running.base_url);
+    outln!("listening on {}", running.base_url)?;
     // On stderr: a reader that took the address and closed stdout must not
     // make the next line fail.
     eprintln!(

@@ -30,6 +30,7 @@ mod tracker_api;
 mod tracker_import;
 mod tracker_store;
 
+use crate::output::outln;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -220,7 +221,7 @@ pub async fn run(opts: SimOptions) -> anyhow::Result<()> {
         return config_backend::run(opts, sites).await;
     }
     let running = start(opts).await?;
-    println!("listening on {}", running.base_url);
+    outln!("listening on {}", running.base_url)?;
     let _ = std::io::Write::flush(&mut std::io::stdout());
     tokio::signal::ctrl_c()
         .await

@@ -138,6 +138,27 @@ impl Store {
         })
     }
 
+    /// Ends a config's cooldown now (an operator's `syncdeck cooldown clear`);
+    /// returns when it would have ended (`None`: no cooldown was set). Only
+    /// that column: the scheduler's part and the last result stay.
+    pub async fn clear_cooldown(&self, config_id: i64) -> Result<Option<i64>> {
+        let before = self.lifecycle(config_id).await?.cooldown_until;
+        let sql = Sql::new(
+            self,
+            &format!(
+                "UPDATE lifecycle_state SET cooldown_until = NULL, updated_at = {now} WHERE config_id = $1",
+                now = self.now_expr()
+            ),
+        );
+        on_db!(self, write, |pool| {
+            sqlx::query(sql.text())
+                .bind(config_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(before)
+    }
+
     /// Saves `part` of the state (a missing row is created from the whole).
     pub async fn save_lifecycle(
         &self,

@@ -168,7 +168,8 @@ fn daemon_writes_five_files_without_secrets_and_honours_an_outside_clear() {
     let changes = read(&logs, "changes_detected.log");
     let jobs = read(&logs, "sync_jobs.log");
     let line = regex::Regex::new(
-        r"^\[AUTO-SYNC\] \[(INFO|WARN|ERROR)\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[[a-z_:]+\] - .+$",
+        // Local time with its offset: one zone, and it is shown.
+        r"^\[AUTO-SYNC\] \[(INFO|WARN|ERROR)\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d \[[a-z_:]+\] - .+$",
     )
     .unwrap();
     for (name, text) in [
@@ -186,7 +187,27 @@ fn daemon_writes_five_files_without_secrets_and_honours_an_outside_clear() {
             assert!(!text.contains(secret), "{name} holds a secret: {secret}");
         }
         assert!(!text.contains('\u{1b}') && !text.contains('\0'), "{name}");
+        // Fields are written as values, not as Rust's Debug of an Option.
+        assert!(
+            !text.contains("Some(") && !text.contains("=None"),
+            "{name}: {text}"
+        );
     }
+    let started = jobs
+        .lines()
+        .find(|l| l.contains("job started"))
+        .unwrap_or_else(|| panic!("no job started line: {jobs}"));
+    assert!(
+        regex::Regex::new(r" config_id=\d+ ")
+            .unwrap()
+            .is_match(started),
+        "{started}"
+    );
+    let offset = chrono::Local::now().format("%:z").to_string();
+    assert!(
+        started.contains(&format!("{offset} [sync_jobs]")),
+        "{started}"
+    );
     assert!(errors.lines().all(|l| l.starts_with("[AUTO-SYNC] [ERROR]")));
     assert!(errors.contains("job failed (auth)"), "{errors}");
     assert!(

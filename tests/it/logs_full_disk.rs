@@ -244,7 +244,7 @@ mode = "manual"
     stop(daemon);
 
     let line = regex::Regex::new(
-        r"^\[AUTO-SYNC\] \[(INFO|WARN|ERROR)\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[[a-z_:]+\] - .+$",
+        r"^\[AUTO-SYNC\] \[(INFO|WARN|ERROR)\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d \[[a-z_:]+\] - .+$",
     )
     .unwrap();
     let notice = regex::Regex::new(&format!(

@@ -81,7 +81,7 @@ fn concurrent_writers_past_many_rotations_keep_every_line_once_and_whole() {
     });
 
     let line_re = regex::Regex::new(
-        r"^\[AUTO-SYNC\] \[(INFO|ERROR)\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[sync_jobs\] - job (completed|failed) x* t=(\d+) i=(\d+)$",
+        r"^\[AUTO-SYNC\] \[(INFO|ERROR)\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d\d:\d\d \[sync_jobs\] - job (completed|failed) x* t=(\d+) i=(\d+)$",
     )
     .unwrap();
     for log in [LogName::Syncdeck, LogName::SyncJobs] {

@@ -5,9 +5,13 @@
 // A test that meets the unexpected should stop there and say where: the
 // helpers and tests unwrap freely (Cargo.toml denies it in the crate itself).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Tests print figures with println! (the crate itself goes through
+// syncdeck's output module: clippy.toml).
+#![allow(clippy::disallowed_macros)]
 
 mod common;
 
+mod cli;
 mod client_sim;
 mod client_sim_copy;
 mod client_sim_faults;
@@ -15,6 +19,7 @@ mod client_sim_reports;
 mod config_apply;
 mod config_pull;
 mod console_tmux;
+mod demo_cleanup;
 mod dhis2_sync;
 mod dhis2_sync_time;
 mod engine_e2e;

@@ -70,7 +70,7 @@ pub enum Dhis2Error {
     /// A deadline of [`super::timeouts::Timeouts`] passed: the server hung
     /// (or the link died). Worth retrying at once: the wait was the cost.
     #[error(
-        "request to {url} timed out after {} ({}); the server may be overloaded or the connection dead (if it is only slow, raise {} for this instance); will be retried",
+        "request to {url} timed out after {} ({}); the server may be overloaded or the connection dead (if it is only slow, raise {} for this instance)",
         seconds(*.after),
         .phase.waiting_for(),
         .phase.setting()
@@ -116,7 +116,9 @@ pub enum Dhis2Error {
 fn fmt_retry_after(d: &Option<Duration>) -> String {
     match d {
         Some(d) => format!("; the server asks to retry after {} s", d.as_secs()),
-        None => "; will be retried".to_string(),
+        // Whether it is retried is the caller's to say (a retry note, or the
+        // worker's final "will not be retried").
+        None => String::new(),
     }
 }
 
@@ -254,7 +256,7 @@ mod tests {
             e.to_string(),
             "request to http://h/api/dataValueSets.json timed out after 30 s (no data while reading \
              the response body); the server may be overloaded or the connection dead (if it is only \
-             slow, raise idle_timeout for this instance); will be retried"
+             slow, raise idle_timeout for this instance)"
         );
         assert_eq!(
             e.retry_note(Duration::ZERO, 1, 4),

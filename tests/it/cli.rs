@@ -96,8 +96,8 @@ fn init_writes_the_example_that_applies_cleanly_on_a_fresh_database() {
 
     let applied = sd.ok(&["apply", "-f", path]);
     assert!(
-        applied.contains("applied: 4 created"),
-        "2 instances and 2 syncs: {applied}"
+        applied.contains("applied: 6 created"),
+        "3 instances and 3 syncs: {applied}"
     );
     let configs = sd.json(&["list"]);
     let names: Vec<&str> = configs
@@ -106,8 +106,9 @@ fn init_writes_the_example_that_applies_cleanly_on_a_fresh_database() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 2, "{configs}");
+    assert_eq!(names.len(), 3, "{configs}");
     assert!(names.contains(&"national-to-reporting"), "{names:?}");
+    assert!(names.contains(&"site-config"), "{names:?}");
     assert!(sd.ok(&["apply", "-f", path]).contains("nothing to do"));
 }
 

@@ -534,6 +534,27 @@ async fn store_crud(target: &DbTarget) {
     let pull = configs[2].pull.as_ref().expect("site-config's [sync.pull]");
     assert_eq!(pull.on_change, ["systemctl", "reload", "site-agent"]);
     assert!(configs[2].wants_scheduler(), "an automatic http_pull polls");
+    // Its pull state, in both dialects.
+    let pulled = syncdeck::store::pull::PullState {
+        last_sync_at: Some(1_700_000_000_000),
+        last_sync_ok: Some(false),
+        last_sync_error: Some("backend failed (500)".into()),
+        current_hash: Some("d35318b5763e2bdbecabddf0ff5784c5".into()),
+        backend_hash: Some("f03257ff5b8653cb2b7cc3f114e9069c".into()),
+        config_updated_at: Some(1_699_000_000_000),
+        items: Some(4),
+        items_kind: Some("devices".into()),
+        refused_hash: None,
+        failures: 3,
+    };
+    store
+        .save_pull_state(configs[2].id, &pulled)
+        .await
+        .expect("save pull state");
+    assert_eq!(
+        store.pull_state(configs[2].id).await.expect("pull state"),
+        pulled
+    );
     let auto = configs[0].clone();
     assert!(auto.wants_scheduler());
     assert_eq!(auto.source_id, national.id);

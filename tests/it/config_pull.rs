@@ -145,6 +145,19 @@ async fn a_pulled_document_follows_the_backend_and_survives_its_failures() {
     );
     assert_eq!(rig.on_change_runs().len(), 2);
     assert_eq!(rig.pull_state()["items"], 4);
+    let text = rig.sd.ok(&["status", "site"]);
+    assert!(text.contains("document changed"), "{text}");
+    assert!(text.contains("4 devices"), "{text}");
+
+    // A local copy edited by hand no longer matches its own hash: the next
+    // pull puts the official document back.
+    let official = std::fs::read(&rig.target).unwrap();
+    let edited = String::from_utf8(official.clone())
+        .unwrap()
+        .replace("Bâtiment A", "Bâtiment B");
+    std::fs::write(&rig.target, edited).unwrap();
+    rig.sd.ok(&["trigger", "site", "--wait"]);
+    assert_eq!(std::fs::read(&rig.target).unwrap(), official);
 
     // Each failure leaves the file untouched and says what happened; the
     // backend's next good answer recovers.

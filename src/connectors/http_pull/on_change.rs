@@ -62,3 +62,52 @@ pub async fn run(
         Err(why)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(script: &str) -> Vec<String> {
+        vec!["sh".into(), "-c".into(), script.into()]
+    }
+
+    #[tokio::test]
+    async fn the_command_gets_the_document_and_its_failures_are_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("seen");
+        let script = format!(
+            "echo \"$SYNCDECK_CONFIG_FILE $SYNCDECK_CONFIG_HASH\" > {}",
+            out.display()
+        );
+        let target = dir.path().join("site.json");
+        let secs = Duration::from_secs(10);
+        run("site", &argv(&script), &target, "abc", secs)
+            .await
+            .unwrap();
+        let seen = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(seen.trim(), format!("{} abc", target.display()));
+
+        let err = run("site", &argv("exit 3"), &target, "abc", secs)
+            .await
+            .unwrap_err();
+        assert!(err.contains("failed (exit status: 3)"), "{err}");
+        let err = run("site", &["/no/such/program".into()], &target, "abc", secs)
+            .await
+            .unwrap_err();
+        assert!(err.contains("could not start"), "{err}");
+        let err = run(
+            "site",
+            &argv("sleep 30"),
+            &target,
+            "abc",
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap_err();
+        assert!(err.contains("killed (raise on_change_timeout"), "{err}");
+        assert!(
+            run("site", &[], &target, "abc", secs).await.is_ok(),
+            "none set"
+        );
+    }
+}

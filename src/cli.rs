@@ -264,7 +264,7 @@ pub async fn run(
         Command::Cooldown(CooldownAction::Clear { config, json }) => {
             with_engine!(false, |e| configs::clear_cooldown(&e, &config, json.json))
         }
-        Command::Daemon(args) => crate::commands::daemon::run(&target, args).await,
+        Command::Daemon(args) => crate::commands::daemon::run(&target, args, logs).await,
         Command::Logs(args) => {
             tokio::task::spawn_blocking(|| crate::commands::logs::run(args)).await?
         }

@@ -39,6 +39,7 @@ where
     }
 }
 
+pub mod api;
 mod bench;
 pub mod cli;
 pub mod commands;

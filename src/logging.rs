@@ -97,14 +97,22 @@ pub fn init_files(
 }
 
 /// The daemon: the five files in `dir` with the rotation settings of the
-/// local settings file, errors (and a failed log write) also on stderr.
-pub fn init_daemon(dir: &Path, format: LogFormat) -> anyhow::Result<LogFiles> {
+/// local settings file, errors (and a failed log write) also on stderr, and
+/// the lines the API's event stream carries in `tail`.
+pub fn init_daemon(
+    dir: &Path,
+    format: LogFormat,
+    tail: std::sync::Arc<crate::logs::tail::Tail>,
+) -> anyhow::Result<LogFiles> {
     let settings = LogSettings::load_default()?;
+    let to_tail = crate::logs::tail::TailLayer::new(tail)
+        .with_filter(filter("info"))
+        .boxed();
     init_files(
         dir,
         &settings,
         format,
         FailureNotice::Stderr,
-        vec![stderr_errors_layer()],
+        vec![stderr_errors_layer(), to_tail],
     )
 }

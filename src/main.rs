@@ -34,7 +34,12 @@ fn main() -> std::process::ExitCode {
                 .logs
                 .clone()
                 .unwrap_or_else(syncdeck::logging::default_dir);
-            syncdeck::logging::init_daemon(&dir, args.log_format).map(|_| ConsoleLogs::tail_only())
+            let mut logs = ConsoleLogs::tail_only();
+            syncdeck::logging::init_daemon(&dir, args.log_format, logs.tail.clone()).map(|files| {
+                logs.dir = dir;
+                logs.files = Some(files);
+                logs
+            })
         }
         // The console owns the terminal: nothing may print to it.
         None => console_logs(Some(

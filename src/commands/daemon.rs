@@ -32,9 +32,33 @@ pub struct DaemonArgs {
     /// or one JSON object per line.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: crate::logs::LogFormat,
+    /// Serve the API here too: HOST:PORT (loopback unless
+    /// --listen-any-address) or unix:PATH; repeatable. The unix socket in the
+    /// runtime directory is always served (mode 0600) unless --no-api.
+    #[arg(long, value_name = "ADDR", value_parser = crate::api::listen::parse)]
+    pub listen: Vec<crate::api::Listen>,
+    /// Allow --listen on an address other hosts can reach (the API has no
+    /// TLS: put a TLS reverse proxy in front).
+    #[arg(long)]
+    pub listen_any_address: bool,
+    /// The API's bearer token file (created, mode 0600, on first start;
+    /// default `api-token` in the data directory).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// Serve no API at all.
+    #[arg(long, conflicts_with_all = ["listen", "token_file"])]
+    pub no_api: bool,
 }
 
-pub async fn run(target: &DbTarget, args: DaemonArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    target: &DbTarget,
+    args: DaemonArgs,
+    logs: super::console::ConsoleLogs,
+) -> anyhow::Result<ExitCode> {
+    for listen in &args.listen {
+        crate::api::listen::check_reach(listen, args.listen_any_address)
+            .map_err(anyhow::Error::msg)?;
+    }
     let options = EngineOptions {
         schedulers: true,
         workers: true,
@@ -49,6 +73,36 @@ pub async fn run(target: &DbTarget, args: DaemonArgs) -> anyhow::Result<ExitCode
     // Installed first: a SIGTERM during start-up still stops cleanly.
     let mut shutdown = crate::signals::Shutdown::install()?;
     let (store, engine) = super::open_engine(target, options).await?;
+    let stop_api = tokio_util::sync::CancellationToken::new();
+    let api = if args.no_api {
+        None
+    } else {
+        let token_file = args
+            .token_file
+            .clone()
+            .unwrap_or_else(crate::api::token::default_path);
+        let token = crate::api::Token::load_or_create(&token_file).map_err(anyhow::Error::msg)?;
+        let mut listen = vec![crate::api::Listen::Unix(
+            crate::api::listen::default_socket(target),
+        )];
+        listen.extend(args.listen.iter().cloned());
+        let options = crate::api::ApiOptions {
+            listen,
+            token,
+            logs: Some(crate::logs::LogCatalog::new(logs.dir.clone())),
+            tail: Some(logs.tail.clone()),
+            schedulers: true,
+        };
+        let running = crate::api::start(engine.handle(), options, stop_api.clone()).await?;
+        let at: Vec<String> = running.addresses.iter().map(ToString::to_string).collect();
+        info!(target: "auto_sync", api = %at.join(", "), token_file = %token_file.display(), "API listening");
+        eprintln!(
+            "API on {} (bearer token in {})",
+            at.join(" and "),
+            token_file.display()
+        );
+        Some(running)
+    };
     info!(target: "auto_sync", db = %target.display(), workers = args.workers, "daemon started");
     eprintln!(
         "syncdeck daemon running on {} ({} workers); SIGTERM or Ctrl-C stops it",
@@ -57,6 +111,10 @@ pub async fn run(target: &DbTarget, args: DaemonArgs) -> anyhow::Result<ExitCode
     );
     shutdown.requested().await;
     info!(target: "auto_sync", "stopping: giving running jobs back to the queue");
+    stop_api.cancel();
+    if let Some(api) = api {
+        api.finish().await;
+    }
     engine.shutdown().await;
     store.close().await;
     info!(target: "auto_sync", "daemon stopped");

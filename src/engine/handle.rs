@@ -10,7 +10,8 @@ use tokio::sync::broadcast;
 
 use super::events::EngineEvent;
 use crate::config::model::describe_problems;
-use crate::config::{AutoSettings, SyncConfig, SyncKind};
+use crate::config::{AutoSettings, ConfigFile, SyncConfig, SyncKind};
+use crate::store::apply::ApplyPlan;
 use crate::store::pull::PullState;
 use crate::store::queue::{
     Job, JobFilter, JobKind, JobState, NewJob, QueueStore, ResourceProgress,
@@ -27,6 +28,9 @@ pub enum EngineError {
     UnknownJob(i64),
     #[error("{0}")]
     Invalid(String),
+    /// A configuration document with problems, each by file, line and key.
+    #[error("{0}")]
+    InvalidConfig(crate::config::ValidationErrors),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -108,6 +112,17 @@ pub trait EngineApi: Send + Sync {
     /// A config's watermarks: resource key → the source's server time its
     /// last clean sync started at (read only).
     async fn watermarks(&self, reference: &str) -> Result<Vec<(String, String)>, EngineError>;
+    /// Validates `text` (TOML, read as the file `name`) exactly as `apply -f`
+    /// does and applies it, or with `dry_run` only says what it would do.
+    async fn apply(
+        &self,
+        name: &str,
+        text: &str,
+        prune: bool,
+        dry_run: bool,
+    ) -> Result<ApplyPlan, EngineError>;
+    /// Everything stored, as the file `apply` reads.
+    async fn export(&self) -> Result<ConfigFile, EngineError>;
 }
 
 pub type EngineHandle = Arc<dyn EngineApi>;
@@ -367,5 +382,32 @@ impl EngineApi for LocalEngine {
     async fn watermarks(&self, reference: &str) -> Result<Vec<(String, String)>, EngineError> {
         let config = self.config(reference).await?;
         Ok(self.store.watermarks(config.id).await?)
+    }
+
+    async fn apply(
+        &self,
+        name: &str,
+        text: &str,
+        prune: bool,
+        dry_run: bool,
+    ) -> Result<ApplyPlan, EngineError> {
+        let known = self
+            .store
+            .list_instances()
+            .await?
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        let file = crate::config::file::parse(std::path::Path::new(name), text, &known)
+            .map_err(EngineError::InvalidConfig)?;
+        let plan = self.store.apply(&file, prune, dry_run).await?;
+        if !dry_run {
+            self.changed();
+        }
+        Ok(plan)
+    }
+
+    async fn export(&self) -> Result<ConfigFile, EngineError> {
+        Ok(self.store.export().await?)
     }
 }

@@ -83,8 +83,9 @@ impl Tail {
                 lines.pop_front();
             }
             lines.push_back(line);
+            // Under the lock, so `since` sees lines and count agree.
+            self.generation.fetch_add(1, Ordering::Relaxed);
         }
-        self.generation.fetch_add(1, Ordering::Relaxed);
         self.notify.notify_one();
     }
 
@@ -104,6 +105,20 @@ impl Tail {
     /// Resolves when a line was pushed since the last wake-up.
     pub async fn changed(&self) {
         self.notify.notified().await;
+    }
+
+    /// The lines pushed after generation `seen` (as many as are still held),
+    /// oldest first, and the generation they bring the reader to.
+    pub fn since(&self, seen: u64) -> (Vec<TailLine>, u64) {
+        let Ok(lines) = self.lines.lock() else {
+            return (Vec::new(), seen);
+        };
+        let now = self.generation();
+        let new = usize::try_from(now.saturating_sub(seen))
+            .unwrap_or(usize::MAX)
+            .min(lines.len());
+        let skip = lines.len() - new;
+        (lines.iter().skip(skip).cloned().collect(), now)
     }
 
     /// The lines passing the level and text filters, oldest first.

@@ -11,6 +11,7 @@
 
 mod common;
 
+mod api;
 mod cli;
 mod client_sim;
 mod client_sim_copy;

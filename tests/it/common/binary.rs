@@ -37,6 +37,8 @@ impl Syncdeck {
         c.arg("--db").arg(&self.db).args(args);
         c.env_remove("SYNCDECK_DB");
         c.env("XDG_DATA_HOME", self.dir.path());
+        // The daemon's API socket goes there too, not in the host's.
+        c.env("XDG_RUNTIME_DIR", self.dir.path());
         for (k, v) in &self.env {
             c.env(k, v);
         }

@@ -20,6 +20,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/sqlite/0004_rejections.sql"),
         include_str!("migrations/postgres/0004_rejections.sql"),
     ),
+    (
+        5,
+        include_str!("migrations/sqlite/0005_resource_labels.sql"),
+        include_str!("migrations/postgres/0005_resource_labels.sql"),
+    ),
 ];
 
 pub(super) async fn run(store: &Store) -> Result<()> {

@@ -67,6 +67,7 @@ actions! {
     Retry => ("scheduler", "retry", "retry job"),
     RetryAll => ("scheduler", "retry_all", "retry all failed"),
     Clear => ("scheduler", "clear", "clear finished jobs"),
+    ClearCooldown => ("scheduler", "clear_cooldown", "end the cooldown"),
     ViewDashboard => ("views", "dashboard", "dashboard"),
     ViewJobs => ("views", "jobs", "jobs"),
     ViewDetections => ("views", "detections", "detections"),
@@ -89,6 +90,32 @@ impl Action {
     /// share one table, so a key means the same thing in every view.
     pub fn is_dialog(self) -> bool {
         self.section() == "dialog"
+    }
+
+    /// Changes something (goes through the dispatcher, which refuses it in
+    /// read-only mode): the hint bar does not offer it then.
+    pub fn changes_something(self) -> bool {
+        matches!(
+            self,
+            Action::Start
+                | Action::Stop
+                | Action::Trigger
+                | Action::Settings
+                | Action::Retry
+                | Action::RetryAll
+                | Action::Clear
+                | Action::ClearCooldown
+                | Action::Export
+                | Action::ClearFile
+        )
+    }
+
+    /// Acts on a config's scheduler, which a manual config does not have.
+    pub fn needs_scheduler(self) -> bool {
+        matches!(
+            self,
+            Action::Start | Action::Stop | Action::Settings | Action::ClearCooldown
+        )
     }
 }
 

@@ -20,6 +20,7 @@ pub mod list;
 pub mod log_session;
 pub mod model;
 pub mod msg;
+pub mod names;
 pub mod sample;
 pub mod scroll;
 pub mod state;

@@ -316,6 +316,16 @@ impl Model {
         }))
     }
 
+    /// A job's progress: the live one while it runs here (the database's
+    /// copy lags by up to a second), else the stored one, so a job never
+    /// reads `synced 0` beside a header that counts its objects.
+    pub fn job_progress<'a>(&'a self, job: &'a Job) -> &'a JobProgress {
+        job.config_id
+            .and_then(|id| self.live.get(&id))
+            .filter(|l| l.job_id == job.id)
+            .map_or(&job.progress, |l| &l.progress)
+    }
+
     /// The scheduler state to show: the latest event, else derived from the
     /// stored lifecycle (when another process runs the engine).
     pub fn scheduler_of(&self, config: &ConfigRow) -> SchedulerStatus {

@@ -147,6 +147,7 @@ fn job_detail(
         (Some(s), None) => span_ms(s, now),
         _ => "-".into(),
     };
+    let progress = model.job_progress(job);
     let mut head = vec![
         Line::from(format!(
             "{} | attempt {}/{} | created {} | took {} | {}",
@@ -158,11 +159,12 @@ fn job_detail(
             inert(&job.reason, 80)
         )),
         Line::from(format!(
-            "synced {} | errors {} | processed {}/{}",
-            count(job.progress.synced),
-            count(job.progress.errors),
-            count(job.progress.processed),
-            count(job.progress.expected)
+            "{} synced {dot} {} rejected {dot} {} of {} objects processed",
+            count(progress.synced),
+            count(progress.errors),
+            count(progress.processed),
+            count(progress.expected),
+            dot = theme.dot(),
         )),
     ];
     if let Some(e) = &job.last_error {
@@ -187,7 +189,7 @@ fn job_detail(
         ..inner
     };
     frame.render_widget(
-        super::resources::table(theme, resources, scroll, 10, true),
+        super::resources::table(theme, resources, scroll, table_area.width, true),
         table_area,
     );
 }

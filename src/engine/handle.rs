@@ -76,6 +76,9 @@ pub trait EngineApi: Send + Sync {
     /// Queues a sync now (ignores cooldown and throttle: an operator asked).
     async fn trigger(&self, reference: &str) -> Result<i64, EngineError>;
     async fn setup(&self, reference: &str, settings: AutoSettings) -> Result<(), EngineError>;
+    /// Ends the cooldown a failed job set (an operator fixed the cause);
+    /// `false` when the config was not in one.
+    async fn clear_cooldown(&self, config_id: i64) -> Result<bool, EngineError>;
     async fn jobs(&self, filter: JobFilter) -> Result<Vec<Job>, EngineError>;
     async fn job(&self, id: i64) -> Result<(Job, Vec<ResourceProgress>), EngineError>;
     /// What the destination refused during a job (permanent refusals included).
@@ -265,6 +268,25 @@ impl EngineApi for LocalEngine {
             .await?;
         self.changed();
         Ok(())
+    }
+
+    async fn clear_cooldown(&self, config_id: i64) -> Result<bool, EngineError> {
+        let config = self.config(&config_id.to_string()).await?;
+        if !self.store.clear_cooldown(config.id).await? {
+            return Ok(false);
+        }
+        tracing::info!(target: "auto_sync", config = %crate::text::inert(&config.name), "cooldown ended by an operator; checks resume at the next interval");
+        // Watchers showing the scheduler's last event (cooldown) must see it end.
+        let state = self.store.lifecycle(config.id).await?;
+        let now = self.store.now_ms().await?;
+        let _ = self.events.send(EngineEvent::Scheduler {
+            config_id: config.id,
+            status: super::events::SchedulerStatus::Waiting {
+                next_check_at: state.next_check_at.unwrap_or(now).max(now),
+            },
+        });
+        self.changed();
+        Ok(true)
     }
 
     async fn jobs(&self, filter: JobFilter) -> Result<Vec<Job>, EngineError> {

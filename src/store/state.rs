@@ -184,6 +184,26 @@ impl Store {
         Ok(())
     }
 
+    /// Ends a config's cooldown now; whether it was in one. Only the
+    /// cooldown column is touched, so a scheduler or worker saving its own
+    /// part at the same time loses nothing.
+    pub async fn clear_cooldown(&self, config_id: i64) -> Result<bool> {
+        let sql = Sql::new(
+            self,
+            &format!(
+                "UPDATE lifecycle_state SET cooldown_until = NULL, updated_at = {now}
+                 WHERE config_id = $1 AND cooldown_until IS NOT NULL AND cooldown_until > {now}",
+                now = self.now_expr()
+            ),
+        );
+        let n = on_db!(self, write, |pool| sqlx::query(sql.text())
+            .bind(config_id)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(n > 0)
+    }
+
     pub async fn record_detections(&self, rows: &[Detection]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
@@ -288,5 +308,22 @@ mod tests {
         assert_eq!(now.cooldown_until, Some(99), "the cooldown survives");
         assert_eq!(now.last_error.as_deref(), Some("boom"));
         assert_eq!(now.next_check_at, Some(42));
+
+        // An operator ends a cooldown: only the cooldown goes.
+        let until = store.now_ms().await.unwrap() + 600_000;
+        let cooling = LifecycleState {
+            cooldown_until: Some(until),
+            ..now
+        };
+        store
+            .save_lifecycle(1, &cooling, LifecyclePart::Outcome)
+            .await
+            .unwrap();
+        assert!(store.clear_cooldown(1).await.unwrap());
+        let after = store.lifecycle(1).await.unwrap();
+        assert_eq!(after.cooldown_until, None);
+        assert_eq!(after.last_error.as_deref(), Some("boom"));
+        assert_eq!(after.next_check_at, Some(42));
+        assert!(!store.clear_cooldown(1).await.unwrap(), "nothing left to end");
     }
 }

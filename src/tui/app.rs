@@ -383,6 +383,13 @@ async fn run_command(engine: &EngineHandle, cmd: Command) -> Result<String, Stri
             .retry(job)
             .await
             .map(|()| format!("job {job} queued again")),
+        Command::ClearCooldown { id, name } => engine.clear_cooldown(id).await.map(|ended| {
+            if ended {
+                format!("{name}: cooldown ended; checks resume at the next interval")
+            } else {
+                format!("{name} was not in cooldown")
+            }
+        }),
         Command::RetryAll => engine
             .retry_all()
             .await

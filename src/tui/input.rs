@@ -50,20 +50,21 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Option<Submitted> {
     None
 }
 
-/// Sets the filter of the list in focus (its cursor back to the top).
+/// Sets the filter of the list in focus.
 pub fn set_filter(model: &mut Model, text: String) {
     match (model.view, model.pane) {
         (View::Dashboard, Pane::Tail) | (View::Logs, _) => {
             model.tail_view.filter = text;
             model.tail_view.back = 0;
         }
+        // The selection stays on its item when the filter still shows it.
         (View::Dashboard, _) => {
             model.dashboard.list.filter = text;
-            model.dashboard.list.cursor = 0;
+            model.follow_selection();
         }
         (View::Jobs, _) => {
             model.jobs.list.filter = text;
-            model.jobs.list.cursor = 0;
+            model.follow_selection();
         }
         (View::Detections, _) => {
             model.detections.list.filter = text;

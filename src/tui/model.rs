@@ -248,6 +248,25 @@ impl Model {
             .collect()
     }
 
+    /// After rows or a filter changed: each list's cursor back on the item
+    /// it was on (by id), when that is still shown.
+    pub fn follow_selection(&mut self) {
+        let configs: Vec<i64> = self.visible_configs().iter().map(|c| c.id).collect();
+        self.dashboard.list.follow(&configs);
+        let jobs: Vec<i64> = self.visible_jobs().iter().map(|j| j.id).collect();
+        self.jobs.list.follow(&jobs);
+        let n = self.visible_detections().len();
+        clamp(&mut self.detections.list.cursor, n);
+    }
+
+    /// After a cursor moved: each list remembers the item it is on.
+    pub fn remember_selection(&mut self) {
+        let configs: Vec<i64> = self.visible_configs().iter().map(|c| c.id).collect();
+        self.dashboard.list.remember(&configs);
+        let jobs: Vec<i64> = self.visible_jobs().iter().map(|j| j.id).collect();
+        self.jobs.list.remember(&jobs);
+    }
+
     pub fn selected_config(&self) -> Option<&ConfigRow> {
         self.visible_configs()
             .get(self.dashboard.list.cursor)
@@ -385,8 +404,7 @@ impl Model {
         self.failed_jobs = snapshot.failed_jobs;
         self.synced_stored = snapshot.synced_total;
         self.loaded = true;
-        let n = self.visible_configs().len();
-        clamp(&mut self.dashboard.list.cursor, n);
+        self.follow_selection();
     }
 }
 

@@ -90,6 +90,11 @@ pub enum Command {
     Retry {
         job: i64,
     },
+    /// End a config's cooldown now.
+    ClearCooldown {
+        id: i64,
+        name: String,
+    },
     RetryAll,
     Clear,
     /// Empty an active log file (through the console's writer).
@@ -128,6 +133,7 @@ impl Command {
             Command::Trigger { name, .. } => format!("trigger {name}"),
             Command::Setup { name, .. } => format!("save settings of {name}"),
             Command::Retry { job } => format!("retry job {job}"),
+            Command::ClearCooldown { name, .. } => format!("end the cooldown of {name}"),
             Command::RetryAll => "retry all failed jobs".into(),
             Command::Clear => "clear finished jobs".into(),
             Command::ClearLog { name } => format!("clear {name}"),

@@ -782,3 +782,157 @@ fn a_failing_log_writer_shows_once_on_the_status_line_naming_the_file() {
         "{text}"
     );
 }
+
+// ---- state shown right (issue 12, part 3) ----
+
+fn hint_keys(m: &Model) -> Vec<String> {
+    super::views::hint_pairs(m)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
+}
+
+#[test]
+fn a_cooldown_is_ended_by_its_key_and_the_row_stops_saying_cooldown() {
+    use crate::engine::events::SchedulerStatus;
+    let mut m = sample::model();
+    // Not in cooldown: the key is not offered and says why when pressed.
+    assert!(!hint_keys(&m).contains(&"u".to_string()));
+    assert_eq!(update(&mut m, key('u')), vec![]);
+    assert!(m.flash.take().expect("a message").text.contains("not in cooldown"));
+
+    keys(&mut m, "jj");
+    let cooling = m.selected_config().expect("config 3").clone();
+    assert!(matches!(m.scheduler_of(&cooling), SchedulerStatus::Cooldown { .. }));
+    assert!(hint_keys(&m).contains(&"u".to_string()), "{:?}", hint_keys(&m));
+    assert_eq!(
+        update(&mut m, key('u')),
+        vec![Effect::Run(Command::ClearCooldown {
+            id: 3,
+            name: cooling.name.clone()
+        })]
+    );
+    // The engine ends it: its event and the next snapshot both say so.
+    update(
+        &mut m,
+        Msg::Engine(EngineEvent::Scheduler {
+            config_id: 3,
+            status: SchedulerStatus::Waiting {
+                next_check_at: NOW + 60_000,
+            },
+        }),
+    );
+    let row = m.selected_config().expect("config 3").clone();
+    assert_eq!(
+        m.scheduler_of(&row),
+        SchedulerStatus::Waiting {
+            next_check_at: NOW + 60_000
+        }
+    );
+    assert!(!hint_keys(&m).contains(&"u".to_string()));
+    // Read-only refuses it in the dispatcher.
+    m.session.read_only = true;
+    m.schedulers.remove(&3);
+    assert_eq!(update(&mut m, key('u')), vec![]);
+    assert!(m.flash.expect("a message").text.starts_with("read-only"));
+}
+
+#[test]
+fn the_selection_follows_its_item_by_id_across_reloads_and_filters() {
+    let mut m = sample::model();
+    keys(&mut m, "jj");
+    assert_eq!(m.selected_config().map(|c| c.id), Some(3));
+    // A reload where a new config sorts first: still config 3.
+    let mut configs = m.configs.clone();
+    let mut new = configs[1].clone();
+    new.id = 9;
+    new.name = "aaa-first".into();
+    configs.insert(0, new);
+    m.configs = configs;
+    m.follow_selection();
+    assert_eq!(m.dashboard.list.cursor, 3);
+    assert_eq!(m.selected_config().map(|c| c.id), Some(3));
+    // A filter that keeps it shows it; clearing the filter keeps it too.
+    keys(&mut m, "/off");
+    assert_eq!(m.selected_config().map(|c| c.id), Some(3));
+    update(&mut m, code(KeyCode::Esc));
+    assert_eq!(m.selected_config().map(|c| c.id), Some(3));
+    // A filter that hides it selects the first match, which then stays
+    // selected when the filter goes, and its history is asked for.
+    let effects = keys(&mut m, "/man");
+    assert_eq!(m.selected_config().map(|c| c.id), Some(2));
+    assert!(effects.contains(&Effect::LoadHistory(2)), "{effects:?}");
+    update(&mut m, code(KeyCode::Esc));
+    assert_eq!(m.selected_config().map(|c| c.id), Some(2));
+
+    // Jobs: new jobs arriving on top do not move the cursor off job 5.
+    update(&mut m, key('2'));
+    m.jobs.list.cursor = 3;
+    m.remember_selection();
+    assert_eq!(m.selected_job().map(|j| j.id), Some(5));
+    let mut rows = m.jobs.rows.clone();
+    rows.insert(0, sample::job(10, 1, JobState::Queued, 0, 0));
+    rows.insert(0, sample::job(11, 1, JobState::Queued, 0, 0));
+    update(&mut m, Msg::Jobs(rows));
+    assert_eq!(m.selected_job().map(|j| j.id), Some(5));
+}
+
+#[test]
+fn status_messages_expire_a_result_sooner_than_a_warning() {
+    let mut m = sample::model();
+    update(&mut m, Msg::Done(Ok("national-to-regional: sync queued as job 9".into())));
+    update(&mut m, Msg::Tick(NOW + 1_000));
+    assert!(m.flash.is_some(), "shown at first");
+    update(&mut m, Msg::Tick(NOW + 1_000 + crate::tui::flash::INFO_MS));
+    assert_eq!(m.flash, None, "a result goes");
+
+    update(&mut m, Msg::Done(Err("cannot trigger x: no such config".into())));
+    update(&mut m, Msg::Tick(NOW + 10_000));
+    update(&mut m, Msg::Tick(NOW + 10_000 + crate::tui::flash::INFO_MS));
+    assert!(m.flash.is_some(), "a warning stays longer");
+    update(&mut m, Msg::Tick(NOW + 10_000 + crate::tui::flash::WARN_MS));
+    assert_eq!(m.flash, None);
+
+    // A lasting condition (log writes failing) stays until it changes.
+    m.flash = Some(crate::tui::flash::Flash::lasting("cannot write the log file"));
+    update(&mut m, Msg::Tick(NOW + 100_000));
+    update(&mut m, Msg::Tick(NOW + 200_000));
+    assert!(m.flash.is_some());
+}
+
+#[test]
+fn read_only_and_manual_configs_are_not_offered_keys_that_would_be_refused() {
+    let mut m = sample::model();
+    let all = hint_keys(&m);
+    for k in ["t", "s", "x", "e"] {
+        assert!(all.contains(&k.to_string()), "{k} missing from {all:?}");
+    }
+    m.session.read_only = true;
+    let ro = hint_keys(&m);
+    for k in ["t", "s", "x", "e", "u"] {
+        assert!(!ro.contains(&k.to_string()), "read-only offers {k}: {ro:?}");
+    }
+    assert!(ro.contains(&"?".to_string()), "{ro:?}");
+    update(&mut m, key('2'));
+    let jobs = hint_keys(&m);
+    for k in ["r", "R", "D"] {
+        assert!(!jobs.contains(&k.to_string()), "read-only offers {k}: {jobs:?}");
+    }
+    assert!(jobs.contains(&"enter".to_string()));
+
+    // A manual config has no scheduler: no start, stop or settings, and
+    // pressing them says so instead of acting.
+    let mut m = sample::model();
+    keys(&mut m, "j");
+    assert_eq!(m.selected_config().map(|c| c.auto.as_str()), Some("not configured"));
+    let manual = hint_keys(&m);
+    for k in ["s", "x", "e"] {
+        assert!(!manual.contains(&k.to_string()), "manual offers {k}: {manual:?}");
+    }
+    assert!(manual.contains(&"t".to_string()));
+    for k in ['s', 'x', 'e'] {
+        assert_eq!(update(&mut m, key(k)), vec![], "key {k}");
+        assert_eq!(m.overlay, None);
+        assert!(m.flash.take().expect("a message").text.contains("manual config"));
+    }
+}

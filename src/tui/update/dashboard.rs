@@ -104,6 +104,8 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             let state = &mut model.dashboard;
             let before = state.list.cursor;
             if move_cursor(&mut state.list.cursor, n, action) {
+                model.remember_selection();
+                let state = &mut model.dashboard;
                 if state.list.cursor != before {
                     state.resources_scroll = 0;
                     state.history.clear();
@@ -150,14 +152,35 @@ fn config_action(model: &mut Model, action: Action) -> Vec<Effect> {
     let Some(config) = model.selected_config() else {
         if matches!(
             action,
-            Action::Start | Action::Stop | Action::Trigger | Action::Settings | Action::Retry
+            Action::Start
+                | Action::Stop
+                | Action::Trigger
+                | Action::Settings
+                | Action::Retry
+                | Action::ClearCooldown
         ) {
             model.flash = Some(Flash::warn("no config selected"));
         }
         return Vec::new();
     };
     let (id, name) = (config.id, config.name.clone());
+    if action.needs_scheduler() && config.auto == "not configured" {
+        model.flash = Some(Flash::warn(format!(
+            "{name} is a manual config: it has no scheduler; press {} to sync it now",
+            model.keymap.short(Action::Trigger)
+        )));
+        return Vec::new();
+    }
+    let cooling = matches!(
+        model.scheduler_of(config),
+        crate::engine::events::SchedulerStatus::Cooldown { .. }
+    );
     let command = match action {
+        Action::ClearCooldown if !cooling => {
+            model.flash = Some(Flash::warn(format!("{name} is not in cooldown")));
+            return Vec::new();
+        }
+        Action::ClearCooldown => Command::ClearCooldown { id, name },
         Action::Start => Command::Start { id, name },
         Action::Stop => Command::Stop { id, name },
         Action::Trigger => Command::Trigger { id, name },

@@ -109,7 +109,11 @@ fn on_log_health(model: &mut Model, health: LogHealth) {
         ),
         _ => return,
     };
-    model.flash = Some(Flash::warn(text));
+    model.flash = Some(if now.failing.is_some() {
+        Flash::lasting(text)
+    } else {
+        Flash::warn(text)
+    });
     model.dirty = true;
 }
 
@@ -126,6 +130,9 @@ fn view_loads(model: &Model) -> Vec<Effect> {
 fn on_tick(model: &mut Model, now: i64) -> Vec<Effect> {
     let previous = model.now;
     model.now = now;
+    if model.flash.as_mut().is_some_and(|f| f.expired(now)) {
+        model.flash = None;
+    }
     // The clock and countdowns move once a second: one cheap frame.
     model.dirty = true;
     dashboard::sample_throughput(model);
@@ -212,11 +219,21 @@ fn on_engine(model: &mut Model, event: EngineEvent) -> Vec<Effect> {
 
 fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     if model.input.is_some() {
-        return match input::on_key(model, key) {
+        let before = model.selected_config().map(|c| c.id);
+        let mut effects = match input::on_key(model, key) {
             Some(Submitted::Command(cmd)) => run_command_line(model, cmd.trim()),
             Some(Submitted::Search(text)) => logview::search(model, &text),
             None => Vec::new(),
         };
+        // A filter moved the selection to another config: its history.
+        let after = model.selected_config().map(|c| c.id);
+        if model.view == View::Dashboard
+            && after != before
+            && let Some(id) = after
+        {
+            effects.push(Effect::LoadHistory(id));
+        }
+        return effects;
     }
     if settings::on_edit_key(model, key) {
         return Vec::new();

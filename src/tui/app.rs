@@ -143,6 +143,7 @@ async fn event_loop(
                     tui.repaint()?;
                     model.dirty = true;
                 }
+                Effect::Copy(text) => tui.copy(&text)?,
                 other => runner.run(other),
             }
         }
@@ -267,9 +268,21 @@ async fn execute(engine: &EngineHandle, effect: Effect) -> Msg {
             Ok((job, resources)) => Msg::JobDetail(Box::new(job), resources),
             Err(e) => failed("cannot load the job", &e),
         },
+        Effect::LoadRejections {
+            job_id,
+            resource,
+            label,
+        } => match engine.rejections(job_id).await {
+            Ok(rows) => Msg::Rejections {
+                job_id,
+                resource: label,
+                rows: rows.into_iter().filter(|r| r.resource == resource).collect(),
+            },
+            Err(e) => Msg::LoadFailed(format!("cannot load the refusals of job {job_id}: {e}")),
+        },
         Effect::Run(cmd) => Msg::Done(run_command(engine, cmd).await),
         // Both are handled before the runner (`event_loop`, `EffectRunner::run`).
-        Effect::Repaint | Effect::Log(_) => {
+        Effect::Repaint | Effect::Log(_) | Effect::Copy(_) => {
             Msg::LoadFailed("internal: an effect reached the engine runner".into())
         }
     }

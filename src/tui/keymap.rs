@@ -60,6 +60,9 @@ actions! {
     Open => ("navigation", "open", "open"),
     NextPane => ("navigation", "next_pane", "next pane"),
     PrevPane => ("navigation", "prev_pane", "previous pane"),
+    ShowError => ("navigation", "error", "the whole error"),
+    Copy => ("navigation", "copy", "copy it (OSC 52)"),
+    JobLogs => ("navigation", "job_logs", "the job's log lines"),
     Start => ("scheduler", "start", "start scheduler"),
     Stop => ("scheduler", "stop", "stop scheduler"),
     Trigger => ("scheduler", "trigger", "sync now"),
@@ -480,7 +483,8 @@ mod tests {
             Some(Action::Quit)
         );
         assert_eq!(km.action(&ch('y'), true), Some(Action::Confirm));
-        assert_eq!(km.action(&ch('y'), false), None);
+        // Outside a dialog y copies (dialog keys are a table of their own).
+        assert_eq!(km.action(&ch('y'), false), Some(Action::Copy));
     }
 
     #[test]

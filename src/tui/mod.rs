@@ -12,6 +12,7 @@
 //! that no arrow points back up.
 
 pub mod app;
+pub mod clipboard;
 pub mod dispatch;
 pub mod flash;
 pub mod input;

@@ -13,6 +13,7 @@ use crate::engine::events::SchedulerStatus;
 use crate::engine::handle::{ConfigStatus, Snapshot};
 use crate::logs::tail::{Tail, TailLevel};
 use crate::store::queue::{Job, JobProgress, JobState, ResourceProgress};
+use crate::store::rejections::Rejection;
 use crate::store::state::{Detection, LifecycleState};
 
 use super::flash::Flash;
@@ -124,6 +125,52 @@ pub enum Overlay {
         resources: Vec<ResourceProgress>,
         scroll: usize,
     },
+    /// A whole error, cause by cause.
+    Error(ErrorView),
+    /// What the destination refused of one resource of a job.
+    Rejections {
+        job_id: i64,
+        /// The resource as people name it.
+        resource: String,
+        rows: Vec<Rejection>,
+        scroll: usize,
+    },
+}
+
+/// A whole error with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorView {
+    pub title: String,
+    /// `job 300`, `attempt 3 of 3`, `kind transient`…
+    pub facts: Vec<String>,
+    pub error: String,
+    /// The job it belongs to (its log lines are a key away).
+    pub job_id: Option<i64>,
+    pub scroll: usize,
+}
+
+impl ErrorView {
+    /// The error's causes: DHIS2 and the client chain them with `: `
+    /// (`source: temporary failure: cannot connect to URL: Connection
+    /// refused (os error 111)`); a URL's `://` is not a break.
+    pub fn causes(&self) -> Vec<&str> {
+        self.error
+            .split(": ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect()
+    }
+
+    /// What `y` copies: the facts and the whole error.
+    pub fn clipboard_text(&self) -> String {
+        let mut out = format!("{}\n", self.title);
+        for f in &self.facts {
+            out.push_str(f);
+            out.push('\n');
+        }
+        out.push_str(&self.error);
+        out
+    }
 }
 
 /// Where the log tail is: following the newest line, or paused `back` lines

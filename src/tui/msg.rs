@@ -11,6 +11,7 @@ use crate::engine::events::EngineEvent;
 use crate::engine::handle::Snapshot;
 use crate::logs::LogHealth;
 use crate::store::queue::{Job, ResourceProgress};
+use crate::store::rejections::Rejection;
 use crate::store::state::Detection;
 
 use super::state::logview::{LogOp, LogReply};
@@ -29,6 +30,12 @@ pub enum Msg {
     Jobs(Vec<Job>),
     Detections(Vec<Detection>),
     JobDetail(Box<Job>, Vec<ResourceProgress>),
+    /// The refusals of one resource of a job.
+    Rejections {
+        job_id: i64,
+        resource: String,
+        rows: Vec<Rejection>,
+    },
     /// The result of a command: a message for the status line.
     Done(Result<String, String>),
     /// A load failed (database unreachable…): shown, retried at the next tick.
@@ -60,6 +67,15 @@ pub enum Effect {
     LoadJobs,
     LoadDetections,
     LoadJob(i64),
+    /// The refusals of `resource` (its key) in job `job_id`; `label` is how
+    /// the overlay names it.
+    LoadRejections {
+        job_id: i64,
+        resource: String,
+        label: String,
+    },
+    /// Put text on the clipboard of the operator's terminal (OSC 52).
+    Copy(String),
     Run(Command),
     /// An op for the log viewer's session (file reads off the draw path).
     Log(LogOp),

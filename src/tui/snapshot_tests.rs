@@ -140,6 +140,50 @@ fn settings_form_with_errors() {
 }
 
 #[test]
+fn the_whole_error_and_the_refused_objects() {
+    let mut m = sample::model();
+    m.dashboard.list.cursor = 2;
+    m.overlay = m
+        .selected_config()
+        .and_then(super::update::failures::config_error)
+        .map(Overlay::Error);
+    assert!(m.overlay.is_some());
+    all_sizes("error_view", &m);
+    for (w, h) in SIZES {
+        let screen = render(&m, w, h);
+        // The root cause, whole (the port too), at every size.
+        let flat: String = screen
+            .lines()
+            .map(|l| l.trim_matches('"').trim_matches(|c| c == '│' || c == ' '))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(flat.contains("(Connection refused)"), "{w}x{h}\n{screen}");
+        assert!(flat.contains("127.0.0.1:9/api/system/info"), "{w}x{h}\n{screen}");
+    }
+    let rejection = |object: &str, code: &str, message: &str| crate::store::rejections::Rejection {
+        job_id: 300,
+        resource: "dataValues:VTdjfLXXmoi02".into(),
+        object_key: object.into(),
+        error_code: code.into(),
+        class: "permanent".into(),
+        message: message.into(),
+        first_seen: sample::NOW,
+        last_seen: sample::NOW,
+        times_seen: 2,
+    };
+    m.overlay = Some(Overlay::Rejections {
+        job_id: 300,
+        resource: "Expanded immunization monthly (data)".into(),
+        rows: vec![
+            rejection("fbfJHSPpUQD/202401/DiszpKrYNg8/HllvX50cXC0/HllvX50cXC0", "E7641", "Period 202401 is closed for data entry"),
+            rejection("cYeuwXTCPkU/202401/DiszpKrYNg8/HllvX50cXC0/HllvX50cXC0", "E7619", "Value is not a valid number: 'twelve'"),
+        ],
+        scroll: 0,
+    });
+    all_sizes("rejections", &m);
+}
+
+#[test]
 fn too_small_terminal_says_so() {
     let m = sample::model();
     insta::assert_snapshot!("too_small_50x12", render(&m, 50, 12));

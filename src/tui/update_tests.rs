@@ -936,3 +936,108 @@ fn read_only_and_manual_configs_are_not_offered_keys_that_would_be_refused() {
         assert!(m.flash.take().expect("a message").text.contains("manual config"));
     }
 }
+
+// ---- failures explained (issue 12, part 4) ----
+
+#[test]
+fn the_whole_error_opens_from_dashboard_and_jobs_copies_and_leads_to_its_log_lines() {
+    let mut m = sample::model();
+    keys(&mut m, "jj");
+    assert_eq!(update(&mut m, key('E')), vec![]);
+    let Some(Overlay::Error(view)) = &m.overlay else {
+        panic!("no error view: {:?}", m.overlay);
+    };
+    // The root cause is there, whole, and is the last cause.
+    assert!(view.error.contains("(Connection refused)"), "{view:?}");
+    assert!(
+        view.causes().last().is_some_and(|c| c.contains("Connection refused")),
+        "{:?}",
+        view.causes()
+    );
+    let effects = update(&mut m, key('y'));
+    let [Effect::Copy(text)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert!(text.contains("http://127.0.0.1:9/api/system/info (Connection refused)"));
+    assert!(m.flash.as_ref().is_some_and(|f| f.text.contains("OSC 52")));
+    // o: the log tail, filtered to the failed job's lines.
+    update(&mut m, key('o'));
+    assert_eq!(m.view, View::Logs);
+    assert_eq!(m.overlay, None);
+    assert_eq!(m.tail_view.filter, "job=300");
+
+    // From the jobs view: the selected job's error.
+    update(&mut m, key('2'));
+    m.jobs.list.cursor = 4;
+    update(&mut m, key('E'));
+    let Some(Overlay::Error(view)) = &m.overlay else {
+        panic!("no error view: {:?}", m.overlay);
+    };
+    assert_eq!(view.job_id, Some(300));
+    assert!(view.facts.iter().any(|f| f == "kind auth"), "{view:?}");
+    update(&mut m, code(KeyCode::Esc));
+    // A job without an error says so instead of opening an empty view.
+    m.jobs.list.cursor = 2;
+    update(&mut m, key('E'));
+    assert_eq!(m.overlay, None);
+    assert!(m.flash.expect("a message").text.contains("no error recorded"));
+}
+
+#[test]
+fn enter_on_a_resource_lists_what_the_destination_refused_of_it() {
+    use crate::store::rejections::Rejection;
+    let mut m = sample::model();
+    update(&mut m, code(KeyCode::Enter));
+    assert_eq!(m.pane, Pane::Resources);
+    update(&mut m, key('j'));
+    let effects = update(&mut m, code(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        vec![Effect::LoadRejections {
+            job_id: 7,
+            resource: "metadata:categories".into(),
+            label: "categories (meta)".into(),
+        }]
+    );
+    let rejection = |object: &str| Rejection {
+        job_id: 7,
+        resource: "metadata:categories".into(),
+        object_key: object.into(),
+        error_code: "E5002".into(),
+        class: "reference".into(),
+        message: "Invalid reference [xYz] on object".into(),
+        first_seen: NOW,
+        last_seen: NOW,
+        times_seen: 1,
+    };
+    update(
+        &mut m,
+        Msg::Rejections {
+            job_id: 7,
+            resource: "categories (meta)".into(),
+            rows: vec![rejection("abc123"), rejection("def456")],
+        },
+    );
+    let Some(Overlay::Rejections { rows, .. }) = &m.overlay else {
+        panic!("{:?}", m.overlay);
+    };
+    assert_eq!(rows.len(), 2);
+    let effects = update(&mut m, key('y'));
+    let [Effect::Copy(text)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert!(text.contains("abc123\tE5002\treference\tInvalid reference"), "{text}");
+    update(&mut m, code(KeyCode::Esc));
+    assert_eq!(m.overlay, None);
+    // Nothing refused: said, no empty overlay.
+    update(
+        &mut m,
+        Msg::Rejections {
+            job_id: 7,
+            resource: "categories (meta)".into(),
+            rows: Vec::new(),
+        },
+    );
+    assert_eq!(m.overlay, None);
+    assert!(m.flash.expect("a message").text.contains("refused nothing"));
+}

@@ -4,6 +4,7 @@
 use crate::engine::handle::Snapshot;
 use crate::store::queue::{Job, JobState, ResourceProgress};
 
+use super::failures;
 use crate::tui::dispatch::dispatch;
 use crate::tui::flash::Flash;
 use crate::tui::keymap::Action;
@@ -96,6 +97,21 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             model.dashboard.resources_scroll = 0;
             return Vec::new();
         }
+        // Enter on a resource: what the destination refused of it.
+        Action::Open if model.pane == Pane::Resources => {
+            return resource_rejections(model);
+        }
+        Action::ShowError => {
+            let view = model.selected_config().and_then(failures::config_error);
+            let name = model
+                .selected_config()
+                .map_or_else(|| "no config".into(), |c| c.name.clone());
+            return failures::show(model, view, &name);
+        }
+        Action::JobLogs => {
+            let job = model.selected_config().and_then(failures::config_job);
+            return failures::job_logs(model, job);
+        }
         _ => {}
     }
     match model.pane {
@@ -145,6 +161,28 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         }
     }
     config_action(model, action)
+}
+
+/// The resource at the top of the resources pane (the one the pane's
+/// cursor is on) and its job: the running one, else the newest shown.
+fn resource_rejections(model: &mut Model) -> Vec<Effect> {
+    let Some(config) = model.selected_config() else {
+        return Vec::new();
+    };
+    let at = model.dashboard.resources_scroll;
+    let found = match model.progress_of(config) {
+        Some(live) => live.resources.get(at).map(|r| (live.job_id, r.clone())),
+        None => model
+            .dashboard
+            .history
+            .first()
+            .filter(|_| model.dashboard.history_of == Some(config.id))
+            .and_then(|j| Some((j.id, model.dashboard.history_resources.get(at)?.clone()))),
+    };
+    match found {
+        Some((job, resource)) => failures::rejections_of(job, &resource),
+        None => Vec::new(),
+    }
 }
 
 /// Start, stop, trigger, settings and retry on the selected config.

@@ -47,6 +47,14 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             }
             None => Vec::new(),
         },
+        Action::ShowError => match model.selected_job().cloned() {
+            Some(job) => super::failures::show_job(model, &job),
+            None => Vec::new(),
+        },
+        Action::JobLogs => {
+            let job = model.selected_job().map(|j| j.id);
+            super::failures::job_logs(model, job)
+        }
         Action::RetryAll => dispatch(model, Command::RetryAll),
         Action::Clear => dispatch(model, Command::Clear),
         _ => Vec::new(),

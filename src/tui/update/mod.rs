@@ -11,6 +11,7 @@
 
 pub mod dashboard;
 pub mod detections;
+pub mod failures;
 pub mod jobs;
 pub mod logview;
 pub mod overlay;
@@ -60,6 +61,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.dirty = true;
             Vec::new()
         }
+        Msg::Rejections {
+            job_id,
+            resource,
+            rows,
+        } => failures::on_rejections(model, job_id, resource, rows),
         Msg::Done(result) => {
             model.flash = Some(Flash::of(result));
             model.dirty = true;

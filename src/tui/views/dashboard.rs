@@ -535,7 +535,8 @@ fn resource_table(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Re
     };
     let shown = &resources[skip.min(resources.len())..];
     let shown = &shown[..rows.min(shown.len())];
-    let table = super::resources::table(theme, shown, 0, area.width, false);
+    let cursor = (model.pane == Pane::Resources).then_some(0);
+    let table = super::resources::table(theme, shown, 0, cursor, area.width, false);
     frame.render_widget(table, area);
 }
 

@@ -189,7 +189,24 @@ pub fn hint_pairs(model: &Model) -> Vec<(String, &'static str)> {
         ]),
         (Some(Overlay::JobDetail { .. }), _, _) => keys(&[
             (Action::Down, "scroll"),
+            (Action::Open, "refused objects"),
+            (Action::ShowError, "error"),
+            (Action::Help, "help"),
+            (Action::JobLogs, "log lines"),
             (Action::Retry, "retry"),
+            (Action::Back, "close"),
+        ]),
+        (Some(Overlay::Error(_)), _, _) => keys(&[
+            (Action::Down, "scroll"),
+            (Action::Copy, "copy"),
+            (Action::JobLogs, "log lines"),
+            (Action::Back, "close"),
+            (Action::Help, "help"),
+        ]),
+        (Some(Overlay::Rejections { .. }), _, _) => keys(&[
+            (Action::Down, "scroll"),
+            (Action::Copy, "copy"),
+            (Action::JobLogs, "log lines"),
             (Action::Back, "close"),
             (Action::Help, "help"),
         ]),
@@ -197,6 +214,13 @@ pub fn hint_pairs(model: &Model) -> Vec<(String, &'static str)> {
             let mut list = vec![(Action::Trigger, "sync now")];
             if cooling {
                 list.push((Action::ClearCooldown, "end cooldown"));
+            }
+            if model
+                .selected_config()
+                .and_then(crate::tui::update::failures::config_error)
+                .is_some()
+            {
+                list.push((Action::ShowError, "error"));
             }
             list.extend([
                 (Action::Open, "open"),
@@ -214,6 +238,7 @@ pub fn hint_pairs(model: &Model) -> Vec<(String, &'static str)> {
         }
         (None, View::Dashboard, Pane::Resources) => keys(&[
             (Action::Down, "scroll"),
+            (Action::Open, "refused objects"),
             (Action::Trigger, "sync now"),
             (Action::NextPane, "pane"),
             (Action::Back, "back"),
@@ -232,8 +257,10 @@ pub fn hint_pairs(model: &Model) -> Vec<(String, &'static str)> {
         ]),
         (None, View::Jobs, _) => keys(&[
             (Action::Open, "details"),
+            (Action::ShowError, "error"),
             (Action::Retry, "retry"),
             (Action::Help, "help"),
+            (Action::JobLogs, "log lines"),
             (Action::RetryAll, "retry all"),
             (Action::Clear, "clear"),
             (Action::Filter, "filter"),

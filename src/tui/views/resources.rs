@@ -66,12 +66,14 @@ fn state_word(r: &ResourceProgress) -> String {
     }
 }
 
-/// Rows from `skip` on, laid out for `width` cells; `messages` adds each
-/// resource's last message as a final column.
+/// Rows from `skip` on, laid out for `width` cells, `selected` (of the rows
+/// shown) under the cursor; `messages` adds each resource's last message as
+/// a final column.
 pub fn table(
     theme: &Theme,
     resources: &[ResourceProgress],
     skip: usize,
+    selected: Option<usize>,
     width: u16,
     messages: bool,
 ) -> Table<'static> {
@@ -82,7 +84,9 @@ pub fn table(
         .collect();
     let styles: Vec<Style> = shown
         .iter()
-        .map(|r| match r.status {
+        .enumerate()
+        .map(|(i, r)| match r.status {
+            _ if selected == Some(i) => theme.selected(),
             ResourceStatus::Running => theme.header(),
             ResourceStatus::Failed => theme.error(),
             ResourceStatus::Pending => theme.dim(),

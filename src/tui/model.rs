@@ -102,6 +102,25 @@ pub struct LiveJob {
     pub eta_secs: Option<u64>,
 }
 
+impl LiveJob {
+    /// Processed / expected, and whether resources not started yet may
+    /// still add to `expected` (their size is learnt when they start): then
+    /// the ratio is a bound and never reads as done.
+    pub fn done_ratio(&self) -> (f64, bool) {
+        let p = &self.progress;
+        let open = self
+            .resources
+            .iter()
+            .any(|r| r.status == crate::store::queue::ResourceStatus::Pending);
+        let ratio = if p.expected == 0 {
+            0.0
+        } else {
+            p.processed as f64 / p.expected as f64
+        };
+        (if open { ratio.min(0.99) } else { ratio }, open)
+    }
+}
+
 /// A one-line text input at the bottom (filter or `:` command).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {

@@ -130,7 +130,7 @@ fn state_text(model: &Model, c: &ConfigRow) -> (String, Style) {
 fn last_result(model: &Model, c: &ConfigRow) -> Span<'static> {
     let theme = &model.theme;
     if let Some(live) = model.progress_of(c) {
-        let pct = (ratio(live.progress.processed, live.progress.expected) * 100.0).floor();
+        let pct = (live.done_ratio().0 * 100.0).floor();
         return Span::styled(format!("syncing {pct:.0}%"), theme.ok());
     }
     match &c.last_job {
@@ -353,16 +353,23 @@ fn summary_lines(model: &Model, config: &ConfigRow, width: u16) -> Vec<Line<'sta
     match model.progress_of(config) {
         Some(live) => {
             let p = &live.progress;
-            let eta = live.eta_secs.map_or_else(|| "-".into(), duration_column);
+            // While resources are still to start, expected and the ETA
+            // cover what is known so far: they are bounds, and say so.
+            let (done, open) = live.done_ratio();
+            let bound = if open { theme.at_least() } else { "" };
+            let eta = match live.eta_secs {
+                Some(s) if s > 0 || !open => format!("{bound}{}", duration_column(s)),
+                _ => "-".into(),
+            };
             let figures = format!(
-                "  {} of {}  ETA {eta}",
+                "  {} of {bound}{}  ETA {eta}",
                 count(p.processed),
                 count(p.expected)
             );
             let bar = (width as usize)
                 .saturating_sub(figures.chars().count() + 5)
                 .clamp(4, 40);
-            let mut first = gauge(theme, ratio(p.processed, p.expected), bar);
+            let mut first = gauge(theme, done, bar);
             first.push(Span::raw(figures));
             let elapsed = config
                 .running_job
@@ -382,6 +389,18 @@ fn summary_lines(model: &Model, config: &ConfigRow, width: u16) -> Vec<Line<'sta
                     now_line.push(Span::styled(format!(" ({})", name.kind), theme.dim()));
                 }
                 None => now_line.push(Span::raw("-")),
+            }
+            if !live.resources.is_empty() {
+                let finished = live
+                    .resources
+                    .iter()
+                    .filter(|r| !matches!(r.status, ResourceStatus::Pending | ResourceStatus::Running))
+                    .count();
+                now_line.push(dot());
+                now_line.push(Span::styled(
+                    format!("{finished} of {} resources done", live.resources.len()),
+                    theme.dim(),
+                ));
             }
             if let Some(step) = p.current_step.as_deref() {
                 now_line.push(dot());

@@ -105,19 +105,32 @@ pub struct LiveJob {
 impl LiveJob {
     /// Processed / expected, and whether resources not started yet may
     /// still add to `expected` (their size is learnt when they start): then
-    /// the ratio is a bound and never reads as done.
+    /// there is no percent yet, only resources done of all.
     pub fn done_ratio(&self) -> (f64, bool) {
         let p = &self.progress;
-        let open = self
-            .resources
-            .iter()
-            .any(|r| r.status == crate::store::queue::ResourceStatus::Pending);
         let ratio = if p.expected == 0 {
             0.0
         } else {
             p.processed as f64 / p.expected as f64
         };
-        (if open { ratio.min(0.99) } else { ratio }, open)
+        (ratio, self.pending_resources() > 0)
+    }
+
+    /// Resources not started yet (their size is not known).
+    pub fn pending_resources(&self) -> usize {
+        self.resources
+            .iter()
+            .filter(|r| r.status == crate::store::queue::ResourceStatus::Pending)
+            .count()
+    }
+
+    /// Resources finished (done, failed or skipped).
+    pub fn finished_resources(&self) -> usize {
+        use crate::store::queue::ResourceStatus;
+        self.resources
+            .iter()
+            .filter(|r| !matches!(r.status, ResourceStatus::Pending | ResourceStatus::Running))
+            .count()
     }
 }
 

@@ -385,6 +385,14 @@ fn at_every_size_no_header_or_resource_name_is_cut_and_the_eta_shows() {
     let mut cooldown = sample::model();
     cooldown.dashboard.list.cursor = 2;
     cooldown.dashboard.history_of = Some(3);
+    let mut all_started = sample::model();
+    if let Some(live) = all_started.live.get_mut(&1) {
+        for r in &mut live.resources {
+            if r.status == crate::store::queue::ResourceStatus::Pending {
+                r.status = crate::store::queue::ResourceStatus::Done;
+            }
+        }
+    }
     let mut resources_pane = sample::model();
     resources_pane.pane = Pane::Resources;
     let mut jobs = sample::model();
@@ -403,8 +411,14 @@ fn at_every_size_no_header_or_resource_name_is_cut_and_the_eta_shows() {
         let what = format!("dashboard {w}x{h}");
         assert!(check_headers(&screen, &what) >= 2, "{what}: tables missing\n{screen}");
         check_names(&screen, &names, &what);
+        // Resources still to start: no percent yet, the ETA a bound.
         assert!(screen.contains("ETA ≥42s"), "{what}: no ETA\n{screen}");
-        assert!(screen.contains(" 41% "), "{what}: no percent\n{screen}");
+        assert!(screen.contains("4 of 12 resources"), "{what}\n{screen}");
+        // All started: the percent of objects, the ETA as it is.
+        let screen = render(&all_started, w, h);
+        assert!(screen.contains("ETA 42s"), "{what}: no ETA\n{screen}");
+        assert!(screen.contains(" 41%  8,200 of 20,000 objects"), "{what}: no percent\n{screen}");
+        assert!(screen.contains("syncing 41%"), "{what}\n{screen}");
         for (model, view) in [
             (&cooldown, "idle"),
             (&resources_pane, "resources"),

@@ -1,6 +1,6 @@
 //! The dashboard: configs on the left, the selected config's sync on the
 //! right, the log tail below. The config list is as wide as its content
-//! (at most 42% of the screen); when the sync pane would get less than 64
+//! (at most 45% of the screen); when the sync pane would get less than 64
 //! columns beside it, the panes stack. Below 28 lines the tail goes (the
 //! logs view still has it).
 
@@ -32,11 +32,11 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     let visible = model.visible_configs();
     let columns = config_columns(model, &visible, 0, visible.len());
     // The list is as wide as its content wants (borders included), at most
-    // 42% of the screen; the sync pane gets the rest.
+    // 45% of the screen; the sync pane gets the rest.
     let required = columns::natural_width(&columns, 1, true) + 2;
     let natural = columns::natural_width(&columns, 1, false) + 2;
     if area.width >= required + SYNC_MIN_WIDTH {
-        let width = natural.min((area.width * 42 / 100).max(required));
+        let width = natural.min((area.width * 45 / 100).max(required));
         let [list, detail] =
             Layout::horizontal([Constraint::Length(width), Constraint::Min(1)]).areas(main);
         configs(frame, model, list);
@@ -130,8 +130,18 @@ fn state_text(model: &Model, c: &ConfigRow) -> (String, Style) {
 fn last_result(model: &Model, c: &ConfigRow) -> Span<'static> {
     let theme = &model.theme;
     if let Some(live) = model.progress_of(c) {
-        let pct = (live.done_ratio().0 * 100.0).floor();
-        return Span::styled(format!("syncing {pct:.0}%"), theme.ok());
+        return Span::styled(
+            match live.done_ratio() {
+                // Sizes still unknown: how many resources are done.
+                (_, true) => format!(
+                    "syncing {}/{}",
+                    live.finished_resources(),
+                    live.resources.len()
+                ),
+                (done, false) => format!("syncing {:.0}%", (done * 100.0).floor()),
+            },
+            theme.ok(),
+        );
     }
     match &c.last_job {
         None => Span::styled("never", theme.dim()),
@@ -355,22 +365,44 @@ fn summary_lines(model: &Model, config: &ConfigRow, width: u16) -> Vec<Line<'sta
             let p = &live.progress;
             // While resources are still to start, expected and the ETA
             // cover what is known so far: they are bounds, and say so.
+            // Until every resource has started (a resource's size is learnt
+            // when it starts) there is no percent: the bar counts resources,
+            // the objects are those so far, the ETA a lower bound.
             let (done, open) = live.done_ratio();
-            let bound = if open { theme.at_least() } else { "" };
             let eta = match live.eta_secs {
-                Some(s) if s > 0 || !open => format!("{bound}{}", duration_column(s)),
-                _ => "-".into(),
+                Some(s) if !open => duration_column(s),
+                Some(s) if s > 0 => format!("{}{}", theme.at_least(), duration_column(s)),
+                _ => "unknown yet".into(),
             };
-            let figures = format!(
-                "  {} of {bound}{}  ETA {eta}",
-                count(p.processed),
-                count(p.expected)
-            );
-            let bar = (width as usize)
-                .saturating_sub(figures.chars().count() + 5)
-                .clamp(4, 40);
-            let mut first = gauge(theme, done, bar);
-            first.push(Span::raw(figures));
+            let mut first = if open {
+                let all = live.resources.len();
+                let finished = live.finished_resources();
+                let figures = format!(
+                    " {finished} of {all} resources  {} objects so far  ETA {eta}",
+                    count(p.processed)
+                );
+                let bar = (width as usize)
+                    .saturating_sub(figures.chars().count() + 1)
+                    .clamp(4, 40);
+                let (full, empty) = theme.gauge_text(ratio(finished as u64, all as u64), bar);
+                vec![
+                    Span::styled(full, theme.gauge()),
+                    Span::styled(empty, theme.dim()),
+                    Span::raw(figures),
+                ]
+            } else {
+                let figures = format!(
+                    "  {} of {} objects  ETA {eta}",
+                    count(p.processed),
+                    count(p.expected)
+                );
+                let bar = (width as usize)
+                    .saturating_sub(figures.chars().count() + 5)
+                    .clamp(4, 40);
+                let mut spans = gauge(theme, done, bar);
+                spans.push(Span::raw(figures));
+                spans
+            };
             let elapsed = config
                 .running_job
                 .as_ref()
@@ -389,18 +421,6 @@ fn summary_lines(model: &Model, config: &ConfigRow, width: u16) -> Vec<Line<'sta
                     now_line.push(Span::styled(format!(" ({})", name.kind), theme.dim()));
                 }
                 None => now_line.push(Span::raw("-")),
-            }
-            if !live.resources.is_empty() {
-                let finished = live
-                    .resources
-                    .iter()
-                    .filter(|r| !matches!(r.status, ResourceStatus::Pending | ResourceStatus::Running))
-                    .count();
-                now_line.push(dot());
-                now_line.push(Span::styled(
-                    format!("{finished} of {} resources done", live.resources.len()),
-                    theme.dim(),
-                ));
             }
             if let Some(step) = p.current_step.as_deref() {
                 now_line.push(dot());

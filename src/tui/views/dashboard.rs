@@ -21,8 +21,8 @@ use crate::tui::model::{ConfigRow, Model, Pane};
 use crate::tui::names::resource_name;
 use crate::tui::theme::Theme;
 
-/// The sync pane needs this much beside the config list; with less the
-/// panes stack.
+/// The sync pane needs at least this much beside the config list (more when
+/// its resources' names and results need more); with less the panes stack.
 const SYNC_MIN_WIDTH: u16 = 64;
 
 pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
@@ -35,7 +35,19 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     // 45% of the screen; the sync pane gets the rest.
     let required = columns::natural_width(&columns, 1, true) + 2;
     let natural = columns::natural_width(&columns, 1, false) + 2;
-    if area.width >= required + SYNC_MIN_WIDTH {
+    // The sync pane beside it must show its resources' names and results
+    // whole; else the panes stack.
+    let sync_width = model
+        .selected_config()
+        .map_or(0, |c| match model.progress_of(c) {
+            Some(live) => super::resources::needed_width(&model.theme, &live.resources),
+            None if model.dashboard.history_of == Some(c.id) => {
+                super::resources::needed_width(&model.theme, &model.dashboard.history_resources)
+            }
+            None => 0,
+        })
+        .max(SYNC_MIN_WIDTH);
+    if area.width >= required + sync_width {
         let width = natural.min((area.width * 45 / 100).max(required));
         let [list, detail] =
             Layout::horizontal([Constraint::Length(width), Constraint::Min(1)]).areas(main);
@@ -374,7 +386,7 @@ fn summary_lines(model: &Model, config: &ConfigRow, width: u16) -> Vec<Line<'sta
                 Some(s) if s > 0 => format!("{}{}", theme.at_least(), duration_column(s)),
                 _ => "unknown yet".into(),
             };
-            let mut first = if open {
+            let first = if open {
                 let all = live.resources.len();
                 let finished = live.finished_resources();
                 let figures = format!(
@@ -661,13 +673,15 @@ fn throughput(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Rect) 
         .unwrap_or_default();
     let peak = samples.iter().copied().max().unwrap_or(0);
     let [label, chart] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled("throughput ", theme.dim()),
-            Span::raw(format!("peak {}", rate(peak as f64))),
-        ])),
-        label,
-    );
+    // The words go before the figure does when the strip is narrow.
+    let figure = format!("peak {}", rate(peak as f64));
+    let mut spans = vec![Span::raw(figure.clone())];
+    if label.width as usize >= figure.len() + 11 {
+        spans.insert(0, Span::styled("throughput ", theme.dim()));
+    } else if (label.width as usize) < figure.len() {
+        spans = vec![Span::raw(rate(peak as f64))];
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), label);
     frame.render_widget(
         Sparkline::default()
             .data(&samples)

@@ -386,7 +386,13 @@ fn summary_lines(model: &Model, config: &ConfigRow, width: u16) -> Vec<Line<'sta
                 Some(s) if s > 0 => format!("{}{}", theme.at_least(), duration_column(s)),
                 _ => "unknown yet".into(),
             };
-            let first = if open {
+            let planning = live.resources.is_empty() && p.expected == 0 && p.processed == 0;
+            let first = if planning {
+                vec![Span::styled(
+                    "starting: asking the source what to sync",
+                    theme.dim(),
+                )]
+            } else if open {
                 let all = live.resources.len();
                 let finished = live.finished_resources();
                 let figures = format!(

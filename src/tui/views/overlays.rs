@@ -310,9 +310,10 @@ fn job_detail(
     );
     let inner = outer.inner(popup);
     frame.render_widget(outer, popup);
+    // A job queued for its retry is not taking time: it waits.
     let took = match (job.started_at, job.finished_at) {
         (Some(s), Some(f)) => span_ms(s, f),
-        (Some(s), None) => span_ms(s, now),
+        (Some(s), None) if job.state == crate::store::queue::JobState::Running => span_ms(s, now),
         _ => "-".into(),
     };
     let progress = model.job_progress(job);

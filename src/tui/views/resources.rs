@@ -55,6 +55,12 @@ pub fn result_words(theme: &Theme, r: &ResourceProgress) -> String {
 /// `running 41% 4.2k/s`, `done`, `pending`.
 fn state_word(r: &ResourceProgress) -> String {
     match r.status {
+        // A total learnt while reading (a streamed export) is no more than
+        // what was read: no percent then, it would read 100% while running.
+        ResourceStatus::Running if r.total <= r.processed => match rate(r.speed).as_str() {
+            "-" => "running".into(),
+            speed => speed.to_string(),
+        },
         ResourceStatus::Running => {
             let pct = (ratio(r.processed, total_of(r)) * 100.0).floor();
             match rate(r.speed).as_str() {

@@ -142,8 +142,10 @@ fn state_text(model: &Model, c: &ConfigRow) -> (String, Style) {
 fn last_result(model: &Model, c: &ConfigRow) -> Span<'static> {
     let theme = &model.theme;
     if let Some(live) = model.progress_of(c) {
+        let planning = live.resources.is_empty() && live.progress.expected == 0;
         return Span::styled(
             match live.done_ratio() {
+                _ if planning => "starting".into(),
                 // Sizes still unknown: how many resources are done.
                 (_, true) => format!(
                     "syncing {}/{}",

@@ -411,8 +411,9 @@ async fn run_command(engine: &EngineHandle, cmd: Command) -> Result<String, Stri
             .clear()
             .await
             .map(|n| format!("{n} finished jobs deleted")),
-        // Routed to the log session by `EffectRunner::run`.
-        Command::ClearLog { .. } | Command::ExportLog { .. } => {
+        // Routed to the log session by `EffectRunner::run`; quitting is the
+        // confirmation's own.
+        Command::ClearLog { .. } | Command::ExportLog { .. } | Command::Quit { .. } => {
             return Err(format!("internal: cannot {what} through the engine"));
         }
     };

@@ -16,6 +16,7 @@ pub enum Submitted {
 /// A key while the input line is open.
 pub fn on_key(model: &mut Model, key: KeyEvent) -> Option<Submitted> {
     let input = model.input.as_mut()?;
+    let command = matches!(input, Input::Command(_));
     let text = match input {
         Input::Filter(t) | Input::Command(t) | Input::Search(t) => t,
     };
@@ -31,6 +32,9 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Option<Submitted> {
             Some(Input::Search(text)) => return Some(Submitted::Search(text)),
             _ => {}
         },
+        KeyCode::Tab if command => {
+            *text = super::command_line::complete(text);
+        }
         KeyCode::Backspace => {
             text.pop();
             if let Some(Input::Filter(t)) = &model.input {

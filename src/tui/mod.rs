@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod clipboard;
+pub mod command_line;
 pub mod dispatch;
 pub mod flash;
 pub mod input;

@@ -122,6 +122,10 @@ pub enum Command {
         doc: u64,
         name: String,
     },
+    /// Leave the console while syncs run in it (asked first).
+    Quit {
+        running: usize,
+    },
 }
 
 impl Command {
@@ -137,6 +141,12 @@ impl Command {
             }
             Command::ClearLog { name } => Some(format!(
                 "Clear the log file {name}? Its lines are deleted; rotated files stay."
+            )),
+            Command::Quit { running } => Some(format!(
+                "{running} sync{} running in this console. Quit? {} stopped and given back to the queue; a daemon or the next console resumes {}.",
+                if *running == 1 { " is" } else { "s are" },
+                if *running == 1 { "It is" } else { "They are" },
+                if *running == 1 { "it" } else { "them" },
             )),
             _ => None,
         }
@@ -154,6 +164,7 @@ impl Command {
             Command::Clear => "clear finished jobs".into(),
             Command::ClearLog { name } => format!("clear {name}"),
             Command::ExportLog { name, .. } => format!("export {name}"),
+            Command::Quit { .. } => "quit".into(),
         }
     }
 }

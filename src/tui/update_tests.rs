@@ -124,9 +124,41 @@ fn views_switch_by_number_command_line_and_esc() {
         flash.warning && flash.text.contains(":frobnicate"),
         "{flash:?}"
     );
+    // Syncs run in this console: quitting asks first.
     keys(&mut m, ":q");
     update(&mut m, code(KeyCode::Enter));
+    assert!(!m.quit);
+    let Some(Overlay::Confirm(cmd)) = &m.overlay else {
+        panic!("no confirmation: {:?}", m.overlay);
+    };
+    assert!(cmd.confirmation().unwrap_or_default().contains("1 sync is running"));
+    update(&mut m, key('n'));
+    assert!(!m.quit && m.overlay.is_none());
+    update(&mut m, key('q'));
+    update(&mut m, key('y'));
     assert!(m.quit);
+    // Nothing running here (a monitor only watches): q quits at once.
+    let mut m = sample::model();
+    m.session.origin = "monitor".into();
+    update(&mut m, key('q'));
+    assert!(m.quit);
+}
+
+#[test]
+fn commands_complete_by_prefix_and_tab() {
+    let mut m = sample::model();
+    keys(&mut m, ":det");
+    assert_eq!(update(&mut m, code(KeyCode::Enter)), vec![Effect::LoadDetections]);
+    assert_eq!(m.view, View::Detections);
+    keys(&mut m, ":jo");
+    update(&mut m, code(KeyCode::Tab));
+    assert_eq!(m.input, Some(Input::Command("jobs".into())));
+    update(&mut m, code(KeyCode::Enter));
+    assert_eq!(m.view, View::Jobs);
+    keys(&mut m, ":c");
+    update(&mut m, code(KeyCode::Enter));
+    let flash = m.flash.clone().expect("a message");
+    assert!(flash.text.contains("ambiguous") && flash.text.contains(":configs, :changes"), "{flash:?}");
 }
 
 #[test]
@@ -522,6 +554,19 @@ fn search_jumps_and_goto_become_session_ops() {
     assert_eq!(
         doc_action(&effects),
         Some(&DocAction::Jump(Jump::Time("2026-11-21 10:00".into())))
+    );
+    // A time of day alone is today's.
+    keys(&mut m, ":goto 18:21");
+    let effects = update(&mut m, code(KeyCode::Enter));
+    assert_eq!(
+        doc_action(&effects),
+        Some(&DocAction::Jump(Jump::Time("2026-11-21 18:21".into())))
+    );
+    keys(&mut m, ":go 9:05:30");
+    let effects = update(&mut m, code(KeyCode::Enter));
+    assert_eq!(
+        doc_action(&effects),
+        Some(&DocAction::Jump(Jump::Time("2026-11-21 09:05:30".into())))
     );
     keys(&mut m, ":goto yesterday");
     assert_eq!(update(&mut m, code(KeyCode::Enter)), vec![]);

@@ -23,6 +23,7 @@ use crate::engine::events::EngineEvent;
 use crate::logs::LogHealth;
 use crate::store::queue::JobState;
 
+use crate::tui::command_line;
 use crate::tui::flash::Flash;
 use crate::tui::input::{self, Submitted};
 use crate::tui::keymap::Action;
@@ -254,28 +255,34 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     on_action(model, action)
 }
 
-/// `:jobs`, `:logs`, `:detections`, `:dashboard`, `:help`, `:quit`.
+/// `:jobs`, `:logs`, `:detections`, `:dashboard`, `:help`, `:quit`,
+/// `:goto TIME`; any prefix that names one command (`:det`).
 fn run_command_line(model: &mut Model, cmd: &str) -> Vec<Effect> {
-    let action = match cmd {
-        "" => return Vec::new(),
-        "q" | "quit" => Action::Quit,
-        "help" | "h" => Action::Help,
-        "dashboard" | "configs" | "d" => Action::ViewDashboard,
-        "jobs" | "j" | "queue" => Action::ViewJobs,
-        "detections" | "history" | "changes" => Action::ViewDetections,
-        "logs" | "log" | "l" => Action::ViewLogs,
-        other if other.split_whitespace().next() == Some("goto") => {
-            return logview::goto(model, other["goto".len()..].trim());
-        }
-        other => {
+    if cmd.is_empty() {
+        return Vec::new();
+    }
+    let (word, rest) = cmd.split_once(' ').unwrap_or((cmd, ""));
+    let name = match command_line::resolve(word) {
+        Ok(name) => name,
+        Err(candidates) => {
+            let hint = if candidates.is_empty() {
+                "try :dashboard, :jobs, :detections, :logs, :goto TIME, :help or :quit (Tab completes)"
+                    .to_string()
+            } else {
+                format!("it could be :{}", candidates.join(", :"))
+            };
             model.flash = Some(Flash::warn(format!(
-                "unknown command :{}; try :dashboard, :jobs, :detections, :logs, :goto TIME, :help or :quit",
-                crate::text::sanitize(other, 40)
+                "{} :{}; {hint}",
+                if candidates.is_empty() { "unknown command" } else { "ambiguous command" },
+                crate::text::sanitize(word, 40)
             )));
             return Vec::new();
         }
     };
-    on_action(model, action)
+    match command_line::COMMANDS.iter().find(|(n, _)| *n == name) {
+        Some((_, Some(action))) => on_action(model, *action),
+        _ => logview::goto(model, rest.trim()),
+    }
 }
 
 fn switch_view(model: &mut Model, view: View) -> Vec<Effect> {
@@ -293,6 +300,14 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         return effects;
     }
     match action {
+        // Syncs this console runs stop with it: asked first (not through the
+        // dispatcher: read-only may always quit).
+        Action::Quit if model.session.origin != "monitor" && !model.live.is_empty() => {
+            model.overlay = Some(Overlay::Confirm(crate::tui::msg::Command::Quit {
+                running: model.live.len(),
+            }));
+            Vec::new()
+        }
         Action::Quit => {
             model.quit = true;
             Vec::new()

@@ -15,6 +15,10 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
     match overlay {
         Overlay::Confirm(_) => match action {
             Action::Confirm => match model.overlay.take() {
+                Some(Overlay::Confirm(Command::Quit { .. })) => {
+                    model.quit = true;
+                    Vec::new()
+                }
                 Some(Overlay::Confirm(cmd)) => vec![Effect::Run(cmd)],
                 _ => Vec::new(),
             },

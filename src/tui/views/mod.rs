@@ -89,9 +89,9 @@ fn status_line(frame: &mut Frame, model: &Model, area: Rect) {
             Span::styled(theme.caret(), theme.key()),
             Span::styled(
                 if model.logview.open_file().is_some() && model.view == View::Logs {
-                    "  goto 2026-11-21 10:00 | dashboard | jobs | detections | logs | help | quit"
+                    "  goto 18:21 | dashboard | jobs | detections | logs | help | quit  (Tab completes)"
                 } else {
-                    "  dashboard | jobs | detections | logs | help | quit"
+                    "  dashboard | jobs | detections | logs | help | quit  (Tab completes)"
                 },
                 theme.dim(),
             ),

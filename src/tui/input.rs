@@ -56,6 +56,7 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Option<Submitted> {
 
 /// Sets the filter of the list in focus.
 pub fn set_filter(model: &mut Model, text: String) {
+    model.remember_selection();
     match (model.view, model.pane) {
         (View::Dashboard, Pane::Tail) | (View::Logs, _) => {
             model.tail_view.filter = text;

@@ -63,6 +63,7 @@ actions! {
     ShowError => ("navigation", "error", "the whole error"),
     Copy => ("navigation", "copy", "copy it (OSC 52)"),
     JobLogs => ("navigation", "job_logs", "the job's log lines"),
+    Sort => ("navigation", "sort", "sort the list (cycles)"),
     Start => ("scheduler", "start", "start scheduler"),
     Stop => ("scheduler", "stop", "stop scheduler"),
     Trigger => ("scheduler", "trigger", "sync now"),

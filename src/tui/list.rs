@@ -8,6 +8,8 @@ pub struct ListState {
     /// The id of the item under the cursor: the selection follows it when
     /// rows come and go (reloads, filters), not the row number.
     pub selected: Option<i64>,
+    /// Which of the view's orders the list is in (0: as loaded).
+    pub sort: usize,
 }
 
 impl ListState {

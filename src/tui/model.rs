@@ -27,6 +27,11 @@ use super::state::logview::LogViewState;
 use super::state::settings::SettingsForm;
 use super::theme::Theme;
 
+/// The orders each list cycles through (`O`); the first is as loaded.
+pub const CONFIG_SORTS: &[&str] = &["name", "state", "last run"];
+pub const JOB_SORTS: &[&str] = &["newest", "state", "config"];
+pub const DETECTION_SORTS: &[&str] = &["newest", "config", "changes"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     Dashboard,
@@ -311,10 +316,12 @@ impl Model {
         self.now + self.db_offset
     }
 
-    /// Configs passing the `/` filter, in display order.
+    /// Configs passing the `/` filter (name, source, destination or a word
+    /// of their state: `failed`, `cooldown`, `manual`…), in the list's order.
     pub fn visible_configs(&self) -> Vec<&ConfigRow> {
         let f = self.dashboard.list.filter.to_lowercase();
-        self.configs
+        let mut rows: Vec<&ConfigRow> = self
+            .configs
             .iter()
             .filter(|c| {
                 f.is_empty()
@@ -323,8 +330,72 @@ impl Model {
                     || c.destination
                         .as_deref()
                         .is_some_and(|d| d.to_lowercase().contains(&f))
+                    || self.config_state_words(c).iter().any(|w| w.starts_with(&f))
             })
-            .collect()
+            .collect();
+        match CONFIG_SORTS[self.dashboard.list.sort % CONFIG_SORTS.len()] {
+            "state" => rows.sort_by_key(|c| self.config_state_rank(c)),
+            "last run" => rows.sort_by_key(|c| {
+                std::cmp::Reverse(c.last_job.as_ref().and_then(|j| j.finished_at))
+            }),
+            _ => {}
+        }
+        rows
+    }
+
+    /// The words a config's state is filtered by.
+    pub fn config_state_words(&self, c: &ConfigRow) -> Vec<&'static str> {
+        let mut words = Vec::new();
+        words.push(if !c.active {
+            "stopped"
+        } else {
+            match c.auto.as_str() {
+                "enabled" => "auto",
+                "disabled" => "auto off",
+                _ => "manual",
+            }
+        });
+        words.push(match self.scheduler_of(c) {
+            SchedulerStatus::Cooldown { .. } => "cooldown",
+            SchedulerStatus::Throttled { .. } => "throttled",
+            SchedulerStatus::Crashed { .. } => "crashed",
+            SchedulerStatus::Detecting => "checking",
+            _ => "",
+        });
+        if c.running_job.is_some() {
+            words.push("running");
+            words.push("syncing");
+        }
+        if c.next_job.as_ref().is_some_and(|j| j.last_error.is_some()) {
+            words.push("retry");
+        }
+        words.push(match c.last_job.as_ref().map(|j| j.state) {
+            Some(JobState::Failed) => "failed",
+            Some(JobState::Completed) if c.last_job.as_ref().is_some_and(|j| j.progress.errors > 0) => {
+                "rejected"
+            }
+            Some(JobState::Completed) => "ok",
+            _ => "never",
+        });
+        words.retain(|w| !w.is_empty());
+        words
+    }
+
+    /// Sorting by state: what needs the operator first.
+    fn config_state_rank(&self, c: &ConfigRow) -> u8 {
+        let words = self.config_state_words(c);
+        let has = |w: &str| words.contains(&w);
+        if has("crashed") || has("failed") {
+            0
+        } else if has("cooldown") || has("retry") || has("throttled") || has("rejected") {
+            1
+        } else if has("running") {
+            2
+        } else if has("stopped") {
+            4
+        } else {
+            3
+        }
     }
 
     /// After rows or a filter changed: each list's cursor back on the item
@@ -354,18 +425,32 @@ impl Model {
 
     pub fn visible_jobs(&self) -> Vec<&Job> {
         let f = self.jobs.list.filter.to_lowercase();
-        self.jobs
+        let mut rows: Vec<&Job> = self
+            .jobs
             .rows
             .iter()
             .filter(|j| {
                 f.is_empty()
                     || self.config_name(j.config_id).to_lowercase().contains(&f)
                     || j.state.as_str().contains(&f)
+                    || j.kind.as_str().contains(&f)
                     || j.last_error
                         .as_deref()
                         .is_some_and(|e| e.to_lowercase().contains(&f))
             })
-            .collect()
+            .collect();
+        match JOB_SORTS[self.jobs.list.sort % JOB_SORTS.len()] {
+            "state" => rows.sort_by_key(|j| match j.state {
+                JobState::Failed => 0,
+                JobState::Running => 1,
+                JobState::Queued => 2,
+                JobState::Completed => 3,
+                JobState::Cancelled => 4,
+            }),
+            "config" => rows.sort_by_key(|j| self.config_name(j.config_id)),
+            _ => {}
+        }
+        rows
     }
 
     pub fn selected_job(&self) -> Option<&Job> {
@@ -374,18 +459,37 @@ impl Model {
 
     pub fn visible_detections(&self) -> Vec<&Detection> {
         let f = self.detections.list.filter.to_lowercase();
-        self.detections
+        let mut rows: Vec<&Detection> = self
+            .detections
             .rows
             .iter()
             .filter(|d| {
+                let name = super::names::resource_name(&d.resource, &d.label);
                 f.is_empty()
                     || self
                         .config_name(Some(d.config_id))
                         .to_lowercase()
                         .contains(&f)
                     || d.resource.to_lowercase().contains(&f)
+                    || name.name.to_lowercase().contains(&f)
+                    || name.kind.starts_with(&f)
             })
-            .collect()
+            .collect();
+        match DETECTION_SORTS[self.detections.list.sort % DETECTION_SORTS.len()] {
+            "config" => rows.sort_by_key(|d| self.config_name(Some(d.config_id))),
+            "changes" => rows.sort_by_key(|d| std::cmp::Reverse(d.changed_count)),
+            _ => {}
+        }
+        rows
+    }
+
+    /// The name of the order the list in focus is in, and how many there are.
+    pub fn sort_name(&self) -> &'static str {
+        match self.view {
+            View::Jobs => JOB_SORTS[self.jobs.list.sort % JOB_SORTS.len()],
+            View::Detections => DETECTION_SORTS[self.detections.list.sort % DETECTION_SORTS.len()],
+            _ => CONFIG_SORTS[self.dashboard.list.sort % CONFIG_SORTS.len()],
+        }
     }
 
     pub fn config_name(&self, id: Option<i64>) -> String {

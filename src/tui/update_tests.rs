@@ -1086,3 +1086,54 @@ fn enter_on_a_resource_lists_what_the_destination_refused_of_it() {
     assert_eq!(m.overlay, None);
     assert!(m.flash.expect("a message").text.contains("refused nothing"));
 }
+
+#[test]
+fn lists_sort_and_filter_by_state_and_the_selection_stays_on_its_item() {
+    let mut m = sample::model();
+    // By state: what needs the operator first (the failed config), then
+    // the running one, then the rest; the cursor stays on config 1.
+    assert_eq!(m.selected_config().map(|c| c.id), Some(1));
+    let order: Vec<i64> = m.visible_configs().iter().map(|c| c.id).collect();
+    assert_eq!(order, [1, 2, 3], "as loaded (by name) first");
+    update(&mut m, key('O'));
+    assert_eq!(m.sort_name(), "state");
+    let order: Vec<i64> = m.visible_configs().iter().map(|c| c.id).collect();
+    assert_eq!(order, [3, 1, 2]);
+    assert_eq!(m.selected_config().map(|c| c.id), Some(1));
+    assert_eq!(m.dashboard.list.cursor, 1);
+    update(&mut m, key('O'));
+    assert_eq!(m.sort_name(), "last run");
+    update(&mut m, key('O'));
+    assert_eq!(m.sort_name(), "name");
+    m.dashboard.list.sort = 1;
+    m.follow_selection();
+    // Filtering by a state word.
+    keys(&mut m, "/cooldown");
+    let ids: Vec<i64> = m.visible_configs().iter().map(|c| c.id).collect();
+    assert_eq!(ids, [3]);
+    update(&mut m, code(KeyCode::Esc));
+    keys(&mut m, "/manual");
+    let ids: Vec<i64> = m.visible_configs().iter().map(|c| c.id).collect();
+    assert_eq!(ids, [2]);
+    update(&mut m, code(KeyCode::Esc));
+
+    // Jobs by state: failed first, then running, queued, completed.
+    update(&mut m, key('2'));
+    update(&mut m, key('O'));
+    assert_eq!(m.sort_name(), "state");
+    let states: Vec<&str> = m.visible_jobs().iter().map(|j| j.state.as_str()).collect();
+    assert_eq!(states, ["failed", "failed", "running", "queued", "completed"]);
+    keys(&mut m, "/failed");
+    assert_eq!(m.visible_jobs().len(), 2);
+    update(&mut m, code(KeyCode::Esc));
+
+    // Detections by changes, and filtered by the resource's name.
+    update(&mut m, key('3'));
+    keys(&mut m, "OO");
+    assert_eq!(m.sort_name(), "changes");
+    let counts: Vec<u64> = m.visible_detections().iter().map(|d| d.changed_count).collect();
+    assert_eq!(counts, [1_000, 3]);
+    keys(&mut m, "/child");
+    let shown: Vec<&str> = m.visible_detections().iter().map(|d| d.resource.as_str()).collect();
+    assert_eq!(shown, ["dataValues:BfMAe6Itzgt"]);
+}

@@ -331,6 +331,19 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             effects
         }
         Action::Repaint => vec![Effect::Repaint],
+        // The next order of the list in focus; the selection stays on its item.
+        Action::Sort if model.view != View::Logs => {
+            model.remember_selection();
+            let list = match model.view {
+                View::Jobs => &mut model.jobs.list,
+                View::Detections => &mut model.detections.list,
+                _ => &mut model.dashboard.list,
+            };
+            list.sort += 1;
+            model.follow_selection();
+            model.flash = Some(Flash::info(format!("sorted by {}", model.sort_name())));
+            Vec::new()
+        }
         Action::ViewDashboard => switch_view(model, View::Dashboard),
         Action::ViewJobs => switch_view(model, View::Jobs),
         Action::ViewDetections => switch_view(model, View::Detections),

@@ -258,12 +258,11 @@ fn configs(frame: &mut Frame, model: &Model, area: Rect) {
     let focused = model.pane == Pane::Configs;
     let visible = model.visible_configs();
     let mut title = format!(" Configs ({}) ", visible.len());
+    if model.dashboard.list.sort % crate::tui::model::CONFIG_SORTS.len() != 0 {
+        title.push_str(&format!("by {} ", model.sort_name()));
+    }
     if !model.dashboard.list.filter.is_empty() {
-        title = format!(
-            " Configs ({}) /{} ",
-            visible.len(),
-            inert(&model.dashboard.list.filter, 30)
-        );
+        title.push_str(&format!("/{} ", inert(&model.dashboard.list.filter, 30)));
     }
     let outer = block(theme, Span::styled(title, theme.title()), focused);
     let inner = outer.inner(area);

@@ -324,6 +324,9 @@ mod tests {
         assert_eq!(after.cooldown_until, None);
         assert_eq!(after.last_error.as_deref(), Some("boom"));
         assert_eq!(after.next_check_at, Some(42));
-        assert!(!store.clear_cooldown(1).await.unwrap(), "nothing left to end");
+        assert!(
+            !store.clear_cooldown(1).await.unwrap(),
+            "nothing left to end"
+        );
     }
 }

@@ -276,7 +276,10 @@ async fn execute(engine: &EngineHandle, effect: Effect) -> Msg {
             Ok(rows) => Msg::Rejections {
                 job_id,
                 resource: label,
-                rows: rows.into_iter().filter(|r| r.resource == resource).collect(),
+                rows: rows
+                    .into_iter()
+                    .filter(|r| r.resource == resource)
+                    .collect(),
             },
             Err(e) => Msg::LoadFailed(format!("cannot load the refusals of job {job_id}: {e}")),
         },

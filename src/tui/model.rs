@@ -371,7 +371,9 @@ impl Model {
         }
         words.push(match c.last_job.as_ref().map(|j| j.state) {
             Some(JobState::Failed) => "failed",
-            Some(JobState::Completed) if c.last_job.as_ref().is_some_and(|j| j.progress.errors > 0) => {
+            Some(JobState::Completed)
+                if c.last_job.as_ref().is_some_and(|j| j.progress.errors > 0) =>
+            {
                 "rejected"
             }
             Some(JobState::Completed) => "ok",

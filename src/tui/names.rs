@@ -53,13 +53,22 @@ mod tests {
     #[test]
     fn names_come_from_the_label_and_the_kind_from_the_key() {
         let n = resource_name("dataValues:LHsK5LeOCm2", "Data values: ANC monthly");
-        assert_eq!((n.kind, n.name.as_str(), n.deletions), ("data", "ANC monthly", false));
+        assert_eq!(
+            (n.kind, n.name.as_str(), n.deletions),
+            ("data", "ANC monthly", false)
+        );
         let n = resource_name("metadata:options+optionSets", "options + optionSets");
         assert_eq!((n.kind, n.name.as_str()), ("meta", "options + optionSets"));
         let n = resource_name("trackerDeletions:IpHINAT79UW", "Tracker deletions: Child");
-        assert_eq!((n.kind, n.name.as_str(), n.deletions), ("deletions", "Child", true));
+        assert_eq!(
+            (n.kind, n.name.as_str(), n.deletions),
+            ("deletions", "Child", true)
+        );
         let n = resource_name("metadataDeletions", "Metadata deletions");
-        assert_eq!((n.kind, n.name.as_str(), n.deletions), ("deletions", "metadata", true));
+        assert_eq!(
+            (n.kind, n.name.as_str(), n.deletions),
+            ("deletions", "metadata", true)
+        );
         // Rows from before labels were stored.
         let n = resource_name("events:IpHINAT79UW", "");
         assert_eq!((n.kind, n.name.as_str()), ("events", "IpHINAT79UW"));

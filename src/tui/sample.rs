@@ -121,31 +121,46 @@ pub fn resources(n: usize) -> Vec<ResourceProgress> {
 /// A finished job's resources: clean, with skipped objects, with
 /// rejections, and the deletion pass that checked 7,993 and deleted 1.
 pub fn finished_resources() -> Vec<ResourceProgress> {
-    let row = |resource: String, label: String, processed, synced, errors, message: Option<&str>| {
-        ResourceProgress {
-            rtype: if resource.starts_with("metadata") {
-                "metadata"
-            } else {
-                "data"
+    let row =
+        |resource: String, label: String, processed, synced, errors, message: Option<&str>| {
+            ResourceProgress {
+                rtype: if resource.starts_with("metadata") {
+                    "metadata"
+                } else {
+                    "data"
+                }
+                .into(),
+                resource,
+                label,
+                position: 0,
+                status: ResourceStatus::Done,
+                total: processed,
+                processed,
+                synced,
+                errors,
+                speed: 0.0,
+                message: message.map(str::to_string),
             }
-            .into(),
-            resource,
-            label,
-            position: 0,
-            status: ResourceStatus::Done,
-            total: processed,
-            processed,
-            synced,
-            errors,
-            speed: 0.0,
-            message: message.map(str::to_string),
-        }
-    };
+        };
     let (ds0, l0) = data_set(0);
     let (ds2, l2) = data_set(2);
     let mut rows = vec![
-        row("metadata:organisationUnits".into(), "organisationUnits".into(), 637, 637, 0, None),
-        row("metadata:dataElements".into(), "dataElements".into(), 7, 7, 0, None),
+        row(
+            "metadata:organisationUnits".into(),
+            "organisationUnits".into(),
+            637,
+            637,
+            0,
+            None,
+        ),
+        row(
+            "metadata:dataElements".into(),
+            "dataElements".into(),
+            7,
+            7,
+            0,
+            None,
+        ),
         row(ds0, l0, 30_817, 17, 0, Some("30,800 values unchanged")),
         row(
             ds2,
@@ -155,7 +170,14 @@ pub fn finished_resources() -> Vec<ResourceProgress> {
             4,
             Some("4 values refused: E7641 period 202401 is closed for data entry (permanent)"),
         ),
-        row("metadataDeletions".into(), "Metadata deletions".into(), 7_993, 1, 0, None),
+        row(
+            "metadataDeletions".into(),
+            "Metadata deletions".into(),
+            7_993,
+            1,
+            0,
+            None,
+        ),
     ];
     for (i, r) in rows.iter_mut().enumerate() {
         r.position = i as u32;

@@ -158,7 +158,10 @@ fn the_whole_error_and_the_refused_objects() {
             .collect::<Vec<_>>()
             .join(" ");
         assert!(flat.contains("(Connection refused)"), "{w}x{h}\n{screen}");
-        assert!(flat.contains("127.0.0.1:9/api/system/info"), "{w}x{h}\n{screen}");
+        assert!(
+            flat.contains("127.0.0.1:9/api/system/info"),
+            "{w}x{h}\n{screen}"
+        );
     }
     let rejection = |object: &str, code: &str, message: &str| crate::store::rejections::Rejection {
         job_id: 300,
@@ -175,8 +178,16 @@ fn the_whole_error_and_the_refused_objects() {
         job_id: 300,
         resource: "Expanded immunization monthly (data)".into(),
         rows: vec![
-            rejection("fbfJHSPpUQD/202401/DiszpKrYNg8/HllvX50cXC0/HllvX50cXC0", "E7641", "Period 202401 is closed for data entry"),
-            rejection("cYeuwXTCPkU/202401/DiszpKrYNg8/HllvX50cXC0/HllvX50cXC0", "E7619", "Value is not a valid number: 'twelve'"),
+            rejection(
+                "fbfJHSPpUQD/202401/DiszpKrYNg8/HllvX50cXC0/HllvX50cXC0",
+                "E7641",
+                "Period 202401 is closed for data entry",
+            ),
+            rejection(
+                "cYeuwXTCPkU/202401/DiszpKrYNg8/HllvX50cXC0/HllvX50cXC0",
+                "E7619",
+                "Value is not a valid number: 'twelve'",
+            ),
         ],
         scroll: 0,
     });
@@ -303,13 +314,32 @@ fn the_running_resource_stays_in_view_until_the_operator_scrolls() {
 /// Every header of every table the console draws.
 const HEADERS: &[&str] = &[
     // configs
-    "name", "source → dest", "source -> dest", "state", "queue", "last",
+    "name",
+    "source → dest",
+    "source -> dest",
+    "state",
+    "queue",
+    "last",
     // resources
-    "kind", "resource", "progress", "objects", "result", "message",
+    "kind",
+    "resource",
+    "progress",
+    "objects",
+    "result",
+    "message",
     // history strip and jobs
-    "job", "status", "when", "took", "id", "config", "attempt", "last error",
+    "job",
+    "status",
+    "when",
+    "took",
+    "id",
+    "config",
+    "attempt",
+    "last error",
     // detections
-    "at", "changes", "since",
+    "at",
+    "changes",
+    "since",
 ];
 
 /// The segments of a screen line between pane borders.
@@ -400,7 +430,13 @@ fn at_every_size_no_header_or_resource_name_is_cut_and_the_eta_shows() {
     let mut detail = sample::model();
     detail.view = View::Jobs;
     detail.overlay = Some(Overlay::JobDetail {
-        job: Box::new(sample::job(5, 1, crate::store::queue::JobState::Failed, 0, 0)),
+        job: Box::new(sample::job(
+            5,
+            1,
+            crate::store::queue::JobState::Failed,
+            0,
+            0,
+        )),
         resources: sample::finished_resources(),
         scroll: 0,
     });
@@ -409,7 +445,10 @@ fn at_every_size_no_header_or_resource_name_is_cut_and_the_eta_shows() {
     for (w, h) in SIZES {
         let screen = render(&base, w, h);
         let what = format!("dashboard {w}x{h}");
-        assert!(check_headers(&screen, &what) >= 2, "{what}: tables missing\n{screen}");
+        assert!(
+            check_headers(&screen, &what) >= 2,
+            "{what}: tables missing\n{screen}"
+        );
         check_names(&screen, &names, &what);
         // Resources still to start: no percent yet, the ETA a bound.
         assert!(screen.contains("ETA ≥42s"), "{what}: no ETA\n{screen}");
@@ -417,7 +456,10 @@ fn at_every_size_no_header_or_resource_name_is_cut_and_the_eta_shows() {
         // All started: the percent of objects, the ETA as it is.
         let screen = render(&all_started, w, h);
         assert!(screen.contains("ETA 42s"), "{what}: no ETA\n{screen}");
-        assert!(screen.contains(" 41%  8,200 of 20,000 objects"), "{what}: no percent\n{screen}");
+        assert!(
+            screen.contains(" 41%  8,200 of 20,000 objects"),
+            "{what}: no percent\n{screen}"
+        );
         assert!(screen.contains("syncing 41%"), "{what}\n{screen}");
         for (model, view) in [
             (&cooldown, "idle"),
@@ -428,7 +470,10 @@ fn at_every_size_no_header_or_resource_name_is_cut_and_the_eta_shows() {
         ] {
             let screen = render(model, w, h);
             let what = format!("{view} {w}x{h}");
-            assert!(check_headers(&screen, &what) >= 1, "{what}: no table\n{screen}");
+            assert!(
+                check_headers(&screen, &what) >= 1,
+                "{what}: no table\n{screen}"
+            );
             check_names(&screen, &names, &what);
         }
         let screen = render(&detail, w, h);
@@ -439,7 +484,11 @@ fn at_every_size_no_header_or_resource_name_is_cut_and_the_eta_shows() {
         // Help is always offered, even where the hint bar is short.
         let last = screen.lines().last().unwrap_or_default().to_string();
         assert!(last.contains("? help"), "{w}x{h}: {last:?}");
-        let last = render(&base, w, h).lines().last().unwrap_or_default().to_string();
+        let last = render(&base, w, h)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string();
         assert!(last.contains("? help"), "{w}x{h}: {last:?}");
     }
 }

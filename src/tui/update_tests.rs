@@ -131,7 +131,11 @@ fn views_switch_by_number_command_line_and_esc() {
     let Some(Overlay::Confirm(cmd)) = &m.overlay else {
         panic!("no confirmation: {:?}", m.overlay);
     };
-    assert!(cmd.confirmation().unwrap_or_default().contains("1 sync is running"));
+    assert!(
+        cmd.confirmation()
+            .unwrap_or_default()
+            .contains("1 sync is running")
+    );
     update(&mut m, key('n'));
     assert!(!m.quit && m.overlay.is_none());
     update(&mut m, key('q'));
@@ -148,7 +152,10 @@ fn views_switch_by_number_command_line_and_esc() {
 fn commands_complete_by_prefix_and_tab() {
     let mut m = sample::model();
     keys(&mut m, ":det");
-    assert_eq!(update(&mut m, code(KeyCode::Enter)), vec![Effect::LoadDetections]);
+    assert_eq!(
+        update(&mut m, code(KeyCode::Enter)),
+        vec![Effect::LoadDetections]
+    );
     assert_eq!(m.view, View::Detections);
     keys(&mut m, ":jo");
     update(&mut m, code(KeyCode::Tab));
@@ -158,7 +165,10 @@ fn commands_complete_by_prefix_and_tab() {
     keys(&mut m, ":c");
     update(&mut m, code(KeyCode::Enter));
     let flash = m.flash.clone().expect("a message");
-    assert!(flash.text.contains("ambiguous") && flash.text.contains(":configs, :changes"), "{flash:?}");
+    assert!(
+        flash.text.contains("ambiguous") && flash.text.contains(":configs, :changes"),
+        "{flash:?}"
+    );
 }
 
 #[test]
@@ -844,12 +854,25 @@ fn a_cooldown_is_ended_by_its_key_and_the_row_stops_saying_cooldown() {
     // Not in cooldown: the key is not offered and says why when pressed.
     assert!(!hint_keys(&m).contains(&"u".to_string()));
     assert_eq!(update(&mut m, key('u')), vec![]);
-    assert!(m.flash.take().expect("a message").text.contains("not in cooldown"));
+    assert!(
+        m.flash
+            .take()
+            .expect("a message")
+            .text
+            .contains("not in cooldown")
+    );
 
     keys(&mut m, "jj");
     let cooling = m.selected_config().expect("config 3").clone();
-    assert!(matches!(m.scheduler_of(&cooling), SchedulerStatus::Cooldown { .. }));
-    assert!(hint_keys(&m).contains(&"u".to_string()), "{:?}", hint_keys(&m));
+    assert!(matches!(
+        m.scheduler_of(&cooling),
+        SchedulerStatus::Cooldown { .. }
+    ));
+    assert!(
+        hint_keys(&m).contains(&"u".to_string()),
+        "{:?}",
+        hint_keys(&m)
+    );
     assert_eq!(
         update(&mut m, key('u')),
         vec![Effect::Run(Command::ClearCooldown {
@@ -925,13 +948,19 @@ fn the_selection_follows_its_item_by_id_across_reloads_and_filters() {
 #[test]
 fn status_messages_expire_a_result_sooner_than_a_warning() {
     let mut m = sample::model();
-    update(&mut m, Msg::Done(Ok("national-to-regional: sync queued as job 9".into())));
+    update(
+        &mut m,
+        Msg::Done(Ok("national-to-regional: sync queued as job 9".into())),
+    );
     update(&mut m, Msg::Tick(NOW + 1_000));
     assert!(m.flash.is_some(), "shown at first");
     update(&mut m, Msg::Tick(NOW + 1_000 + crate::tui::flash::INFO_MS));
     assert_eq!(m.flash, None, "a result goes");
 
-    update(&mut m, Msg::Done(Err("cannot trigger x: no such config".into())));
+    update(
+        &mut m,
+        Msg::Done(Err("cannot trigger x: no such config".into())),
+    );
     update(&mut m, Msg::Tick(NOW + 10_000));
     update(&mut m, Msg::Tick(NOW + 10_000 + crate::tui::flash::INFO_MS));
     assert!(m.flash.is_some(), "a warning stays longer");
@@ -939,7 +968,9 @@ fn status_messages_expire_a_result_sooner_than_a_warning() {
     assert_eq!(m.flash, None);
 
     // A lasting condition (log writes failing) stays until it changes.
-    m.flash = Some(crate::tui::flash::Flash::lasting("cannot write the log file"));
+    m.flash = Some(crate::tui::flash::Flash::lasting(
+        "cannot write the log file",
+    ));
     update(&mut m, Msg::Tick(NOW + 100_000));
     update(&mut m, Msg::Tick(NOW + 200_000));
     assert!(m.flash.is_some());
@@ -961,7 +992,10 @@ fn read_only_and_manual_configs_are_not_offered_keys_that_would_be_refused() {
     update(&mut m, key('2'));
     let jobs = hint_keys(&m);
     for k in ["r", "R", "D"] {
-        assert!(!jobs.contains(&k.to_string()), "read-only offers {k}: {jobs:?}");
+        assert!(
+            !jobs.contains(&k.to_string()),
+            "read-only offers {k}: {jobs:?}"
+        );
     }
     assert!(jobs.contains(&"enter".to_string()));
 
@@ -969,16 +1003,28 @@ fn read_only_and_manual_configs_are_not_offered_keys_that_would_be_refused() {
     // pressing them says so instead of acting.
     let mut m = sample::model();
     keys(&mut m, "j");
-    assert_eq!(m.selected_config().map(|c| c.auto.as_str()), Some("not configured"));
+    assert_eq!(
+        m.selected_config().map(|c| c.auto.as_str()),
+        Some("not configured")
+    );
     let manual = hint_keys(&m);
     for k in ["s", "x", "e"] {
-        assert!(!manual.contains(&k.to_string()), "manual offers {k}: {manual:?}");
+        assert!(
+            !manual.contains(&k.to_string()),
+            "manual offers {k}: {manual:?}"
+        );
     }
     assert!(manual.contains(&"t".to_string()));
     for k in ['s', 'x', 'e'] {
         assert_eq!(update(&mut m, key(k)), vec![], "key {k}");
         assert_eq!(m.overlay, None);
-        assert!(m.flash.take().expect("a message").text.contains("manual config"));
+        assert!(
+            m.flash
+                .take()
+                .expect("a message")
+                .text
+                .contains("manual config")
+        );
     }
 }
 
@@ -995,7 +1041,9 @@ fn the_whole_error_opens_from_dashboard_and_jobs_copies_and_leads_to_its_log_lin
     // The root cause is there, whole, and is the last cause.
     assert!(view.error.contains("(Connection refused)"), "{view:?}");
     assert!(
-        view.causes().last().is_some_and(|c| c.contains("Connection refused")),
+        view.causes()
+            .last()
+            .is_some_and(|c| c.contains("Connection refused")),
         "{:?}",
         view.causes()
     );
@@ -1025,7 +1073,12 @@ fn the_whole_error_opens_from_dashboard_and_jobs_copies_and_leads_to_its_log_lin
     m.jobs.list.cursor = 2;
     update(&mut m, key('E'));
     assert_eq!(m.overlay, None);
-    assert!(m.flash.expect("a message").text.contains("no error recorded"));
+    assert!(
+        m.flash
+            .expect("a message")
+            .text
+            .contains("no error recorded")
+    );
 }
 
 #[test]
@@ -1071,7 +1124,10 @@ fn enter_on_a_resource_lists_what_the_destination_refused_of_it() {
     let [Effect::Copy(text)] = effects.as_slice() else {
         panic!("{effects:?}");
     };
-    assert!(text.contains("abc123\tE5002\treference\tInvalid reference"), "{text}");
+    assert!(
+        text.contains("abc123\tE5002\treference\tInvalid reference"),
+        "{text}"
+    );
     update(&mut m, code(KeyCode::Esc));
     assert_eq!(m.overlay, None);
     // Nothing refused: said, no empty overlay.
@@ -1122,7 +1178,10 @@ fn lists_sort_and_filter_by_state_and_the_selection_stays_on_its_item() {
     update(&mut m, key('O'));
     assert_eq!(m.sort_name(), "state");
     let states: Vec<&str> = m.visible_jobs().iter().map(|j| j.state.as_str()).collect();
-    assert_eq!(states, ["failed", "failed", "running", "queued", "completed"]);
+    assert_eq!(
+        states,
+        ["failed", "failed", "running", "queued", "completed"]
+    );
     keys(&mut m, "/failed");
     assert_eq!(m.visible_jobs().len(), 2);
     update(&mut m, code(KeyCode::Esc));
@@ -1131,9 +1190,17 @@ fn lists_sort_and_filter_by_state_and_the_selection_stays_on_its_item() {
     update(&mut m, key('3'));
     keys(&mut m, "OO");
     assert_eq!(m.sort_name(), "changes");
-    let counts: Vec<u64> = m.visible_detections().iter().map(|d| d.changed_count).collect();
+    let counts: Vec<u64> = m
+        .visible_detections()
+        .iter()
+        .map(|d| d.changed_count)
+        .collect();
     assert_eq!(counts, [1_000, 3]);
     keys(&mut m, "/child");
-    let shown: Vec<&str> = m.visible_detections().iter().map(|d| d.resource.as_str()).collect();
+    let shown: Vec<&str> = m
+        .visible_detections()
+        .iter()
+        .map(|d| d.resource.as_str())
+        .collect();
     assert_eq!(shown, ["dataValues:BfMAe6Itzgt"]);
 }

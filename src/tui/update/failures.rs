@@ -122,8 +122,16 @@ pub fn rejections_text(resource: &str, job_id: i64, rows: &[Rejection]) -> Strin
     for r in rows {
         out.push_str(&format!(
             "{}\t{}\t{}\t{}\n",
-            if r.object_key.is_empty() { "-" } else { &r.object_key },
-            if r.error_code.is_empty() { "-" } else { &r.error_code },
+            if r.object_key.is_empty() {
+                "-"
+            } else {
+                &r.object_key
+            },
+            if r.error_code.is_empty() {
+                "-"
+            } else {
+                &r.error_code
+            },
             r.class,
             r.message
         ));

@@ -336,7 +336,9 @@ fn on_today(model: &Model, when: &str) -> String {
         return when.to_string();
     };
     let today = if model.session.local_time {
-        now.with_timezone(&chrono::Local).format("%Y-%m-%d").to_string()
+        now.with_timezone(&chrono::Local)
+            .format("%Y-%m-%d")
+            .to_string()
     } else {
         now.format("%Y-%m-%d").to_string()
     };

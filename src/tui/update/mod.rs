@@ -273,7 +273,11 @@ fn run_command_line(model: &mut Model, cmd: &str) -> Vec<Effect> {
             };
             model.flash = Some(Flash::warn(format!(
                 "{} :{}; {hint}",
-                if candidates.is_empty() { "unknown command" } else { "ambiguous command" },
+                if candidates.is_empty() {
+                    "unknown command"
+                } else {
+                    "ambiguous command"
+                },
                 crate::text::sanitize(word, 40)
             )));
             return Vec::new();

@@ -81,7 +81,10 @@ pub fn fit(columns: &[Column], available: u16, spacing: u16) -> Vec<Option<u16>>
         .iter()
         .zip(&natural)
         // A header is never cut: the narrowest a column gets is its header.
-        .map(|(c, n)| c.min.map_or(*n, |m| m.max(c.header.chars().count() as u16).min(*n)))
+        .map(|(c, n)| {
+            c.min
+                .map_or(*n, |m| m.max(c.header.chars().count() as u16).min(*n))
+        })
         .collect();
     // Columns are taken most important first (priority, then leftmost), each
     // if it still fits at its narrowest; required ones always. A less
@@ -222,7 +225,11 @@ pub fn natural_width(columns: &[Column], spacing: u16, required_only: bool) -> u
     let kept: Vec<u16> = columns
         .iter()
         .filter(|c| !required_only || c.priority == 0)
-        .map(|c| c.min.filter(|_| required_only).unwrap_or_else(|| c.natural()))
+        .map(|c| {
+            c.min
+                .filter(|_| required_only)
+                .unwrap_or_else(|| c.natural())
+        })
         .collect();
     kept.iter().sum::<u16>() + (kept.len().saturating_sub(1) as u16) * spacing
 }

@@ -208,7 +208,11 @@ fn config_columns<'a>(
                 .collect(),
         ),
         Column::text(
-            if theme.ascii { "source -> dest" } else { "source → dest" },
+            if theme.ascii {
+                "source -> dest"
+            } else {
+                "source → dest"
+            },
             3,
             rows.iter()
                 .map(|(_, c)| {
@@ -258,7 +262,7 @@ fn configs(frame: &mut Frame, model: &Model, area: Rect) {
     let focused = model.pane == Pane::Configs;
     let visible = model.visible_configs();
     let mut title = format!(" Configs ({}) ", visible.len());
-    if model.dashboard.list.sort % crate::tui::model::CONFIG_SORTS.len() != 0 {
+    if !model.dashboard.list.sort.is_multiple_of(crate::tui::model::CONFIG_SORTS.len()) {
         title.push_str(&format!("by {} ", model.sort_name()));
     }
     if !model.dashboard.list.filter.is_empty() {
@@ -357,8 +361,7 @@ fn detail_pane(frame: &mut Frame, model: &Model, area: Rect) {
         // The jobs strip keeps room for its words; the sparkline gets the rest.
         let jobs_width = (history.width * 3 / 5).max(46.min(history.width));
         let [jobs, spark] =
-            Layout::horizontal([Constraint::Length(jobs_width), Constraint::Min(0)])
-                .areas(history);
+            Layout::horizontal([Constraint::Length(jobs_width), Constraint::Min(0)]).areas(history);
         if model.dashboard.history_of == Some(config.id) {
             history_table(frame, model, jobs);
         }
@@ -642,7 +645,10 @@ fn history_table(frame: &mut Frame, model: &Model, area: Rect) {
             lines(&|j| {
                 Line::from(match j.finished_at {
                     Some(f) => ago_narrow(f, now),
-                    None => format!("started {}", ago_narrow(j.started_at.unwrap_or(j.created_at), now)),
+                    None => format!(
+                        "started {}",
+                        ago_narrow(j.started_at.unwrap_or(j.created_at), now)
+                    ),
                 })
             }),
         ),
@@ -658,10 +664,7 @@ fn history_table(frame: &mut Frame, model: &Model, area: Rect) {
             }),
         ),
     ];
-    frame.render_widget(
-        columns::table(theme, columns, &styles, area.width, 1),
-        area,
-    );
+    frame.render_widget(columns::table(theme, columns, &styles, area.width, 1), area);
 }
 
 fn throughput(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Rect) {

@@ -34,7 +34,11 @@ pub fn draw(frame: &mut Frame, model: &Model, scroll: usize, area: Rect) {
         if let Some((_, lines)) = sections.last_mut() {
             lines.push(Line::from(vec![
                 Span::styled(
-                    format!("{:<width$}  ", model.keymap.label(*action), width = key_width),
+                    format!(
+                        "{:<width$}  ",
+                        model.keymap.label(*action),
+                        width = key_width
+                    ),
                     theme.key(),
                 ),
                 Span::raw(action.help()),
@@ -56,10 +60,11 @@ pub fn draw(frame: &mut Frame, model: &Model, scroll: usize, area: Rect) {
         {
             columns.push(Vec::new());
         }
-        let column = columns.last_mut().expect("one column at least");
-        column.push(Line::from(Span::styled(name.to_string(), theme.title())));
-        column.extend(lines);
-        column.push(Line::from(""));
+        if let Some(column) = columns.last_mut() {
+            column.push(Line::from(Span::styled(name.to_string(), theme.title())));
+            column.extend(lines);
+            column.push(Line::from(""));
+        }
     }
     let longest = columns.iter().map(Vec::len).max().unwrap_or(0);
     let used = columns.len() as u16;

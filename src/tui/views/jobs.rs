@@ -19,7 +19,7 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     let jobs = model.visible_jobs();
     let failed = jobs.iter().filter(|j| j.state == JobState::Failed).count();
     let mut title = format!(" Jobs ({}, {failed} failed) ", jobs.len());
-    if model.jobs.list.sort % crate::tui::model::JOB_SORTS.len() != 0 {
+    if !model.jobs.list.sort.is_multiple_of(crate::tui::model::JOB_SORTS.len()) {
         title.push_str(&format!("by {} ", model.sort_name()));
     }
     if !model.jobs.list.filter.is_empty() {
@@ -43,7 +43,13 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     let height = inner.height.saturating_sub(1) as usize;
     let cursor = model.jobs.list.cursor;
     let skip = cursor.saturating_sub(height.saturating_sub(1));
-    let shown: Vec<(usize, &Job)> = jobs.iter().copied().enumerate().skip(skip).take(height).collect();
+    let shown: Vec<(usize, &Job)> = jobs
+        .iter()
+        .copied()
+        .enumerate()
+        .skip(skip)
+        .take(height)
+        .collect();
     let lines = |f: &dyn Fn(usize, &Job) -> Line<'static>| -> Vec<Line<'static>> {
         shown.iter().map(|(i, j)| f(*i, j)).collect()
     };

@@ -152,8 +152,9 @@ pub fn hint_pairs(model: &Model) -> Vec<(String, &'static str)> {
         .selected_config()
         .is_some_and(|c| c.auto == "not configured");
     let offered = |a: Action| {
-        !(model.session.read_only && a.changes_something())
-            && !(manual && a.needs_scheduler() && model.view == View::Dashboard)
+        let refused = model.session.read_only && a.changes_something();
+        let no_scheduler = manual && a.needs_scheduler() && model.view == View::Dashboard;
+        !refused && !no_scheduler
     };
     let keys = |list: &[(Action, &'static str)]| -> Vec<(String, &'static str)> {
         list.iter()

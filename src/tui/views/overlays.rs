@@ -9,8 +9,8 @@ use ratatui::style::Style;
 
 use super::columns::Column;
 use super::widgets::{block, centered, count, hints, inert, span_ms};
-use crate::store::rejections::Rejection;
 use crate::store::queue::{Job, ResourceProgress};
+use crate::store::rejections::Rejection;
 use crate::text::relative_column;
 use crate::tui::keymap::Action;
 use crate::tui::model::{ErrorView, Model, Overlay};
@@ -144,16 +144,28 @@ fn rejections(
     if (inner.width as usize) < object_width + 40 {
         let mut lines = Vec::new();
         for (i, r) in shown.iter().enumerate() {
-            let style = if i == 0 { theme.selected() } else { Style::default() };
+            let style = if i == 0 {
+                theme.selected()
+            } else {
+                Style::default()
+            };
             lines.push(Line::from(vec![
                 Span::styled(
-                    if r.object_key.is_empty() { "-".into() } else { inert(&r.object_key, 120) },
+                    if r.object_key.is_empty() {
+                        "-".into()
+                    } else {
+                        inert(&r.object_key, 120)
+                    },
                     style,
                 ),
                 Span::styled(
                     format!(
                         " {} {}",
-                        if r.error_code.is_empty() { "-" } else { &r.error_code },
+                        if r.error_code.is_empty() {
+                            "-"
+                        } else {
+                            &r.error_code
+                        },
                         r.class,
                     ),
                     theme.dim(),
@@ -171,22 +183,30 @@ fn rejections(
     let text = |f: &dyn Fn(&Rejection) -> String| -> Vec<Line<'static>> {
         shown.iter().map(|r| Line::from(f(r))).collect()
     };
-    let or_dash = |s: &str| if s.is_empty() { "-".to_string() } else { inert(s, 80) };
+    let or_dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_string()
+        } else {
+            inert(s, 80)
+        }
+    };
     let columns = vec![
         Column::text("object", 0, text(&|r| or_dash(&r.object_key))),
         Column::text("code", 0, text(&|r| or_dash(&r.error_code))),
         Column::text("class", 2, text(&|r| r.class.clone())),
-        Column::text(
-            "seen",
-            3,
-            text(&|r| format!("{}x", r.times_seen)),
-        ),
+        Column::text("seen", 3, text(&|r| format!("{}x", r.times_seen))),
         Column::text("message", 1, text(&|r| inert(&r.message, 400))).shrinking_fill(20),
     ];
     let styles: Vec<Style> = shown
         .iter()
         .enumerate()
-        .map(|(i, _)| if i == 0 { theme.selected() } else { Style::default() })
+        .map(|(i, _)| {
+            if i == 0 {
+                theme.selected()
+            } else {
+                Style::default()
+            }
+        })
         .collect();
     frame.render_widget(
         super::columns::table(theme, columns, &styles, inner.width, 1),

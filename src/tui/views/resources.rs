@@ -138,7 +138,10 @@ fn table_columns(
         Column::text(
             "resource",
             0,
-            names.iter().map(|n| Line::from(inert(&n.name, 60))).collect(),
+            names
+                .iter()
+                .map(|n| Line::from(inert(&n.name, 60)))
+                .collect(),
         ),
         Column::bars(
             "progress",

@@ -485,7 +485,18 @@ impl Model {
         rows
     }
 
-    /// The name of the order the list in focus is in, and how many there are.
+    /// The order of the list in focus when it is not the one it loads in.
+    pub fn sort_label(&self) -> Option<&'static str> {
+        let (sort, first) = match self.view {
+            View::Jobs => (self.jobs.list.sort, JOB_SORTS[0]),
+            View::Detections => (self.detections.list.sort, DETECTION_SORTS[0]),
+            _ => (self.dashboard.list.sort, CONFIG_SORTS[0]),
+        };
+        let name = self.sort_name();
+        (sort > 0 && name != first).then_some(name)
+    }
+
+    /// The name of the order the list in focus is in.
     pub fn sort_name(&self) -> &'static str {
         match self.view {
             View::Jobs => JOB_SORTS[self.jobs.list.sort % JOB_SORTS.len()],

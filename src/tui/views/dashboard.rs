@@ -262,8 +262,8 @@ fn configs(frame: &mut Frame, model: &Model, area: Rect) {
     let focused = model.pane == Pane::Configs;
     let visible = model.visible_configs();
     let mut title = format!(" Configs ({}) ", visible.len());
-    if !model.dashboard.list.sort.is_multiple_of(crate::tui::model::CONFIG_SORTS.len()) {
-        title.push_str(&format!("by {} ", model.sort_name()));
+    if let Some(by) = model.sort_label() {
+        title.push_str(&format!("by {by} "));
     }
     if !model.dashboard.list.filter.is_empty() {
         title.push_str(&format!("/{} ", inert(&model.dashboard.list.filter, 30)));
@@ -399,8 +399,9 @@ fn summary_lines(model: &Model, config: &ConfigRow, width: u16) -> Vec<Line<'sta
             } else if open {
                 let all = live.resources.len();
                 let finished = live.finished_resources();
+                let pct = (ratio(finished as u64, all as u64) * 100.0).floor();
                 let figures = format!(
-                    " {finished} of {all} resources  {} objects so far  ETA {eta}",
+                    " {finished} of {all} resources ({pct:.0}%)  {} objects so far  ETA {eta}",
                     count(p.processed)
                 );
                 let bar = (width as usize)
@@ -584,6 +585,9 @@ fn resource_table(frame: &mut Frame, model: &Model, config: &ConfigRow, area: Re
         None if model.dashboard.history_of != Some(config.id) => return,
         None => &model.dashboard.history_resources,
     };
+    if resources.is_empty() {
+        return;
+    }
     // Until the operator scrolls the pane, keep the running resource in view.
     let rows = area.height.saturating_sub(1) as usize;
     let skip = if model.pane == Pane::Resources {

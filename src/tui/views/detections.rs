@@ -18,8 +18,8 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     let theme = &model.theme;
     let rows_all = model.visible_detections();
     let mut title = format!(" Detections ({}) ", rows_all.len());
-    if !model.detections.list.sort.is_multiple_of(crate::tui::model::DETECTION_SORTS.len()) {
-        title.push_str(&format!("by {} ", model.sort_name()));
+    if let Some(by) = model.sort_label() {
+        title.push_str(&format!("by {by} "));
     }
     if !model.detections.list.filter.is_empty() {
         title.push_str(&format!("/{} ", inert(&model.detections.list.filter, 30)));

@@ -19,8 +19,8 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     let jobs = model.visible_jobs();
     let failed = jobs.iter().filter(|j| j.state == JobState::Failed).count();
     let mut title = format!(" Jobs ({}, {failed} failed) ", jobs.len());
-    if !model.jobs.list.sort.is_multiple_of(crate::tui::model::JOB_SORTS.len()) {
-        title.push_str(&format!("by {} ", model.sort_name()));
+    if let Some(by) = model.sort_label() {
+        title.push_str(&format!("by {by} "));
     }
     if !model.jobs.list.filter.is_empty() {
         title.push_str(&format!("/{} ", inert(&model.jobs.list.filter, 30)));

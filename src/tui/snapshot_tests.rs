@@ -452,7 +452,10 @@ fn at_every_size_no_header_or_resource_name_is_cut_and_the_eta_shows() {
         check_names(&screen, &names, &what);
         // Resources still to start: no percent yet, the ETA a bound.
         assert!(screen.contains("ETA ≥42s"), "{what}: no ETA\n{screen}");
-        assert!(screen.contains("4 of 12 resources (33%)"), "{what}\n{screen}");
+        assert!(
+            screen.contains("4 of 12 resources (33%)"),
+            "{what}\n{screen}"
+        );
         // All started: the percent of objects, the ETA as it is.
         let screen = render(&all_started, w, h);
         assert!(screen.contains("ETA 42s"), "{what}: no ETA\n{screen}");

@@ -376,7 +376,10 @@ fn at_120x40_progress_root_cause_refused_objects_and_osc52() {
     t.keys(&["E"]);
     let screen = t.wait_text("Cause by cause", WAIT);
     assert!(screen.contains("Error of offline-district"), "{screen}");
-    assert!(shows(&screen, "Connection refused (os error 111)"), "{screen}");
+    assert!(
+        shows(&screen, "Connection refused (os error 111)"),
+        "{screen}"
+    );
     t.keys(&["y"]);
     t.wait_text("copied", WAIT);
     let copied = t.clipboard();
@@ -385,7 +388,9 @@ fn at_120x40_progress_root_cause_refused_objects_and_osc52() {
         "the clipboard holds {copied:?}"
     );
     t.keys(&["Escape"]);
-    t.wait_for("the error view closed", WAIT, |s| !s.contains("Cause by cause"));
+    t.wait_for("the error view closed", WAIT, |s| {
+        !s.contains("Cause by cause")
+    });
     quit(&t);
     drop(t);
 
@@ -396,10 +401,17 @@ fn at_120x40_progress_root_cause_refused_objects_and_osc52() {
     let sd = crate::common::binary::Syncdeck::sqlite();
     sd.apply(&source, &dest, "");
     let run = sd.json(&["trigger", "copy", "--wait"]);
-    assert!(run["job"]["progress"]["errors"].as_u64().unwrap_or(0) > 0, "{run:#}");
+    assert!(
+        run["job"]["progress"]["errors"].as_u64().unwrap_or(0) > 0,
+        "{run:#}"
+    );
     let home = tempfile::tempdir().expect("tempdir");
     let bin = env!("CARGO_BIN_EXE_syncdeck");
-    let env: Vec<(&str, &str)> = sd.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let env: Vec<(&str, &str)> = sd
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let cmd = format!(
         "'{bin}' --db '{}'; echo \"syncdeck exited with $?\"; sleep 120",
         sd.db
@@ -407,7 +419,8 @@ fn at_120x40_progress_root_cause_refused_objects_and_osc52() {
     let t = Tmux::start(&cmd, 120, 40, home.path(), &env);
     t.accept_clipboard();
     let screen = t.wait_for("the copy config with its rejected objects", WAIT, |s| {
-        s.lines().any(|l| l.contains("▶copy") && l.contains("rejected"))
+        s.lines()
+            .any(|l| l.contains("▶copy") && l.contains("rejected"))
     });
     assert!(screen.contains("rejected"), "{screen}");
     // The resources pane; its cursor to the data values resource.
@@ -422,7 +435,11 @@ fn at_120x40_progress_root_cause_refused_objects_and_osc52() {
         t.keys(&["k"]);
         std::thread::sleep(Duration::from_millis(60));
     }
-    assert!(found.contains("data"), "no resource with refusals: {}", t.screen());
+    assert!(
+        found.contains("data"),
+        "no resource with refusals: {}",
+        t.screen()
+    );
     t.keys(&["Enter"]);
     let screen = t.wait_text("Refused:", WAIT);
     assert!(screen.contains("E7642"), "{screen}");

@@ -176,6 +176,7 @@ pub fn hint_pairs(model: &Model) -> Vec<(String, &'static str)> {
         (Some(Overlay::Help { .. }), _, _) => keys(&[
             (Action::Down, "scroll"),
             (Action::Back, "close"),
+            (Action::Help, "close"),
             (Action::Quit, "quit"),
         ]),
         (Some(Overlay::Settings(f)), _, _) if f.editing.is_some() => {

@@ -120,7 +120,12 @@ impl Tmux {
     /// Lets programs in the pane set tmux's paste buffer with OSC 52 (as a
     /// terminal's clipboard would be set).
     pub fn accept_clipboard(&self) {
-        let out = self.tmux(&["set".into(), "-s".into(), "set-clipboard".into(), "on".into()]);
+        let out = self.tmux(&[
+            "set".into(),
+            "-s".into(),
+            "set-clipboard".into(),
+            "on".into(),
+        ]);
         assert!(out.status.success(), "set-clipboard failed");
     }
 

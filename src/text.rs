@@ -141,6 +141,15 @@ pub fn relative_narrow(at: i64, now: i64) -> String {
     }
 }
 
+/// A past moment for a console line: `just now`, `8s ago`, `2m ago`. A
+/// time a little ahead of our clock (another host's) is now, not `in 0s`.
+pub fn ago_narrow(at: i64, now: i64) -> String {
+    match (now - at) / 1000 {
+        ..1 => "just now".into(),
+        s => format!("{} ago", duration_narrow(s as u64)),
+    }
+}
+
 /// Seconds for a console column: `42s`, `4m12s`, `2h05m`, `3d4h`.
 pub fn duration_column(s: u64) -> String {
     match s {
@@ -186,6 +195,9 @@ mod tests {
         assert_eq!(duration_column(252), "4m12s");
         assert_eq!(duration_column(7_500), "2h05m");
         assert_eq!(duration_narrow(7_500), "2h");
+        assert_eq!(ago_narrow(0, 8_000), "8s ago");
+        assert_eq!(ago_narrow(0, 125_000), "2m ago");
+        assert_eq!(ago_narrow(3_000, 0), "just now");
     }
 
     #[test]

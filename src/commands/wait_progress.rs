@@ -99,6 +99,7 @@ mod tests {
     fn row(name: &str, total: u64, synced: u64, errors: u64) -> ResourceProgress {
         ResourceProgress {
             resource: name.into(),
+            label: String::new(),
             rtype: "metadata".into(),
             position: 0,
             status: ResourceStatus::Done,

@@ -318,9 +318,25 @@ impl EngineApi for LocalEngine {
     async fn clear_cooldown(&self, reference: &str) -> Result<Option<i64>, EngineError> {
         let config = self.config(reference).await?;
         let now = self.store.now_ms().await?;
-        let until = self.store.clear_cooldown(config.id).await?;
+        let Some(until) = self
+            .store
+            .clear_cooldown(config.id)
+            .await?
+            .filter(|&u| u > now)
+        else {
+            return Ok(None);
+        };
+        tracing::info!(target: "auto_sync", config = %crate::text::inert(&config.name), "cooldown ended by an operator; checks resume at the next interval");
+        // Watchers showing the scheduler's last event (cooldown) must see it end.
+        let state = self.store.lifecycle(config.id).await?;
+        let _ = self.events.send(EngineEvent::Scheduler {
+            config_id: config.id,
+            status: super::events::SchedulerStatus::Waiting {
+                next_check_at: state.next_check_at.unwrap_or(now).max(now),
+            },
+        });
         self.changed();
-        Ok(until.filter(|&u| u > now))
+        Ok(Some(until))
     }
 
     async fn jobs(&self, filter: JobFilter) -> Result<Vec<Job>, EngineError> {

@@ -108,6 +108,7 @@ impl SchedulerPort for StorePort {
                 changed_count: count.count,
                 exact: count.exact,
                 since: since.map(str::to_string),
+                label: resource.label.clone(),
             });
             changes.push(Change {
                 resource: resource.key.clone(),

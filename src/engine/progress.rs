@@ -60,6 +60,7 @@ impl ProgressTracker {
                     .cloned()
                     .unwrap_or(ResourceProgress {
                         resource: r.key.clone(),
+                        label: r.label.clone(),
                         rtype: if r.is_metadata { "metadata" } else { "data" }.into(),
                         position: u32::try_from(i).unwrap_or(u32::MAX),
                         status: ResourceStatus::Pending,

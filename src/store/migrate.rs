@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/sqlite/0005_http_pull.sql"),
         include_str!("migrations/postgres/0005_http_pull.sql"),
     ),
+    (
+        6,
+        include_str!("migrations/sqlite/0006_resource_labels.sql"),
+        include_str!("migrations/postgres/0006_resource_labels.sql"),
+    ),
 ];
 
 pub(super) async fn run(store: &Store) -> Result<()> {

@@ -63,6 +63,9 @@ pub struct Detection {
     pub exact: bool,
     /// The watermark the count was taken from (None = never synced).
     pub since: Option<String>,
+    /// The resource for people (the plan's label); empty in older rows.
+    #[serde(default)]
+    pub label: String,
 }
 
 impl Store {
@@ -208,8 +211,8 @@ impl Store {
         }
         let sql = Sql::new(
             self,
-            "INSERT INTO detections (config_id, at, resource, changed_count, exact, since)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO detections (config_id, at, resource, changed_count, exact, since, label)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         );
         on_db!(self, write, |pool| {
             let mut tx = pool.begin().await?;
@@ -221,6 +224,7 @@ impl Store {
                     .bind(i64::try_from(d.changed_count).unwrap_or(i64::MAX))
                     .bind(i64::from(d.exact))
                     .bind(&d.since)
+                    .bind(&d.label)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -233,7 +237,7 @@ impl Store {
     pub async fn detections(&self, config_id: Option<i64>, limit: u32) -> Result<Vec<Detection>> {
         let sql = Sql::new(
             self,
-            "SELECT config_id, at, resource, changed_count, exact, since FROM detections
+            "SELECT config_id, at, resource, changed_count, exact, since, label FROM detections
              WHERE ($1 IS NULL OR config_id = $1) ORDER BY at DESC, id DESC LIMIT $2",
         );
         on_db!(self, read, |pool| {
@@ -251,6 +255,7 @@ impl Store {
                         changed_count: u64::try_from(r.i64("changed_count")?).unwrap_or(0),
                         exact: r.flag("exact")?,
                         since: r.opt_text("since")?,
+                        label: r.text("label")?,
                     })
                 })
                 .collect()
@@ -304,5 +309,26 @@ mod tests {
         assert_eq!(now.cooldown_until, Some(99), "the cooldown survives");
         assert_eq!(now.last_error.as_deref(), Some("boom"));
         assert_eq!(now.next_check_at, Some(42));
+
+        // An operator ends a cooldown: only the cooldown goes.
+        let until = store.now_ms().await.unwrap() + 600_000;
+        let cooling = LifecycleState {
+            cooldown_until: Some(until),
+            ..now
+        };
+        store
+            .save_lifecycle(1, &cooling, LifecyclePart::Outcome)
+            .await
+            .unwrap();
+        assert_eq!(store.clear_cooldown(1).await.unwrap(), Some(until));
+        let after = store.lifecycle(1).await.unwrap();
+        assert_eq!(after.cooldown_until, None);
+        assert_eq!(after.last_error.as_deref(), Some("boom"));
+        assert_eq!(after.next_check_at, Some(42));
+        assert_eq!(
+            store.clear_cooldown(1).await.unwrap(),
+            None,
+            "nothing left to end"
+        );
     }
 }

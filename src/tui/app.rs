@@ -143,6 +143,7 @@ async fn event_loop(
                     tui.repaint()?;
                     model.dirty = true;
                 }
+                Effect::Copy(text) => tui.copy(&text)?,
                 other => runner.run(other),
             }
         }
@@ -267,9 +268,24 @@ async fn execute(engine: &EngineHandle, effect: Effect) -> Msg {
             Ok((job, resources)) => Msg::JobDetail(Box::new(job), resources),
             Err(e) => failed("cannot load the job", &e),
         },
+        Effect::LoadRejections {
+            job_id,
+            resource,
+            label,
+        } => match engine.rejections(job_id).await {
+            Ok(rows) => Msg::Rejections {
+                job_id,
+                resource: label,
+                rows: rows
+                    .into_iter()
+                    .filter(|r| r.resource == resource)
+                    .collect(),
+            },
+            Err(e) => Msg::LoadFailed(format!("cannot load the refusals of job {job_id}: {e}")),
+        },
         Effect::Run(cmd) => Msg::Done(run_command(engine, cmd).await),
         // Both are handled before the runner (`event_loop`, `EffectRunner::run`).
-        Effect::Repaint | Effect::Log(_) => {
+        Effect::Repaint | Effect::Log(_) | Effect::Copy(_) => {
             Msg::LoadFailed("internal: an effect reached the engine runner".into())
         }
     }
@@ -383,6 +399,15 @@ async fn run_command(engine: &EngineHandle, cmd: Command) -> Result<String, Stri
             .retry(job)
             .await
             .map(|()| format!("job {job} queued again")),
+        Command::ClearCooldown { id, name } => {
+            engine.clear_cooldown(&id.to_string()).await.map(|ended| {
+                if ended.is_some() {
+                    format!("{name}: cooldown ended; checks resume at the next interval")
+                } else {
+                    format!("{name} was not in cooldown")
+                }
+            })
+        }
         Command::RetryAll => engine
             .retry_all()
             .await
@@ -391,8 +416,9 @@ async fn run_command(engine: &EngineHandle, cmd: Command) -> Result<String, Stri
             .clear()
             .await
             .map(|n| format!("{n} finished jobs deleted")),
-        // Routed to the log session by `EffectRunner::run`.
-        Command::ClearLog { .. } | Command::ExportLog { .. } => {
+        // Routed to the log session by `EffectRunner::run`; quitting is the
+        // confirmation's own.
+        Command::ClearLog { .. } | Command::ExportLog { .. } | Command::Quit { .. } => {
             return Err(format!("internal: cannot {what} through the engine"));
         }
     };

@@ -16,6 +16,7 @@ pub enum Submitted {
 /// A key while the input line is open.
 pub fn on_key(model: &mut Model, key: KeyEvent) -> Option<Submitted> {
     let input = model.input.as_mut()?;
+    let command = matches!(input, Input::Command(_));
     let text = match input {
         Input::Filter(t) | Input::Command(t) | Input::Search(t) => t,
     };
@@ -31,6 +32,9 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Option<Submitted> {
             Some(Input::Search(text)) => return Some(Submitted::Search(text)),
             _ => {}
         },
+        KeyCode::Tab if command => {
+            *text = super::command_line::complete(text);
+        }
         KeyCode::Backspace => {
             text.pop();
             if let Some(Input::Filter(t)) = &model.input {
@@ -50,20 +54,22 @@ pub fn on_key(model: &mut Model, key: KeyEvent) -> Option<Submitted> {
     None
 }
 
-/// Sets the filter of the list in focus (its cursor back to the top).
+/// Sets the filter of the list in focus.
 pub fn set_filter(model: &mut Model, text: String) {
+    model.remember_selection();
     match (model.view, model.pane) {
         (View::Dashboard, Pane::Tail) | (View::Logs, _) => {
             model.tail_view.filter = text;
             model.tail_view.back = 0;
         }
+        // The selection stays on its item when the filter still shows it.
         (View::Dashboard, _) => {
             model.dashboard.list.filter = text;
-            model.dashboard.list.cursor = 0;
+            model.follow_selection();
         }
         (View::Jobs, _) => {
             model.jobs.list.filter = text;
-            model.jobs.list.cursor = 0;
+            model.follow_selection();
         }
         (View::Detections, _) => {
             model.detections.list.filter = text;

@@ -60,6 +60,10 @@ actions! {
     Open => ("navigation", "open", "open"),
     NextPane => ("navigation", "next_pane", "next pane"),
     PrevPane => ("navigation", "prev_pane", "previous pane"),
+    ShowError => ("navigation", "error", "the whole error"),
+    Copy => ("navigation", "copy", "copy it (OSC 52)"),
+    JobLogs => ("navigation", "job_logs", "the job's log lines"),
+    Sort => ("navigation", "sort", "sort the list (cycles)"),
     Start => ("scheduler", "start", "start scheduler"),
     Stop => ("scheduler", "stop", "stop scheduler"),
     Trigger => ("scheduler", "trigger", "sync now"),
@@ -67,6 +71,7 @@ actions! {
     Retry => ("scheduler", "retry", "retry job"),
     RetryAll => ("scheduler", "retry_all", "retry all failed"),
     Clear => ("scheduler", "clear", "clear finished jobs"),
+    ClearCooldown => ("scheduler", "clear_cooldown", "end the cooldown"),
     ViewDashboard => ("views", "dashboard", "dashboard"),
     ViewJobs => ("views", "jobs", "jobs"),
     ViewDetections => ("views", "detections", "detections"),
@@ -89,6 +94,32 @@ impl Action {
     /// share one table, so a key means the same thing in every view.
     pub fn is_dialog(self) -> bool {
         self.section() == "dialog"
+    }
+
+    /// Changes something (goes through the dispatcher, which refuses it in
+    /// read-only mode): the hint bar does not offer it then.
+    pub fn changes_something(self) -> bool {
+        matches!(
+            self,
+            Action::Start
+                | Action::Stop
+                | Action::Trigger
+                | Action::Settings
+                | Action::Retry
+                | Action::RetryAll
+                | Action::Clear
+                | Action::ClearCooldown
+                | Action::Export
+                | Action::ClearFile
+        )
+    }
+
+    /// Acts on a config's scheduler, which a manual config does not have.
+    pub fn needs_scheduler(self) -> bool {
+        matches!(
+            self,
+            Action::Start | Action::Stop | Action::Settings | Action::ClearCooldown
+        )
     }
 }
 
@@ -453,7 +484,8 @@ mod tests {
             Some(Action::Quit)
         );
         assert_eq!(km.action(&ch('y'), true), Some(Action::Confirm));
-        assert_eq!(km.action(&ch('y'), false), None);
+        // Outside a dialog y copies (dialog keys are a table of their own).
+        assert_eq!(km.action(&ch('y'), false), Some(Action::Copy));
     }
 
     #[test]

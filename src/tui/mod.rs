@@ -12,6 +12,8 @@
 //! that no arrow points back up.
 
 pub mod app;
+pub mod clipboard;
+pub mod command_line;
 pub mod dispatch;
 pub mod flash;
 pub mod input;
@@ -20,6 +22,7 @@ pub mod list;
 pub mod log_session;
 pub mod model;
 pub mod msg;
+pub mod names;
 pub mod sample;
 pub mod scroll;
 pub mod state;

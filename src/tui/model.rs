@@ -14,6 +14,7 @@ use crate::engine::events::SchedulerStatus;
 use crate::engine::handle::{ConfigStatus, Snapshot};
 use crate::logs::tail::{Tail, TailLevel};
 use crate::store::queue::{Job, JobProgress, JobState, ResourceProgress};
+use crate::store::rejections::Rejection;
 use crate::store::state::{Detection, LifecycleState};
 
 use super::flash::Flash;
@@ -26,6 +27,11 @@ use super::state::jobs::JobsState;
 use super::state::logview::LogViewState;
 use super::state::settings::SettingsForm;
 use super::theme::Theme;
+
+/// The orders each list cycles through (`O`); the first is as loaded.
+pub const CONFIG_SORTS: &[&str] = &["name", "state", "last run"];
+pub const JOB_SORTS: &[&str] = &["newest", "state", "config"];
+pub const DETECTION_SORTS: &[&str] = &["newest", "config", "changes"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -108,6 +114,38 @@ pub struct LiveJob {
     pub eta_secs: Option<u64>,
 }
 
+impl LiveJob {
+    /// Processed / expected, and whether resources not started yet may
+    /// still add to `expected` (their size is learnt when they start): then
+    /// there is no percent yet, only resources done of all.
+    pub fn done_ratio(&self) -> (f64, bool) {
+        let p = &self.progress;
+        let ratio = if p.expected == 0 {
+            0.0
+        } else {
+            p.processed as f64 / p.expected as f64
+        };
+        (ratio, self.pending_resources() > 0)
+    }
+
+    /// Resources not started yet (their size is not known).
+    pub fn pending_resources(&self) -> usize {
+        self.resources
+            .iter()
+            .filter(|r| r.status == crate::store::queue::ResourceStatus::Pending)
+            .count()
+    }
+
+    /// Resources finished (done, failed or skipped).
+    pub fn finished_resources(&self) -> usize {
+        use crate::store::queue::ResourceStatus;
+        self.resources
+            .iter()
+            .filter(|r| !matches!(r.status, ResourceStatus::Pending | ResourceStatus::Running))
+            .count()
+    }
+}
+
 /// A one-line text input at the bottom (filter or `:` command).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
@@ -131,6 +169,52 @@ pub enum Overlay {
         resources: Vec<ResourceProgress>,
         scroll: usize,
     },
+    /// A whole error, cause by cause.
+    Error(ErrorView),
+    /// What the destination refused of one resource of a job.
+    Rejections {
+        job_id: i64,
+        /// The resource as people name it.
+        resource: String,
+        rows: Vec<Rejection>,
+        scroll: usize,
+    },
+}
+
+/// A whole error with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorView {
+    pub title: String,
+    /// `job 300`, `attempt 3 of 3`, `kind transient`…
+    pub facts: Vec<String>,
+    pub error: String,
+    /// The job it belongs to (its log lines are a key away).
+    pub job_id: Option<i64>,
+    pub scroll: usize,
+}
+
+impl ErrorView {
+    /// The error's causes: DHIS2 and the client chain them with `: `
+    /// (`source: temporary failure: cannot connect to URL: Connection
+    /// refused (os error 111)`); a URL's `://` is not a break.
+    pub fn causes(&self) -> Vec<&str> {
+        self.error
+            .split(": ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect()
+    }
+
+    /// What `y` copies: the facts and the whole error.
+    pub fn clipboard_text(&self) -> String {
+        let mut out = format!("{}\n", self.title);
+        for f in &self.facts {
+            out.push_str(f);
+            out.push('\n');
+        }
+        out.push_str(&self.error);
+        out
+    }
 }
 
 /// Where the log tail is: following the newest line, or paused `back` lines
@@ -239,10 +323,12 @@ impl Model {
         self.now + self.db_offset
     }
 
-    /// Configs passing the `/` filter, in display order.
+    /// Configs passing the `/` filter (name, source, destination or a word
+    /// of their state: `failed`, `cooldown`, `manual`…), in the list's order.
     pub fn visible_configs(&self) -> Vec<&ConfigRow> {
         let f = self.dashboard.list.filter.to_lowercase();
-        self.configs
+        let mut rows: Vec<&ConfigRow> = self
+            .configs
             .iter()
             .filter(|c| {
                 f.is_empty()
@@ -251,8 +337,93 @@ impl Model {
                     || c.destination
                         .as_deref()
                         .is_some_and(|d| d.to_lowercase().contains(&f))
+                    || self.config_state_words(c).iter().any(|w| w.starts_with(&f))
             })
-            .collect()
+            .collect();
+        match CONFIG_SORTS[self.dashboard.list.sort % CONFIG_SORTS.len()] {
+            "state" => rows.sort_by_key(|c| self.config_state_rank(c)),
+            "last run" => rows.sort_by_key(|c| {
+                std::cmp::Reverse(c.last_job.as_ref().and_then(|j| j.finished_at))
+            }),
+            _ => {}
+        }
+        rows
+    }
+
+    /// The words a config's state is filtered by.
+    pub fn config_state_words(&self, c: &ConfigRow) -> Vec<&'static str> {
+        let mut words = Vec::new();
+        words.push(if !c.active {
+            "stopped"
+        } else {
+            match c.auto.as_str() {
+                "enabled" => "auto",
+                "disabled" => "auto off",
+                _ => "manual",
+            }
+        });
+        words.push(match self.scheduler_of(c) {
+            SchedulerStatus::Cooldown { .. } => "cooldown",
+            SchedulerStatus::Throttled { .. } => "throttled",
+            SchedulerStatus::Crashed { .. } => "crashed",
+            SchedulerStatus::Detecting => "checking",
+            _ => "",
+        });
+        if c.running_job.is_some() {
+            words.push("running");
+            words.push("syncing");
+        }
+        if c.next_job.as_ref().is_some_and(|j| j.last_error.is_some()) {
+            words.push("retry");
+        }
+        words.push(match c.last_job.as_ref().map(|j| j.state) {
+            Some(JobState::Failed) => "failed",
+            Some(JobState::Completed)
+                if c.last_job.as_ref().is_some_and(|j| j.progress.errors > 0) =>
+            {
+                "rejected"
+            }
+            Some(JobState::Completed) => "ok",
+            _ => "never",
+        });
+        words.retain(|w| !w.is_empty());
+        words
+    }
+
+    /// Sorting by state: what needs the operator first.
+    fn config_state_rank(&self, c: &ConfigRow) -> u8 {
+        let words = self.config_state_words(c);
+        let has = |w: &str| words.contains(&w);
+        if has("crashed") || has("failed") {
+            0
+        } else if has("cooldown") || has("retry") || has("throttled") || has("rejected") {
+            1
+        } else if has("running") {
+            2
+        } else if has("stopped") {
+            4
+        } else {
+            3
+        }
+    }
+
+    /// After rows or a filter changed: each list's cursor back on the item
+    /// it was on (by id), when that is still shown.
+    pub fn follow_selection(&mut self) {
+        let configs: Vec<i64> = self.visible_configs().iter().map(|c| c.id).collect();
+        self.dashboard.list.follow(&configs);
+        let jobs: Vec<i64> = self.visible_jobs().iter().map(|j| j.id).collect();
+        self.jobs.list.follow(&jobs);
+        let n = self.visible_detections().len();
+        clamp(&mut self.detections.list.cursor, n);
+    }
+
+    /// After a cursor moved: each list remembers the item it is on.
+    pub fn remember_selection(&mut self) {
+        let configs: Vec<i64> = self.visible_configs().iter().map(|c| c.id).collect();
+        self.dashboard.list.remember(&configs);
+        let jobs: Vec<i64> = self.visible_jobs().iter().map(|j| j.id).collect();
+        self.jobs.list.remember(&jobs);
     }
 
     pub fn selected_config(&self) -> Option<&ConfigRow> {
@@ -263,18 +434,32 @@ impl Model {
 
     pub fn visible_jobs(&self) -> Vec<&Job> {
         let f = self.jobs.list.filter.to_lowercase();
-        self.jobs
+        let mut rows: Vec<&Job> = self
+            .jobs
             .rows
             .iter()
             .filter(|j| {
                 f.is_empty()
                     || self.config_name(j.config_id).to_lowercase().contains(&f)
                     || j.state.as_str().contains(&f)
+                    || j.kind.as_str().contains(&f)
                     || j.last_error
                         .as_deref()
                         .is_some_and(|e| e.to_lowercase().contains(&f))
             })
-            .collect()
+            .collect();
+        match JOB_SORTS[self.jobs.list.sort % JOB_SORTS.len()] {
+            "state" => rows.sort_by_key(|j| match j.state {
+                JobState::Failed => 0,
+                JobState::Running => 1,
+                JobState::Queued => 2,
+                JobState::Completed => 3,
+                JobState::Cancelled => 4,
+            }),
+            "config" => rows.sort_by_key(|j| self.config_name(j.config_id)),
+            _ => {}
+        }
+        rows
     }
 
     pub fn selected_job(&self) -> Option<&Job> {
@@ -283,18 +468,48 @@ impl Model {
 
     pub fn visible_detections(&self) -> Vec<&Detection> {
         let f = self.detections.list.filter.to_lowercase();
-        self.detections
+        let mut rows: Vec<&Detection> = self
+            .detections
             .rows
             .iter()
             .filter(|d| {
+                let name = super::names::resource_name(&d.resource, &d.label);
                 f.is_empty()
                     || self
                         .config_name(Some(d.config_id))
                         .to_lowercase()
                         .contains(&f)
                     || d.resource.to_lowercase().contains(&f)
+                    || name.name.to_lowercase().contains(&f)
+                    || name.kind.starts_with(&f)
             })
-            .collect()
+            .collect();
+        match DETECTION_SORTS[self.detections.list.sort % DETECTION_SORTS.len()] {
+            "config" => rows.sort_by_key(|d| self.config_name(Some(d.config_id))),
+            "changes" => rows.sort_by_key(|d| std::cmp::Reverse(d.changed_count)),
+            _ => {}
+        }
+        rows
+    }
+
+    /// The order of the list in focus when it is not the one it loads in.
+    pub fn sort_label(&self) -> Option<&'static str> {
+        let (sort, first) = match self.view {
+            View::Jobs => (self.jobs.list.sort, JOB_SORTS[0]),
+            View::Detections => (self.detections.list.sort, DETECTION_SORTS[0]),
+            _ => (self.dashboard.list.sort, CONFIG_SORTS[0]),
+        };
+        let name = self.sort_name();
+        (sort > 0 && name != first).then_some(name)
+    }
+
+    /// The name of the order the list in focus is in.
+    pub fn sort_name(&self) -> &'static str {
+        match self.view {
+            View::Jobs => JOB_SORTS[self.jobs.list.sort % JOB_SORTS.len()],
+            View::Detections => DETECTION_SORTS[self.detections.list.sort % DETECTION_SORTS.len()],
+            _ => CONFIG_SORTS[self.dashboard.list.sort % CONFIG_SORTS.len()],
+        }
     }
 
     pub fn config_name(&self, id: Option<i64>) -> String {
@@ -321,6 +536,16 @@ impl Model {
             resources: Vec::new(),
             eta_secs: None,
         }))
+    }
+
+    /// A job's progress: the live one while it runs here (the database's
+    /// copy lags by up to a second), else the stored one, so a job never
+    /// reads `synced 0` beside a header that counts its objects.
+    pub fn job_progress<'a>(&'a self, job: &'a Job) -> &'a JobProgress {
+        job.config_id
+            .and_then(|id| self.live.get(&id))
+            .filter(|l| l.job_id == job.id)
+            .map_or(&job.progress, |l| &l.progress)
     }
 
     /// The scheduler state to show: the latest event, else derived from the
@@ -382,8 +607,7 @@ impl Model {
         self.failed_jobs = snapshot.failed_jobs;
         self.synced_stored = snapshot.synced_total;
         self.loaded = true;
-        let n = self.visible_configs().len();
-        clamp(&mut self.dashboard.list.cursor, n);
+        self.follow_selection();
     }
 }
 

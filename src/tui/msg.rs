@@ -11,6 +11,7 @@ use crate::engine::events::EngineEvent;
 use crate::engine::handle::Snapshot;
 use crate::logs::LogHealth;
 use crate::store::queue::{Job, ResourceProgress};
+use crate::store::rejections::Rejection;
 use crate::store::state::Detection;
 
 use super::state::logview::{LogOp, LogReply};
@@ -29,6 +30,12 @@ pub enum Msg {
     Jobs(Vec<Job>),
     Detections(Vec<Detection>),
     JobDetail(Box<Job>, Vec<ResourceProgress>),
+    /// The refusals of one resource of a job.
+    Rejections {
+        job_id: i64,
+        resource: String,
+        rows: Vec<Rejection>,
+    },
     /// The result of a command: a message for the status line.
     Done(Result<String, String>),
     /// A load failed (database unreachable…): shown, retried at the next tick.
@@ -60,6 +67,15 @@ pub enum Effect {
     LoadJobs,
     LoadDetections,
     LoadJob(i64),
+    /// The refusals of `resource` (its key) in job `job_id`; `label` is how
+    /// the overlay names it.
+    LoadRejections {
+        job_id: i64,
+        resource: String,
+        label: String,
+    },
+    /// Put text on the clipboard of the operator's terminal (OSC 52).
+    Copy(String),
     Run(Command),
     /// An op for the log viewer's session (file reads off the draw path).
     Log(LogOp),
@@ -90,6 +106,11 @@ pub enum Command {
     Retry {
         job: i64,
     },
+    /// End a config's cooldown now.
+    ClearCooldown {
+        id: i64,
+        name: String,
+    },
     RetryAll,
     Clear,
     /// Empty an active log file (through the console's writer).
@@ -100,6 +121,10 @@ pub enum Command {
     ExportLog {
         doc: u64,
         name: String,
+    },
+    /// Leave the console while syncs run in it (asked first).
+    Quit {
+        running: usize,
     },
 }
 
@@ -117,6 +142,12 @@ impl Command {
             Command::ClearLog { name } => Some(format!(
                 "Clear the log file {name}? Its lines are deleted; rotated files stay."
             )),
+            Command::Quit { running } => Some(format!(
+                "{running} sync{} running in this console. Quit? {} stopped and given back to the queue; a daemon or the next console resumes {}.",
+                if *running == 1 { " is" } else { "s are" },
+                if *running == 1 { "It is" } else { "They are" },
+                if *running == 1 { "it" } else { "them" },
+            )),
             _ => None,
         }
     }
@@ -128,10 +159,12 @@ impl Command {
             Command::Trigger { name, .. } => format!("trigger {name}"),
             Command::Setup { name, .. } => format!("save settings of {name}"),
             Command::Retry { job } => format!("retry job {job}"),
+            Command::ClearCooldown { name, .. } => format!("end the cooldown of {name}"),
             Command::RetryAll => "retry all failed jobs".into(),
             Command::Clear => "clear finished jobs".into(),
             Command::ClearLog { name } => format!("clear {name}"),
             Command::ExportLog { name, .. } => format!("export {name}"),
+            Command::Quit { .. } => "quit".into(),
         }
     }
 }

@@ -63,15 +63,33 @@ const METADATA: &[&str] = &[
     "programs",
 ];
 
+/// Data sets of the sample: (id, name).
+const DATA_SETS: &[(&str, &str)] = &[
+    ("BfMAe6Itzgt", "Child health"),
+    ("QX4ZTUbOt3a", "ANC monthly"),
+    ("VTdjfLXXmoi", "Expanded immunization monthly"),
+    ("aLpVgfXiz0f", "Malaria weekly"),
+    ("eZDhcZi6FLP", "Nutrition"),
+];
+
+fn data_set(i: usize) -> (String, String) {
+    let (id, name) = DATA_SETS[i % DATA_SETS.len()];
+    (
+        format!("dataValues:{id}{i:02}"),
+        format!("Data values: {name}"),
+    )
+}
+
 /// `n` resources, the first third done, one running, the rest pending.
 pub fn resources(n: usize) -> Vec<ResourceProgress> {
     (0..n)
         .map(|i| {
             let metadata = i < n / 2;
-            let resource = if metadata {
-                format!("metadata:{}", METADATA[i % METADATA.len()])
+            let (resource, label) = if metadata {
+                let t = METADATA[i % METADATA.len()];
+                (format!("metadata:{t}"), t.to_string())
             } else {
-                format!("dataValues:DataSet{i:03}")
+                data_set(i)
             };
             let total = if metadata { 120 + i as u64 * 7 } else { 10_000 };
             let (status, processed) = match i {
@@ -81,6 +99,7 @@ pub fn resources(n: usize) -> Vec<ResourceProgress> {
             };
             ResourceProgress {
                 resource,
+                label,
                 rtype: if metadata { "metadata" } else { "data" }.into(),
                 position: i as u32,
                 status,
@@ -97,6 +116,73 @@ pub fn resources(n: usize) -> Vec<ResourceProgress> {
             }
         })
         .collect()
+}
+
+/// A finished job's resources: clean, with skipped objects, with
+/// rejections, and the deletion pass that checked 7,993 and deleted 1.
+pub fn finished_resources() -> Vec<ResourceProgress> {
+    let row =
+        |resource: String, label: String, processed, synced, errors, message: Option<&str>| {
+            ResourceProgress {
+                rtype: if resource.starts_with("metadata") {
+                    "metadata"
+                } else {
+                    "data"
+                }
+                .into(),
+                resource,
+                label,
+                position: 0,
+                status: ResourceStatus::Done,
+                total: processed,
+                processed,
+                synced,
+                errors,
+                speed: 0.0,
+                message: message.map(str::to_string),
+            }
+        };
+    let (ds0, l0) = data_set(0);
+    let (ds2, l2) = data_set(2);
+    let mut rows = vec![
+        row(
+            "metadata:organisationUnits".into(),
+            "organisationUnits".into(),
+            637,
+            637,
+            0,
+            None,
+        ),
+        row(
+            "metadata:dataElements".into(),
+            "dataElements".into(),
+            7,
+            7,
+            0,
+            None,
+        ),
+        row(ds0, l0, 30_817, 17, 0, Some("30,800 values unchanged")),
+        row(
+            ds2,
+            l2,
+            2_000,
+            1_996,
+            4,
+            Some("4 values refused: E7641 period 202401 is closed for data entry (permanent)"),
+        ),
+        row(
+            "metadataDeletions".into(),
+            "Metadata deletions".into(),
+            7_993,
+            1,
+            0,
+            None,
+        ),
+    ];
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.position = i as u32;
+    }
+    rows
 }
 
 fn config(id: i64, name: &str, active: bool, auto: Option<AutoSettings>) -> ConfigRow {
@@ -224,8 +310,8 @@ pub fn model() -> Model {
                 synced: 8_197,
                 errors: 3,
                 speed: 4_250.0,
-                current_step: Some("data values".into()),
-                current_resource: Some("dataValues:DataSet004".into()),
+                current_step: Some("importing".into()),
+                current_resource: Some("metadata:dataElements".into()),
             },
             resources: resources(12),
             eta_secs: Some(42),
@@ -247,6 +333,7 @@ pub fn model() -> Model {
         job(4, 1, JobState::Completed, 11_208, 0),
     ];
     m.dashboard.history_of = Some(1);
+    m.dashboard.history_resources = finished_resources();
     m.jobs.loaded = true;
     m.jobs.rows = vec![
         job(8, 1, JobState::Queued, 0, 0),
@@ -263,6 +350,7 @@ pub fn model() -> Model {
             changed_count: 3,
             exact: true,
             since: Some("2026-11-21T12:55:00.000".into()),
+            label: "dataElements".into(),
         },
         Detection {
             config_id: 1,
@@ -271,6 +359,7 @@ pub fn model() -> Model {
             changed_count: 1_000,
             exact: false,
             since: Some("2026-11-21T12:55:00.000".into()),
+            label: "Data values: Child health".into(),
         },
     ];
     m

@@ -98,6 +98,13 @@ impl Tui {
         Ok(())
     }
 
+    /// Puts `text` on the terminal's clipboard (OSC 52), between frames.
+    pub fn copy(&mut self, text: &str) -> io::Result<()> {
+        let out = self.terminal.backend_mut();
+        out.write_all(super::clipboard::osc52(text).as_bytes())?;
+        out.flush()
+    }
+
     /// Forgets what is on screen and paints everything (Ctrl-L, resize).
     pub fn repaint(&mut self) -> io::Result<()> {
         self.terminal.clear()

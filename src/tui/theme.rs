@@ -160,6 +160,11 @@ impl Theme {
         if self.ascii { "_" } else { "▏" }
     }
 
+    /// Between the parts of one value: `8,197 synced · 3 rejected`.
+    pub fn dot(&self) -> &'static str {
+        if self.ascii { "," } else { "·" }
+    }
+
     pub fn separator(&self) -> &'static str {
         if self.ascii { "|" } else { "│" }
     }

@@ -124,9 +124,51 @@ fn views_switch_by_number_command_line_and_esc() {
         flash.warning && flash.text.contains(":frobnicate"),
         "{flash:?}"
     );
+    // Syncs run in this console: quitting asks first.
     keys(&mut m, ":q");
     update(&mut m, code(KeyCode::Enter));
+    assert!(!m.quit);
+    let Some(Overlay::Confirm(cmd)) = &m.overlay else {
+        panic!("no confirmation: {:?}", m.overlay);
+    };
+    assert!(
+        cmd.confirmation()
+            .unwrap_or_default()
+            .contains("1 sync is running")
+    );
+    update(&mut m, key('n'));
+    assert!(!m.quit && m.overlay.is_none());
+    update(&mut m, key('q'));
+    update(&mut m, key('y'));
     assert!(m.quit);
+    // Nothing running here (a monitor only watches): q quits at once.
+    let mut m = sample::model();
+    m.session.origin = "monitor".into();
+    update(&mut m, key('q'));
+    assert!(m.quit);
+}
+
+#[test]
+fn commands_complete_by_prefix_and_tab() {
+    let mut m = sample::model();
+    keys(&mut m, ":det");
+    assert_eq!(
+        update(&mut m, code(KeyCode::Enter)),
+        vec![Effect::LoadDetections]
+    );
+    assert_eq!(m.view, View::Detections);
+    keys(&mut m, ":jo");
+    update(&mut m, code(KeyCode::Tab));
+    assert_eq!(m.input, Some(Input::Command("jobs".into())));
+    update(&mut m, code(KeyCode::Enter));
+    assert_eq!(m.view, View::Jobs);
+    keys(&mut m, ":c");
+    update(&mut m, code(KeyCode::Enter));
+    let flash = m.flash.clone().expect("a message");
+    assert!(
+        flash.text.contains("ambiguous") && flash.text.contains(":configs, :changes"),
+        "{flash:?}"
+    );
 }
 
 #[test]
@@ -523,6 +565,19 @@ fn search_jumps_and_goto_become_session_ops() {
         doc_action(&effects),
         Some(&DocAction::Jump(Jump::Time("2026-11-21 10:00".into())))
     );
+    // A time of day alone is today's.
+    keys(&mut m, ":goto 18:21");
+    let effects = update(&mut m, code(KeyCode::Enter));
+    assert_eq!(
+        doc_action(&effects),
+        Some(&DocAction::Jump(Jump::Time("2026-11-21 18:21".into())))
+    );
+    keys(&mut m, ":go 9:05:30");
+    let effects = update(&mut m, code(KeyCode::Enter));
+    assert_eq!(
+        doc_action(&effects),
+        Some(&DocAction::Jump(Jump::Time("2026-11-21 09:05:30".into())))
+    );
     keys(&mut m, ":goto yesterday");
     assert_eq!(update(&mut m, code(KeyCode::Enter)), vec![]);
     let flash = m.flash.clone().expect("message");
@@ -781,4 +836,371 @@ fn a_failing_log_writer_shows_once_on_the_status_line_naming_the_file() {
         text.starts_with("log files can be written again; 2 log records lost"),
         "{text}"
     );
+}
+
+// ---- state shown right (issue 12, part 3) ----
+
+fn hint_keys(m: &Model) -> Vec<String> {
+    super::views::hint_pairs(m)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
+}
+
+#[test]
+fn a_cooldown_is_ended_by_its_key_and_the_row_stops_saying_cooldown() {
+    use crate::engine::events::SchedulerStatus;
+    let mut m = sample::model();
+    // Not in cooldown: the key is not offered and says why when pressed.
+    assert!(!hint_keys(&m).contains(&"u".to_string()));
+    assert_eq!(update(&mut m, key('u')), vec![]);
+    assert!(
+        m.flash
+            .take()
+            .expect("a message")
+            .text
+            .contains("not in cooldown")
+    );
+
+    keys(&mut m, "jj");
+    let cooling = m.selected_config().expect("config 3").clone();
+    assert!(matches!(
+        m.scheduler_of(&cooling),
+        SchedulerStatus::Cooldown { .. }
+    ));
+    assert!(
+        hint_keys(&m).contains(&"u".to_string()),
+        "{:?}",
+        hint_keys(&m)
+    );
+    assert_eq!(
+        update(&mut m, key('u')),
+        vec![Effect::Run(Command::ClearCooldown {
+            id: 3,
+            name: cooling.name.clone()
+        })]
+    );
+    // The engine ends it: its event and the next snapshot both say so.
+    update(
+        &mut m,
+        Msg::Engine(EngineEvent::Scheduler {
+            config_id: 3,
+            status: SchedulerStatus::Waiting {
+                next_check_at: NOW + 60_000,
+            },
+        }),
+    );
+    let row = m.selected_config().expect("config 3").clone();
+    assert_eq!(
+        m.scheduler_of(&row),
+        SchedulerStatus::Waiting {
+            next_check_at: NOW + 60_000
+        }
+    );
+    assert!(!hint_keys(&m).contains(&"u".to_string()));
+    // Read-only refuses it in the dispatcher.
+    m.session.read_only = true;
+    m.schedulers.remove(&3);
+    assert_eq!(update(&mut m, key('u')), vec![]);
+    assert!(m.flash.expect("a message").text.starts_with("read-only"));
+}
+
+#[test]
+fn the_selection_follows_its_item_by_id_across_reloads_and_filters() {
+    let mut m = sample::model();
+    keys(&mut m, "jj");
+    assert_eq!(m.selected_config().map(|c| c.id), Some(3));
+    // A reload where a new config sorts first: still config 3.
+    let mut configs = m.configs.clone();
+    let mut new = configs[1].clone();
+    new.id = 9;
+    new.name = "aaa-first".into();
+    configs.insert(0, new);
+    m.configs = configs;
+    m.follow_selection();
+    assert_eq!(m.dashboard.list.cursor, 3);
+    assert_eq!(m.selected_config().map(|c| c.id), Some(3));
+    // A filter that keeps it shows it; clearing the filter keeps it too.
+    keys(&mut m, "/off");
+    assert_eq!(m.selected_config().map(|c| c.id), Some(3));
+    update(&mut m, code(KeyCode::Esc));
+    assert_eq!(m.selected_config().map(|c| c.id), Some(3));
+    // A filter that hides it selects the first match, which then stays
+    // selected when the filter goes, and its history is asked for.
+    let effects = keys(&mut m, "/man");
+    assert_eq!(m.selected_config().map(|c| c.id), Some(2));
+    assert!(effects.contains(&Effect::LoadHistory(2)), "{effects:?}");
+    update(&mut m, code(KeyCode::Esc));
+    assert_eq!(m.selected_config().map(|c| c.id), Some(2));
+
+    // Jobs: new jobs arriving on top do not move the cursor off job 5.
+    update(&mut m, key('2'));
+    m.jobs.list.cursor = 3;
+    m.remember_selection();
+    assert_eq!(m.selected_job().map(|j| j.id), Some(5));
+    let mut rows = m.jobs.rows.clone();
+    rows.insert(0, sample::job(10, 1, JobState::Queued, 0, 0));
+    rows.insert(0, sample::job(11, 1, JobState::Queued, 0, 0));
+    update(&mut m, Msg::Jobs(rows));
+    assert_eq!(m.selected_job().map(|j| j.id), Some(5));
+}
+
+#[test]
+fn status_messages_expire_a_result_sooner_than_a_warning() {
+    let mut m = sample::model();
+    update(
+        &mut m,
+        Msg::Done(Ok("national-to-regional: sync queued as job 9".into())),
+    );
+    update(&mut m, Msg::Tick(NOW + 1_000));
+    assert!(m.flash.is_some(), "shown at first");
+    update(&mut m, Msg::Tick(NOW + 1_000 + crate::tui::flash::INFO_MS));
+    assert_eq!(m.flash, None, "a result goes");
+
+    update(
+        &mut m,
+        Msg::Done(Err("cannot trigger x: no such config".into())),
+    );
+    update(&mut m, Msg::Tick(NOW + 10_000));
+    update(&mut m, Msg::Tick(NOW + 10_000 + crate::tui::flash::INFO_MS));
+    assert!(m.flash.is_some(), "a warning stays longer");
+    update(&mut m, Msg::Tick(NOW + 10_000 + crate::tui::flash::WARN_MS));
+    assert_eq!(m.flash, None);
+
+    // A lasting condition (log writes failing) stays until it changes.
+    m.flash = Some(crate::tui::flash::Flash::lasting(
+        "cannot write the log file",
+    ));
+    update(&mut m, Msg::Tick(NOW + 100_000));
+    update(&mut m, Msg::Tick(NOW + 200_000));
+    assert!(m.flash.is_some());
+}
+
+#[test]
+fn read_only_and_manual_configs_are_not_offered_keys_that_would_be_refused() {
+    let mut m = sample::model();
+    let all = hint_keys(&m);
+    for k in ["t", "s", "x", "e"] {
+        assert!(all.contains(&k.to_string()), "{k} missing from {all:?}");
+    }
+    m.session.read_only = true;
+    let ro = hint_keys(&m);
+    for k in ["t", "s", "x", "e", "u"] {
+        assert!(!ro.contains(&k.to_string()), "read-only offers {k}: {ro:?}");
+    }
+    assert!(ro.contains(&"?".to_string()), "{ro:?}");
+    update(&mut m, key('2'));
+    let jobs = hint_keys(&m);
+    for k in ["r", "R", "D"] {
+        assert!(
+            !jobs.contains(&k.to_string()),
+            "read-only offers {k}: {jobs:?}"
+        );
+    }
+    assert!(jobs.contains(&"enter".to_string()));
+
+    // A manual config has no scheduler: no start, stop or settings, and
+    // pressing them says so instead of acting.
+    let mut m = sample::model();
+    keys(&mut m, "j");
+    assert_eq!(
+        m.selected_config().map(|c| c.auto.as_str()),
+        Some("not configured")
+    );
+    let manual = hint_keys(&m);
+    for k in ["s", "x", "e"] {
+        assert!(
+            !manual.contains(&k.to_string()),
+            "manual offers {k}: {manual:?}"
+        );
+    }
+    assert!(manual.contains(&"t".to_string()));
+    for k in ['s', 'x', 'e'] {
+        assert_eq!(update(&mut m, key(k)), vec![], "key {k}");
+        assert_eq!(m.overlay, None);
+        assert!(
+            m.flash
+                .take()
+                .expect("a message")
+                .text
+                .contains("manual config")
+        );
+    }
+}
+
+// ---- failures explained (issue 12, part 4) ----
+
+#[test]
+fn the_whole_error_opens_from_dashboard_and_jobs_copies_and_leads_to_its_log_lines() {
+    let mut m = sample::model();
+    keys(&mut m, "jj");
+    assert_eq!(update(&mut m, key('E')), vec![]);
+    let Some(Overlay::Error(view)) = &m.overlay else {
+        panic!("no error view: {:?}", m.overlay);
+    };
+    // The root cause is there, whole, and is the last cause.
+    assert!(view.error.contains("(Connection refused)"), "{view:?}");
+    assert!(
+        view.causes()
+            .last()
+            .is_some_and(|c| c.contains("Connection refused")),
+        "{:?}",
+        view.causes()
+    );
+    let effects = update(&mut m, key('y'));
+    let [Effect::Copy(text)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert!(text.contains("http://127.0.0.1:9/api/system/info (Connection refused)"));
+    assert!(m.flash.as_ref().is_some_and(|f| f.text.contains("OSC 52")));
+    // o: the log tail, filtered to the failed job's lines.
+    update(&mut m, key('o'));
+    assert_eq!(m.view, View::Logs);
+    assert_eq!(m.overlay, None);
+    assert_eq!(m.tail_view.filter, "job=300");
+
+    // From the jobs view: the selected job's error.
+    update(&mut m, key('2'));
+    m.jobs.list.cursor = 4;
+    update(&mut m, key('E'));
+    let Some(Overlay::Error(view)) = &m.overlay else {
+        panic!("no error view: {:?}", m.overlay);
+    };
+    assert_eq!(view.job_id, Some(300));
+    assert!(view.facts.iter().any(|f| f == "kind auth"), "{view:?}");
+    update(&mut m, code(KeyCode::Esc));
+    // A job without an error says so instead of opening an empty view.
+    m.jobs.list.cursor = 2;
+    update(&mut m, key('E'));
+    assert_eq!(m.overlay, None);
+    assert!(
+        m.flash
+            .expect("a message")
+            .text
+            .contains("no error recorded")
+    );
+}
+
+#[test]
+fn enter_on_a_resource_lists_what_the_destination_refused_of_it() {
+    use crate::store::rejections::Rejection;
+    let mut m = sample::model();
+    update(&mut m, code(KeyCode::Enter));
+    assert_eq!(m.pane, Pane::Resources);
+    update(&mut m, key('j'));
+    let effects = update(&mut m, code(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        vec![Effect::LoadRejections {
+            job_id: 7,
+            resource: "metadata:categories".into(),
+            label: "categories (meta)".into(),
+        }]
+    );
+    let rejection = |object: &str| Rejection {
+        job_id: 7,
+        resource: "metadata:categories".into(),
+        object_key: object.into(),
+        error_code: "E5002".into(),
+        class: "reference".into(),
+        message: "Invalid reference [xYz] on object".into(),
+        first_seen: NOW,
+        last_seen: NOW,
+        times_seen: 1,
+    };
+    update(
+        &mut m,
+        Msg::Rejections {
+            job_id: 7,
+            resource: "categories (meta)".into(),
+            rows: vec![rejection("abc123"), rejection("def456")],
+        },
+    );
+    let Some(Overlay::Rejections { rows, .. }) = &m.overlay else {
+        panic!("{:?}", m.overlay);
+    };
+    assert_eq!(rows.len(), 2);
+    let effects = update(&mut m, key('y'));
+    let [Effect::Copy(text)] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    assert!(
+        text.contains("abc123\tE5002\treference\tInvalid reference"),
+        "{text}"
+    );
+    update(&mut m, code(KeyCode::Esc));
+    assert_eq!(m.overlay, None);
+    // Nothing refused: said, no empty overlay.
+    update(
+        &mut m,
+        Msg::Rejections {
+            job_id: 7,
+            resource: "categories (meta)".into(),
+            rows: Vec::new(),
+        },
+    );
+    assert_eq!(m.overlay, None);
+    assert!(m.flash.expect("a message").text.contains("refused nothing"));
+}
+
+#[test]
+fn lists_sort_and_filter_by_state_and_the_selection_stays_on_its_item() {
+    let mut m = sample::model();
+    // By state: what needs the operator first (the failed config), then
+    // the running one, then the rest; the cursor stays on config 1.
+    assert_eq!(m.selected_config().map(|c| c.id), Some(1));
+    let order: Vec<i64> = m.visible_configs().iter().map(|c| c.id).collect();
+    assert_eq!(order, [1, 2, 3], "as loaded (by name) first");
+    update(&mut m, key('O'));
+    assert_eq!(m.sort_name(), "state");
+    let order: Vec<i64> = m.visible_configs().iter().map(|c| c.id).collect();
+    assert_eq!(order, [3, 1, 2]);
+    assert_eq!(m.selected_config().map(|c| c.id), Some(1));
+    assert_eq!(m.dashboard.list.cursor, 1);
+    update(&mut m, key('O'));
+    assert_eq!(m.sort_name(), "last run");
+    update(&mut m, key('O'));
+    assert_eq!(m.sort_name(), "name");
+    m.dashboard.list.sort = 1;
+    m.follow_selection();
+    // Filtering by a state word.
+    keys(&mut m, "/cooldown");
+    let ids: Vec<i64> = m.visible_configs().iter().map(|c| c.id).collect();
+    assert_eq!(ids, [3]);
+    update(&mut m, code(KeyCode::Esc));
+    keys(&mut m, "/manual");
+    let ids: Vec<i64> = m.visible_configs().iter().map(|c| c.id).collect();
+    assert_eq!(ids, [2]);
+    update(&mut m, code(KeyCode::Esc));
+
+    // Jobs by state: failed first, then running, queued, completed.
+    update(&mut m, key('2'));
+    update(&mut m, key('O'));
+    assert_eq!(m.sort_name(), "state");
+    let states: Vec<&str> = m.visible_jobs().iter().map(|j| j.state.as_str()).collect();
+    assert_eq!(
+        states,
+        ["failed", "failed", "running", "queued", "completed"]
+    );
+    keys(&mut m, "/failed");
+    assert_eq!(m.visible_jobs().len(), 2);
+    update(&mut m, code(KeyCode::Esc));
+
+    // Detections by changes, and filtered by the resource's name.
+    update(&mut m, key('3'));
+    keys(&mut m, "OO");
+    assert_eq!(m.sort_name(), "changes");
+    let counts: Vec<u64> = m
+        .visible_detections()
+        .iter()
+        .map(|d| d.changed_count)
+        .collect();
+    assert_eq!(counts, [1_000, 3]);
+    keys(&mut m, "/child");
+    let shown: Vec<&str> = m
+        .visible_detections()
+        .iter()
+        .map(|d| d.resource.as_str())
+        .collect();
+    assert_eq!(shown, ["dataValues:BfMAe6Itzgt"]);
 }

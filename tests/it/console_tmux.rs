@@ -15,6 +15,21 @@ fn console(args: &str, home: &std::path::Path, w: u16, h: u16) -> Tmux {
     Tmux::start(&cmd, w, h, home, &[])
 }
 
+/// `q`, and `y` to the question it asks while syncs run in the console;
+/// then the exit status must be 0 and the terminal restored.
+fn quit(t: &Tmux) -> String {
+    t.keys(&["q"]);
+    let screen = t.wait_for("the console to quit or ask", WAIT, |s| {
+        s.contains("syncdeck exited with") || s.contains("running in this console")
+    });
+    if !screen.contains("syncdeck exited with") {
+        t.keys(&["y"]);
+    }
+    let screen = t.wait_text("syncdeck exited with", WAIT);
+    assert!(screen.contains("syncdeck exited with 0"), "{screen}");
+    screen
+}
+
 /// `synced` figure in the header.
 fn synced(screen: &str) -> u64 {
     let header = screen.lines().next().unwrap_or("");
@@ -98,9 +113,7 @@ fn demo_trigger_stop_jobs_help_and_quit() {
     t.wait_for("help closed", WAIT, |s| !s.contains("Help: keys"));
 
     // Quit: the terminal is given back and the exit status is 0.
-    t.keys(&["q"]);
-    let screen = t.wait_text("syncdeck exited with", WAIT);
-    assert!(screen.contains("syncdeck exited with 0"), "{screen}");
+    let screen = quit(&t);
     assert!(
         !screen.contains("Jobs ("),
         "alternate screen left:\n{screen}"
@@ -136,8 +149,7 @@ fn user_keymap_takes_effect_and_a_broken_one_warns_but_works() {
         line_with(&screen, "sync now").contains("T sync now"),
         "{screen}"
     );
-    t.keys(&["q"]);
-    t.wait_text("syncdeck exited with 0", WAIT);
+    quit(&t);
     drop(t);
 
     // A typo: defaults, and a warning naming file, line and key.
@@ -152,8 +164,7 @@ fn user_keymap_takes_effect_and_a_broken_one_warns_but_works() {
     assert!(warning.contains("scheduler.triger"), "{screen}");
     t.keys(&["2"]);
     t.wait_text("Jobs (", WAIT);
-    t.keys(&["q"]);
-    t.wait_text("syncdeck exited with 0", WAIT);
+    quit(&t);
 }
 
 #[test]
@@ -194,8 +205,7 @@ fn too_small_a_terminal_gets_a_message_and_read_only_refuses_commands() {
     let home = tempfile::tempdir().expect("tempdir");
     let t = console("demo --size small --read-only", home.path(), 50, 12);
     t.wait_text("needs at least 60x16.", WAIT);
-    t.keys(&["q"]);
-    t.wait_text("syncdeck exited with 0", WAIT);
+    quit(&t);
     drop(t);
 
     let home = tempfile::tempdir().expect("tempdir");
@@ -207,8 +217,7 @@ fn too_small_a_terminal_gets_a_message_and_read_only_refuses_commands() {
     t.keys(&["x"]);
     let screen = t.wait_text("read-only: cannot stop national-to-regional", WAIT);
     assert!(!screen.contains("Confirm"), "{screen}");
-    t.keys(&["q"]);
-    t.wait_text("syncdeck exited with 0", WAIT);
+    quit(&t);
 }
 
 /// The log viewer in the real console: the five files listed, one opened
@@ -312,6 +321,132 @@ fn log_viewer_lists_searches_jumps_and_clears_a_file() {
 
     t.keys(&["Escape"]);
     t.wait_text("Configs (", WAIT);
-    t.keys(&["q"]);
-    t.wait_text("syncdeck exited with 0", WAIT);
+    quit(&t);
+}
+
+/// Whether `needle` is on screen, also when wrapped across lines of a pane
+/// (spaces and borders are left out of both).
+fn shows(screen: &str, needle: &str) -> bool {
+    let flat = |t: &str| -> String {
+        t.chars()
+            .filter(|c| !c.is_whitespace() && *c != '│')
+            .collect()
+    };
+    flat(screen).contains(&flat(needle))
+}
+
+/// The screen's line below the resource table's header: the resource the
+/// pane's cursor is on.
+fn top_resource(screen: &str) -> String {
+    let lines: Vec<&str> = screen.lines().collect();
+    lines
+        .iter()
+        .position(|l| l.contains("kind") && l.contains("resource") && l.contains("state"))
+        .and_then(|i| lines.get(i + 1))
+        .map_or_else(String::new, |l| l.to_string())
+}
+
+/// At 120x40: a running sync shows percent, ETA and speed; a failed config
+/// its root cause (whole, the port too), and `y` copies it with OSC 52;
+/// Enter on a resource lists what the destination refused.
+#[test]
+fn at_120x40_progress_root_cause_refused_objects_and_osc52() {
+    if !tmux::available() {
+        return;
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let t = console("demo --size small", home.path(), 120, 40);
+    t.accept_clipboard();
+    let screen = t.wait_for("progress with percent, ETA and speed", WAIT, |s| {
+        let gauge = s
+            .lines()
+            .any(|l| l.contains('%') && l.contains("ETA ") && l.contains("objects"));
+        let speed = s
+            .lines()
+            .any(|l| l.contains(" synced · ") && l.contains("/s") && l.contains("elapsed"));
+        gauge && speed
+    });
+    assert!(screen.contains("national-to-regional"), "{screen}");
+
+    // The offline config's root cause, whole.
+    t.keys(&["G"]);
+    t.wait_for("offline-district's root cause", WAIT, |s| {
+        s.contains("▶offline-district") && shows(s, "Connection refused (os error 111)")
+    });
+    t.keys(&["E"]);
+    let screen = t.wait_text("Cause by cause", WAIT);
+    assert!(screen.contains("Error of offline-district"), "{screen}");
+    assert!(
+        shows(&screen, "Connection refused (os error 111)"),
+        "{screen}"
+    );
+    t.keys(&["y"]);
+    t.wait_text("copied", WAIT);
+    let copied = t.clipboard();
+    assert!(
+        copied.contains("Connection refused (os error 111)") && copied.contains("/api/system/info"),
+        "the clipboard holds {copied:?}"
+    );
+    t.keys(&["Escape"]);
+    t.wait_for("the error view closed", WAIT, |s| {
+        !s.contains("Cause by cause")
+    });
+    quit(&t);
+    drop(t);
+
+    // Refused objects: a destination where 2024-03 is approved refuses its
+    // values (E7642) for good; the console lists them under their resource.
+    let source = crate::common::SimProcess::start(&["--seed", "31", "--data-values", "300"]);
+    let dest = crate::common::SimProcess::start(&["--empty", "--approved-periods", "202403"]);
+    let sd = crate::common::binary::Syncdeck::sqlite();
+    sd.apply(&source, &dest, "");
+    let run = sd.json(&["trigger", "copy", "--wait"]);
+    assert!(
+        run["job"]["progress"]["errors"].as_u64().unwrap_or(0) > 0,
+        "{run:#}"
+    );
+    let home = tempfile::tempdir().expect("tempdir");
+    let bin = env!("CARGO_BIN_EXE_syncdeck");
+    let env: Vec<(&str, &str)> = sd
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let cmd = format!(
+        "'{bin}' --db '{}'; echo \"syncdeck exited with $?\"; sleep 120",
+        sd.db
+    );
+    let t = Tmux::start(&cmd, 120, 40, home.path(), &env);
+    t.accept_clipboard();
+    let screen = t.wait_for("the copy config with its rejected objects", WAIT, |s| {
+        s.lines()
+            .any(|l| l.contains("▶copy") && l.contains("rejected"))
+    });
+    assert!(screen.contains("rejected"), "{screen}");
+    // The resources pane; its cursor to the data values resource.
+    t.keys(&["Tab", "G"]);
+    let mut found = String::new();
+    for _ in 0..200 {
+        let top = top_resource(&t.screen());
+        if top.contains("rejected") {
+            found = top;
+            break;
+        }
+        t.keys(&["k"]);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    assert!(
+        found.contains("data"),
+        "no resource with refusals: {}",
+        t.screen()
+    );
+    t.keys(&["Enter"]);
+    let screen = t.wait_text("Refused:", WAIT);
+    assert!(screen.contains("E7642"), "{screen}");
+    assert!(screen.contains("/202403/"), "the value's key: {screen}");
+    t.keys(&["y"]);
+    t.wait_text("copied", WAIT);
+    assert!(t.clipboard().contains("E7642"), "{}", t.clipboard());
+    t.keys(&["Escape"]);
+    quit(&t);
 }

@@ -638,6 +638,7 @@ async fn prune_finished(cx: &Ctx) {
 fn resource(name: &str, position: u32, status: ResourceStatus, synced: u64) -> ResourceProgress {
     ResourceProgress {
         resource: name.into(),
+        label: format!("Label of {name}"),
         rtype: if name.starts_with("metadata") {
             "metadata"
         } else {

@@ -321,6 +321,7 @@ impl QueueStore for DbQueue {
                         .bind(to_i64(r.errors))
                         .bind(r.speed)
                         .bind(r.message.as_deref())
+                        .bind(r.label.as_str())
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -573,6 +574,7 @@ fn resource_from_row(r: &impl RowExt) -> Result<ResourceProgress> {
     let status = r.text("status")?;
     Ok(ResourceProgress {
         resource: r.text("resource")?,
+        label: r.text("label")?,
         rtype: r.text("rtype")?,
         position: u32_col(r, "position")?,
         status: ResourceStatus::parse(&status)

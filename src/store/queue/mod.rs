@@ -178,6 +178,10 @@ stored_names!(JobState, JobKind, ResourceStatus);
 pub struct ResourceProgress {
     /// Resource key, e.g. `metadata:dataElements`, `dataValues:<dataSet>`.
     pub resource: String,
+    /// For people: the plan's label (`Data values: ANC monthly`); empty in
+    /// rows stored before labels were kept.
+    #[serde(default)]
+    pub label: String,
     /// `metadata` or `data`.
     pub rtype: String,
     /// Order within the job.

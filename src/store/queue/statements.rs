@@ -270,10 +270,10 @@ pub(super) fn filter(filter: &JobFilter, for_list: bool) -> Filter<'_> {
 /// `$1` = job id, `$2`… = the resource's row.
 pub(super) const UPSERT_RESOURCE: &str =
     "INSERT INTO job_resources (job_id, resource, rtype, position, status, total, processed,
-                            synced, errors, speed, message)
- VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                            synced, errors, speed, message, label)
+ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
  ON CONFLICT (job_id, resource) DO UPDATE SET
-     rtype = excluded.rtype, position = excluded.position, status = excluded.status,
+     label = excluded.label, rtype = excluded.rtype, position = excluded.position, status = excluded.status,
      total = excluded.total, processed = excluded.processed, synced = excluded.synced,
      errors = excluded.errors, speed = excluded.speed, message = excluded.message";
 

@@ -4,6 +4,7 @@
 use crate::engine::handle::Snapshot;
 use crate::store::queue::{Job, JobState, ResourceProgress};
 
+use super::failures;
 use crate::tui::dispatch::dispatch;
 use crate::tui::flash::Flash;
 use crate::tui::keymap::Action;
@@ -96,6 +97,21 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             model.dashboard.resources_scroll = 0;
             return Vec::new();
         }
+        // Enter on a resource: what the destination refused of it.
+        Action::Open if model.pane == Pane::Resources => {
+            return resource_rejections(model);
+        }
+        Action::ShowError => {
+            let view = model.selected_config().and_then(failures::config_error);
+            let name = model
+                .selected_config()
+                .map_or_else(|| "no config".into(), |c| c.name.clone());
+            return failures::show(model, view, &name);
+        }
+        Action::JobLogs => {
+            let job = model.selected_config().and_then(failures::config_job);
+            return failures::job_logs(model, job);
+        }
         _ => {}
     }
     match model.pane {
@@ -104,6 +120,8 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             let state = &mut model.dashboard;
             let before = state.list.cursor;
             if move_cursor(&mut state.list.cursor, n, action) {
+                model.remember_selection();
+                let state = &mut model.dashboard;
                 if state.list.cursor != before {
                     state.resources_scroll = 0;
                     state.history.clear();
@@ -145,19 +163,62 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
     config_action(model, action)
 }
 
+/// The resource at the top of the resources pane (the one the pane's
+/// cursor is on) and its job: the running one, else the newest shown.
+fn resource_rejections(model: &mut Model) -> Vec<Effect> {
+    let Some(config) = model.selected_config() else {
+        return Vec::new();
+    };
+    let at = model.dashboard.resources_scroll;
+    let found = match model.progress_of(config) {
+        Some(live) => live.resources.get(at).map(|r| (live.job_id, r.clone())),
+        None => model
+            .dashboard
+            .history
+            .first()
+            .filter(|_| model.dashboard.history_of == Some(config.id))
+            .and_then(|j| Some((j.id, model.dashboard.history_resources.get(at)?.clone()))),
+    };
+    match found {
+        Some((job, resource)) => failures::rejections_of(job, &resource),
+        None => Vec::new(),
+    }
+}
+
 /// Start, stop, trigger, settings and retry on the selected config.
 fn config_action(model: &mut Model, action: Action) -> Vec<Effect> {
     let Some(config) = model.selected_config() else {
         if matches!(
             action,
-            Action::Start | Action::Stop | Action::Trigger | Action::Settings | Action::Retry
+            Action::Start
+                | Action::Stop
+                | Action::Trigger
+                | Action::Settings
+                | Action::Retry
+                | Action::ClearCooldown
         ) {
             model.flash = Some(Flash::warn("no config selected"));
         }
         return Vec::new();
     };
     let (id, name) = (config.id, config.name.clone());
+    if action.needs_scheduler() && config.auto == "not configured" {
+        model.flash = Some(Flash::warn(format!(
+            "{name} is a manual config: it has no scheduler; press {} to sync it now",
+            model.keymap.short(Action::Trigger)
+        )));
+        return Vec::new();
+    }
+    let cooling = matches!(
+        model.scheduler_of(config),
+        crate::engine::events::SchedulerStatus::Cooldown { .. }
+    );
     let command = match action {
+        Action::ClearCooldown if !cooling => {
+            model.flash = Some(Flash::warn(format!("{name} is not in cooldown")));
+            return Vec::new();
+        }
+        Action::ClearCooldown => Command::ClearCooldown { id, name },
         Action::Start => Command::Start { id, name },
         Action::Stop => Command::Stop { id, name },
         Action::Trigger => Command::Trigger { id, name },

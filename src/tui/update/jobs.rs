@@ -4,7 +4,6 @@ use crate::store::queue::{Job, JobState};
 use crate::tui::dispatch::dispatch;
 use crate::tui::flash::Flash;
 use crate::tui::keymap::Action;
-use crate::tui::list::clamp;
 use crate::tui::model::Model;
 use crate::tui::msg::{Command, Effect};
 use crate::tui::scroll::move_cursor;
@@ -17,8 +16,7 @@ pub fn loads() -> Vec<Effect> {
 pub fn on_loaded(model: &mut Model, jobs: Vec<Job>) -> Vec<Effect> {
     model.jobs.rows = jobs;
     model.jobs.loaded = true;
-    let n = model.visible_jobs().len();
-    clamp(&mut model.jobs.list.cursor, n);
+    model.follow_selection();
     model.dirty = true;
     Vec::new()
 }
@@ -26,6 +24,7 @@ pub fn on_loaded(model: &mut Model, jobs: Vec<Job>) -> Vec<Effect> {
 pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
     let n = model.visible_jobs().len();
     if move_cursor(&mut model.jobs.list.cursor, n, action) {
+        model.remember_selection();
         return Vec::new();
     }
     match action {
@@ -48,6 +47,14 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             }
             None => Vec::new(),
         },
+        Action::ShowError => match model.selected_job().cloned() {
+            Some(job) => super::failures::show_job(model, &job),
+            None => Vec::new(),
+        },
+        Action::JobLogs => {
+            let job = model.selected_job().map(|j| j.id);
+            super::failures::job_logs(model, job)
+        }
         Action::RetryAll => dispatch(model, Command::RetryAll),
         Action::Clear => dispatch(model, Command::Clear),
         _ => Vec::new(),

@@ -305,16 +305,45 @@ pub fn goto(model: &mut Model, when: &str) -> Vec<Effect> {
             "open a log file first (4, then Enter on a file), then :goto 2026-11-21 10:00",
         );
     }
-    match time_prefix(when) {
+    let when = on_today(model, when);
+    match time_prefix(&when) {
         Some(when) => doc_op(model, DocAction::Jump(Jump::Time(when))),
         None => warn(
             model,
             &format!(
                 "cannot read the time {:?}: give a prefix of YYYY-MM-DD HH:MM:SS, e.g. :goto 2026-11-21 10:00",
-                crate::text::sanitize(when, 40)
+                crate::text::sanitize(&when, 40)
             ),
         ),
     }
+}
+
+/// A time of day alone (`18:21`, `9:05`, `18:21:30`) means today, in the
+/// zone the log lines are written in (local time; UTC in snapshot tests).
+fn on_today(model: &Model, when: &str) -> String {
+    let when = when.trim();
+    let clock = |t: &str| {
+        let parts: Vec<&str> = t.split(':').collect();
+        (2..=3).contains(&parts.len())
+            && parts.iter().enumerate().all(|(i, p)| {
+                p.bytes().all(|b| b.is_ascii_digit()) && (p.len() == 2 || (i == 0 && p.len() == 1))
+            })
+    };
+    if !clock(when) {
+        return when.to_string();
+    }
+    let Some(now) = chrono::DateTime::from_timestamp_millis(model.now) else {
+        return when.to_string();
+    };
+    let today = if model.session.local_time {
+        now.with_timezone(&chrono::Local)
+            .format("%Y-%m-%d")
+            .to_string()
+    } else {
+        now.format("%Y-%m-%d").to_string()
+    };
+    let hour = when.split(':').next().map_or(0, str::len);
+    format!("{today} {}{when}", if hour == 1 { "0" } else { "" })
 }
 
 /// A prefix of `YYYY-MM-DD HH:MM:SS` (at least the year; `T` taken for the

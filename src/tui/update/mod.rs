@@ -11,6 +11,7 @@
 
 pub mod dashboard;
 pub mod detections;
+pub mod failures;
 pub mod jobs;
 pub mod logview;
 pub mod overlay;
@@ -22,6 +23,7 @@ use crate::engine::events::EngineEvent;
 use crate::logs::LogHealth;
 use crate::store::queue::JobState;
 
+use crate::tui::command_line;
 use crate::tui::flash::Flash;
 use crate::tui::input::{self, Submitted};
 use crate::tui::keymap::Action;
@@ -60,6 +62,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             model.dirty = true;
             Vec::new()
         }
+        Msg::Rejections {
+            job_id,
+            resource,
+            rows,
+        } => failures::on_rejections(model, job_id, resource, rows),
         Msg::Done(result) => {
             model.flash = Some(Flash::of(result));
             model.dirty = true;
@@ -109,7 +116,11 @@ fn on_log_health(model: &mut Model, health: LogHealth) {
         ),
         _ => return,
     };
-    model.flash = Some(Flash::warn(text));
+    model.flash = Some(if now.failing.is_some() {
+        Flash::lasting(text)
+    } else {
+        Flash::warn(text)
+    });
     model.dirty = true;
 }
 
@@ -126,6 +137,9 @@ fn view_loads(model: &Model) -> Vec<Effect> {
 fn on_tick(model: &mut Model, now: i64) -> Vec<Effect> {
     let previous = model.now;
     model.now = now;
+    if model.flash.as_mut().is_some_and(|f| f.expired(now)) {
+        model.flash = None;
+    }
     // The clock and countdowns move once a second: one cheap frame.
     model.dirty = true;
     dashboard::sample_throughput(model);
@@ -212,11 +226,21 @@ fn on_engine(model: &mut Model, event: EngineEvent) -> Vec<Effect> {
 
 fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     if model.input.is_some() {
-        return match input::on_key(model, key) {
+        let before = model.selected_config().map(|c| c.id);
+        let mut effects = match input::on_key(model, key) {
             Some(Submitted::Command(cmd)) => run_command_line(model, cmd.trim()),
             Some(Submitted::Search(text)) => logview::search(model, &text),
             None => Vec::new(),
         };
+        // A filter moved the selection to another config: its history.
+        let after = model.selected_config().map(|c| c.id);
+        if model.view == View::Dashboard
+            && after != before
+            && let Some(id) = after
+        {
+            effects.push(Effect::LoadHistory(id));
+        }
+        return effects;
     }
     if settings::on_edit_key(model, key) {
         return Vec::new();
@@ -231,28 +255,38 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
     on_action(model, action)
 }
 
-/// `:jobs`, `:logs`, `:detections`, `:dashboard`, `:help`, `:quit`.
+/// `:jobs`, `:logs`, `:detections`, `:dashboard`, `:help`, `:quit`,
+/// `:goto TIME`; any prefix that names one command (`:det`).
 fn run_command_line(model: &mut Model, cmd: &str) -> Vec<Effect> {
-    let action = match cmd {
-        "" => return Vec::new(),
-        "q" | "quit" => Action::Quit,
-        "help" | "h" => Action::Help,
-        "dashboard" | "configs" | "d" => Action::ViewDashboard,
-        "jobs" | "j" | "queue" => Action::ViewJobs,
-        "detections" | "history" | "changes" => Action::ViewDetections,
-        "logs" | "log" | "l" => Action::ViewLogs,
-        other if other.split_whitespace().next() == Some("goto") => {
-            return logview::goto(model, other["goto".len()..].trim());
-        }
-        other => {
+    if cmd.is_empty() {
+        return Vec::new();
+    }
+    let (word, rest) = cmd.split_once(' ').unwrap_or((cmd, ""));
+    let name = match command_line::resolve(word) {
+        Ok(name) => name,
+        Err(candidates) => {
+            let hint = if candidates.is_empty() {
+                "try :dashboard, :jobs, :detections, :logs, :goto TIME, :help or :quit (Tab completes)"
+                    .to_string()
+            } else {
+                format!("it could be :{}", candidates.join(", :"))
+            };
             model.flash = Some(Flash::warn(format!(
-                "unknown command :{}; try :dashboard, :jobs, :detections, :logs, :goto TIME, :help or :quit",
-                crate::text::sanitize(other, 40)
+                "{} :{}; {hint}",
+                if candidates.is_empty() {
+                    "unknown command"
+                } else {
+                    "ambiguous command"
+                },
+                crate::text::sanitize(word, 40)
             )));
             return Vec::new();
         }
     };
-    on_action(model, action)
+    match command_line::COMMANDS.iter().find(|(n, _)| *n == name) {
+        Some((_, Some(action))) => on_action(model, *action),
+        _ => logview::goto(model, rest.trim()),
+    }
 }
 
 fn switch_view(model: &mut Model, view: View) -> Vec<Effect> {
@@ -270,6 +304,14 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         return effects;
     }
     match action {
+        // Syncs this console runs stop with it: asked first (not through the
+        // dispatcher: read-only may always quit).
+        Action::Quit if model.session.origin != "monitor" && !model.live.is_empty() => {
+            model.overlay = Some(Overlay::Confirm(crate::tui::msg::Command::Quit {
+                running: model.live.len(),
+            }));
+            Vec::new()
+        }
         Action::Quit => {
             model.quit = true;
             Vec::new()
@@ -293,6 +335,19 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             effects
         }
         Action::Repaint => vec![Effect::Repaint],
+        // The next order of the list in focus; the selection stays on its item.
+        Action::Sort if model.view != View::Logs => {
+            model.remember_selection();
+            let list = match model.view {
+                View::Jobs => &mut model.jobs.list,
+                View::Detections => &mut model.detections.list,
+                _ => &mut model.dashboard.list,
+            };
+            list.sort += 1;
+            model.follow_selection();
+            model.flash = Some(Flash::info(format!("sorted by {}", model.sort_name())));
+            Vec::new()
+        }
         Action::ViewDashboard => switch_view(model, View::Dashboard),
         Action::ViewJobs => switch_view(model, View::Jobs),
         Action::ViewDetections => switch_view(model, View::Detections),

@@ -1,7 +1,7 @@
 //! Actions while something sits on top of the view: the confirmation
 //! (accept or cancel only), help, a job's detail, the settings form.
 
-use super::settings;
+use super::{failures, settings};
 use crate::tui::dispatch::dispatch;
 use crate::tui::flash::Flash;
 use crate::tui::keymap::Action;
@@ -15,6 +15,10 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
     match overlay {
         Overlay::Confirm(_) => match action {
             Action::Confirm => match model.overlay.take() {
+                Some(Overlay::Confirm(Command::Quit { .. })) => {
+                    model.quit = true;
+                    Vec::new()
+                }
                 Some(Overlay::Confirm(cmd)) => vec![Effect::Run(cmd)],
                 _ => Vec::new(),
             },
@@ -39,10 +43,27 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Overlay::JobDetail { job, scroll, .. } => match action {
-            Action::Back | Action::Open => {
+        Overlay::JobDetail {
+            job,
+            scroll,
+            resources,
+        } => match action {
+            Action::Back => {
                 model.overlay = None;
                 Vec::new()
+            }
+            // Enter on the resource at the top: what was refused of it.
+            Action::Open => match resources.get(*scroll) {
+                Some(r) => failures::rejections_of(job.id, r),
+                None => Vec::new(),
+            },
+            Action::ShowError => {
+                let job = job.clone();
+                failures::show_job(model, &job)
+            }
+            Action::JobLogs => {
+                let id = job.id;
+                failures::job_logs(model, Some(id))
             }
             Action::Down => {
                 *scroll += 1;
@@ -55,6 +76,73 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             Action::Retry => {
                 let id = job.id;
                 dispatch(model, Command::Retry { job: id })
+            }
+            Action::Quit => {
+                model.quit = true;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        },
+        Overlay::Error(view) => match action {
+            Action::Back | Action::ShowError => {
+                model.overlay = None;
+                Vec::new()
+            }
+            Action::Down => {
+                view.scroll += 1;
+                Vec::new()
+            }
+            Action::PageDown => {
+                view.scroll += 10;
+                Vec::new()
+            }
+            Action::Up => {
+                view.scroll = view.scroll.saturating_sub(1);
+                Vec::new()
+            }
+            Action::PageUp => {
+                view.scroll = view.scroll.saturating_sub(10);
+                Vec::new()
+            }
+            Action::Copy => {
+                let text = view.clipboard_text();
+                failures::copy(model, text)
+            }
+            Action::JobLogs => {
+                let id = view.job_id;
+                failures::job_logs(model, id)
+            }
+            Action::Quit => {
+                model.quit = true;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        },
+        Overlay::Rejections {
+            job_id,
+            resource,
+            rows,
+            scroll,
+        } => match action {
+            Action::Back | Action::Open => {
+                model.overlay = None;
+                Vec::new()
+            }
+            Action::Down => {
+                *scroll = (*scroll + 1).min(rows.len().saturating_sub(1));
+                Vec::new()
+            }
+            Action::Up => {
+                *scroll = scroll.saturating_sub(1);
+                Vec::new()
+            }
+            Action::Copy => {
+                let text = failures::rejections_text(resource, *job_id, rows);
+                failures::copy(model, text)
+            }
+            Action::JobLogs => {
+                let id = *job_id;
+                failures::job_logs(model, Some(id))
             }
             Action::Quit => {
                 model.quit = true;

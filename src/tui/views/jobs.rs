@@ -1,14 +1,17 @@
 //! The job queue: queued, running and finished jobs with attempts and the
-//! last error; retry, retry all and clear act here.
+//! last error; retry, retry all and clear act here. Columns are as wide as
+//! their values; the error takes what is left.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Span;
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
 
+use super::columns::{self, Column};
 use super::widgets::{block, count, inert, span_ms};
-use crate::store::queue::JobState;
-use crate::text::relative_column;
+use crate::store::queue::{Job, JobState};
+use crate::text::{ago_narrow, relative_narrow};
 use crate::tui::model::Model;
 
 pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
@@ -16,6 +19,9 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     let jobs = model.visible_jobs();
     let failed = jobs.iter().filter(|j| j.state == JobState::Failed).count();
     let mut title = format!(" Jobs ({}, {failed} failed) ", jobs.len());
+    if let Some(by) = model.sort_label() {
+        title.push_str(&format!("by {by} "));
+    }
     if !model.jobs.list.filter.is_empty() {
         title.push_str(&format!("/{} ", inert(&model.jobs.list.filter, 30)));
     }
@@ -34,92 +40,116 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
         return;
     }
     let now = model.db_now();
-    let wide = inner.width >= 120;
     let height = inner.height.saturating_sub(1) as usize;
-    let skip = model
-        .jobs
-        .list
-        .cursor
-        .saturating_sub(height.saturating_sub(1));
-    let rows: Vec<Row> = jobs
+    let cursor = model.jobs.list.cursor;
+    let skip = cursor.saturating_sub(height.saturating_sub(1));
+    let shown: Vec<(usize, &Job)> = jobs
         .iter()
+        .copied()
         .enumerate()
         .skip(skip)
         .take(height)
-        .map(|(i, j)| {
-            let state_style = match j.state {
-                JobState::Failed => theme.error(),
-                JobState::Running => theme.ok(),
-                JobState::Queued => theme.info(),
-                JobState::Completed => ratatui::style::Style::default(),
-                JobState::Cancelled => theme.dim(),
-            };
-            let when = match j.state {
-                JobState::Queued if j.run_at > now => {
-                    format!("due {}", relative_column(j.run_at, now))
+        .collect();
+    let lines = |f: &dyn Fn(usize, &Job) -> Line<'static>| -> Vec<Line<'static>> {
+        shown.iter().map(|(i, j)| f(*i, j)).collect()
+    };
+    let columns = vec![
+        Column::text(
+            "  id",
+            0,
+            lines(&|i, j| {
+                let mark = if i == cursor { theme.cursor() } else { " " };
+                Line::from(format!("{mark}#{}", j.id))
+            }),
+        ),
+        Column::text(
+            "config",
+            0,
+            lines(&|_, j| Line::from(inert(&model.config_name(j.config_id), 40))),
+        ),
+        Column::text("kind", 5, lines(&|_, j| Line::from(j.kind.as_str()))),
+        Column::text(
+            "state",
+            0,
+            lines(&|_, j| {
+                let style = match j.state {
+                    JobState::Failed => theme.error(),
+                    JobState::Running => theme.ok(),
+                    JobState::Queued => theme.info(),
+                    JobState::Completed => Style::default(),
+                    JobState::Cancelled => theme.dim(),
+                };
+                Line::from(Span::styled(j.state.as_str(), style))
+            }),
+        ),
+        Column::text(
+            "attempt",
+            6,
+            lines(&|_, j| Line::from(format!("{}/{}", j.attempt, j.max_attempts))),
+        ),
+        Column::text(
+            "result",
+            1,
+            lines(&|_, j| {
+                let p = model.job_progress(j);
+                let mut text = match j.state {
+                    JobState::Queued => String::new(),
+                    _ => format!("{} synced", count(p.synced)),
+                };
+                if p.errors > 0 {
+                    text.push_str(&format!(" {} {} rejected", theme.dot(), count(p.errors)));
                 }
-                _ => relative_column(j.finished_at.or(j.started_at).unwrap_or(j.created_at), now),
-            };
-            let took = match (j.started_at, j.finished_at) {
-                (Some(s), Some(f)) => span_ms(s, f),
-                (Some(s), None) if j.state == JobState::Running => span_ms(s, now),
-                _ => "-".into(),
-            };
-            let mut cells = vec![
-                Cell::from(format!(
-                    "{}#{}",
-                    if i == model.jobs.list.cursor {
-                        theme.cursor()
-                    } else {
-                        " "
-                    },
-                    j.id
-                )),
-                Cell::from(inert(&model.config_name(j.config_id), 30)),
-                Cell::from(j.kind.as_str()),
-                Cell::from(j.state.as_str()).style(state_style),
-                Cell::from(format!("{}/{}", j.attempt, j.max_attempts)),
-                Cell::from(count(j.progress.synced)),
-                Cell::from(count(j.progress.errors)),
-                Cell::from(when),
-            ];
-            if wide {
-                cells.push(Cell::from(took));
-            }
-            cells.push(
-                Cell::from(inert(j.last_error.as_deref().unwrap_or(""), 300)).style(theme.error()),
-            );
-            let row = Row::new(cells);
-            if i == model.jobs.list.cursor {
-                row.style(theme.selected())
+                Line::from(text)
+            }),
+        ),
+        Column::text(
+            "when",
+            3,
+            lines(&|_, j| {
+                Line::from(match j.state {
+                    JobState::Queued if j.run_at > now => {
+                        format!("due {}", relative_narrow(j.run_at, now))
+                    }
+                    JobState::Queued => "due now".into(),
+                    _ => ago_narrow(j.finished_at.or(j.started_at).unwrap_or(j.created_at), now),
+                })
+            }),
+        ),
+        Column::text(
+            "took",
+            4,
+            lines(&|_, j| {
+                Line::from(match (j.started_at, j.finished_at) {
+                    (Some(s), Some(f)) => span_ms(s, f),
+                    (Some(s), None) if j.state == JobState::Running => span_ms(s, now),
+                    _ => "-".into(),
+                })
+            }),
+        ),
+        Column::text(
+            "last error",
+            2,
+            lines(&|_, j| {
+                Line::from(Span::styled(
+                    inert(j.last_error.as_deref().unwrap_or(""), 300),
+                    theme.error(),
+                ))
+            }),
+        )
+        .shrinking_fill(16),
+    ];
+    let styles: Vec<Style> = shown
+        .iter()
+        .map(|(i, _)| {
+            if *i == cursor {
+                theme.selected()
             } else {
-                row
+                Style::default()
             }
         })
         .collect();
-    let mut widths = vec![
-        Constraint::Length(7),
-        Constraint::Length(16),
-        Constraint::Length(11),
-        Constraint::Length(9),
-        Constraint::Length(7),
-        Constraint::Length(9),
-        Constraint::Length(6),
-        Constraint::Length(12),
-    ];
-    let mut header = vec![
-        "  id", "config", "kind", "state", "attempt", "synced", "errors", "when",
-    ];
-    if wide {
-        widths.push(Constraint::Length(7));
-        header.push("took");
-    }
-    widths.push(Constraint::Fill(1));
-    header.push("last error");
     frame.render_widget(
-        Table::new(rows, widths)
-            .header(Row::new(header).style(theme.dim()))
-            .column_spacing(1),
+        columns::table(theme, columns, &styles, inner.width, 1),
         inner,
     );
 }

@@ -1,5 +1,6 @@
 //! A log line cut for the screen: highlighted search matches as pieces,
-//! horizontal scroll and hard wrap by characters. Works on the already
+//! horizontal scroll and wrap at word boundaries (by characters only where
+//! a word is longer than a row). Works on the already
 //! inert `DisplayLine.text`; styles only, never escape codes.
 
 use std::ops::Range;
@@ -48,18 +49,50 @@ pub fn cut(text: &str, matches: &[Range<usize>], skip: usize, width: usize) -> V
     pieces(&chars[from..to])
 }
 
-/// The line in rows of `width` characters (at least one row).
+/// Where the rows of a wrapped line start and end (character indices): a
+/// row ends after its last space when the next word would not fit, and is
+/// cut hard only where one word is wider than a row. Every character is in
+/// exactly one row.
+fn rows(chars: &[char], width: usize) -> Vec<Range<usize>> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while chars.len() - start > width {
+        let end = start + width;
+        // A break after a space within the row; the space stays on it.
+        let at_space = chars[end] == ' ';
+        let end = if at_space {
+            end
+        } else {
+            chars[start + 1..end]
+                .iter()
+                .rposition(|c| *c == ' ')
+                .map_or(end, |i| start + 1 + i + 1)
+        };
+        out.push(start..end);
+        start = end;
+    }
+    out.push(start..chars.len());
+    out
+}
+
+/// The line in rows of at most `width` characters (at least one row).
 pub fn wrap(text: &str, matches: &[Range<usize>], width: usize) -> Vec<Vec<Piece>> {
-    let chars = marked(text, matches);
-    if chars.is_empty() {
+    let marked = marked(text, matches);
+    if marked.is_empty() {
         return vec![Vec::new()];
     }
-    chars.chunks(width.max(1)).map(pieces).collect()
+    let chars: Vec<char> = marked.iter().map(|(c, _)| *c).collect();
+    rows(&chars, width)
+        .into_iter()
+        .map(|r| pieces(&marked[r]))
+        .collect()
 }
 
 /// Screen rows a line takes when wrapped at `width`.
 pub fn wrapped_height(text: &str, width: usize) -> usize {
-    text.chars().count().div_ceil(width.max(1)).max(1)
+    let chars: Vec<char> = text.chars().collect();
+    rows(&chars, width).len()
 }
 
 #[cfg(test)]
@@ -89,7 +122,27 @@ mod tests {
         );
         assert_eq!(show(&cut(text, &m, 1, 10)), "[ob] 7 start");
         let rows: Vec<String> = wrap(text, &m, 10).iter().map(|r| show(r)).collect();
-        assert_eq!(rows, ["[job] 7 star", "ted; [job] 8", " queued"]);
+        assert_eq!(rows, ["[job] 7 ", "started; ", "[job] 8 ", "queued"]);
+    }
+
+    #[test]
+    fn wrap_breaks_at_word_boundaries_and_cuts_only_words_wider_than_a_row() {
+        let text = "attempt failed: cannot connect to http://127.0.0.1:9/api/system/info now";
+        let rows: Vec<String> = wrap(text, &[], 20).iter().map(|r| show(r)).collect();
+        assert_eq!(
+            rows,
+            [
+                "attempt failed: ",
+                "cannot connect to ",
+                "http://127.0.0.1:9/a",
+                "pi/system/info now"
+            ]
+        );
+        // Nothing is lost or repeated, no row is too wide, and the height
+        // the viewer scrolls by is the rows drawn.
+        assert_eq!(rows.concat(), text);
+        assert!(rows.iter().all(|r| r.chars().count() <= 20));
+        assert_eq!(wrapped_height(text, 20), rows.len());
     }
 
     #[test]

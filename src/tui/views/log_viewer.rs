@@ -29,7 +29,13 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
 pub fn hints(model: &Model) -> Vec<(String, &'static str)> {
     let k = |a: Action| model.keymap.short(a);
     let pair = |a: Action, b: Action| format!("{}/{}", k(a), k(b));
-    match model.logview.open_file() {
+    // Read-only refuses export and clear: not offered then.
+    let refused: Vec<String> = if model.session.read_only {
+        vec![k(Action::Export), k(Action::ClearFile)]
+    } else {
+        Vec::new()
+    };
+    let mut pairs = match model.logview.open_file() {
         // Most used first: the end is cut on a narrow terminal.
         Some(_) => vec![
             (k(Action::Filter), "search"),
@@ -50,7 +56,9 @@ pub fn hints(model: &Model) -> Vec<(String, &'static str)> {
             (k(Action::Back), "back"),
             (k(Action::Help), "help"),
         ],
-    }
+    };
+    pairs.retain(|(key, _)| !refused.contains(key));
+    pairs
 }
 
 fn list(frame: &mut Frame, model: &Model, area: Rect) {

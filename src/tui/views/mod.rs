@@ -2,6 +2,7 @@
 //! I/O happens here (the log tail is an in-memory buffer; the log viewer
 //! draws the last frame its session sent).
 
+mod columns;
 mod dashboard;
 mod detections;
 mod header;
@@ -89,9 +90,9 @@ fn status_line(frame: &mut Frame, model: &Model, area: Rect) {
             Span::styled(theme.caret(), theme.key()),
             Span::styled(
                 if model.logview.open_file().is_some() && model.view == View::Logs {
-                    "  goto 2026-11-21 10:00 | dashboard | jobs | detections | logs | help | quit"
+                    "  goto 18:21 | dashboard | jobs | detections | logs | help | quit  (Tab completes)"
                 } else {
-                    "  dashboard | jobs | detections | logs | help | quit"
+                    "  dashboard | jobs | detections | logs | help | quit  (Tab completes)"
                 },
                 theme.dim(),
             ),
@@ -116,80 +117,166 @@ fn status_line(frame: &mut Frame, model: &Model, area: Rect) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
-/// The keys that work where the focus is, from the live keymap.
+/// The keys that work where the focus is, from the live keymap: only those
+/// that would work (no scheduler keys on a manual config, nothing refused in
+/// read-only mode), most used first, and `?` kept whatever the width.
 fn hint_bar(frame: &mut Frame, model: &Model, area: Rect) {
+    let pairs = fit_hints(hint_pairs(model), area.width as usize, &model.keymap);
+    frame.render_widget(Paragraph::new(widgets::hints(&model.theme, &pairs)), area);
+}
+
+/// Pairs from the end go until the line fits; help stays.
+fn fit_hints(
+    mut pairs: Vec<(String, &'static str)>,
+    width: usize,
+    km: &super::keymap::Keymap,
+) -> Vec<(String, &'static str)> {
+    let help = km.short(Action::Help);
+    let len = |p: &[(String, &str)]| -> usize {
+        p.iter()
+            .map(|(k, l)| k.chars().count() + 1 + l.chars().count())
+            .sum::<usize>()
+            + 2 * p.len().saturating_sub(1)
+    };
+    while len(&pairs) > width {
+        let Some(i) = pairs.iter().rposition(|(k, _)| *k != help) else {
+            break;
+        };
+        pairs.remove(i);
+    }
+    pairs
+}
+
+pub fn hint_pairs(model: &Model) -> Vec<(String, &'static str)> {
     let km = &model.keymap;
-    let k = |a: Action| km.short(a);
-    let pairs: Vec<(String, &str)> = match (&model.overlay, model.view, model.pane) {
+    let manual = model
+        .selected_config()
+        .is_some_and(|c| c.auto == "not configured");
+    let offered = |a: Action| {
+        let refused = model.session.read_only && a.changes_something();
+        let no_scheduler = manual && a.needs_scheduler() && model.view == View::Dashboard;
+        !refused && !no_scheduler
+    };
+    let keys = |list: &[(Action, &'static str)]| -> Vec<(String, &'static str)> {
+        list.iter()
+            .filter(|(a, _)| offered(*a))
+            .map(|(a, l)| (km.short(*a), *l))
+            .collect()
+    };
+    let cooling = model.selected_config().is_some_and(|c| {
+        matches!(
+            model.scheduler_of(c),
+            crate::engine::events::SchedulerStatus::Cooldown { .. }
+        )
+    });
+    match (&model.overlay, model.view, model.pane) {
         (Some(Overlay::Confirm(_)), _, _) => vec![
             (km.label(Action::Confirm), "yes"),
             (km.label(Action::Cancel), "no"),
         ],
-        (Some(Overlay::Help { .. }), _, _) => vec![
-            (k(Action::Down), "scroll"),
-            (k(Action::Back), "close"),
-            (k(Action::Quit), "quit"),
-        ],
+        (Some(Overlay::Help { .. }), _, _) => keys(&[
+            (Action::Down, "scroll"),
+            (Action::Back, "close"),
+            (Action::Help, "close"),
+            (Action::Quit, "quit"),
+        ]),
         (Some(Overlay::Settings(f)), _, _) if f.editing.is_some() => {
             vec![("enter".into(), "keep"), ("esc".into(), "undo")]
         }
-        (Some(Overlay::Settings(_)), _, _) => vec![
-            (k(Action::Down), "next"),
-            (k(Action::Up), "prev"),
-            (k(Action::Open), "edit/toggle/save"),
-            (k(Action::Back), "close"),
-        ],
-        (Some(Overlay::JobDetail { .. }), _, _) => vec![
-            (k(Action::Down), "scroll"),
-            (k(Action::Retry), "retry"),
-            (k(Action::Back), "close"),
-        ],
-        (None, View::Dashboard, Pane::Configs) => vec![
-            (k(Action::Trigger), "sync now"),
-            (k(Action::Start), "start"),
-            (k(Action::Stop), "stop"),
-            (k(Action::Settings), "settings"),
-            (k(Action::Open), "open"),
-            (k(Action::NextPane), "pane"),
-            (k(Action::Filter), "filter"),
-            (k(Action::ViewJobs), "jobs"),
-            (k(Action::ViewLogs), "logs"),
-            (k(Action::Help), "help"),
-            (k(Action::Quit), "quit"),
-        ],
-        (None, View::Dashboard, Pane::Resources) => vec![
-            (k(Action::Down), "scroll"),
-            (k(Action::Trigger), "sync now"),
-            (k(Action::NextPane), "pane"),
-            (k(Action::Back), "back"),
-            (k(Action::Help), "help"),
-        ],
+        (Some(Overlay::Settings(_)), _, _) => keys(&[
+            (Action::Down, "next"),
+            (Action::Up, "prev"),
+            (Action::Open, "edit/toggle/save"),
+            (Action::Back, "close"),
+            (Action::Help, "help"),
+        ]),
+        (Some(Overlay::JobDetail { .. }), _, _) => keys(&[
+            (Action::Down, "scroll"),
+            (Action::Open, "refused objects"),
+            (Action::ShowError, "error"),
+            (Action::Help, "help"),
+            (Action::JobLogs, "log lines"),
+            (Action::Retry, "retry"),
+            (Action::Back, "close"),
+        ]),
+        (Some(Overlay::Error(_)), _, _) => keys(&[
+            (Action::Down, "scroll"),
+            (Action::Copy, "copy"),
+            (Action::JobLogs, "log lines"),
+            (Action::Back, "close"),
+            (Action::Help, "help"),
+        ]),
+        (Some(Overlay::Rejections { .. }), _, _) => keys(&[
+            (Action::Down, "scroll"),
+            (Action::Copy, "copy"),
+            (Action::JobLogs, "log lines"),
+            (Action::Back, "close"),
+            (Action::Help, "help"),
+        ]),
+        (None, View::Dashboard, Pane::Configs) => {
+            let mut list = vec![(Action::Trigger, "sync now")];
+            if cooling {
+                list.push((Action::ClearCooldown, "end cooldown"));
+            }
+            if model
+                .selected_config()
+                .and_then(crate::tui::update::failures::config_error)
+                .is_some()
+            {
+                list.push((Action::ShowError, "error"));
+            }
+            list.extend([
+                (Action::Open, "open"),
+                (Action::Help, "help"),
+                (Action::Start, "start"),
+                (Action::Stop, "stop"),
+                (Action::Settings, "settings"),
+                (Action::NextPane, "pane"),
+                (Action::Filter, "filter"),
+                (Action::Sort, "sort"),
+                (Action::ViewJobs, "jobs"),
+                (Action::ViewLogs, "logs"),
+                (Action::Quit, "quit"),
+            ]);
+            keys(&list)
+        }
+        (None, View::Dashboard, Pane::Resources) => keys(&[
+            (Action::Down, "scroll"),
+            (Action::Open, "refused objects"),
+            (Action::Trigger, "sync now"),
+            (Action::NextPane, "pane"),
+            (Action::Back, "back"),
+            (Action::Help, "help"),
+        ]),
         (None, View::Logs, _) if model.logview.mode != crate::tui::state::logview::Mode::Live => {
             log_viewer::hints(model)
         }
-        (None, View::Dashboard, Pane::Tail) | (None, View::Logs, _) => vec![
-            (k(Action::Up), "scroll back"),
-            (k(Action::Follow), "follow"),
-            (k(Action::Level), "level"),
-            (k(Action::Filter), "filter"),
-            (k(Action::Back), "back"),
-            (k(Action::Help), "help"),
-        ],
-        (None, View::Jobs, _) => vec![
-            (k(Action::Open), "details"),
-            (k(Action::Retry), "retry"),
-            (k(Action::RetryAll), "retry all"),
-            (k(Action::Clear), "clear"),
-            (k(Action::Filter), "filter"),
-            (k(Action::Back), "back"),
-            (k(Action::Help), "help"),
-        ],
-        (None, View::Detections, _) => vec![
-            (k(Action::Down), "down"),
-            (k(Action::Filter), "filter"),
-            (k(Action::Back), "back"),
-            (k(Action::Help), "help"),
-        ],
-    };
-    frame.render_widget(Paragraph::new(widgets::hints(&model.theme, &pairs)), area);
+        (None, View::Dashboard, Pane::Tail) | (None, View::Logs, _) => keys(&[
+            (Action::Up, "scroll back"),
+            (Action::Follow, "follow"),
+            (Action::Level, "level"),
+            (Action::Filter, "filter"),
+            (Action::Back, "back"),
+            (Action::Help, "help"),
+        ]),
+        (None, View::Jobs, _) => keys(&[
+            (Action::Open, "details"),
+            (Action::ShowError, "error"),
+            (Action::Retry, "retry"),
+            (Action::Help, "help"),
+            (Action::JobLogs, "log lines"),
+            (Action::RetryAll, "retry all"),
+            (Action::Clear, "clear"),
+            (Action::Filter, "filter"),
+            (Action::Sort, "sort"),
+            (Action::Back, "back"),
+        ]),
+        (None, View::Detections, _) => keys(&[
+            (Action::Down, "down"),
+            (Action::Filter, "filter"),
+            (Action::Sort, "sort"),
+            (Action::Back, "back"),
+            (Action::Help, "help"),
+        ]),
+    }
 }

@@ -5,11 +5,15 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
+use ratatui::style::Style;
+
+use super::columns::Column;
 use super::widgets::{block, centered, count, hints, inert, span_ms};
 use crate::store::queue::{Job, ResourceProgress};
+use crate::store::rejections::Rejection;
 use crate::text::relative_column;
 use crate::tui::keymap::Action;
-use crate::tui::model::{Model, Overlay};
+use crate::tui::model::{ErrorView, Model, Overlay};
 use crate::tui::msg::Command;
 use crate::tui::state::settings::SettingsForm;
 
@@ -22,8 +26,192 @@ pub fn draw(frame: &mut Frame, model: &Model, overlay: &Overlay, area: Rect) {
             resources,
             scroll,
         } => job_detail(frame, model, job, resources, *scroll, area),
+        Overlay::Error(view) => error_view(frame, model, view, area),
+        Overlay::Rejections {
+            job_id,
+            resource,
+            rows,
+            scroll,
+        } => rejections(frame, model, *job_id, resource, rows, *scroll, area),
         Overlay::Help { .. } => {}
     }
+}
+
+/// The whole error, wrapped (never cut to a few lines), then its causes one
+/// per line, the root cause last.
+fn error_view(frame: &mut Frame, model: &Model, view: &ErrorView, area: Rect) {
+    let theme = &model.theme;
+    let popup = centered(
+        area,
+        area.width.saturating_sub(4).min(110),
+        area.height.saturating_sub(2),
+    );
+    frame.render_widget(Clear, popup);
+    let outer = block(
+        theme,
+        Span::styled(format!(" {} ", inert(&view.title, 60)), theme.title()),
+        true,
+    );
+    let inner = outer.inner(popup);
+    frame.render_widget(outer, popup);
+    let mut lines = vec![Line::from(Span::styled(
+        inert(&view.facts.join(&format!(" {} ", theme.dot())), 200),
+        theme.dim(),
+    ))];
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        inert(&view.error, 4_000),
+        theme.error(),
+    )));
+    let causes = view.causes();
+    if causes.len() > 1 {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            "Cause by cause (the last is the root):",
+            theme.dim(),
+        )));
+        for (i, cause) in causes.iter().enumerate() {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{:>2}. ", i + 1), theme.dim()),
+                Span::styled(
+                    inert(cause, 1_000),
+                    if i + 1 == causes.len() {
+                        theme.error()
+                    } else {
+                        Style::default()
+                    },
+                ),
+            ]));
+        }
+    }
+    let km = &model.keymap;
+    lines.push(Line::from(""));
+    lines.push(hints(
+        theme,
+        &[
+            (km.short(Action::Copy), "copy"),
+            (km.short(Action::JobLogs), "log lines"),
+            (km.short(Action::Back), "close"),
+        ],
+    ));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((view.scroll.min(u16::MAX as usize) as u16, 0)),
+        inner,
+    );
+}
+
+#[allow(clippy::too_many_arguments)]
+fn rejections(
+    frame: &mut Frame,
+    model: &Model,
+    job_id: i64,
+    resource: &str,
+    rows: &[Rejection],
+    scroll: usize,
+    area: Rect,
+) {
+    let theme = &model.theme;
+    let popup = centered(
+        area,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(2),
+    );
+    frame.render_widget(Clear, popup);
+    let outer = block(
+        theme,
+        Span::styled(
+            format!(
+                " Refused: {} | job {job_id} | {} ",
+                inert(resource, 60),
+                count(rows.len() as u64)
+            ),
+            theme.title(),
+        ),
+        true,
+    );
+    let inner = outer.inner(popup);
+    frame.render_widget(outer, popup);
+    let shown: Vec<&Rejection> = rows.iter().skip(scroll).collect();
+    // Narrow: each refusal on two lines (object, code and class; then the
+    // message), so neither the key nor the message is cut.
+    let object_width = shown
+        .iter()
+        .map(|r| r.object_key.chars().count())
+        .max()
+        .unwrap_or(0);
+    if (inner.width as usize) < object_width + 40 {
+        let mut lines = Vec::new();
+        for (i, r) in shown.iter().enumerate() {
+            let style = if i == 0 {
+                theme.selected()
+            } else {
+                Style::default()
+            };
+            lines.push(Line::from(vec![
+                Span::styled(
+                    if r.object_key.is_empty() {
+                        "-".into()
+                    } else {
+                        inert(&r.object_key, 120)
+                    },
+                    style,
+                ),
+                Span::styled(
+                    format!(
+                        " {} {}",
+                        if r.error_code.is_empty() {
+                            "-"
+                        } else {
+                            &r.error_code
+                        },
+                        r.class,
+                    ),
+                    theme.dim(),
+                ),
+            ]));
+            lines.push(Line::from(format!(
+                "  {} (seen {}x)",
+                inert(&r.message, 400),
+                r.times_seen
+            )));
+        }
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        return;
+    }
+    let text = |f: &dyn Fn(&Rejection) -> String| -> Vec<Line<'static>> {
+        shown.iter().map(|r| Line::from(f(r))).collect()
+    };
+    let or_dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_string()
+        } else {
+            inert(s, 80)
+        }
+    };
+    let columns = vec![
+        Column::text("object", 0, text(&|r| or_dash(&r.object_key))),
+        Column::text("code", 0, text(&|r| or_dash(&r.error_code))),
+        Column::text("class", 2, text(&|r| r.class.clone())),
+        Column::text("seen", 3, text(&|r| format!("{}x", r.times_seen))),
+        Column::text("message", 1, text(&|r| inert(&r.message, 400))).shrinking_fill(20),
+    ];
+    let styles: Vec<Style> = shown
+        .iter()
+        .enumerate()
+        .map(|(i, _)| {
+            if i == 0 {
+                theme.selected()
+            } else {
+                Style::default()
+            }
+        })
+        .collect();
+    frame.render_widget(
+        super::columns::table(theme, columns, &styles, inner.width, 1),
+        inner,
+    );
 }
 
 fn confirm(frame: &mut Frame, model: &Model, cmd: &Command, area: Rect) {
@@ -142,11 +330,13 @@ fn job_detail(
     );
     let inner = outer.inner(popup);
     frame.render_widget(outer, popup);
+    // A job queued for its retry is not taking time: it waits.
     let took = match (job.started_at, job.finished_at) {
         (Some(s), Some(f)) => span_ms(s, f),
-        (Some(s), None) => span_ms(s, now),
+        (Some(s), None) if job.state == crate::store::queue::JobState::Running => span_ms(s, now),
         _ => "-".into(),
     };
+    let progress = model.job_progress(job);
     let mut head = vec![
         Line::from(format!(
             "{} | attempt {}/{} | created {} | took {} | {}",
@@ -158,11 +348,12 @@ fn job_detail(
             inert(&job.reason, 80)
         )),
         Line::from(format!(
-            "synced {} | errors {} | processed {}/{}",
-            count(job.progress.synced),
-            count(job.progress.errors),
-            count(job.progress.processed),
-            count(job.progress.expected)
+            "{} synced {dot} {} rejected {dot} {} of {} objects processed",
+            count(progress.synced),
+            count(progress.errors),
+            count(progress.processed),
+            count(progress.expected),
+            dot = theme.dot(),
         )),
     ];
     if let Some(e) = &job.last_error {
@@ -187,7 +378,7 @@ fn job_detail(
         ..inner
     };
     frame.render_widget(
-        super::resources::table(theme, resources, scroll, 10, true),
+        super::resources::table(theme, resources, scroll, Some(0), table_area.width, true),
         table_area,
     );
 }

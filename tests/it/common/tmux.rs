@@ -117,6 +117,24 @@ impl Tmux {
         self.wait_for(&format!("{text:?}"), timeout, |s| s.contains(text))
     }
 
+    /// Lets programs in the pane set tmux's paste buffer with OSC 52 (as a
+    /// terminal's clipboard would be set).
+    pub fn accept_clipboard(&self) {
+        let out = self.tmux(&[
+            "set".into(),
+            "-s".into(),
+            "set-clipboard".into(),
+            "on".into(),
+        ]);
+        assert!(out.status.success(), "set-clipboard failed");
+    }
+
+    /// What an OSC 52 sequence last put on the clipboard ("" when none).
+    pub fn clipboard(&self) -> String {
+        let out = self.tmux(&["show-buffer".into()]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// The pid of the program running in the pane.
     pub fn pane_pid(&self) -> u32 {
         let out = self.tmux(&[

@@ -107,13 +107,17 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/auto-sync/{config}/progress/", get(legacy::progress))
         .route("/metrics", get(metrics_text))
-        .layer(axum::middleware::from_fn_with_state(
+        // Route layers run after routing, so the count has the route's
+        // pattern; it wraps the token check, so refusals are counted too.
+        .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authorize,
-        ));
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), count));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), count))
         .merge(api)
         .fallback(|| async {
             error::ApiError::new(
@@ -122,7 +126,6 @@ pub fn router(state: ApiState) -> Router {
                 "no such endpoint; the API is under /api/v1/ (README)",
             )
         })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), count))
         .with_state(state)
 }
 

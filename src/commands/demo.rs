@@ -136,8 +136,13 @@ impl Demo {
             &sim::config_backend::site_token(1),
         )?;
         let closed = closed_port().await?;
-        let mut text = config_text(&source, &destinations, closed, opts.auto);
-        text += &pull_config_text(&backend.base_url);
+        let text = config_text(
+            &source,
+            &destinations,
+            closed,
+            opts.auto,
+            &pull_config_text(&backend.base_url),
+        );
         let path = dir.path().join("demo.toml");
         std::fs::write(&path, &text)?;
         let file = crate::config::file::parse(&path, &text, &BTreeSet::new())
@@ -210,6 +215,7 @@ fn config_text(
     destinations: &[RunningSim],
     closed_port: u16,
     auto: usize,
+    pull: &str,
 ) -> String {
     let user = SimOptions::defaults().username;
     let instance = |name: &str, url: &str| {
@@ -236,6 +242,8 @@ fn config_text(
         );
     }
     text += "[[sync]]\nname = \"manual-reporting\"\nsource = \"national\"\ndestination = \"regional\"\nmode = \"manual\"\n\n";
+    // Before offline-district, which stays last in the list.
+    text += pull;
     text += "[[sync]]\nname = \"offline-district\"\nsource = \"district\"\ndestination = \"regional\"\nmode = \"automatic\"\n\
              [sync.auto]\ncheck_interval = \"1m\"\nimmediate_sync = true\ncooldown_after_error = \"2m\"\n";
     text

@@ -64,6 +64,15 @@ fn demo_trigger_stop_jobs_help_and_quit() {
         s.contains("▶offline-district") && s.contains("cannot connect")
     });
 
+    // The http_pull config above it shows its pull: status, hash, target.
+    t.keys(&["k"]);
+    t.wait_for("site-config's pull", WAIT, |s| {
+        s.contains("▶site-config")
+            && s.contains("Pull OK")
+            && s.contains("same at the backend")
+            && s.contains("site-config.json")
+    });
+
     // Trigger the manual config.
     t.keys(&["k"]);
     t.wait_for("cursor on manual-reporting", WAIT, |s| {

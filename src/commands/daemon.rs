@@ -93,7 +93,16 @@ pub async fn run(
             tail: Some(logs.tail.clone()),
             schedulers: true,
         };
-        let running = crate::api::start(engine.handle(), options, stop_api.clone()).await?;
+        let running = match crate::api::start(engine.handle(), options, stop_api.clone()).await {
+            Ok(running) => running,
+            Err(e) => {
+                // Jobs this engine may have claimed go back to the queue.
+                stop_api.cancel();
+                engine.shutdown().await;
+                store.close().await;
+                return Err(e);
+            }
+        };
         let at: Vec<String> = running.addresses.iter().map(ToString::to_string).collect();
         info!(target: "auto_sync", api = %at.join(", "), token_file = %token_file.display(), "API listening");
         eprintln!(

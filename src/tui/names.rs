@@ -7,7 +7,7 @@
 /// A resource as the console names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceName {
-    /// `meta`, `data`, `events`, `enrol`, `entities`, `deletions`.
+    /// `meta`, `data`, `events`, `enrol`, `entities`, `deletions`, `pull`.
     pub kind: &'static str,
     pub name: String,
     /// A deletion pass: its objects are checked, and some deleted.
@@ -23,6 +23,8 @@ pub fn resource_name(key: &str, label: &str) -> ResourceName {
         "enrollments" => ("enrol", false),
         "trackedEntities" => ("entities", false),
         "trackerDeletions" | "metadataDeletions" => ("deletions", true),
+        // An http_pull config's one resource.
+        "document" => ("pull", false),
         _ => ("other", false),
     };
     // Labels read `Data values: ANC monthly`; the kind has its own column.
@@ -52,6 +54,11 @@ mod tests {
 
     #[test]
     fn names_come_from_the_label_and_the_kind_from_the_key() {
+        let n = resource_name("document", "configuration document");
+        assert_eq!(
+            (n.kind, n.name.as_str()),
+            ("pull", "configuration document")
+        );
         let n = resource_name("dataValues:LHsK5LeOCm2", "Data values: ANC monthly");
         assert_eq!(
             (n.kind, n.name.as_str(), n.deletions),

@@ -221,6 +221,10 @@ async fn a_pulled_document_follows_the_backend_and_survives_its_failures() {
     let status = sd.json(&["status", "site"]);
     let error = status[0]["pull"]["last_sync_error"].as_str().unwrap();
     assert!(error.contains("cannot reach"), "{error}");
+    assert!(
+        !error.contains("site-token-1"),
+        "the token in the path is never shown: {error}"
+    );
     // …and back where it was: recovered.
     let backend = SimProcess::start_on(port, &["--config-backend"]);
     let rig = Rig {

@@ -131,7 +131,7 @@ impl PullClient {
         if let Some(hash) = current {
             request = request.header(header::IF_NONE_MATCH, format!("\"{hash}\""));
         }
-        let response = request.send().await.map_err(|e| self.transport(&e))?;
+        let response = request.send().await.map_err(|e| self.transport(e))?;
         let status = response.status();
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
@@ -168,7 +168,7 @@ impl PullClient {
         let mut body = Vec::new();
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| self.transport(&e))?;
+            let chunk = chunk.map_err(|e| self.transport(e))?;
             if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
                 return Err(PullError::NotADocument(format!(
                     "{} sent more than {} MiB; a site configuration is not that large",
@@ -181,9 +181,11 @@ impl PullClient {
         Ok(body)
     }
 
-    fn transport(&self, e: &reqwest::Error) -> PullError {
+    fn transport(&self, e: reqwest::Error) -> PullError {
+        // The URL requested may hold the token: messages name `shown`.
+        let e = e.without_url();
         let mut cause = String::new();
-        let mut source: Option<&dyn std::error::Error> = Some(e);
+        let mut source: Option<&dyn std::error::Error> = Some(&e);
         while let Some(s) = source {
             let text = s.to_string();
             if !cause.contains(&text) {
@@ -194,7 +196,6 @@ impl PullClient {
             }
             source = s.source();
         }
-        // reqwest puts the URL (maybe with the token in it) in its messages.
         let cause = cause.replace(&self.url, &self.shown);
         if e.is_timeout() {
             PullError::Unreachable(format!("{} did not answer in time ({cause})", self.shown))

@@ -78,15 +78,16 @@ fn jobs_view() {
 fn job_detail() {
     let mut m = sample::model();
     m.view = View::Jobs;
+    let resources = sample::finished_resources();
+    let mut job = sample::job(5, 1, crate::store::queue::JobState::Failed, 0, 0);
+    // The job's totals are its resources' (as the engine keeps them).
+    job.progress.synced = resources.iter().map(|r| r.synced).sum();
+    job.progress.errors = resources.iter().map(|r| r.errors).sum();
+    job.progress.processed = resources.iter().map(|r| r.processed).sum();
+    job.progress.expected = resources.iter().map(|r| r.total).sum();
     m.overlay = Some(Overlay::JobDetail {
-        job: Box::new(sample::job(
-            5,
-            1,
-            crate::store::queue::JobState::Failed,
-            0,
-            0,
-        )),
-        resources: sample::finished_resources(),
+        job: Box::new(job),
+        resources,
         scroll: 0,
     });
     all_sizes("job_detail", &m);

@@ -299,6 +299,43 @@ fn settings(frame: &mut Frame, model: &Model, form: &SettingsForm, area: Rect) {
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
+/// What a job's processed objects became: synced, rejected, and the rest
+/// said as what it is (checked by a deletion pass, or skipped), so the
+/// figures add up on screen.
+fn job_counts(
+    progress: &crate::store::queue::JobProgress,
+    resources: &[ResourceProgress],
+    dot: &str,
+) -> String {
+    let mut checked = 0u64;
+    let mut skipped = 0u64;
+    for r in resources {
+        let rest = r.processed.saturating_sub(r.synced + r.errors);
+        if crate::tui::names::resource_name(&r.resource, &r.label).deletions {
+            checked += rest;
+        } else {
+            skipped += rest;
+        }
+    }
+    let mut out = format!(
+        "{} synced {dot} {} rejected",
+        count(progress.synced),
+        count(progress.errors)
+    );
+    if checked > 0 {
+        out += &format!(" {dot} {} checked by deletion passes", count(checked));
+    }
+    if skipped > 0 {
+        out += &format!(" {dot} {} skipped", count(skipped));
+    }
+    out += &format!(
+        " {dot} {} of {} objects processed",
+        count(progress.processed),
+        count(progress.expected)
+    );
+    out
+}
+
 fn job_detail(
     frame: &mut Frame,
     model: &Model,
@@ -347,14 +384,7 @@ fn job_detail(
             took,
             inert(&job.reason, 80)
         )),
-        Line::from(format!(
-            "{} synced {dot} {} rejected {dot} {} of {} objects processed",
-            count(progress.synced),
-            count(progress.errors),
-            count(progress.processed),
-            count(progress.expected),
-            dot = theme.dot(),
-        )),
+        Line::from(job_counts(&progress, resources, theme.dot())),
     ];
     if let Some(e) = &job.last_error {
         head.push(Line::from(vec![
@@ -381,4 +411,45 @@ fn job_detail(
         super::resources::table(theme, resources, scroll, Some(0), table_area.width, true),
         table_area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::queue::{JobProgress, ResourceStatus};
+
+    fn row(key: &str, processed: u64, synced: u64, errors: u64) -> ResourceProgress {
+        ResourceProgress {
+            resource: key.into(),
+            label: String::new(),
+            rtype: "data".into(),
+            position: 0,
+            status: ResourceStatus::Done,
+            total: processed,
+            processed,
+            synced,
+            errors,
+            speed: 0.0,
+            message: None,
+        }
+    }
+
+    #[test]
+    fn a_jobs_counts_add_up_in_words() {
+        let resources = [
+            row("dataValues:a", 30_800, 30_797, 2),
+            row("trackerDeletions:b", 10_003, 0, 0),
+        ];
+        let progress = JobProgress {
+            expected: 40_803,
+            processed: 40_803,
+            synced: 30_797,
+            errors: 2,
+            ..JobProgress::default()
+        };
+        assert_eq!(
+            job_counts(&progress, &resources, "·"),
+            "30,797 synced · 2 rejected · 10,003 checked by deletion passes · 1 skipped · 40,803 of 40,803 objects processed"
+        );
+    }
 }

@@ -384,7 +384,7 @@ fn job_detail(
             took,
             inert(&job.reason, 80)
         )),
-        Line::from(job_counts(&progress, resources, theme.dot())),
+        Line::from(job_counts(progress, resources, theme.dot())),
     ];
     if let Some(e) = &job.last_error {
         head.push(Line::from(vec![

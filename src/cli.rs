@@ -182,6 +182,9 @@ pub enum BenchCommand {
     /// A generated log (1 GB by default): first screen, line index, search
     /// against `grep -c`.
     Logs(crate::bench::logs::LogsBenchOptions),
+    /// What event-stream clients of the daemon's API cost running syncs:
+    /// the same syncs with none and with N clients, objects/s of each.
+    Events(crate::bench::events::EventsBenchOptions),
 }
 
 /// Runs a subcommand; the exit code tells scripts how it went.
@@ -280,6 +283,9 @@ pub async fn run(
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Bench(BenchCommand::Console(opts)) => crate::bench::console::run(opts)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Events(opts)) => crate::bench::events::run(opts)
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Bench(BenchCommand::Logs(opts)) => {

@@ -4,6 +4,7 @@
 //! here is syncdeck's own.
 
 pub mod console;
+pub mod events;
 pub mod export;
 pub mod logs;
 pub mod queue;

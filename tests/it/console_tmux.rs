@@ -98,11 +98,12 @@ fn demo_trigger_stop_jobs_help_and_quit() {
         "{screen}"
     );
     t.keys(&["y"]);
-    let screen = t.wait_text("national-to-regional: scheduler stopped", WAIT);
-    assert!(
-        line_with(&screen, "▶national-to-regional").contains("stopped"),
-        "{screen}"
-    );
+    // The row follows at the next reload, right after the message.
+    t.wait_for("the stop said and shown on its row", WAIT, |s| {
+        s.contains("national-to-regional: scheduler stopped")
+            && s.lines()
+                .any(|l| l.contains("▶national-to-regional") && l.contains("stopped"))
+    });
 
     // Jobs view: the manual job and the automatic one.
     t.keys(&["2"]);

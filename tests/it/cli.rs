@@ -269,10 +269,9 @@ fn trigger_wait_off_a_terminal_prints_plain_lines_and_a_summary_without_empty_ro
         !stderr.contains('\r') && !stderr.contains('\u{1b}'),
         "{stderr:?}"
     );
-    assert!(
-        stderr.lines().any(|l| l.starts_with("job 1: metadata:")),
-        "{stderr}"
-    );
+    // Which resources get a line depends on what the coalesced progress
+    // events showed (a busy machine may skip fast ones): at least one does.
+    assert!(stderr.lines().any(|l| l.starts_with("job 1: ")), "{stderr}");
     let all = sd.json(&["jobs", "show", "1"])["resources"]
         .as_array()
         .unwrap()

@@ -191,10 +191,9 @@ pub async fn apply(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/json"));
     let text = if json {
-        let table: toml::Table = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("not a configuration document: {e}")))?;
-        toml::to_string(&table)
-            .map_err(|e| ApiError::bad_request(format!("not a configuration document: {e}")))?
+        crate::config::file::json_as_toml(&body, &[])
+            .map_err(ApiError::bad_request)?
+            .0
     } else {
         String::from_utf8(body.to_vec())
             .map_err(|_| ApiError::bad_request("the configuration must be UTF-8 text"))?

@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use super::clock::Clock;
 use super::events::{EngineEvent, SchedulerStatus};
-use super::scheduler::{SchedulerPort, announce_wait, millis, sleep_until};
+use super::scheduler::{SchedulerPort, millis, wait_for_tick};
 use crate::store::queue::JobKind;
 
 /// The longest wait backoff reaches (unless `interval` is longer).
@@ -47,16 +47,9 @@ pub async fn run(
     let mut next = clock.now_ms() + millis(pull.first_pull_after);
     let mut failures = 0u32;
     loop {
-        announce_wait(&*port, config_id, next, &clock).await?;
-        if !sleep_until(&clock, next, &cancel).await {
-            return Ok(());
-        }
-        let Some(config) = port.config(config_id).await? else {
+        let Some(config) = wait_for_tick(&*port, config_id, next, &clock, &cancel).await? else {
             return Ok(());
         };
-        if !config.wants_scheduler() {
-            return Ok(());
-        }
         let Some(pull) = config.pull.clone() else {
             return Ok(());
         };

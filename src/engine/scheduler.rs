@@ -75,16 +75,9 @@ pub async fn run(
     }
     let mut next = clock.now_ms() + millis(first);
     loop {
-        announce_wait(&*port, config_id, next, &clock).await?;
-        if !sleep_until(&clock, next, &cancel).await {
-            return Ok(());
-        }
-        let Some(config) = port.config(config_id).await? else {
+        let Some(config) = wait_for_tick(&*port, config_id, next, &clock, &cancel).await? else {
             return Ok(());
         };
-        if !config.wants_scheduler() {
-            return Ok(());
-        }
         let Some(settings) = config.auto.clone() else {
             return Ok(());
         };
@@ -93,7 +86,27 @@ pub async fn run(
     }
 }
 
-pub(super) async fn announce_wait(
+/// Announces the next tick at `next`, sleeps until it and reads the config
+/// again: `None` when cancelled, or when the config is gone or no longer
+/// wants a scheduler (the task then ends). Both schedulers tick this way.
+pub(super) async fn wait_for_tick(
+    port: &dyn SchedulerPort,
+    config_id: i64,
+    next: i64,
+    clock: &Clock,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Option<SyncConfig>> {
+    announce_wait(port, config_id, next, clock).await?;
+    if !sleep_until(clock, next, cancel).await {
+        return Ok(None);
+    }
+    Ok(port
+        .config(config_id)
+        .await?
+        .filter(SyncConfig::wants_scheduler))
+}
+
+async fn announce_wait(
     port: &dyn SchedulerPort,
     config_id: i64,
     next: i64,
@@ -210,7 +223,7 @@ async fn tick(
 }
 
 /// Sleeps until `at` (ms); `false` if cancelled first.
-pub(super) async fn sleep_until(clock: &Clock, at: i64, cancel: &CancellationToken) -> bool {
+async fn sleep_until(clock: &Clock, at: i64, cancel: &CancellationToken) -> bool {
     tokio::select! {
         _ = cancel.cancelled() => false,
         _ = tokio::time::sleep_until(clock.instant_at(at)) => true,

@@ -88,6 +88,26 @@ pub fn load(
     parse(path, &text, known_instances)
 }
 
+/// A configuration written as JSON (the TOML file's schema) as the TOML text
+/// [`parse`] reads, leaving out the top-level keys in `without` (a pulled
+/// document's hash field), and those of them it had. Values TOML cannot
+/// hold (null) are refused.
+pub fn json_as_toml<'k>(
+    bytes: &[u8],
+    without: &[&'k str],
+) -> Result<(String, Vec<&'k str>), String> {
+    let mut table: toml::Table =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a syncdeck configuration ({e})"))?;
+    let removed = without
+        .iter()
+        .filter(|k| table.remove(**k).is_some())
+        .copied()
+        .collect();
+    let text =
+        toml::to_string(&table).map_err(|e| format!("not a syncdeck configuration ({e})"))?;
+    Ok((text, removed))
+}
+
 /// Validates `text`, the content of `path` (used in messages and to resolve
 /// relative secret file paths against the file's directory).
 pub fn parse(

@@ -23,18 +23,14 @@ pub fn parse(
     puller: &str,
     known_instances: &BTreeSet<String>,
 ) -> Result<ConfigFile, String> {
-    let mut table: toml::Table = serde_json::from_slice(bytes)
-        .map_err(|e| format!("the document is not a syncdeck configuration ({e})"))?;
-    table.remove(hash_field);
+    let (text, removed) = crate::config::file::json_as_toml(bytes, &[hash_field, "instance"])
+        .map_err(|e| format!("the document is {e}"))?;
     let mut problems = Vec::new();
-    if table.contains_key("instance") {
+    if removed.contains(&"instance") {
         problems.push(
             "instance: a pulled configuration may not declare instances; configure them on this host and reference them by name".to_string(),
         );
-        table.remove("instance");
     }
-    let text = toml::to_string(&table)
-        .map_err(|e| format!("the document is not a syncdeck configuration ({e})"))?;
     let name = format!("the document pulled by {puller}");
     match crate::config::file::parse(Path::new(&name), &text, known_instances) {
         Err(errors) => problems.extend(errors.0.into_iter().map(|mut e| {

@@ -20,6 +20,16 @@ pub struct Cli {
     /// daemons. Default: syncdeck.db in the user's data directory.
     #[arg(long, global = true, env = "SYNCDECK_DB", value_name = "PATH|URL")]
     pub db: Option<String>,
+    /// Work through a running daemon's API instead of the database:
+    /// unix:PATH (its socket) or http(s)://HOST:PORT (its --listen, or a
+    /// tunnel or proxy to it). The console attaches; commands act there.
+    #[arg(long, global = true, env = "SYNCDECK_CONNECT", value_name = "ADDR")]
+    pub connect: Option<String>,
+    /// The API's bearer token file. The daemon creates it on first start
+    /// (mode 0600); clients present it. Default: api-token in the data
+    /// directory; SYNCDECK_API_TOKEN gives a client the token itself.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub token_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Options of the console (`syncdeck` with no subcommand).
@@ -187,6 +197,20 @@ pub enum BenchCommand {
     Events(crate::bench::events::EventsBenchOptions),
 }
 
+/// What `--connect` cannot do: the daemon itself, and what reads or writes
+/// this host's files or a database directly.
+fn local_only(command: &Command) -> Option<&'static str> {
+    Some(match command {
+        Command::Daemon(_) => "`daemon`",
+        Command::Sim(_) => "`sim`",
+        Command::Demo(_) => "`demo`",
+        Command::Bench(_) => "`bench`",
+        Command::Init(_) => "`init`",
+        Command::Logs(_) => "`logs`",
+        _ => return None,
+    })
+}
+
 /// Runs a subcommand; the exit code tells scripts how it went.
 pub async fn run(
     cli: Cli,
@@ -200,19 +224,36 @@ pub async fn run(
         workers,
         ..Default::default()
     };
+    // With --connect the daemon's engine does it (and runs `--wait`'s job).
     macro_rules! with_engine {
         ($workers:expr, |$e:ident| $body:expr) => {{
-            let (store, engine) = crate::commands::open_engine(&target, passive($workers)).await?;
-            let $e = engine.handle();
-            let result = $body.await;
-            engine.shutdown().await;
-            store.close().await;
-            result
+            if let Some(spec) = &cli.connect {
+                let $e: crate::engine::EngineHandle =
+                    crate::commands::attach::connect(spec, cli.token_file.as_deref()).await?;
+                $body.await
+            } else {
+                let (store, engine) =
+                    crate::commands::open_engine(&target, passive($workers)).await?;
+                let $e = engine.handle();
+                let result = $body.await;
+                engine.shutdown().await;
+                store.close().await;
+                result
+            }
         }};
     }
-    let Some(command) = cli.command else {
-        return crate::commands::console::run(&target, cli.console, logs).await;
+    let remote = crate::commands::console::Remote {
+        connect: cli.connect.clone(),
+        token_file: cli.token_file.clone(),
     };
+    let Some(command) = cli.command else {
+        return crate::commands::console::run(&target, cli.console, logs, remote).await;
+    };
+    if let Some(what) = local_only(&command)
+        && cli.connect.is_some()
+    {
+        anyhow::bail!("{what} works on this host's database and files; run it without --connect (on the daemon's host)");
+    }
     match command {
         Command::List(j) => with_engine!(false, |e| configs::list(&e, j.json)),
         Command::Status { config, json } => {
@@ -267,7 +308,9 @@ pub async fn run(
         Command::Cooldown(CooldownAction::Clear { config, json }) => {
             with_engine!(false, |e| configs::clear_cooldown(&e, &config, json.json))
         }
-        Command::Daemon(args) => crate::commands::daemon::run(&target, args, logs).await,
+        Command::Daemon(args) => {
+            crate::commands::daemon::run(&target, args, cli.token_file.clone(), logs).await
+        }
         Command::Logs(args) => {
             tokio::task::spawn_blocking(|| crate::commands::logs::run(args)).await?
         }
@@ -276,8 +319,11 @@ pub async fn run(
         Command::Bench(BenchCommand::Export(opts)) => {
             crate::bench::export(opts).await.map(|()| ExitCode::SUCCESS)
         }
-        Command::Apply(opts) => crate::commands::apply::apply(&target, opts).await,
-        Command::Export(opts) => crate::commands::apply::export(&target, opts).await,
+        Command::Apply(opts) => with_engine!(false, |e| crate::commands::apply::apply(&e, opts)),
+        Command::Export(opts) => {
+            let where_ = cli.connect.clone().unwrap_or_else(|| target.display());
+            with_engine!(false, |e| crate::commands::apply::export(&e, opts, &where_))
+        }
         Command::Init(args) => crate::commands::init::run(args),
         Command::Bench(BenchCommand::Sync(opts)) => crate::bench::sync::run(opts)
             .await

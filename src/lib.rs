@@ -53,5 +53,6 @@ pub mod output;
 mod signals;
 mod sim;
 pub mod store;
+mod remote;
 mod text;
 mod tui;

@@ -45,6 +45,10 @@ impl From<EngineError> for ApiError {
             EngineError::Store(_) => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store", message)
             }
+            // Only an API in front of a remote engine (not served today).
+            EngineError::Unreachable(_) | EngineError::Unauthorized(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "unreachable", message)
+            }
         }
     }
 }

@@ -1,13 +1,18 @@
 //! `GET /api/v1/events`: engine events and log lines as server-sent events.
 //!
-//! Every event gets an id. A ring keeps the recent ones (of a job's progress
-//! only the latest, since a newer value replaces an older one), so a client
-//! that reconnects with `Last-Event-ID` gets what it missed; one whose id
-//! has left the ring gets a `reset` and reloads the snapshot. Live events go
-//! through a bounded channel: a client too slow to keep up is dropped (it
-//! reconnects and resumes) and never holds up the engine.
+//! Every event gets an id. A ring keeps the recent ones (of a running job's
+//! progress only the latest, since a newer value replaces an older one), so
+//! a client that reconnects with `Last-Event-ID` gets what it missed; one
+//! whose id has left the ring gets a `reset` and reloads the snapshot. Live
+//! events go through a bounded channel: a client too slow to keep up is
+//! dropped (it reconnects and resumes) and never holds up the engine.
+//!
+//! A live progress event carries only the resources that changed since the
+//! job's previous one (most of a plan is done or waiting, and 5 syncs of 70
+//! resources would otherwise send every row a few times a second); the ring
+//! keeps the whole list, which is what a new or resuming client gets first.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
@@ -16,8 +21,10 @@ use futures_util::Stream;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::events::Delivery;
 use crate::engine::{EngineEvent, EngineHandle};
 use crate::logs::tail::Tail;
+use crate::store::queue::{JobState, ResourceProgress};
 
 /// Events kept for clients that reconnect.
 const RING: usize = 4096;
@@ -29,22 +36,27 @@ pub struct Stamped {
     pub id: u64,
     /// `engine`, `log`, `reset`.
     pub name: &'static str,
+    /// As sent live (a progress delta).
     pub data: Arc<str>,
+    /// As replayed from the ring (a progress with every resource).
+    whole: Arc<str>,
     /// A job's progress: replaced in the ring by the next one.
     progress_of: Option<i64>,
 }
 
 impl Stamped {
-    fn to_sse(&self) -> Event {
+    fn to_sse(&self, live: bool) -> Event {
         Event::default()
             .id(self.id.to_string())
             .event(self.name)
-            .data(self.data.as_ref())
+            .data(if live { self.data.as_ref() } else { self.whole.as_ref() })
     }
 }
 
 struct Ring {
     events: VecDeque<Stamped>,
+    /// The resources of each running job's last progress event (for deltas).
+    last_resources: HashMap<i64, Vec<ResourceProgress>>,
     next_id: u64,
     /// The lowest id a client can resume after without a gap.
     horizon: u64,
@@ -67,6 +79,7 @@ impl EventLog {
         let log = Arc::new(EventLog {
             ring: Mutex::new(Ring {
                 events: VecDeque::new(),
+                last_resources: HashMap::new(),
                 next_id: 1,
                 horizon: 0,
             }),
@@ -80,15 +93,16 @@ impl EventLog {
             loop {
                 let event = tokio::select! {
                     _ = stop.cancelled() => return,
-                    e = rx.recv() => e,
+                    e = rx.next() => e,
                 };
                 match event {
-                    Ok(e) => pump.record_engine(&e),
+                    Some(Delivery::Event(e)) => pump.record_engine(&e),
                     // We missed some: clients must reload what they show.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        pump.record("reset", "{\"reason\":\"events were lost\"}".into(), None);
+                    Some(Delivery::Missed) => {
+                        pump.record("reset", "{\"reason\":\"events were lost\"}".into(), None, None);
                     }
-                    Err(broadcast::error::RecvError::Closed) => return,
+                    Some(Delivery::Log(_) | Delivery::Link(_)) => {}
+                    None => return,
                 }
             }
         });
@@ -110,7 +124,7 @@ impl EventLog {
                             "component": l.component,
                             "text": l.text,
                         });
-                        pump.record("log", data.to_string(), None);
+                        pump.record("log", data.to_string(), None, None);
                     }
                 }
             });
@@ -119,23 +133,76 @@ impl EventLog {
     }
 
     fn record_engine(&self, event: &EngineEvent) {
-        let progress_of = match event {
-            EngineEvent::Progress { job_id, .. } => Some(*job_id),
-            _ => None,
+        let serialised = |e: &EngineEvent| match serde_json::to_string(e) {
+            Ok(data) => Some(data),
+            Err(e) => {
+                tracing::error!("cannot serialise an engine event: {e}");
+                None
+            }
         };
-        match serde_json::to_string(event) {
-            Ok(data) => self.record("engine", data, progress_of),
-            Err(e) => tracing::error!("cannot serialise an engine event: {e}"),
+        match event {
+            EngineEvent::Progress {
+                job_id, resources, ..
+            } => {
+                let changed: Vec<ResourceProgress> = {
+                    let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
+                    let before = ring.last_resources.insert(*job_id, resources.clone());
+                    resources
+                        .iter()
+                        .filter(|r| {
+                            before
+                                .as_ref()
+                                .is_none_or(|b| !b.iter().any(|old| old == *r))
+                        })
+                        .cloned()
+                        .collect()
+                };
+                let mut delta = event.clone();
+                if let EngineEvent::Progress { resources, .. } = &mut delta {
+                    *resources = changed;
+                }
+                if let (Some(whole), Some(data)) = (serialised(event), serialised(&delta)) {
+                    self.record("engine", data, Some(whole), Some(*job_id));
+                }
+            }
+            EngineEvent::JobState { job_id, state, .. } => {
+                if matches!(
+                    state,
+                    JobState::Completed | JobState::Failed | JobState::Cancelled
+                ) {
+                    // Its progress is history now: not replayed, no deltas.
+                    let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
+                    ring.last_resources.remove(job_id);
+                    ring.events.retain(|e| e.progress_of != Some(*job_id));
+                }
+                if let Some(data) = serialised(event) {
+                    self.record("engine", data, None, None);
+                }
+            }
+            _ => {
+                if let Some(data) = serialised(event) {
+                    self.record("engine", data, None, None);
+                }
+            }
         }
     }
 
-    fn record(&self, name: &'static str, data: String, progress_of: Option<i64>) {
+    /// `whole`: the replayed form when it differs from the live `data`.
+    fn record(
+        &self,
+        name: &'static str,
+        data: String,
+        whole: Option<String>,
+        progress_of: Option<i64>,
+    ) {
         let stamped = {
             let mut ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
+            let data: Arc<str> = data.into();
             let stamped = Stamped {
                 id: ring.next_id,
                 name,
-                data: data.into(),
+                whole: whole.map_or_else(|| data.clone(), Into::into),
+                data,
                 progress_of,
             };
             ring.next_id += 1;
@@ -160,7 +227,9 @@ impl EventLog {
     /// has left the ring (the client must reload).
     fn replay_after(&self, after: u64) -> Option<Vec<Stamped>> {
         let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
-        if after < ring.horizon {
+        // An id this process never gave: the client saw a daemon that has
+        // since restarted.
+        if after < ring.horizon || after >= ring.next_id {
             return None;
         }
         Some(
@@ -170,6 +239,16 @@ impl EventLog {
                 .cloned()
                 .collect(),
         )
+    }
+
+    /// The last progress of every running job, as the ring holds it.
+    fn running_progress(&self) -> Vec<Stamped> {
+        let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
+        ring.events
+            .iter()
+            .filter(|e| e.progress_of.is_some())
+            .cloned()
+            .collect()
     }
 
     fn last_id(&self) -> u64 {
@@ -186,7 +265,8 @@ impl EventLog {
         // duplicates are skipped by id.
         let rx = self.live.subscribe();
         let (backlog, seen) = match after {
-            None => (Vec::new(), self.last_id()),
+            // A new client: the running jobs' whole progress, then live.
+            None => (self.running_progress(), self.last_id()),
             Some(after) => match self.replay_after(after) {
                 Some(events) => {
                     let seen = events.last().map_or(after, |e| e.id);
@@ -194,24 +274,30 @@ impl EventLog {
                 }
                 None => {
                     let id = self.last_id();
+                    let reason: Arc<str> =
+                        "{\"reason\":\"too far behind: reload the snapshot\"}".into();
                     let reset = Stamped {
                         id,
                         name: "reset",
-                        data: "{\"reason\":\"too far behind: reload the snapshot\"}".into(),
+                        data: reason.clone(),
+                        whole: reason,
                         progress_of: None,
                     };
-                    (vec![reset], id)
+                    let mut backlog = vec![reset];
+                    backlog.extend(self.running_progress());
+                    (backlog, id)
                 }
             },
         };
-        let backlog = futures_util::stream::iter(backlog.into_iter().map(|e| Ok(e.to_sse())));
+        let backlog =
+            futures_util::stream::iter(backlog.into_iter().map(|e| Ok(e.to_sse(false))));
         let live = futures_util::stream::unfold((rx, seen), |(mut rx, seen)| async move {
             loop {
                 match rx.recv().await {
                     Ok(e) if e.id <= seen => continue,
                     Ok(e) => {
                         let id = e.id;
-                        return Some((Ok(e.to_sse()), (rx, id)));
+                        return Some((Ok(e.to_sse(true)), (rx, id)));
                     }
                     // Too slow, or shutting down: the stream ends; a client
                     // reconnects with Last-Event-ID.

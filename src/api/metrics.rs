@@ -10,9 +10,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use tokio::sync::broadcast;
+
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::events::Delivery;
 use crate::engine::{EngineEvent, EngineHandle};
 use crate::store::queue::{JobFilter, JobState};
 
@@ -72,12 +73,12 @@ impl Counters {
             loop {
                 let event = tokio::select! {
                     _ = cancel.cancelled() => return,
-                    e = rx.recv() => e,
+                    e = rx.next() => e,
                 };
                 match event {
-                    Ok(e) => c.count(&engine, &e).await,
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return,
+                    Some(Delivery::Event(e)) => c.count(&engine, &e).await,
+                    Some(_) => continue,
+                    None => return,
                 }
             }
         });

@@ -77,6 +77,8 @@ pub fn router(state: ApiState) -> Router {
     let api = Router::new()
         .route("/api/v1/snapshot", get(v1::snapshot))
         .route("/api/v1/configs", get(v1::configs))
+        .route("/api/v1/start", post(v1::start_all))
+        .route("/api/v1/stop", post(v1::stop_all))
         .route("/api/v1/configs/{config}", get(v1::config))
         .route("/api/v1/configs/{config}/start", post(v1::start))
         .route("/api/v1/configs/{config}/stop", post(v1::stop))

@@ -74,6 +74,11 @@ impl Token {
         Ok(Token(token))
     }
 
+    /// A token given as text (a client's `SYNCDECK_API_TOKEN`).
+    pub fn from_secret(secret: &str) -> Token {
+        Token(secret.to_string())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::ApiState;
 use super::error::{ApiError, ApiResult};
+use crate::config::AutoSettings;
 use crate::store::queue::{JobFilter, JobState};
 
 pub async fn snapshot(State(s): State<ApiState>) -> ApiResult<Response> {
@@ -64,6 +65,18 @@ pub async fn stop(State(s): State<ApiState>, Path(reference): Path<String>) -> A
     Ok(Json(json!({ "stopped": names })).into_response())
 }
 
+/// Every config's scheduler on.
+pub async fn start_all(State(s): State<ApiState>) -> ApiResult<Response> {
+    let names = s.engine.start(None).await?;
+    Ok(Json(json!({ "started": names })).into_response())
+}
+
+/// Every config's scheduler off (queued jobs cancelled).
+pub async fn stop_all(State(s): State<ApiState>) -> ApiResult<Response> {
+    let names = s.engine.stop(None).await?;
+    Ok(Json(json!({ "stopped": names })).into_response())
+}
+
 /// 202 with the job: it runs on a worker of some daemon, not in this request.
 pub async fn trigger(
     State(s): State<ApiState>,
@@ -74,20 +87,33 @@ pub async fn trigger(
     Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))).into_response())
 }
 
-/// The `[sync.auto]` table as TOML text, with exactly `apply`'s rules.
+/// The `[sync.auto]` table as TOML text, with exactly `apply`'s rules; or
+/// (`Content-Type: application/json`) every setting as JSON, durations in
+/// seconds, as `GET /api/v1/configs/{config}` shows them under `config.auto`.
 pub async fn setup(
     State(s): State<ApiState>,
     Path(reference): Path<String>,
-    body: String,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> ApiResult<Response> {
-    let settings = crate::config::file::parse_auto(&body).map_err(|e| ApiError {
-        problems: serde_json::to_value(&e.0).ok(),
-        ..ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_config",
-            e.to_string(),
-        )
-    })?;
+    let settings = if is_json(&headers) {
+        serde_json::from_slice::<AutoSettings>(&body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the settings are not the JSON of [sync.auto] (every key, durations in seconds): {e}"
+            ))
+        })?
+    } else {
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::bad_request("the settings must be UTF-8 text"))?;
+        crate::config::file::parse_auto(text).map_err(|e| ApiError {
+            problems: serde_json::to_value(&e.0).ok(),
+            ..ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_config",
+                e.to_string(),
+            )
+        })?
+    };
     s.engine.setup(&reference, settings).await?;
     Ok(Json(json!({ "updated": reference })).into_response())
 }
@@ -105,12 +131,15 @@ pub struct JobsQuery {
     /// Comma-separated states.
     state: Option<String>,
     config: Option<String>,
+    /// Only jobs of this queue.
+    queue: Option<String>,
     limit: Option<u32>,
 }
 
 pub async fn jobs(State(s): State<ApiState>, Query(q): Query<JobsQuery>) -> ApiResult<Response> {
     let mut filter = JobFilter {
         limit: q.limit.unwrap_or(100),
+        queue: q.queue,
         ..Default::default()
     };
     if let Some(states) = &q.state {
@@ -176,6 +205,8 @@ pub struct ApplyQuery {
     prune: bool,
     #[serde(default)]
     dry_run: bool,
+    /// The file name errors point at (default `request body`).
+    name: Option<String>,
 }
 
 /// A configuration as TOML, or as JSON with the same schema
@@ -186,11 +217,7 @@ pub async fn apply(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("application/json"));
-    let text = if json {
+    let text = if is_json(&headers) {
         crate::config::file::json_as_toml(&body, &[])
             .map_err(ApiError::bad_request)?
             .0
@@ -200,7 +227,12 @@ pub async fn apply(
     };
     let plan = s
         .engine
-        .apply("request body", &text, q.prune, q.dry_run)
+        .apply(
+            q.name.as_deref().unwrap_or("request body"),
+            &text,
+            q.prune,
+            q.dry_run,
+        )
         .await?;
     Ok(Json(plan).into_response())
 }
@@ -222,4 +254,11 @@ pub async fn export(State(s): State<ApiState>, headers: HeaderMap) -> ApiResult<
         text,
     )
         .into_response())
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"))
 }

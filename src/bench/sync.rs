@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::Value;
-use tokio::sync::broadcast::error::RecvError;
+use crate::engine::events::Delivery;
 
 use super::export::data_sets_and_root;
 use super::{SimChild, cpu_seconds, mib, reset_peak_rss, spawn_sim_with, status_kib};
@@ -211,14 +211,14 @@ async fn run_job(handle: &EngineHandle, sync: &str) -> anyhow::Result<(Job, Time
     let mut poll = tokio::time::interval(Duration::from_secs(2));
     loop {
         let state = tokio::select! {
-            event = events.recv() => match event {
-                Ok(EngineEvent::Progress { job_id, resources, .. }) if job_id == id => {
+            event = events.next() => match event {
+                Some(Delivery::Event(EngineEvent::Progress { job_id, resources, .. })) if job_id == id => {
                     timeline.observe(&resources);
                     None
                 }
-                Ok(EngineEvent::JobState { job_id, state, .. }) if job_id == id => Some(state),
-                Ok(_) | Err(RecvError::Lagged(_)) => None,
-                Err(RecvError::Closed) => bail!("the engine stopped while job {id} ran"),
+                Some(Delivery::Event(EngineEvent::JobState { job_id, state, .. })) if job_id == id => Some(state),
+                Some(_) => None,
+                None => bail!("the engine stopped while job {id} ran"),
             },
             _ = poll.tick() => Some(handle.job(id).await?.0.state),
         };

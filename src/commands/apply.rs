@@ -5,12 +5,13 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
+
 
 use crate::config::model::SecretRef;
 use crate::config::spec::ConfigFile;
-use crate::config::{export, file};
-use crate::store::{Action, ApplyPlan, Change, DbTarget, Store};
+use crate::config::{ValidationError, ValidationErrors, export, file};
+use crate::engine::{EngineError, EngineHandle};
+use crate::store::{Action, ApplyPlan, Change};
 
 /// Exit code of an invalid file (as opposed to 1, "could not run").
 const INVALID: u8 = 2;
@@ -39,56 +40,65 @@ pub struct ExportOptions {
     pub json: bool,
 }
 
-pub async fn apply(db: &DbTarget, opts: ApplyOptions) -> anyhow::Result<ExitCode> {
-    let store = Store::open(db).await?;
-    let known: BTreeSet<String> = store
-        .list_instances()
-        .await?
-        .into_iter()
-        .map(|i| i.name)
-        .collect();
-    let parsed = file::load(&opts.file, &known);
-    let config = match parsed {
-        Ok(c) => c,
-        Err(errors) => {
-            if opts.json {
-                outln!("{}", serde_json::json!({ "errors": errors.0 }))?;
-            } else {
-                eprintln!("{errors}");
-            }
-            eprintln!(
-                "{}: {} error(s); nothing applied",
-                opts.file.display(),
-                errors.0.len()
-            );
-            store.close().await;
-            return Ok(ExitCode::from(INVALID));
+/// Validates the file exactly as the engine's `apply` does (here, or in the
+/// daemon with `--connect`) and applies it, or says what it would do.
+pub async fn apply(engine: &EngineHandle, opts: ApplyOptions) -> anyhow::Result<ExitCode> {
+    let name = opts.file.display().to_string();
+    let invalid = |errors: ValidationErrors| -> anyhow::Result<ExitCode> {
+        if opts.json {
+            outln!("{}", serde_json::json!({ "errors": errors.0 }))?;
+        } else {
+            eprintln!("{errors}");
+        }
+        eprintln!("{name}: {} error(s); nothing applied", errors.0.len());
+        Ok(ExitCode::from(INVALID))
+    };
+    let text = match std::fs::read_to_string(&opts.file) {
+        Ok(t) => t,
+        Err(e) => {
+            return invalid(ValidationErrors(vec![ValidationError {
+                file: name.clone(),
+                line: 0,
+                col: 0,
+                key: String::new(),
+                message: format!("cannot read the file: {e}"),
+            }]));
         }
     };
-    let plan = store
-        .apply(&config, opts.prune, opts.dry_run)
-        .await
-        .with_context(|| format!("applying {}", opts.file.display()))?;
-    store.close().await;
+    let plan = match engine.apply(&name, &text, opts.prune, opts.dry_run).await {
+        Ok(plan) => plan,
+        Err(EngineError::InvalidConfig(errors)) => return invalid(errors),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("applying {name}"))),
+    };
     if opts.json {
         outln!("{}", serde_json::to_string_pretty(&plan)?)?;
     } else {
         crate::output::text(&render(&plan))?;
     }
-    warn_unset_env(&config);
-    warn_opted_in(&config);
+    // The warnings read the file as applied (its instances now stored).
+    let known: BTreeSet<String> = engine
+        .export()
+        .await
+        .map(|f| f.instances.into_iter().map(|i| i.name).collect())
+        .unwrap_or_default();
+    if let Ok(config) = file::parse(&opts.file, &text, &known) {
+        warn_unset_env(&config);
+        warn_opted_in(&config);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn export(db: &DbTarget, opts: ExportOptions) -> anyhow::Result<ExitCode> {
-    let store = Store::open(db).await?;
-    let config = store.export().await?;
-    store.close().await;
+/// `where_` names the database or daemon in the header comment.
+pub async fn export(
+    engine: &EngineHandle,
+    opts: ExportOptions,
+    where_: &str,
+) -> anyhow::Result<ExitCode> {
+    let config = engine.export().await?;
     if config.instances.is_empty() && config.syncs.is_empty() {
         // On stderr: stdout stays the (valid, empty) document.
         eprintln!(
-            "note: {} holds no configuration yet; `syncdeck init FILE` writes a commented example to edit and apply",
-            db.display()
+            "note: {where_} holds no configuration yet; `syncdeck init FILE` writes a commented example to edit and apply"
         );
     }
     if opts.json {
@@ -97,7 +107,7 @@ pub async fn export(db: &DbTarget, opts: ExportOptions) -> anyhow::Result<ExitCo
             serde_json::to_string_pretty(&export::to_json(&config))?
         )?;
     } else {
-        crate::output::text(&export::to_toml(&config, &db.display())?)?;
+        crate::output::text(&export::to_toml(&config, where_)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -43,9 +43,9 @@ pub async fn list(engine: &EngineHandle, json: bool) -> anyhow::Result<ExitCode>
                 c.source,
                 c.destination.as_deref().unwrap_or("-")
             )),
-            c.mode,
+            c.mode.as_str(),
             state_of(c),
-            c.auto,
+            c.auto.as_str(),
             inert(c.lifecycle.last_result.as_deref().unwrap_or("-")),
         )?;
     }
@@ -127,7 +127,7 @@ fn print_status(c: &ConfigStatus, snapshot: &Snapshot) -> anyhow::Result<()> {
         "  {} → {}   mode {}   auto-sync {}",
         inert(&c.source),
         inert(c.destination.as_deref().unwrap_or("-")),
-        c.mode,
+        c.mode.as_str(),
         c.auto
     )?;
     if let Some(p) = &c.pull {

@@ -11,7 +11,7 @@ use crate::logs::tail::Tail;
 use crate::store::DbTarget;
 use crate::tui::flash::Flash;
 use crate::tui::keymap::{Keymap, user_keymap_path};
-use crate::tui::model::{Model, Session};
+use crate::tui::model::{Model, Origin, Session};
 use crate::tui::theme::Theme;
 
 /// The console's logs: the in-memory tail and the files it writes (the
@@ -68,7 +68,7 @@ pub struct ConsoleArgs {
 /// and session facts.
 pub fn initial_model(
     args: &ConsoleArgs,
-    origin: &str,
+    origin: Origin,
     database: &str,
     logs: &ConsoleLogs,
 ) -> Model {
@@ -77,9 +77,11 @@ pub fn initial_model(
         None => (Keymap::defaults(), None),
     };
     let session = Session {
-        origin: origin.to_string(),
+        // With no daemon, a monitor shows the database and acts on nothing:
+        // what it changed would wait for a daemon nobody runs.
+        read_only: args.read_only || origin == (Origin::Monitor { shared: false }),
+        origin,
         database: database.to_string(),
-        read_only: args.read_only,
         local_time: true,
     };
     let theme = Theme::from_env(args.no_color, args.ascii);
@@ -113,7 +115,7 @@ pub fn engine_options(args: &ConsoleArgs) -> EngineOptions {
 pub async fn run_on(
     engine: EngineHandle,
     args: &ConsoleArgs,
-    origin: &str,
+    origin: Origin,
     database: &str,
     logs: ConsoleLogs,
 ) -> anyhow::Result<()> {
@@ -121,13 +123,47 @@ pub async fn run_on(
     crate::tui::app::run(engine, model, logs.files.clone(), args.stats.clone()).await
 }
 
+/// `--connect` and `--token-file`: where a daemon is, and its token.
+#[derive(Debug, Clone, Default)]
+pub struct Remote {
+    pub connect: Option<String>,
+    pub token_file: Option<PathBuf>,
+}
+
+/// The console: attached to the daemon `--connect` names; with `--monitor`,
+/// attached to the daemon serving this database on this host, else on the
+/// database alone; otherwise with the engine in this process.
 pub async fn run(
     target: &DbTarget,
     args: ConsoleArgs,
     logs: ConsoleLogs,
+    remote: Remote,
 ) -> anyhow::Result<ExitCode> {
+    let token_file = remote.token_file.as_deref();
+    let daemon = match &remote.connect {
+        Some(spec) => Some(super::attach::connect(spec, token_file).await?),
+        None if args.monitor => match super::attach::local_daemon(target).await {
+            Some(socket) => Some(super::attach::connect(&socket.shown(), token_file).await?),
+            None => None,
+        },
+        None => None,
+    };
+    if let Some(daemon) = daemon {
+        let origin = Origin::Attached {
+            to: daemon.shown().to_string(),
+        };
+        let shown = daemon.shown().to_string();
+        let result = run_on(daemon, &args, origin, &shown, logs).await;
+        return result.map(|()| ExitCode::SUCCESS);
+    }
     let (store, engine) = super::open_engine(target, engine_options(&args)).await?;
-    let origin = if args.monitor { "monitor" } else { "local" };
+    let origin = if args.monitor {
+        Origin::Monitor {
+            shared: matches!(target, DbTarget::Postgres(_)),
+        }
+    } else {
+        Origin::Local
+    };
     let result = run_on(engine.handle(), &args, origin, &target.display(), logs).await;
     // Running jobs go back to the queue; another process picks them up.
     engine.shutdown().await;

@@ -41,18 +41,17 @@ pub struct DaemonArgs {
     /// TLS: put a TLS reverse proxy in front).
     #[arg(long)]
     pub listen_any_address: bool,
-    /// The API's bearer token file (created, mode 0600, on first start;
-    /// default `api-token` in the data directory).
-    #[arg(long, value_name = "FILE")]
-    pub token_file: Option<std::path::PathBuf>,
     /// Serve no API at all.
-    #[arg(long, conflicts_with_all = ["listen", "token_file"])]
+    #[arg(long, conflicts_with = "listen")]
     pub no_api: bool,
 }
 
+/// `token_file`: the global `--token-file` (the token this daemon's API
+/// asks for; created on first start).
 pub async fn run(
     target: &DbTarget,
     args: DaemonArgs,
+    token_file: Option<std::path::PathBuf>,
     logs: super::console::ConsoleLogs,
 ) -> anyhow::Result<ExitCode> {
     for listen in &args.listen {
@@ -77,10 +76,7 @@ pub async fn run(
     let api = if args.no_api {
         None
     } else {
-        let token_file = args
-            .token_file
-            .clone()
-            .unwrap_or_else(crate::api::token::default_path);
+        let token_file = token_file.unwrap_or_else(crate::api::token::default_path);
         let token = crate::api::Token::load_or_create(&token_file).map_err(anyhow::Error::msg)?;
         let mut listen = vec![crate::api::Listen::Unix(
             crate::api::listen::default_socket(target),

@@ -93,7 +93,13 @@ pub async fn run(opts: DemoOptions, logs: ConsoleLogs) -> anyhow::Result<ExitCod
                 summary(&handle).await
             } else {
                 let database = format!("{} (demo, deleted on exit)", demo.database().display());
-                crate::commands::console::run_on(handle, &opts.console, "demo", &database, logs)
+                crate::commands::console::run_on(
+                    handle,
+                    &opts.console,
+                    crate::tui::model::Origin::Demo,
+                    &database,
+                    logs,
+                )
                     .await
             }
         } => r,
@@ -298,7 +304,7 @@ async fn summary(engine: &EngineHandle) -> anyhow::Result<()> {
         outln!(
             "  {:<24} {:<10} jobs: {} completed, {} failed, {} running, {} queued; {} synced{}{}",
             crate::text::inert(&c.name),
-            c.mode,
+            c.mode.as_str(),
             count(JobState::Completed),
             count(JobState::Failed),
             count(JobState::Running),

@@ -4,6 +4,7 @@
 //! `--json`, for scripts.
 
 pub(crate) mod apply;
+pub(crate) mod attach;
 pub(crate) mod configs;
 pub mod console;
 pub(crate) mod daemon;

@@ -252,12 +252,15 @@ impl Default for Selection {
     }
 }
 
-/// Rules of the automatic scheduler of one config.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Rules of the automatic scheduler of one config. (Serde: what crosses
+/// the daemon's API, durations in seconds.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AutoSettings {
     pub enabled: bool,
     /// At least [`AutoSettings::MIN_CHECK_INTERVAL`].
+    #[serde(with = "as_seconds")]
     pub check_interval: Duration,
+    #[serde(with = "as_seconds")]
     pub delay_before_sync: Duration,
     pub immediate_sync: bool,
     pub monitor_metadata: bool,
@@ -268,6 +271,7 @@ pub struct AutoSettings {
     pub exclude_resources: Vec<String>,
     /// 0 = no limit.
     pub max_sync_per_hour: u32,
+    #[serde(with = "as_seconds")]
     pub cooldown_after_error: Duration,
     pub notify_on_change: bool,
     pub notify_on_sync_complete: bool,
@@ -342,7 +346,7 @@ impl Default for AutoSettings {
 }
 
 /// One sync configuration: source → destination, what and how.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncConfig {
     pub id: i64,
     pub name: String,

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use super::events::EngineEvent;
+use super::events::{EngineEvent, EventStream};
 use crate::config::model::describe_problems;
-use crate::config::{AutoSettings, ConfigFile, SyncConfig, SyncKind};
+use crate::config::{AutoSettings, ConfigFile, ExecMode, SyncConfig, SyncKind};
 use crate::store::apply::ApplyPlan;
 use crate::store::pull::PullState;
 use crate::store::queue::{
@@ -20,6 +20,9 @@ use crate::store::rejections::Rejection;
 use crate::store::state::{Detection, LifecycleState};
 use crate::store::{Store, StoreError};
 
+/// What can go wrong behind the API, as either side can produce it: the
+/// local engine (from the store) and a remote one (from the daemon's answer
+/// or the link to it).
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("no sync config named or numbered {0:?}; `syncdeck list` shows them")]
@@ -31,22 +34,72 @@ pub enum EngineError {
     /// A configuration document with problems, each by file, line and key.
     #[error("{0}")]
     InvalidConfig(crate::config::ValidationErrors),
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    /// The database failed; its message.
+    #[error("{0}")]
+    Store(String),
+    /// A remote engine could not be reached, or answered out of contract.
+    #[error("{0}")]
+    Unreachable(String),
+    /// A remote engine refused the token.
+    #[error("{0}")]
+    Unauthorized(String),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        EngineError::Store(e.to_string())
+    }
+}
+
+/// Whether a config's scheduler would run: `enabled` / `disabled` (its
+/// `[sync.auto]` says so) / `not_configured` (no `[sync.auto]`: manual).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoState {
+    Enabled,
+    Disabled,
+    NotConfigured,
+}
+
+impl AutoState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutoState::Enabled => "enabled",
+            AutoState::Disabled => "disabled",
+            AutoState::NotConfigured => "not configured",
+        }
+    }
+
+    pub fn of(config: &SyncConfig) -> AutoState {
+        match &config.auto {
+            // A pull's poller is on whenever the config is automatic.
+            None if config.kind == SyncKind::HttpPull && config.mode == ExecMode::Automatic => {
+                AutoState::Enabled
+            }
+            None => AutoState::NotConfigured,
+            Some(a) if a.enabled => AutoState::Enabled,
+            Some(_) => AutoState::Disabled,
+        }
+    }
+}
+
+impl std::fmt::Display for AutoState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A config with everything the console shows about it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConfigStatus {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: SyncKind,
     pub source: String,
     pub destination: Option<String>,
-    pub mode: String,
+    pub mode: ExecMode,
     pub active: bool,
-    /// enabled / disabled / not configured.
-    pub auto: String,
+    pub auto: AutoState,
     pub lifecycle: LifecycleState,
     pub running_job: Option<Job>,
     pub queued_jobs: usize,
@@ -55,14 +108,14 @@ pub struct ConfigStatus {
     pub next_job: Option<Job>,
     pub last_job: Option<Job>,
     /// What the last pulls of an `http_pull` config found.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull: Option<PullStatus>,
-    #[serde(skip)]
+    /// The stored configuration (no secrets: instances hold those).
     pub config: SyncConfig,
 }
 
 /// An `http_pull` config's local copy and its last pulls.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullStatus {
     pub target: String,
     pub interval_s: u64,
@@ -70,7 +123,7 @@ pub struct PullStatus {
     pub state: PullState,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snapshot {
     /// Database clock, ms since the epoch.
     pub now: i64,
@@ -83,7 +136,8 @@ pub struct Snapshot {
 #[async_trait]
 pub trait EngineApi: Send + Sync {
     async fn snapshot(&self) -> Result<Snapshot, EngineError>;
-    fn subscribe(&self) -> broadcast::Receiver<EngineEvent>;
+    /// The engine's events from now on (see [`EventStream`]).
+    fn subscribe(&self) -> EventStream;
     /// A config by name or id.
     async fn config(&self, reference: &str) -> Result<SyncConfig, EngineError>;
     /// Switches the scheduler on; returns the configs changed.
@@ -204,22 +258,12 @@ impl EngineApi for LocalEngine {
             configs.push(ConfigStatus {
                 id: config.id,
                 name: config.name.clone(),
-                kind: config.kind.as_str().into(),
+                kind: config.kind,
                 source: name_of(config.source_id),
                 destination: config.destination_id.map(name_of),
-                mode: config.mode.as_str().into(),
+                mode: config.mode,
                 active: config.active,
-                auto: match &config.auto {
-                    // A pull's poller is on whenever the config is automatic.
-                    None if config.kind == SyncKind::HttpPull
-                        && config.mode == crate::config::ExecMode::Automatic =>
-                    {
-                        "enabled".into()
-                    }
-                    None => "not configured".into(),
-                    Some(a) if a.enabled => "enabled".into(),
-                    Some(_) => "disabled".into(),
-                },
+                auto: AutoState::of(&config),
                 lifecycle,
                 running_job: mine.clone().find(|j| j.state == JobState::Running).cloned(),
                 queued_jobs: mine.clone().filter(|j| j.state == JobState::Queued).count(),
@@ -240,8 +284,8 @@ impl EngineApi for LocalEngine {
         })
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
-        self.events.subscribe()
+    fn subscribe(&self) -> EventStream {
+        EventStream::local(self.events.subscribe())
     }
 
     async fn config(&self, reference: &str) -> Result<SyncConfig, EngineError> {

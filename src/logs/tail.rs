@@ -39,6 +39,18 @@ impl TailLevel {
         }
     }
 
+    /// `as_str`'s names back (the daemon's event stream).
+    pub fn parse(name: &str) -> Option<TailLevel> {
+        Some(match name {
+            "TRACE" => TailLevel::Trace,
+            "DEBUG" => TailLevel::Debug,
+            "INFO" => TailLevel::Info,
+            "WARN" => TailLevel::Warn,
+            "ERROR" => TailLevel::Error,
+            _ => return None,
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             TailLevel::Trace => "TRACE",

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::configs::{
     AutoColumns, SELECT_CONFIGS, SELECT_INSTANCES, UPSERT_AUTO, bind_auto, config_row,
@@ -21,14 +21,14 @@ use crate::config::model::{Instance, SyncConfig};
 use crate::config::spec::{ConfigFile, InstanceSpec, SyncSpec};
 
 /// What `apply` did (or, in a dry run, would do).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplyPlan {
     pub dry_run: bool,
     pub instances: Vec<Change>,
     pub syncs: Vec<Change>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     pub name: String,
     pub action: Action,
@@ -39,7 +39,7 @@ pub struct Change {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
@@ -50,7 +50,7 @@ pub enum Action {
     Keep,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
     pub field: String,
     pub from: String,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
 use super::log_session::{LogSession, clear_log};
@@ -19,6 +19,7 @@ use super::stats::FrameStats;
 use super::terminal::Tui;
 use super::update::update;
 use super::views;
+use crate::engine::events::Delivery;
 use crate::engine::handle::EngineHandle;
 use crate::store::queue::JobFilter;
 
@@ -61,6 +62,9 @@ async fn event_loop(
     let (tx, mut rx) = mpsc::unbounded_channel::<Reply>();
     let mut keys = crossterm::event::EventStream::new();
     let mut events = engine.subscribe();
+    // Cleared when the engine is gone for good: the loop stops asking
+    // (a stream that has ended answers at once, every time).
+    let mut events_open = true;
     let mut signals = crate::signals::Shutdown::install()?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -93,16 +97,17 @@ async fn event_loop(
                 // The terminal is gone (SSH link dropped): leave quietly.
                 Some(Err(_)) | None => break,
             },
-            event = events.recv() => match event {
-                Ok(e) => Msg::Engine(e),
-                // Missed events: the snapshot is the truth.
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    runner.run(Effect::LoadSnapshot);
+            delivery = events.next(), if events_open => match delivery {
+                Some(Delivery::Event(e)) => Msg::Engine(e),
+                Some(Delivery::Missed) => Msg::Missed,
+                Some(Delivery::Link(link)) => Msg::Link(link),
+                // A daemon's lines join this console's tail.
+                Some(Delivery::Log(line)) => {
+                    tail.push(line);
                     continue;
                 }
-                Err(broadcast::error::RecvError::Closed) => {
-                    // Keep the console up; the engine stopped sending.
-                    events = broadcast::channel(1).1;
+                None => {
+                    events_open = false;
                     continue;
                 }
             },

@@ -8,10 +8,10 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::config::AutoSettings;
+use crate::config::{AutoSettings, ExecMode};
 use crate::engine::PullStatus;
 use crate::engine::events::SchedulerStatus;
-use crate::engine::handle::{ConfigStatus, Snapshot};
+use crate::engine::handle::{AutoState, ConfigStatus, Snapshot};
 use crate::logs::tail::{Tail, TailLevel};
 use crate::store::queue::{Job, JobProgress, JobState, ResourceProgress};
 use crate::store::rejections::Rejection;
@@ -67,10 +67,9 @@ pub struct ConfigRow {
     pub name: String,
     pub source: String,
     pub destination: Option<String>,
-    pub mode: String,
+    pub mode: ExecMode,
     pub active: bool,
-    /// enabled / disabled / not configured.
-    pub auto: String,
+    pub auto: AutoState,
     pub settings: Option<AutoSettings>,
     pub lifecycle: LifecycleState,
     pub running_job: Option<Job>,
@@ -229,11 +228,48 @@ pub struct TailView {
     pub filter: String,
 }
 
+/// Where the console's engine is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// In this process: quitting gives its running jobs back to the queue.
+    Local,
+    /// In this process, on the demo's simulators.
+    Demo,
+    /// A daemon's, through its API (`to`: the socket or URL).
+    Attached { to: String },
+    /// Only the database: no daemon serves it on this host. `shared`: a
+    /// PostgreSQL database, which daemons on other hosts may run.
+    Monitor { shared: bool },
+}
+
+impl Origin {
+    /// Whether quitting stops syncs (the engine is in this process).
+    pub fn runs_here(&self) -> bool {
+        matches!(self, Origin::Local | Origin::Demo)
+    }
+
+    /// The header's words, long and short (for narrow terminals).
+    pub fn label(&self) -> (String, String) {
+        match self {
+            Origin::Local => ("local".into(), "local".into()),
+            Origin::Demo => ("demo".into(), "demo".into()),
+            Origin::Attached { to } => (format!("attached to {to}"), "attached".into()),
+            Origin::Monitor { shared: false } => (
+                "no daemon running: read-only view of the database, refreshed every 5 s".into(),
+                "no daemon: read-only, every 5 s".into(),
+            ),
+            Origin::Monitor { shared: true } => (
+                "no daemon on this host: view of the shared database, refreshed every 5 s".into(),
+                "monitor, every 5 s".into(),
+            ),
+        }
+    }
+}
+
 /// Facts about the session shown in the header.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
-    /// `local` (engine in this process) or `monitor` (another process runs it).
-    pub origin: String,
+    pub origin: Origin,
     pub database: String,
     pub read_only: bool,
     /// Times in local time (UTC in snapshot tests).
@@ -279,6 +315,8 @@ pub struct Model {
     pub quit: bool,
     /// Something changed since the last frame.
     pub dirty: bool,
+    /// Attached: the link to the daemon is down (why); it is retried.
+    pub link_down: Option<String>,
 }
 
 impl Model {
@@ -315,6 +353,7 @@ impl Model {
             logview: LogViewState::default(),
             quit: false,
             dirty: true,
+            link_down: None,
         }
     }
 
@@ -356,10 +395,10 @@ impl Model {
         words.push(if !c.active {
             "stopped"
         } else {
-            match c.auto.as_str() {
-                "enabled" => "auto",
-                "disabled" => "auto off",
-                _ => "manual",
+            match c.auto {
+                AutoState::Enabled => "auto",
+                AutoState::Disabled => "auto off",
+                AutoState::NotConfigured => "manual",
             }
         });
         words.push(match self.scheduler_of(c) {
@@ -551,7 +590,7 @@ impl Model {
     /// The scheduler state to show: the latest event, else derived from the
     /// stored lifecycle (when another process runs the engine).
     pub fn scheduler_of(&self, config: &ConfigRow) -> SchedulerStatus {
-        if !config.active || config.auto != "enabled" {
+        if !config.active || config.auto != AutoState::Enabled {
             return SchedulerStatus::Stopped;
         }
         if let Some(s) = self.schedulers.get(&config.id) {

@@ -7,7 +7,7 @@
 use crossterm::event::KeyEvent;
 
 use crate::config::AutoSettings;
-use crate::engine::events::EngineEvent;
+use crate::engine::events::{EngineEvent, Link};
 use crate::engine::handle::Snapshot;
 use crate::logs::LogHealth;
 use crate::store::queue::{Job, ResourceProgress};
@@ -20,6 +20,10 @@ use super::state::logview::{LogOp, LogReply};
 pub enum Msg {
     Key(KeyEvent),
     Engine(EngineEvent),
+    /// Engine events were missed: reload what is shown.
+    Missed,
+    /// The link to a daemon went down or came back.
+    Link(Link),
     Snapshot(Box<Snapshot>),
     History {
         config_id: i64,

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use crate::config::AutoSettings;
+use crate::config::{AutoSettings, ExecMode};
+use crate::engine::handle::AutoState;
 use crate::engine::events::SchedulerStatus;
 use crate::store::queue::{Job, JobKind, JobProgress, JobState, ResourceProgress, ResourceStatus};
 use crate::store::state::{Detection, LifecycleState};
@@ -192,16 +193,15 @@ fn config(id: i64, name: &str, active: bool, auto: Option<AutoSettings>) -> Conf
         source: "national".into(),
         destination: Some("regional".into()),
         mode: if auto.is_some() {
-            "automatic"
+            ExecMode::Automatic
         } else {
-            "manual"
-        }
-        .into(),
+            ExecMode::Manual
+        },
         active,
         auto: match &auto {
-            Some(a) if a.enabled => "enabled".into(),
-            Some(_) => "disabled".into(),
-            None => "not configured".into(),
+            Some(a) if a.enabled => AutoState::Enabled,
+            Some(_) => AutoState::Disabled,
+            None => AutoState::NotConfigured,
         },
         settings: auto,
         pull: None,
@@ -262,7 +262,7 @@ fn tail() -> Arc<Tail> {
 /// cooldown after an error (whose name carries an escape sequence).
 pub fn model() -> Model {
     let session = Session {
-        origin: "local".into(),
+        origin: crate::tui::model::Origin::Local,
         database: "/var/lib/syncdeck/syncdeck.db".into(),
         read_only: false,
         local_time: false,

@@ -143,7 +143,7 @@ fn views_switch_by_number_command_line_and_esc() {
     assert!(m.quit);
     // Nothing running here (a monitor only watches): q quits at once.
     let mut m = sample::model();
-    m.session.origin = "monitor".into();
+    m.session.origin = crate::tui::model::Origin::Monitor { shared: false };
     update(&mut m, key('q'));
     assert!(m.quit);
 }

@@ -202,7 +202,7 @@ fn config_action(model: &mut Model, action: Action) -> Vec<Effect> {
         return Vec::new();
     };
     let (id, name) = (config.id, config.name.clone());
-    if action.needs_scheduler() && config.auto == "not configured" {
+    if action.needs_scheduler() && config.auto == crate::engine::handle::AutoState::NotConfigured {
         model.flash = Some(Flash::warn(format!(
             "{name} is a manual config: it has no scheduler; press {} to sync it now",
             model.keymap.short(Action::Trigger)

@@ -19,9 +19,9 @@ pub mod settings;
 
 use crossterm::event::{KeyEvent, KeyEventKind};
 
-use crate::engine::events::EngineEvent;
+use crate::engine::events::{EngineEvent, Link};
 use crate::logs::LogHealth;
-use crate::store::queue::JobState;
+use crate::store::queue::{JobState, ResourceProgress};
 
 use crate::tui::command_line;
 use crate::tui::flash::Flash;
@@ -80,6 +80,24 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Tick(now) => on_tick(model, now),
+        Msg::Missed => reload(model),
+        Msg::Link(Link::Down { error, retry_in }) => {
+            model.dirty = true;
+            model.link_down = Some(format!(
+                "{error} (next attempt in {})",
+                humantime::format_duration(retry_in)
+            ));
+            Vec::new()
+        }
+        Msg::Link(Link::Up) => {
+            model.dirty = true;
+            // Back after a gap (or a daemon restart): everything shown is reloaded.
+            if model.link_down.take().is_some() {
+                reload(model)
+            } else {
+                Vec::new()
+            }
+        }
         Msg::Screen { height } => {
             model.dirty = true;
             let mut effects = vec![Effect::Repaint];
@@ -132,6 +150,13 @@ fn view_loads(model: &Model) -> Vec<Effect> {
         View::Dashboard => dashboard::loads(model),
         View::Logs => logview::loads(),
     }
+}
+
+/// The snapshot and what the current view shows, loaded again.
+fn reload(model: &mut Model) -> Vec<Effect> {
+    let mut effects = vec![Effect::LoadSnapshot];
+    effects.extend(view_loads(model));
+    effects
 }
 
 fn on_tick(model: &mut Model, now: i64) -> Vec<Effect> {
@@ -209,12 +234,20 @@ fn on_engine(model: &mut Model, event: EngineEvent) -> Vec<Effect> {
             eta_secs,
         } => {
             if let Some(id) = config_id {
+                // Resources may be only those that changed (the API's
+                // deltas): merged by key into what the job showed so far.
+                let merged = match model.live.remove(&id) {
+                    Some(before) if before.job_id == job_id => {
+                        merge_resources(before.resources, resources)
+                    }
+                    _ => resources,
+                };
                 model.live.insert(
                     id,
                     LiveJob {
                         job_id,
                         progress,
-                        resources,
+                        resources: merged,
                         eta_secs,
                     },
                 );
@@ -222,6 +255,22 @@ fn on_engine(model: &mut Model, event: EngineEvent) -> Vec<Effect> {
             Vec::new()
         }
     }
+}
+
+/// `before` with each of `news` replacing the resource of its key (or
+/// added, in plan order).
+fn merge_resources(
+    mut before: Vec<ResourceProgress>,
+    news: Vec<ResourceProgress>,
+) -> Vec<ResourceProgress> {
+    for r in news {
+        match before.iter_mut().find(|b| b.resource == r.resource) {
+            Some(slot) => *slot = r,
+            None => before.push(r),
+        }
+    }
+    before.sort_by_key(|r| r.position);
+    before
 }
 
 fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Effect> {
@@ -306,7 +355,7 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
     match action {
         // Syncs this console runs stop with it: asked first (not through the
         // dispatcher: read-only may always quit).
-        Action::Quit if model.session.origin != "monitor" && !model.live.is_empty() => {
+        Action::Quit if model.session.origin.runs_here() && !model.live.is_empty() => {
             model.overlay = Some(Overlay::Confirm(crate::tui::msg::Command::Quit {
                 running: model.live.len(),
             }));

@@ -14,6 +14,7 @@ use ratatui::style::Style;
 use super::columns::{self, Column};
 use super::widgets::{block, count, gauge, inert, rate, ratio, span_ms};
 use crate::engine::events::SchedulerStatus;
+use crate::engine::handle::AutoState;
 use crate::store::queue::{Job, JobState, ResourceStatus};
 use crate::text::{ago_narrow, duration_column, duration_narrow, relative_narrow};
 use crate::tui::keymap::Action;
@@ -80,9 +81,9 @@ fn state_text(model: &Model, c: &ConfigRow) -> (String, Style) {
         parts.push("stopped".into());
         style = theme.dim();
     } else {
-        match c.auto.as_str() {
-            "enabled" => {}
-            "disabled" => {
+        match c.auto {
+            AutoState::Enabled => {}
+            AutoState::Disabled => {
                 parts.push("auto off".into());
                 style = theme.warn();
             }
@@ -329,7 +330,7 @@ fn detail_pane(frame: &mut Frame, model: &Model, area: Rect) {
                     .destination
                     .as_deref()
                     .map_or_else(|| "-".into(), |d| inert(d, 30)),
-                config.mode
+                config.mode.as_str()
             ),
             theme.dim(),
         ),

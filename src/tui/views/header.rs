@@ -7,7 +7,7 @@ use ratatui::widgets::Paragraph;
 
 use super::widgets::{count, inert};
 use crate::engine::events::SchedulerStatus;
-use crate::tui::model::Model;
+use crate::tui::model::{Model, Origin};
 
 pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
     let theme = &model.theme;
@@ -49,7 +49,22 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
             theme.dim(),
         ));
     }
-    items.push(Span::raw(model.session.origin.clone()));
+    // Where the engine is; that the link to it is down, or that no daemon
+    // runs, comes first: the figures beside it may be stale.
+    let (long, short) = model.session.origin.label();
+    let fits = |text: &str| text.chars().count() + 40 <= area.width as usize;
+    let origin = if fits(&long) { long } else { short };
+    match (&model.link_down, &model.session.origin) {
+        (Some(why), _) => {
+            let dots = if theme.ascii { "..." } else { "…" };
+            // The reason is cut rather than the whole item dropped.
+            let room = (area.width as usize).saturating_sub(34).max(10);
+            let text = format!("reconnecting{dots} {}", inert(why, room));
+            items.insert(0, Span::styled(text, theme.error()));
+        }
+        (None, Origin::Monitor { .. }) => items.insert(0, Span::styled(origin, theme.warn())),
+        (None, _) => items.push(Span::raw(origin)),
+    }
     items.push(Span::styled(
         inert(&model.session.database, 80),
         theme.dim(),

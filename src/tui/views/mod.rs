@@ -151,7 +151,7 @@ pub fn hint_pairs(model: &Model) -> Vec<(String, &'static str)> {
     let km = &model.keymap;
     let manual = model
         .selected_config()
-        .is_some_and(|c| c.auto == "not configured");
+        .is_some_and(|c| c.auto == crate::engine::handle::AutoState::NotConfigured);
     let offered = |a: Action| {
         let refused = model.session.read_only && a.changes_something();
         let no_scheduler = manual && a.needs_scheduler() && model.view == View::Dashboard;

@@ -1,0 +1,294 @@
+//! `RemoteEngine`: the engine of a daemon, through its HTTP API (a unix
+//! socket or TCP) and its event stream. The console and the CLI use it
+//! exactly as they use the local engine: everything crosses as the same
+//! serde types, and the daemon's refusals come back as `EngineError`s.
+
+pub mod http;
+mod pump;
+mod sse;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::Value;
+
+pub use self::http::Endpoint;
+use self::http::Http;
+use crate::api::Token;
+use crate::config::{AutoSettings, ConfigFile, SyncConfig};
+use crate::engine::events::EventStream;
+use crate::engine::handle::{EngineApi, EngineError, Snapshot};
+use crate::store::apply::ApplyPlan;
+use crate::store::queue::{Job, JobFilter, ResourceProgress};
+use crate::store::rejections::Rejection;
+use crate::store::state::Detection;
+
+pub struct RemoteEngine {
+    http: Http,
+}
+
+impl RemoteEngine {
+    pub fn new(endpoint: &Endpoint, token: Token) -> Result<RemoteEngine, String> {
+        Ok(RemoteEngine {
+            http: Http::new(endpoint, token)?,
+        })
+    }
+
+    /// Where it is, as the console's header shows it.
+    pub fn shown(&self) -> &str {
+        self.http.shown()
+    }
+
+    async fn get<T: for<'de> Deserialize<'de>>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+        not_found: impl FnOnce() -> EngineError,
+    ) -> Result<T, EngineError> {
+        let req = self.http.request(Method::GET, segments)?.query(query);
+        self.http.call(req, not_found).await
+    }
+
+    async fn post<T: for<'de> Deserialize<'de>>(
+        &self,
+        segments: &[&str],
+        not_found: impl FnOnce() -> EngineError,
+    ) -> Result<T, EngineError> {
+        let req = self.http.request(Method::POST, segments)?;
+        self.http.call(req, not_found).await
+    }
+}
+
+fn unknown_config(reference: &str) -> impl FnOnce() -> EngineError + '_ {
+    move || EngineError::UnknownConfig(reference.to_string())
+}
+
+fn unknown_job(id: i64) -> impl FnOnce() -> EngineError {
+    move || EngineError::UnknownJob(id)
+}
+
+fn no_endpoint() -> EngineError {
+    EngineError::Unreachable(
+        "the daemon has no such endpoint; is it a syncdeck daemon of the same version?".into(),
+    )
+}
+
+/// `GET /api/v1/configs/{config}`: the status with the stored config and
+/// its watermarks.
+#[derive(Deserialize)]
+struct ConfigAnswer {
+    config: SyncConfig,
+    #[serde(default)]
+    watermarks: serde_json::Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct Names {
+    #[serde(alias = "started", alias = "stopped")]
+    names: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    #[serde(alias = "retried", alias = "cleared")]
+    n: u64,
+}
+
+#[async_trait]
+impl EngineApi for RemoteEngine {
+    async fn snapshot(&self) -> Result<Snapshot, EngineError> {
+        self.get(&["api", "v1", "snapshot"], &[], no_endpoint).await
+    }
+
+    fn subscribe(&self) -> EventStream {
+        pump::spawn(self.http.clone())
+    }
+
+    async fn config(&self, reference: &str) -> Result<SyncConfig, EngineError> {
+        let answer: ConfigAnswer = self
+            .get(&["api", "v1", "configs", reference], &[], unknown_config(reference))
+            .await?;
+        Ok(answer.config)
+    }
+
+    async fn start(&self, reference: Option<&str>) -> Result<Vec<String>, EngineError> {
+        let names: Names = match reference {
+            Some(r) => {
+                self.post(&["api", "v1", "configs", r, "start"], unknown_config(r))
+                    .await?
+            }
+            None => self.post(&["api", "v1", "start"], no_endpoint).await?,
+        };
+        Ok(names.names)
+    }
+
+    async fn stop(&self, reference: Option<&str>) -> Result<Vec<String>, EngineError> {
+        let names: Names = match reference {
+            Some(r) => {
+                self.post(&["api", "v1", "configs", r, "stop"], unknown_config(r))
+                    .await?
+            }
+            None => self.post(&["api", "v1", "stop"], no_endpoint).await?,
+        };
+        Ok(names.names)
+    }
+
+    async fn trigger(&self, reference: &str) -> Result<i64, EngineError> {
+        #[derive(Deserialize)]
+        struct Queued {
+            job: Job,
+        }
+        let queued: Queued = self
+            .post(
+                &["api", "v1", "configs", reference, "trigger"],
+                unknown_config(reference),
+            )
+            .await?;
+        Ok(queued.job.id)
+    }
+
+    async fn setup(&self, reference: &str, settings: AutoSettings) -> Result<(), EngineError> {
+        let req = self
+            .http
+            .request(Method::PUT, &["api", "v1", "configs", reference, "settings"])?
+            .json(&settings);
+        let _: Value = self.http.call(req, unknown_config(reference)).await?;
+        Ok(())
+    }
+
+    async fn clear_cooldown(&self, reference: &str) -> Result<Option<i64>, EngineError> {
+        #[derive(Deserialize)]
+        struct Cleared {
+            was_until: Option<i64>,
+        }
+        let cleared: Cleared = self
+            .post(
+                &["api", "v1", "configs", reference, "cooldown", "clear"],
+                unknown_config(reference),
+            )
+            .await?;
+        Ok(cleared.was_until)
+    }
+
+    async fn jobs(&self, filter: JobFilter) -> Result<Vec<Job>, EngineError> {
+        let mut query = vec![("limit", filter.limit.to_string())];
+        if !filter.states.is_empty() {
+            let states: Vec<&str> = filter.states.iter().map(|s| s.as_str()).collect();
+            query.push(("state", states.join(",")));
+        }
+        if let Some(id) = filter.config_id {
+            query.push(("config", id.to_string()));
+        }
+        if let Some(queue) = filter.queue {
+            query.push(("queue", queue));
+        }
+        let config = filter.config_id.map(|id| id.to_string()).unwrap_or_default();
+        self.get(&["api", "v1", "jobs"], &query, unknown_config(&config))
+            .await
+    }
+
+    async fn job(&self, id: i64) -> Result<(Job, Vec<ResourceProgress>), EngineError> {
+        #[derive(Deserialize)]
+        struct Detail {
+            job: Job,
+            resources: Vec<ResourceProgress>,
+        }
+        let detail: Detail = self
+            .get(&["api", "v1", "jobs", &id.to_string()], &[], unknown_job(id))
+            .await?;
+        Ok((detail.job, detail.resources))
+    }
+
+    async fn rejections(&self, id: i64) -> Result<Vec<Rejection>, EngineError> {
+        self.get(
+            &["api", "v1", "jobs", &id.to_string(), "rejections"],
+            &[],
+            unknown_job(id),
+        )
+        .await
+    }
+
+    async fn retry(&self, id: i64) -> Result<(), EngineError> {
+        let _: Value = self
+            .post(&["api", "v1", "jobs", &id.to_string(), "retry"], unknown_job(id))
+            .await?;
+        Ok(())
+    }
+
+    async fn retry_all(&self) -> Result<u64, EngineError> {
+        let count: Count = self.post(&["api", "v1", "jobs", "retry"], no_endpoint).await?;
+        Ok(count.n)
+    }
+
+    async fn clear(&self) -> Result<u64, EngineError> {
+        let count: Count = self.post(&["api", "v1", "jobs", "clear"], no_endpoint).await?;
+        Ok(count.n)
+    }
+
+    async fn detections(
+        &self,
+        reference: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Detection>, EngineError> {
+        let mut query = vec![("limit", limit.to_string())];
+        if let Some(r) = reference {
+            query.push(("config", r.to_string()));
+        }
+        self.get(
+            &["api", "v1", "detections"],
+            &query,
+            unknown_config(reference.unwrap_or_default()),
+        )
+        .await
+    }
+
+    async fn watermarks(&self, reference: &str) -> Result<Vec<(String, String)>, EngineError> {
+        let answer: ConfigAnswer = self
+            .get(&["api", "v1", "configs", reference], &[], unknown_config(reference))
+            .await?;
+        Ok(answer
+            .watermarks
+            .into_iter()
+            .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+            .collect())
+    }
+
+    async fn apply(
+        &self,
+        name: &str,
+        text: &str,
+        prune: bool,
+        dry_run: bool,
+    ) -> Result<ApplyPlan, EngineError> {
+        let req = self
+            .http
+            .request(Method::POST, &["api", "v1", "apply"])?
+            .query(&[
+                ("prune", prune.to_string()),
+                ("dry_run", dry_run.to_string()),
+                ("name", name.to_string()),
+            ])
+            .header(reqwest::header::CONTENT_TYPE, "application/toml")
+            .body(text.to_string());
+        self.http.call(req, no_endpoint).await
+    }
+
+    async fn export(&self) -> Result<ConfigFile, EngineError> {
+        let req = self.http.request(Method::GET, &["api", "v1", "export"])?;
+        let resp = self.http.send(req).await?;
+        let status = resp.status();
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| EngineError::Unreachable(format!("the export broke off: {e}")))?;
+        if !status.is_success() {
+            return Err(self.http.refusal(status, text.as_bytes(), no_endpoint));
+        }
+        // The daemon's own export declares every instance it names.
+        crate::config::file::parse(Path::new("the daemon's export"), &text, &BTreeSet::new())
+            .map_err(EngineError::InvalidConfig)
+    }
+}

@@ -48,7 +48,11 @@ fn main() -> std::process::ExitCode {
                 .clone()
                 .unwrap_or_else(syncdeck::logging::default_dir),
         )),
-        Some(Command::Demo(d)) if !d.headless => console_logs(d.console.logs.clone()),
+        // A demo serving the API keeps its logs too: attached consoles
+        // tail them and list its files.
+        Some(Command::Demo(d)) if !d.headless || d.listen.is_some() => {
+            console_logs(d.console.logs.clone())
+        }
         _ => {
             syncdeck::logging::init_stderr();
             Ok(ConsoleLogs::tail_only())

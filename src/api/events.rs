@@ -28,6 +28,8 @@ use crate::store::queue::{JobState, ResourceProgress};
 
 /// Events kept for clients that reconnect.
 const RING: usize = 4096;
+/// Log lines a new client gets first (a console's tail is not empty).
+const RECENT_LINES: usize = 200;
 /// Live events a client may be behind before it is dropped.
 const LIVE: usize = 1024;
 
@@ -241,14 +243,27 @@ impl EventLog {
         )
     }
 
-    /// The last progress of every running job, as the ring holds it.
-    fn running_progress(&self) -> Vec<Stamped> {
+    /// What a client without a past needs to show the present: the last
+    /// progress of every running job and the latest log lines, in order.
+    fn present(&self) -> Vec<Stamped> {
         let ring = self.ring.lock().unwrap_or_else(|e| e.into_inner());
-        ring.events
+        let mut lines: Vec<&Stamped> = ring
+            .events
+            .iter()
+            .rev()
+            .filter(|e| e.name == "log")
+            .take(RECENT_LINES)
+            .collect();
+        lines.reverse();
+        let mut present: Vec<Stamped> = ring
+            .events
             .iter()
             .filter(|e| e.progress_of.is_some())
+            .chain(lines)
             .cloned()
-            .collect()
+            .collect();
+        present.sort_by_key(|e| e.id);
+        present
     }
 
     fn last_id(&self) -> u64 {
@@ -265,8 +280,9 @@ impl EventLog {
         // duplicates are skipped by id.
         let rx = self.live.subscribe();
         let (backlog, seen) = match after {
-            // A new client: the running jobs' whole progress, then live.
-            None => (self.running_progress(), self.last_id()),
+            // A new client: the running jobs' whole progress and the latest
+            // log lines, then live.
+            None => (self.present(), self.last_id()),
             Some(after) => match self.replay_after(after) {
                 Some(events) => {
                     let seen = events.last().map_or(after, |e| e.id);
@@ -284,7 +300,7 @@ impl EventLog {
                         progress_of: None,
                     };
                     let mut backlog = vec![reset];
-                    backlog.extend(self.running_progress());
+                    backlog.extend(self.present());
                     (backlog, id)
                 }
             },

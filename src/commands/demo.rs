@@ -45,6 +45,12 @@ pub struct DemoOptions {
     /// Stop after this long (with --headless; default 30s).
     #[arg(long = "for", value_parser = humantime::parse_duration)]
     pub run_for: Option<Duration>,
+    /// Serve the daemon's API here too (unix:PATH or HOST:PORT on
+    /// loopback): with --headless, a demo daemon that `syncdeck --connect`
+    /// attaches to. The token is written to --token-file, else into the
+    /// demo's temporary directory (the path is printed).
+    #[arg(long, value_name = "ADDR", value_parser = crate::api::listen::parse)]
+    pub listen: Option<crate::api::Listen>,
     #[command(flatten)]
     pub console: ConsoleArgs,
 }
@@ -68,7 +74,14 @@ const DEMO_DEVICE_EVERY: Duration = Duration::from_secs(60);
 /// before the clean-up; the console handles them itself), and errors. The
 /// logs' directory is removed by `main` after the runtime has stopped: a line
 /// logged after it is gone would create it again.
-pub async fn run(opts: DemoOptions, logs: ConsoleLogs) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    opts: DemoOptions,
+    token_file: Option<std::path::PathBuf>,
+    logs: ConsoleLogs,
+) -> anyhow::Result<ExitCode> {
+    if let Some(listen) = &opts.listen {
+        crate::api::listen::check_reach(listen, false).map_err(anyhow::Error::msg)?;
+    }
     // Installed before anything is created: a signal while the servers start
     // drops what was started (the directory with it) and ends the demo.
     let mut shutdown = crate::signals::Shutdown::install()?;
@@ -80,6 +93,17 @@ pub async fn run(opts: DemoOptions, logs: ConsoleLogs) -> anyhow::Result<ExitCod
         }
     };
     let handle = demo.engine.handle();
+    let stop_api = tokio_util::sync::CancellationToken::new();
+    let api = match &opts.listen {
+        None => None,
+        Some(listen) => match demo.serve_api(listen, token_file, &logs, &stop_api).await {
+            Ok(api) => Some(api),
+            Err(e) => {
+                demo.stop().await;
+                return Err(e);
+            }
+        },
+    };
     let result = tokio::select! {
         () = demo.change_devices() => Ok(()),
         r = async {
@@ -104,6 +128,10 @@ pub async fn run(opts: DemoOptions, logs: ConsoleLogs) -> anyhow::Result<ExitCod
             }
         } => r,
     };
+    stop_api.cancel();
+    if let Some(api) = api {
+        api.finish().await;
+    }
     demo.stop().await;
     result.map(|()| ExitCode::SUCCESS)
 }
@@ -171,6 +199,36 @@ impl Demo {
             store,
             engine,
         })
+    }
+
+    /// The daemon's API on `listen`, its token in `token_file` or the
+    /// demo's directory; the address and token file are printed.
+    async fn serve_api(
+        &self,
+        listen: &crate::api::Listen,
+        token_file: Option<std::path::PathBuf>,
+        logs: &ConsoleLogs,
+        stop: &tokio_util::sync::CancellationToken,
+    ) -> anyhow::Result<crate::api::RunningApi> {
+        let token_file = token_file.unwrap_or_else(|| self.dir.path().join("api-token"));
+        let token = crate::api::Token::load_or_create(&token_file).map_err(anyhow::Error::msg)?;
+        let options = crate::api::ApiOptions {
+            listen: vec![listen.clone()],
+            token,
+            logs: Some(crate::logs::LogCatalog::new(logs.dir.clone())),
+            tail: Some(logs.tail.clone()),
+            schedulers: true,
+        };
+        let api = crate::api::start(self.engine.handle(), options, stop.clone()).await?;
+        let at: Vec<String> = api.addresses.iter().map(ToString::to_string).collect();
+        outln!(
+            "demo API on {} (token in {}); attach with: syncdeck --connect {} --token-file {}",
+            at.join(" and "),
+            token_file.display(),
+            at[0],
+            token_file.display()
+        )?;
+        Ok(api)
     }
 
     fn database(&self) -> std::path::PathBuf {

@@ -165,10 +165,12 @@ impl Http {
         let why = if e.is_timeout() {
             "timed out".to_string()
         } else if e.is_connect() {
-            match std::error::Error::source(e) {
-                Some(s) => format!("cannot connect ({s})"),
-                None => "cannot connect".to_string(),
+            // The innermost cause says it: refused, no such socket, no route.
+            let mut cause: &dyn std::error::Error = e;
+            while let Some(inner) = cause.source() {
+                cause = inner;
             }
+            format!("cannot connect ({cause})")
         } else {
             e.to_string()
         };

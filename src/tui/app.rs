@@ -230,7 +230,7 @@ async fn execute(engine: &EngineHandle, effect: Effect) -> Msg {
     match effect {
         Effect::LoadSnapshot => match engine.snapshot().await {
             Ok(s) => Msg::Snapshot(Box::new(s)),
-            Err(e) => failed("cannot read the database", &e),
+            Err(e) => failed("cannot load the configs", &e),
         },
         Effect::LoadHistory(config_id) => {
             let filter = JobFilter {

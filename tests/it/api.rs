@@ -634,3 +634,111 @@ async fn metrics_parse_and_match_the_jobs_counts() {
     let n: f64 = requests.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(n >= 1.0, "{requests}");
 }
+
+/// `syncdeck --connect …` runs the CLI against the daemon (a second
+/// database file shows nothing: the commands act there, not here).
+#[tokio::test]
+async fn the_cli_acts_through_the_daemon_with_connect() {
+    let (_source, _dest, sd) = rig();
+    let api = start(&sd, &["--first-check-within", "1s"]);
+    let elsewhere = Syncdeck::sqlite();
+    let connect = format!("unix:{}", api.socket);
+    let token_file = sd.dir.path().join("syncdeck/api-token");
+    let token_file = token_file.to_str().unwrap();
+    let remote = |args: &[&str]| {
+        let mut all = vec!["--connect", &connect, "--token-file", token_file];
+        all.extend_from_slice(args);
+        elsewhere.run(&all)
+    };
+    let ok = |args: &[&str]| {
+        let out = remote(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let list: Value = serde_json::from_str(&ok(&["list", "--json"])).unwrap();
+    assert_eq!(list[0]["name"], "copy");
+    assert_eq!(list[0]["auto"], "enabled");
+    assert_eq!(list[0]["config"]["auto"]["check_interval"], 60);
+
+    // trigger --wait: the daemon's workers run it; we follow it to its end.
+    let done: Value = serde_json::from_str(&ok(&["trigger", "copy", "--wait", "--json"])).unwrap();
+    assert_eq!(done["job"]["state"], "completed", "{done}");
+    let id = done["job"]["id"].as_i64().unwrap().to_string();
+    assert!(ok(&["jobs", "show", &id]).contains("completed"));
+    assert!(ok(&["status", "copy"]).contains("copy (#1)"));
+    assert!(ok(&["stop", "--all"]).contains("copy"));
+    assert_eq!(api.get("/api/v1/configs/copy").await.1["active"], false);
+    assert!(ok(&["start", "copy"]).contains("copy"));
+    ok(&["setup", "copy", "--check-interval", "7m"]);
+    let exported = ok(&["export"]);
+    assert!(exported.contains("check_interval = \"7m\""), "{exported}");
+    assert!(ok(&["jobs", "--failed"]).lines().count() <= 2);
+
+    // apply: the daemon validates, errors keep this file's name and line.
+    let file = elsewhere.dir.path().join("changed.toml");
+    std::fs::write(&file, exported.replace("\"7m\"", "\"5s\"")).unwrap();
+    let out = remote(&["apply", "-f", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("changed.toml:") && err.contains("check_interval"),
+        "{err}"
+    );
+    std::fs::write(&file, exported.replace("\"7m\"", "\"9m\"")).unwrap();
+    assert!(ok(&["apply", "-f", file.to_str().unwrap()]).contains("1 updated"));
+    assert!(elsewhere.ok(&["list"]).contains("no configurations"));
+
+    // What it cannot do, and a refused token, are said plainly.
+    for args in [&["cooldown", "clear", "nope"][..], &["trigger", "nope"]] {
+        let out = remote(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("no sync config named"),
+            "{args:?}"
+        );
+    }
+    let out = remote(&["logs", "list"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("without --connect"));
+    let wrong = elsewhere.dir.path().join("wrong-token");
+    std::fs::write(&wrong, "0".repeat(64)).unwrap();
+    let out = elsewhere.run(&["--connect", &connect, "--token-file", wrong.to_str().unwrap(), "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused the API token"), "{err}");
+    assert!(!err.contains(&"0".repeat(64)), "the token is not shown");
+    let out = elsewhere.run(&["--connect", "unix:/nonexistent/x.sock", "--token-file", token_file, "list"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unreachable") && err.contains("daemon"), "{err}");
+}
+
+/// The endpoints the remote engine needs beyond the dashboard's: every
+/// scheduler at once, and the settings as JSON.
+#[tokio::test]
+async fn all_configs_start_and_stop_and_settings_take_json() {
+    let (_source, _dest, sd) = rig();
+    let api = start(&sd, &[]);
+    let (status, stopped) = api.post("/api/v1/stop").await;
+    assert_eq!((status, stopped), (200, json!({"stopped": ["copy"]})));
+    let (status, started) = api.post("/api/v1/start").await;
+    assert_eq!((status, started), (200, json!({"started": ["copy"]})));
+    let (_, config) = api.get("/api/v1/configs/copy").await;
+    let mut settings = config["config"]["auto"].clone();
+    settings["check_interval"] = json!(600);
+    let body = Some(("application/json", settings.to_string()));
+    let (status, _) = api.call("PUT", "/api/v1/configs/copy/settings", body).await;
+    assert_eq!(status, 200);
+    let (_, config) = api.get("/api/v1/configs/copy").await;
+    assert_eq!(config["config"]["auto"]["check_interval"], 600);
+    settings["check_interval"] = json!(5);
+    let body = Some(("application/json", settings.to_string()));
+    let (status, err) = api.call("PUT", "/api/v1/configs/copy/settings", body).await;
+    assert_eq!(status, 409, "{err}");
+    assert!(err["error"].as_str().unwrap().contains("at least 60s"), "{err}");
+    let body = Some(("application/json", "{\"enabled\": true}".to_string()));
+    assert_eq!(api.call("PUT", "/api/v1/configs/copy/settings", body).await.0, 400);
+}

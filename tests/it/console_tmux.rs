@@ -42,14 +42,10 @@ fn synced(screen: &str) -> u64 {
         .unwrap_or(0)
 }
 
-#[test]
-fn demo_trigger_stop_jobs_help_and_quit() {
-    if !tmux::available() {
-        return;
-    }
-    let home = tempfile::tempdir().expect("tempdir");
-    let t = console("demo --size small", home.path(), 140, 40);
-
+/// The operator's round on the demo's console, wherever its engine is:
+/// a sync running by itself, an error shown cleanly, the pull, a trigger,
+/// a stop after a confirmation, the jobs view and the help.
+fn trigger_stop_jobs_and_help(t: &Tmux) {
     // A sync runs by itself within seconds of starting.
     let screen = t.wait_for("objects synced by the automatic config", WAIT, |s| {
         synced(s) > 0
@@ -121,13 +117,203 @@ fn demo_trigger_stop_jobs_help_and_quit() {
     assert!(line_with(&screen, "sync now").contains('t'), "{screen}");
     t.keys(&["Escape"]);
     t.wait_for("help closed", WAIT, |s| !s.contains("Help: keys"));
+    t.keys(&["1"]);
+}
 
+#[test]
+fn demo_trigger_stop_jobs_help_and_quit() {
+    if !tmux::available() {
+        return;
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let t = console("demo --size small", home.path(), 140, 40);
+    trigger_stop_jobs_and_help(&t);
     // Quit: the terminal is given back and the exit status is 0.
     let screen = quit(&t);
     assert!(
         !screen.contains("Jobs ("),
         "alternate screen left:\n{screen}"
     );
+}
+
+/// A headless demo serving the API on a socket: a daemon in another process.
+struct DemoDaemon {
+    child: std::process::Child,
+    socket: std::path::PathBuf,
+    token: std::path::PathBuf,
+}
+
+impl DemoDaemon {
+    fn start(home: &std::path::Path) -> DemoDaemon {
+        let socket = home.join("demo.sock");
+        let token = home.join("demo-token");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_syncdeck"))
+            .args(["demo", "--headless", "--for", "20m", "--size", "small"])
+            .arg("--listen")
+            .arg(format!("unix:{}", socket.display()))
+            .arg("--token-file")
+            .arg(&token)
+            .env("HOME", home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_RUNTIME_DIR", home)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the demo daemon");
+        let deadline = std::time::Instant::now() + WAIT;
+        while !socket.exists() {
+            assert!(std::time::Instant::now() < deadline, "the demo's API did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        DemoDaemon {
+            child,
+            socket,
+            token,
+        }
+    }
+
+    fn connect_args(&self) -> String {
+        format!(
+            "--connect 'unix:{}' --token-file '{}'",
+            self.socket.display(),
+            self.token.display()
+        )
+    }
+}
+
+impl Drop for DemoDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command's closing parenthesis; utime and stime are
+    // the 14th and 15th of the line.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields
+        .get(11..13)
+        .map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
+    ticks / 100.0
+}
+
+/// The syncdeck process under the pane's shell.
+fn console_pid(t: &Tmux) -> u32 {
+    let shell = t.pane_pid();
+    let out = std::process::Command::new("pgrep")
+        .args(["-P", &shell.to_string(), "syncdeck"])
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a syncdeck under the pane's shell")
+}
+
+/// The same round with the console attached to a daemon in another
+/// process over its unix socket: live figures, the daemon's log lines, and
+/// when the daemon goes, "reconnecting…" without the console spinning.
+#[test]
+fn demo_attached_over_the_socket_trigger_stop_jobs_help_and_quit() {
+    if !tmux::available() {
+        return;
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut daemon = DemoDaemon::start(home.path());
+    let t = console(&daemon.connect_args(), home.path(), 140, 40);
+    let screen = t.wait_text("attached to unix:", WAIT);
+    assert!(!screen.contains("READ-ONLY"), "{screen}");
+    // Live: the synced figure moves while the first sync runs (from the
+    // daemon's events, not a 5 s reload).
+    let first = t.wait_for("a first figure", WAIT, |s| synced(s) > 0);
+    let before = synced(&first);
+    t.wait_for("the figure moving", WAIT, |s| synced(s) > before);
+    // The daemon's log lines reach the tail (this console runs no jobs).
+    t.wait_for("the daemon's job lines in the tail", WAIT, |s| {
+        s.contains("[sync_jobs] job started")
+    });
+    trigger_stop_jobs_and_help(&t);
+
+    // The daemon goes away: said at once, retried, and the console idles.
+    let _ = daemon.child.kill();
+    let _ = daemon.child.wait();
+    t.wait_text("reconnecting", WAIT);
+    let pid = console_pid(&t);
+    let cpu = cpu_seconds(pid);
+    std::thread::sleep(Duration::from_secs(3));
+    let used = cpu_seconds(pid) - cpu;
+    assert!(used < 1.0, "the console used {used:.2} s of CPU in 3 s while disconnected");
+    // Nothing runs here: q quits at once.
+    let screen = quit(&t);
+    assert!(!screen.contains("Jobs ("), "alternate screen left:\n{screen}");
+}
+
+/// `--monitor` on a database a daemon serves on this host attaches to it
+/// (and follows it through a restart); with no daemon it says so and is
+/// read-only.
+#[test]
+fn monitor_attaches_to_the_daemon_of_its_database_or_says_there_is_none() {
+    if !tmux::available() {
+        return;
+    }
+    let source = crate::common::SimProcess::start(&["--data-values", "2000"]);
+    let dest = crate::common::SimProcess::start(&["--empty"]);
+    let sd = crate::common::binary::Syncdeck::sqlite();
+    sd.apply(&source, &dest, "");
+    let runtime = sd.dir.path().display().to_string();
+    let env = [("XDG_RUNTIME_DIR", runtime.as_str())];
+    let token = sd.dir.path().join("syncdeck/api-token");
+    let bin = env!("CARGO_BIN_EXE_syncdeck");
+    let monitor = format!(
+        "'{bin}' --db '{}' --token-file '{}' --monitor; echo \"syncdeck exited with $?\"; sleep 120",
+        sd.db,
+        token.display()
+    );
+    let home = tempfile::tempdir().expect("tempdir");
+
+    // No daemon: the database alone, read-only, and the header says why.
+    let t = Tmux::start(&monitor, 140, 30, home.path(), &env);
+    let screen = t.wait_text("no daemon running: read-only view of the database", WAIT);
+    assert!(screen.contains("READ-ONLY"), "{screen}");
+    t.wait_text("▶copy", WAIT);
+    t.keys(&["t"]);
+    t.wait_text("read-only: cannot", WAIT);
+    quit(&t);
+    drop(t);
+
+    // A daemon: attached to it, through a restart of the daemon.
+    let daemon = sd.daemon(&["--first-check-within", "1s"]);
+    let socket_up = || std::fs::read_dir(sd.dir.path().join("syncdeck"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().ends_with(".sock"));
+    let deadline = std::time::Instant::now() + WAIT;
+    while !socket_up() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let t = Tmux::start(&monitor, 140, 30, home.path(), &env);
+    let screen = t.wait_text("attached to unix:", WAIT);
+    assert!(!screen.contains("READ-ONLY"), "{screen}");
+    t.wait_for("the first sync done", WAIT, |s| {
+        s.lines().any(|l| l.contains("▶copy") && l.contains("ok "))
+    });
+    drop(daemon);
+    t.wait_text("reconnecting", WAIT);
+    let _daemon = sd.daemon(&[]);
+    t.wait_for("attached again", WAIT, |s| {
+        s.contains("attached to unix:") && !s.contains("reconnecting")
+    });
+    t.keys(&["t"]);
+    t.wait_text("copy: sync queued as job", WAIT);
+    t.wait_for("the triggered job in the history, run by the new daemon", WAIT, |s| {
+        s.lines().any(|l| l.contains("#2 ") && l.contains("synced"))
+    });
+    quit(&t);
 }
 
 #[test]

@@ -84,7 +84,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Link(Link::Down { error, retry_in }) => {
             model.dirty = true;
             model.link_down = Some(format!(
-                "{error} (next attempt in {})",
+                "next attempt in {}: {error}",
                 humantime::format_duration(retry_in)
             ));
             Vec::new()

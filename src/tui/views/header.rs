@@ -49,6 +49,7 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
             theme.dim(),
         ));
     }
+    let clock = super::widgets::clock(model, model.now);
     // Where the engine is; that the link to it is down, or that no daemon
     // runs, comes first: the figures beside it may be stale.
     let (long, short) = model.session.origin.label();
@@ -58,8 +59,10 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
         (Some(why), _) => {
             let dots = if theme.ascii { "..." } else { "…" };
             // The reason is cut rather than the whole item dropped.
-            let room = (area.width as usize).saturating_sub(34).max(10);
-            let text = format!("reconnecting{dots} {}", inert(why, room));
+            let prefix = format!("reconnecting{dots} ");
+            let room = (area.width as usize)
+                .saturating_sub("syncdeck".len() + 3 + prefix.chars().count() + clock.len() + 2);
+            let text = format!("{prefix}{}", inert(why, room));
             items.insert(0, Span::styled(text, theme.error()));
         }
         (None, Origin::Monitor { .. }) => items.insert(0, Span::styled(origin, theme.warn())),
@@ -69,7 +72,6 @@ pub fn draw(frame: &mut Frame, model: &Model, area: Rect) {
         inert(&model.session.database, 80),
         theme.dim(),
     ));
-    let clock = super::widgets::clock(model, model.now);
     let budget = (area.width as usize).saturating_sub(clock.len() + 1);
     let mut spans = vec![Span::styled("syncdeck", theme.title())];
     let mut used = spans[0].width();

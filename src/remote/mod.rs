@@ -292,3 +292,105 @@ impl EngineApi for RemoteEngine {
             .map_err(EngineError::InvalidConfig)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+
+    use crate::config::{ExecMode, Selection, SyncKind};
+    use crate::engine::events::{EngineEvent, SchedulerStatus};
+    use crate::engine::handle::{AutoState, ConfigStatus, PullStatus, Snapshot};
+    use crate::store::apply::{Action, ApplyPlan, Change};
+    use crate::store::queue::JobState;
+    use crate::tui::sample;
+
+    /// What crosses the API reads back as it was written: JSON out, the
+    /// type in, the same JSON out again.
+    fn round_trips<T: Serialize + DeserializeOwned>(value: &T) {
+        let json = serde_json::to_value(value).unwrap();
+        let back: T = serde_json::from_value(json.clone())
+            .unwrap_or_else(|e| panic!("{e}: {json:#}"));
+        assert_eq!(serde_json::to_value(&back).unwrap(), json);
+    }
+
+    #[test]
+    fn everything_that_crosses_the_api_reads_back_as_written() {
+        let config = crate::config::SyncConfig {
+            id: 3,
+            name: "copy".into(),
+            kind: SyncKind::Dhis2,
+            source_id: 1,
+            destination_id: Some(2),
+            mode: ExecMode::Automatic,
+            selection: Selection::default(),
+            active: true,
+            auto: Some(crate::config::AutoSettings::default()),
+            pull: None,
+        };
+        let status = ConfigStatus {
+            id: 3,
+            name: "copy".into(),
+            kind: SyncKind::Dhis2,
+            source: "national".into(),
+            destination: Some("regional".into()),
+            mode: ExecMode::Automatic,
+            active: true,
+            auto: AutoState::of(&config),
+            lifecycle: Default::default(),
+            running_job: Some(sample::job(7, 3, JobState::Running, 10, 1)),
+            queued_jobs: 1,
+            next_job: None,
+            last_job: Some(sample::job(6, 3, JobState::Failed, 0, 2)),
+            pull: Some(PullStatus {
+                target: "/etc/site.json".into(),
+                interval_s: 300,
+                state: Default::default(),
+            }),
+            config,
+        };
+        round_trips(&Snapshot {
+            now: 1,
+            configs: vec![status],
+            failed_jobs: 1,
+            synced_total: 10,
+        });
+        round_trips(&ApplyPlan {
+            dry_run: true,
+            instances: vec![Change {
+                name: "national".into(),
+                action: Action::Unchanged,
+                fields: Vec::new(),
+                note: None,
+            }],
+            syncs: Vec::new(),
+        });
+        round_trips(&sample::resources(3));
+        for event in [
+            EngineEvent::Scheduler {
+                config_id: 1,
+                status: SchedulerStatus::Cooldown { until: 5 },
+            },
+            EngineEvent::Detection {
+                config_id: 1,
+                changes: vec![("dataValues:x".into(), 4)],
+            },
+            EngineEvent::JobState {
+                job_id: 2,
+                config_id: None,
+                state: JobState::Failed,
+                error: Some("401".into()),
+            },
+            EngineEvent::Progress {
+                job_id: 2,
+                config_id: Some(1),
+                progress: Default::default(),
+                resources: sample::resources(2),
+                eta_secs: Some(4),
+            },
+            EngineEvent::ConfigsChanged,
+        ] {
+            round_trips(&event);
+        }
+    }
+}

@@ -253,6 +253,10 @@ impl Origin {
         match self {
             Origin::Local => ("local".into(), "local".into()),
             Origin::Demo => ("demo".into(), "demo".into()),
+            // A socket is this host's; its path is the header's last item.
+            Origin::Attached { to } if to.starts_with("unix:") => {
+                ("attached to this host's daemon".into(), "attached".into())
+            }
             Origin::Attached { to } => (format!("attached to {to}"), "attached".into()),
             Origin::Monitor { shared: false } => (
                 "no daemon running: read-only view of the database, refreshed every 5 s".into(),

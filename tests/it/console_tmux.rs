@@ -225,7 +225,7 @@ fn demo_attached_over_the_socket_trigger_stop_jobs_help_and_quit() {
     let home = tempfile::tempdir().expect("tempdir");
     let mut daemon = DemoDaemon::start(home.path());
     let t = console(&daemon.connect_args(), home.path(), 140, 40);
-    let screen = t.wait_text("attached to unix:", WAIT);
+    let screen = t.wait_text("attached to this host's daemon", WAIT);
     assert!(!screen.contains("READ-ONLY"), "{screen}");
     // Live: the synced figure moves while the first sync runs (from the
     // daemon's events, not a 5 s reload).
@@ -297,7 +297,7 @@ fn monitor_attaches_to_the_daemon_of_its_database_or_says_there_is_none() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let t = Tmux::start(&monitor, 140, 30, home.path(), &env);
-    let screen = t.wait_text("attached to unix:", WAIT);
+    let screen = t.wait_text("attached to this host's daemon", WAIT);
     assert!(!screen.contains("READ-ONLY"), "{screen}");
     t.wait_for("the first sync done", WAIT, |s| {
         s.lines().any(|l| l.contains("▶copy") && l.contains("ok "))
@@ -306,7 +306,7 @@ fn monitor_attaches_to_the_daemon_of_its_database_or_says_there_is_none() {
     t.wait_text("reconnecting", WAIT);
     let _daemon = sd.daemon(&[]);
     t.wait_for("attached again", WAIT, |s| {
-        s.contains("attached to unix:") && !s.contains("reconnecting")
+        s.contains("attached to this host's daemon") && !s.contains("reconnecting")
     });
     t.keys(&["t"]);
     t.wait_text("copy: sync queued as job", WAIT);

@@ -98,7 +98,7 @@ impl EventLog {
                     e = rx.next() => e,
                 };
                 match event {
-                    Some(Delivery::Event(e)) => pump.record_engine(&e),
+                    Some(Delivery::Event(e, _)) => pump.record_engine(&e),
                     // We missed some: clients must reload what they show.
                     Some(Delivery::Missed) => {
                         pump.record("reset", "{\"reason\":\"events were lost\"}".into(), None, None);
@@ -135,8 +135,14 @@ impl EventLog {
     }
 
     fn record_engine(&self, event: &EngineEvent) {
-        let serialised = |e: &EngineEvent| match serde_json::to_string(e) {
-            Ok(data) => Some(data),
+        // With the time it was sent: a client on this host can tell the
+        // whole delay (the console benchmark's event → frame).
+        let sent_at_ms = chrono::Utc::now().timestamp_millis();
+        let serialised = |e: &EngineEvent| match serde_json::to_value(e) {
+            Ok(mut data) => {
+                data["sent_at_ms"] = sent_at_ms.into();
+                Some(data.to_string())
+            }
             Err(e) => {
                 tracing::error!("cannot serialise an engine event: {e}");
                 None

@@ -58,9 +58,13 @@ fn line_json(file: &str, line: Option<u64>, raw: &[u8]) -> serde_json::Value {
     })
 }
 
+/// The listing, and the directory: a console attached over the socket (on
+/// this host, as this user) reads the files there itself.
 pub async fn list(State(s): State<ApiState>) -> ApiResult<Response> {
-    let entries = catalog(&s)?.list().map_err(refused)?;
-    Ok(Json(json!({ "files": entries })).into_response())
+    let catalog = catalog(&s)?;
+    let entries = catalog.list().map_err(refused)?;
+    let dir = std::path::absolute(catalog.dir()).unwrap_or_else(|_| catalog.dir().to_path_buf());
+    Ok(Json(json!({ "dir": dir, "files": entries })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -114,12 +118,27 @@ pub async fn view(
 
 /// The file as it is, as an attachment (its lines as written; a client
 /// shows them inert).
-pub async fn download(State(s): State<ApiState>, Path(name): Path<String>) -> ApiResult<Response> {
+#[derive(Deserialize)]
+pub struct DownloadQuery {
+    /// Only the bytes from this offset (a copy that has the start already).
+    #[serde(default)]
+    from: u64,
+}
+
+pub async fn download(
+    State(s): State<ApiState>,
+    Path(name): Path<String>,
+    Query(q): Query<DownloadQuery>,
+) -> ApiResult<Response> {
     let entry = catalog(&s)?.select(&name).map_err(refused)?;
     let (file, end) = open_end(&entry)?;
-    let file = tokio::fs::File::from_std(file);
+    let from = q.from.min(end);
+    let mut file = tokio::fs::File::from_std(file);
+    tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(from))
+        .await
+        .map_err(|e| io(&entry.name, e))?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(
-        tokio::io::AsyncReadExt::take(file, end),
+        tokio::io::AsyncReadExt::take(file, end - from),
     ));
     Ok((
         [

@@ -76,7 +76,7 @@ impl Counters {
                     e = rx.next() => e,
                 };
                 match event {
-                    Some(Delivery::Event(e)) => c.count(&engine, &e).await,
+                    Some(Delivery::Event(e, _)) => c.count(&engine, &e).await,
                     Some(_) => continue,
                     None => return,
                 }

@@ -8,6 +8,10 @@
 //!    the console idle on a database of stopped configs, and the demo while 5
 //!    syncs run. CPU from /proc; draw time and event-to-frame latency from
 //!    the console's own `--stats` file.
+//! 3. The same 5 syncs in a headless demo daemon, the console attached over
+//!    its unix socket: latency from the daemon's send of each event to the
+//!    frame showing it, and the bytes the console reads (from /proc) and the
+//!    event stream alone carries.
 
 use crate::output::outln;
 use std::io::Write;
@@ -132,7 +136,21 @@ struct PtyRun {
     seconds: f64,
     cpu: f64,
     bytes: u64,
+    /// Bytes the process read (`rchar`: sockets and files).
+    read: u64,
     stats: FrameStats,
+}
+
+/// `rchar` of a process: every byte it read, from sockets and files.
+fn read_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .ok()
+        .and_then(|io| {
+            io.lines()
+                .find_map(|l| l.strip_prefix("rchar: "))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 fn tmux(socket: &str, args: &[&str]) -> anyhow::Result<String> {
@@ -194,18 +212,25 @@ fn pty_run(dir: &Path, command: &str, warmup: Duration, seconds: u64) -> anyhow:
             .context("pane pid")?;
         std::thread::sleep(warmup);
         let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
-        let (cpu0, bytes0, t0) = (
+        let (cpu0, bytes0, read0, t0) = (
             cpu_seconds(Some(pid)).unwrap_or(0.0),
             size(&out_path),
+            read_bytes(pid),
             Instant::now(),
         );
         std::thread::sleep(Duration::from_secs(seconds));
-        let (cpu1, bytes1, elapsed) = (
+        let (cpu1, bytes1, read1, elapsed) = (
             cpu_seconds(Some(pid)).unwrap_or(0.0),
             size(&out_path),
+            read_bytes(pid),
             t0.elapsed(),
         );
         tmux(&socket, &["send-keys", "-t", "b", "q"])?;
+        // With syncs running in the console, quitting asks first.
+        std::thread::sleep(Duration::from_secs(1));
+        if !stats_path.exists() {
+            tmux(&socket, &["send-keys", "-t", "b", "y"])?;
+        }
         let deadline = Instant::now() + Duration::from_secs(30);
         while !stats_path.exists() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(100));
@@ -217,6 +242,7 @@ fn pty_run(dir: &Path, command: &str, warmup: Duration, seconds: u64) -> anyhow:
             seconds: elapsed.as_secs_f64(),
             cpu: cpu1 - cpu0,
             bytes: bytes1 - bytes0,
+            read: read1.saturating_sub(read0),
             stats,
         })
     })();
@@ -316,6 +342,107 @@ pub async fn run(opts: ConsoleBenchOptions) -> anyhow::Result<()> {
         &busy,
         "console + engine + 6 simulated servers in one process; the console's own share is the draw total",
     )?;
+    attached(&exe, dir.path(), &env, opts.seconds).await
+}
+
+/// The 5 syncs in a demo daemon of their own; the console attached over its
+/// socket, and beside it a plain reader of the event stream.
+async fn attached(exe: &Path, dir: &Path, env: &str, seconds: u64) -> anyhow::Result<()> {
+    let socket = dir.join("daemon.sock");
+    let token = dir.join("daemon-token");
+    let mut daemon = Command::new(exe)
+        .args(["demo", "--headless", "--auto", "5", "--size", "large", "--for", "30m"])
+        .arg("--listen")
+        .arg(format!("unix:{}", socket.display()))
+        .arg("--token-file")
+        .arg(&token)
+        .env("HOME", dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_RUNTIME_DIR", dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("cannot start the demo daemon")?;
+    let result = async {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while !socket.exists() {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the demo daemon's API did not start within 3 minutes"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let stream_bytes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        // The daemon answers (its token works) before anything is measured.
+        crate::commands::attach::connect(&format!("unix:{}", socket.display()), Some(&token))
+            .await?;
+        count_event_bytes(&socket, &token, stream_bytes.clone())?;
+        let before = stream_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        let started = Instant::now();
+        let stats = dir.join("stats.json");
+        let run = tokio::task::block_in_place(|| {
+            pty_run(
+                dir,
+                &format!(
+                    "{env} exec '{}' --connect 'unix:{}' --token-file '{}' --stats '{}'",
+                    exe.display(),
+                    socket.display(),
+                    token.display(),
+                    stats.display()
+                ),
+                Duration::from_secs(5),
+                seconds,
+            )
+        })?;
+        let stream = stream_bytes.load(std::sync::atomic::Ordering::Relaxed) - before;
+        let stream_seconds = started.elapsed().as_secs_f64();
+        report(
+            "attached: console on a demo daemon's socket, 5 syncs running there",
+            &run,
+            "the console alone; event -> frame from the daemon's send",
+        )?;
+        outln!(
+            "  read by the console   {:>8.0} B/s   (/proc rchar: events, snapshots, history)",
+            run.read as f64 / run.seconds
+        )?;
+        outln!(
+            "  event stream alone    {:>8.0} B/s   (one reader of /api/v1/events)",
+            stream as f64 / stream_seconds
+        )?;
+        Ok(())
+    }
+    .await;
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    result
+}
+
+/// Reads the daemon's event stream on a task of its own, counting bytes.
+fn count_event_bytes(
+    socket: &Path,
+    token: &Path,
+    bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> anyhow::Result<()> {
+    use futures_util::StreamExt;
+    let token = crate::commands::attach::client_token(Some(token)).map_err(anyhow::Error::msg)?;
+    let http = reqwest::Client::builder()
+        .unix_socket(socket)
+        .build()
+        .context("cannot build the HTTP client")?;
+    tokio::spawn(async move {
+        let Ok(resp) = http
+            .get("http://daemon/api/v1/events")
+            .bearer_auth(token.expose())
+            .send()
+            .await
+        else {
+            return;
+        };
+        let mut body = resp.bytes_stream();
+        while let Some(Ok(chunk)) = body.next().await {
+            bytes.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
     Ok(())
 }
 

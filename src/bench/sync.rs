@@ -212,11 +212,11 @@ async fn run_job(handle: &EngineHandle, sync: &str) -> anyhow::Result<(Job, Time
     loop {
         let state = tokio::select! {
             event = events.next() => match event {
-                Some(Delivery::Event(EngineEvent::Progress { job_id, resources, .. })) if job_id == id => {
+                Some(Delivery::Event(EngineEvent::Progress { job_id, resources, .. }, _)) if job_id == id => {
                     timeline.observe(&resources);
                     None
                 }
-                Some(Delivery::Event(EngineEvent::JobState { job_id, state, .. })) if job_id == id => Some(state),
+                Some(Delivery::Event(EngineEvent::JobState { job_id, state, .. }, _)) if job_id == id => Some(state),
                 Some(_) => None,
                 None => bail!("the engine stopped while job {id} ran"),
             },

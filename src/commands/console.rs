@@ -11,6 +11,7 @@ use crate::logs::tail::Tail;
 use crate::store::DbTarget;
 use crate::tui::flash::Flash;
 use crate::tui::keymap::{Keymap, user_keymap_path};
+use crate::remote::logs::DaemonLogs;
 use crate::tui::model::{Model, Origin, Session};
 use crate::tui::theme::Theme;
 
@@ -23,6 +24,9 @@ pub struct ConsoleLogs {
     pub files: Option<crate::logs::LogFiles>,
     /// The demo's logs live in a temporary directory, removed on exit.
     pub temp: Option<Arc<tempfile::TempDir>>,
+    /// Attached over TCP: `dir` is a copy of the daemon's files, which
+    /// this brings up to date as the viewer reads (and clears through).
+    pub mirror: Option<Arc<crate::remote::logs::LogMirror>>,
 }
 
 impl ConsoleLogs {
@@ -33,6 +37,7 @@ impl ConsoleLogs {
             dir: crate::logging::default_dir(),
             files: None,
             temp: None,
+            mirror: None,
         }
     }
 }
@@ -120,7 +125,14 @@ pub async fn run_on(
     logs: ConsoleLogs,
 ) -> anyhow::Result<()> {
     let model = initial_model(args, origin, database, &logs);
-    crate::tui::app::run(engine, model, logs.files.clone(), args.stats.clone()).await
+    crate::tui::app::run(
+        engine,
+        model,
+        logs.files.clone(),
+        logs.mirror.clone(),
+        args.stats.clone(),
+    )
+    .await
 }
 
 /// `--connect` and `--token-file`: where a daemon is, and its token.
@@ -153,6 +165,24 @@ pub async fn run(
             to: daemon.shown().to_string(),
         };
         let shown = daemon.shown().to_string();
+        // The log viewer shows the daemon's files, not this console's.
+        let logs = match daemon.daemon_logs().await {
+            Ok(DaemonLogs::Here(dir)) => ConsoleLogs {
+                dir,
+                files: None,
+                ..logs
+            },
+            Ok(DaemonLogs::Copy(mirror)) => ConsoleLogs {
+                dir: mirror.dir().to_path_buf(),
+                files: None,
+                mirror: Some(Arc::new(mirror)),
+                ..logs
+            },
+            Err(e) => {
+                tracing::warn!("the log viewer shows this console's own files: the daemon's cannot be read ({e})");
+                logs
+            }
+        };
         let result = run_on(daemon, &args, origin, &shown, logs).await;
         return result.map(|()| ExitCode::SUCCESS);
     }

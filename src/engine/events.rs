@@ -76,7 +76,9 @@ pub enum EngineEvent {
 /// What a watcher receives from [`EventStream::next`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery {
-    Event(EngineEvent),
+    /// An event, and when a remote engine's daemon sent it (wall clock,
+    /// ms: a watcher on the same host can tell the whole delay).
+    Event(EngineEvent, Option<i64>),
     /// Some events were missed (the watcher fell behind, or a link was
     /// down longer than the daemon remembers): reload what is shown.
     Missed,
@@ -118,7 +120,7 @@ impl EventStream {
     pub async fn next(&mut self) -> Option<Delivery> {
         match &mut self.0 {
             Source::Local(rx) => match rx.recv().await {
-                Ok(e) => Some(Delivery::Event(e)),
+                Ok(e) => Some(Delivery::Event(e, None)),
                 Err(broadcast::error::RecvError::Lagged(_)) => Some(Delivery::Missed),
                 Err(broadcast::error::RecvError::Closed) => None,
             },

@@ -183,6 +183,12 @@ impl LogCatalog {
         Ok(out)
     }
 
+    /// Whether `name` is one a listing can hold (`errors.log`,
+    /// `sync_jobs.log.3`): nothing else may be written under a log directory.
+    pub fn is_log_file_name(name: &str) -> bool {
+        !name.contains(['/', '\\', '\0']) && !name.contains("..") && parse_file_name(name).is_some()
+    }
+
     /// A file by its listed name; every refusal says why.
     pub fn select(&self, name: &str) -> Result<LogEntry, SelectError> {
         let looks_like_path = name.is_empty()

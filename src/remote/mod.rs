@@ -4,6 +4,7 @@
 //! serde types, and the daemon's refusals come back as `EngineError`s.
 
 pub mod http;
+pub mod logs;
 mod pump;
 mod sse;
 
@@ -28,12 +29,14 @@ use crate::store::state::Detection;
 
 pub struct RemoteEngine {
     http: Http,
+    endpoint: Endpoint,
 }
 
 impl RemoteEngine {
     pub fn new(endpoint: &Endpoint, token: Token) -> Result<RemoteEngine, String> {
         Ok(RemoteEngine {
             http: Http::new(endpoint, token)?,
+            endpoint: endpoint.clone(),
         })
     }
 

@@ -124,9 +124,12 @@ async fn connect_and_read(
 /// skipped.
 pub fn delivery_of(event: &SseEvent) -> Option<Delivery> {
     match event.event.as_str() {
-        "engine" => serde_json::from_str::<EngineEvent>(&event.data)
-            .ok()
-            .map(Delivery::Event),
+        "engine" => {
+            let v: serde_json::Value = serde_json::from_str(&event.data).ok()?;
+            let sent_at = v["sent_at_ms"].as_i64();
+            let engine_event = serde_json::from_value::<EngineEvent>(v).ok()?;
+            Some(Delivery::Event(engine_event, sent_at))
+        }
         "reset" => Some(Delivery::Missed),
         "log" => {
             let v: serde_json::Value = serde_json::from_str(&event.data).ok()?;
@@ -161,10 +164,13 @@ mod tests {
         };
         assert_eq!(
             delivery_of(&engine),
-            Some(Delivery::Event(EngineEvent::JobQueued {
-                job_id: 9,
-                config_id: Some(2)
-            }))
+            Some(Delivery::Event(
+                EngineEvent::JobQueued {
+                    job_id: 9,
+                    config_id: Some(2)
+                },
+                None
+            ))
         );
         let log = SseEvent {
             id: None,

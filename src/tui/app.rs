@@ -5,6 +5,7 @@
 //! every 50 ms (20 fps) and, when nothing moves, once a second.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -21,6 +22,7 @@ use super::update::update;
 use super::views;
 use crate::engine::events::Delivery;
 use crate::engine::handle::EngineHandle;
+use crate::remote::logs::LogMirror;
 use crate::store::queue::JobFilter;
 
 /// Shortest time between two frames (20 fps while syncs run).
@@ -40,11 +42,12 @@ pub async fn run(
     engine: EngineHandle,
     mut model: Model,
     log_files: Option<crate::logs::LogFiles>,
+    mirror: Option<Arc<LogMirror>>,
     stats_file: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
     let mut tui = Tui::enter()?;
     // Clearing a log file goes through the writer (its size count stays right).
-    let result = event_loop(&mut tui, engine, &mut model, log_files).await;
+    let result = event_loop(&mut tui, engine, &mut model, log_files, mirror).await;
     drop(tui);
     if let (Some(path), Ok(stats)) = (stats_file, &result) {
         std::fs::write(&path, serde_json::to_vec_pretty(stats)?)
@@ -58,6 +61,7 @@ async fn event_loop(
     engine: EngineHandle,
     model: &mut Model,
     log_files: Option<crate::logs::LogFiles>,
+    mirror: Option<Arc<LogMirror>>,
 ) -> anyhow::Result<FrameStats> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Reply>();
     let mut keys = crossterm::event::EventStream::new();
@@ -73,12 +77,14 @@ async fn event_loop(
     let tail = model.tail.clone();
     // Read once a second: a failed log write reaches the status line.
     let writer = log_files.clone();
-    let logs = LogEffects::new(model.logs_dir.clone(), log_files, tx.clone());
+    let logs = LogEffects::new(model.logs_dir.clone(), log_files, mirror, tx.clone());
     let mut runner = EffectRunner::new(engine, tx, logs);
     let mut stats = FrameStats::default();
     // When the oldest change not yet on screen arrived (event→frame latency).
     let mut pending_since: Option<Instant> = Some(Instant::now());
     let mut next_frame = tokio::time::Instant::now();
+    // How long ago a remote engine sent the message being handled.
+    let mut sent_ago: Option<Duration> = None;
 
     runner.run(Effect::LoadSnapshot);
     if let Ok((_, height)) = crossterm::terminal::size() {
@@ -98,7 +104,13 @@ async fn event_loop(
                 Some(Err(_)) | None => break,
             },
             delivery = events.next(), if events_open => match delivery {
-                Some(Delivery::Event(e)) => Msg::Engine(e),
+                Some(Delivery::Event(e, sent_at_ms)) => {
+                    // Latency counts from the daemon's send, not our receipt.
+                    sent_ago = sent_at_ms.map(|at| {
+                        Duration::from_millis(u64::try_from(now_ms() - at).unwrap_or(0))
+                    });
+                    Msg::Engine(e)
+                }
                 Some(Delivery::Missed) => Msg::Missed,
                 Some(Delivery::Link(link)) => Msg::Link(link),
                 // A daemon's lines join this console's tail.
@@ -153,8 +165,9 @@ async fn event_loop(
             }
         }
         // Ticks are not engine news; they do not count towards latency.
+        let ago = sent_ago.take().unwrap_or_default();
         if model.dirty && !was_dirty && !is_tick && pending_since.is_none() {
-            pending_since = Some(Instant::now());
+            pending_since = Some(Instant::now().checked_sub(ago).unwrap_or_else(Instant::now));
         }
         if model.quit {
             break;
@@ -303,6 +316,8 @@ struct LogEffects {
     ops: mpsc::UnboundedSender<LogOp>,
     dir: Option<PathBuf>,
     files: Option<crate::logs::LogFiles>,
+    /// A copy of a remote daemon's files: refreshed before each op reads.
+    mirror: Option<Arc<LogMirror>>,
     tx: mpsc::UnboundedSender<Reply>,
 }
 
@@ -310,13 +325,36 @@ impl LogEffects {
     fn new(
         dir: Option<PathBuf>,
         files: Option<crate::logs::LogFiles>,
+        mirror: Option<Arc<LogMirror>>,
         tx: mpsc::UnboundedSender<Reply>,
     ) -> Self {
         let (ops, mut queue) = mpsc::unbounded_channel::<LogOp>();
-        let (session_dir, replies) = (dir.clone(), tx.clone());
+        let (session_dir, replies, copy) = (dir.clone(), tx.clone(), mirror.clone());
         tokio::spawn(async move {
             let mut session = LogSession::new(session_dir.clone());
+            // The file open in the viewer (what a follow poll refreshes).
+            let mut open: Option<String> = None;
             while let Some(op) = queue.recv().await {
+                if let Some(copy) = &copy {
+                    let only = match &op {
+                        LogOp::List => Some(None),
+                        LogOp::Open { name, .. } => {
+                            open = Some(name.clone());
+                            Some(open.as_deref())
+                        }
+                        LogOp::Doc { .. } => Some(open.as_deref()),
+                        LogOp::Close | LogOp::Export { .. } => None,
+                    };
+                    if let Some(only) = only
+                        && let Err(e) = copy.refresh(only).await
+                    {
+                        let msg = Msg::LoadFailed(format!("the daemon's logs: {e}"));
+                        let _ = replies.send(Reply {
+                            was_snapshot: false,
+                            msg,
+                        });
+                    }
+                }
                 let ran = tokio::task::spawn_blocking(move || {
                     let reply = session.handle(op);
                     (session, reply)
@@ -350,6 +388,7 @@ impl LogEffects {
             ops,
             dir,
             files,
+            mirror,
             tx,
         }
     }
@@ -362,8 +401,12 @@ impl LogEffects {
     /// Clears a listed active file through the writer, off the loop.
     fn clear(&self, name: String) {
         let (dir, files, tx) = (self.dir.clone(), self.files.clone(), self.tx.clone());
+        let mirror = self.mirror.clone();
         tokio::spawn(async move {
-            let result = match dir {
+            let result = match (mirror, dir) {
+                // The daemon's writer clears its own file.
+                (Some(mirror), _) => mirror.clear(&name).await,
+                (None, dir) => match dir {
                 None => Err("this console has no logs directory; nothing to clear".into()),
                 Some(dir) => {
                     let n = name.clone();
@@ -371,6 +414,7 @@ impl LogEffects {
                         .await
                         .unwrap_or_else(|e| Err(format!("clearing {name} failed: {e}")))
                 }
+                },
             };
             let msg = Msg::Log(LogReply::Cleared { name, result });
             let _ = tx.send(Reply {

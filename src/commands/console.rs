@@ -98,6 +98,7 @@ pub fn initial_model(
         chrono::Utc::now().timestamp_millis(),
     );
     model.logs_dir = Some(logs.dir.clone());
+    model.logs_label = logs.mirror.as_ref().map(|m| m.label());
     if let Some(w) = warning {
         model.flash = Some(Flash::warn(w.0));
     }

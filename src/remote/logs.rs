@@ -101,6 +101,11 @@ impl LogMirror {
         self.dir.path()
     }
 
+    /// What the log viewer calls the copy.
+    pub fn label(&self) -> String {
+        format!("the daemon's, copied from {}", self.http.shown())
+    }
+
     fn fetched(&self, name: &str) -> Option<Fetched> {
         let fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
         fetched.get(name).cloned()

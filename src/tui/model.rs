@@ -309,6 +309,9 @@ pub struct Model {
     pub tail_view: TailView,
     /// Where the log files are (the logs view lists them).
     pub logs_dir: Option<std::path::PathBuf>,
+    /// What the logs view calls them when `logs_dir` would mislead (a copy
+    /// of a remote daemon's files).
+    pub logs_label: Option<String>,
     /// The log writer's state as last polled (write failures).
     pub log_health: crate::logs::LogHealth,
     pub dashboard: DashboardState,
@@ -350,6 +353,7 @@ impl Model {
                 filter: String::new(),
             },
             logs_dir: None,
+            logs_label: None,
             log_health: crate::logs::LogHealth::default(),
             dashboard: DashboardState::default(),
             jobs: JobsState::default(),

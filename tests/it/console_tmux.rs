@@ -136,46 +136,60 @@ fn demo_trigger_stop_jobs_help_and_quit() {
     );
 }
 
-/// A headless demo serving the API on a socket: a daemon in another process.
+/// A headless demo serving the API: a daemon in another process.
 struct DemoDaemon {
     child: std::process::Child,
-    socket: std::path::PathBuf,
+    /// `unix:PATH` or `http://127.0.0.1:PORT`, as it announced.
+    address: String,
     token: std::path::PathBuf,
 }
 
 impl DemoDaemon {
-    fn start(home: &std::path::Path) -> DemoDaemon {
-        let socket = home.join("demo.sock");
+    /// `listen`: `unix` (a socket in `home`) or `tcp` (a free loopback port).
+    fn start(home: &std::path::Path, listen: &str) -> DemoDaemon {
+        use std::io::BufRead;
         let token = home.join("demo-token");
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_syncdeck"))
+        let listen = match listen {
+            "unix" => format!("unix:{}", home.join("demo.sock").display()),
+            _ => "127.0.0.1:0".to_string(),
+        };
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_syncdeck"))
             .args(["demo", "--headless", "--for", "20m", "--size", "small"])
             .arg("--listen")
-            .arg(format!("unix:{}", socket.display()))
+            .arg(listen)
             .arg("--token-file")
             .arg(&token)
             .env("HOME", home)
             .env("XDG_DATA_HOME", home.join("data"))
             .env("XDG_RUNTIME_DIR", home)
-            .stdout(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start the demo daemon");
-        let deadline = std::time::Instant::now() + WAIT;
-        while !socket.exists() {
-            assert!(std::time::Instant::now() < deadline, "the demo's API did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let announced = lines
+            .next()
+            .expect("the demo said where its API is")
+            .expect("a line");
+        // Keep reading, so the demo never blocks on its output.
+        std::thread::spawn(move || for _ in lines {});
+        let address = announced
+            .strip_prefix("demo API on ")
+            .and_then(|rest| rest.split(' ').next())
+            .unwrap_or_else(|| panic!("{announced}"))
+            .to_string();
         DemoDaemon {
             child,
-            socket,
+            address,
             token,
         }
     }
 
     fn connect_args(&self) -> String {
         format!(
-            "--connect 'unix:{}' --token-file '{}'",
-            self.socket.display(),
+            "--connect '{}' --token-file '{}'",
+            self.address,
             self.token.display()
         )
     }
@@ -223,7 +237,7 @@ fn demo_attached_over_the_socket_trigger_stop_jobs_help_and_quit() {
         return;
     }
     let home = tempfile::tempdir().expect("tempdir");
-    let mut daemon = DemoDaemon::start(home.path());
+    let mut daemon = DemoDaemon::start(home.path(), "unix");
     let t = console(&daemon.connect_args(), home.path(), 140, 40);
     let screen = t.wait_text("attached to this host's daemon", WAIT);
     assert!(!screen.contains("READ-ONLY"), "{screen}");
@@ -238,6 +252,12 @@ fn demo_attached_over_the_socket_trigger_stop_jobs_help_and_quit() {
     });
     trigger_stop_jobs_and_help(&t);
 
+    // The log viewer reads the daemon's files where it writes them.
+    t.keys(&["4"]);
+    t.wait_text("syncdeck-demo-logs-", WAIT);
+    open_and_find(&t, "sync_jobs.log", "job completed");
+    t.keys(&["Escape", "1"]);
+
     // The daemon goes away: said at once, retried, and the console idles.
     let _ = daemon.child.kill();
     let _ = daemon.child.wait();
@@ -250,6 +270,50 @@ fn demo_attached_over_the_socket_trigger_stop_jobs_help_and_quit() {
     // Nothing runs here: q quits at once.
     let screen = quit(&t);
     assert!(!screen.contains("Jobs ("), "alternate screen left:\n{screen}");
+}
+
+/// Moves the log list's cursor to `name`, opens it, and waits for `text`.
+fn open_and_find(t: &Tmux, name: &str, text: &str) {
+    for _ in 0..10 {
+        if t.screen().lines().any(|l| l.contains(&format!("▶{name}"))) {
+            break;
+        }
+        t.keys(&["j"]);
+    }
+    t.wait_for(&format!("{name} under the cursor"), WAIT, |s| {
+        s.contains(&format!("▶{name}"))
+    });
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("{name} open, with {text:?}"), WAIT, |s| {
+        s.contains(&format!("{name} ")) && s.contains(text)
+    });
+}
+
+/// Over TCP the daemon's files are not here: the log viewer shows a copy
+/// it keeps up to date, and a file cleared there is cleared on the daemon.
+#[test]
+fn attached_over_tcp_the_log_viewer_shows_the_daemons_files() {
+    if !tmux::available() {
+        return;
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let daemon = DemoDaemon::start(home.path(), "tcp");
+    assert!(daemon.address.starts_with("http://127.0.0.1:"), "{}", daemon.address);
+    let t = console(&daemon.connect_args(), home.path(), 120, 36);
+    t.wait_for("attached and a job done", WAIT, |s| {
+        s.contains(&format!("attached to {}", daemon.address)) && synced(s) > 0
+    });
+    t.keys(&["4"]);
+    t.wait_text("the daemon's, copied from http://127.0.0.1:", WAIT);
+    open_and_find(&t, "sync_jobs.log", "job completed");
+    // Clearing asks, then goes to the daemon's writer.
+    t.keys(&["Escape"]);
+    t.wait_text("▶sync_jobs.log", WAIT);
+    t.keys(&["c"]);
+    t.wait_text("Confirm", WAIT);
+    t.keys(&["y"]);
+    t.wait_text("cleared sync_jobs.log on the daemon", WAIT);
+    quit(&t);
 }
 
 /// `--monitor` on a database a daemon serves on this host attaches to it

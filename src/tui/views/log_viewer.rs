@@ -10,7 +10,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use crate::logs::LogLevel;
 use crate::logs::document::{DisplayLine, IndexStatus, SearchStatus};
 use crate::tui::keymap::Action;
-use crate::tui::model::Model;
+use crate::tui::model::{Model, Origin};
 use crate::tui::theme::Theme;
 use crate::tui::views::widgets::{block, count, inert};
 
@@ -64,10 +64,11 @@ pub fn hints(model: &Model) -> Vec<(String, &'static str)> {
 fn list(frame: &mut Frame, model: &Model, area: Rect) {
     let theme = &model.theme;
     let state = &model.logview;
-    let dir = model
-        .logs_dir
-        .as_ref()
-        .map_or_else(|| "no logs directory".into(), |d| d.display().to_string());
+    let dir = match (&model.logs_label, &model.logs_dir) {
+        (Some(label), _) => label.clone(),
+        (None, Some(d)) => d.display().to_string(),
+        (None, None) => "no logs directory".into(),
+    };
     let title = Line::from(vec![
         Span::styled(" Log files ", theme.title()),
         Span::styled(format!("{} ", inert(&dir, 120)), theme.dim()),
@@ -88,7 +89,11 @@ fn list(frame: &mut Frame, model: &Model, area: Rect) {
         Row::new(vec![
             Cell::from(format!("{mark}live")),
             Cell::from(format!("{} lines", count(model.tail.len() as u64))),
-            Cell::from("in memory, this console's own events"),
+            Cell::from(if matches!(model.session.origin, Origin::Attached { .. }) {
+                "in memory, the daemon's lines and this console's"
+            } else {
+                "in memory, this console's own events"
+            }),
         ])
         .style(style),
     ];

@@ -10,8 +10,8 @@
 //!    the console's own `--stats` file.
 //! 3. The same 5 syncs in a headless demo daemon, the console attached over
 //!    its unix socket: latency from the daemon's send of each event to the
-//!    frame showing it, and the bytes the console reads (from /proc) and the
-//!    event stream alone carries.
+//!    frame showing it, and the bytes the console reads (its own count) and
+//!    the event stream alone carries.
 
 use crate::output::outln;
 use std::io::Write;
@@ -136,21 +136,7 @@ struct PtyRun {
     seconds: f64,
     cpu: f64,
     bytes: u64,
-    /// Bytes the process read (`rchar`: sockets and files).
-    read: u64,
     stats: FrameStats,
-}
-
-/// `rchar` of a process: every byte it read, from sockets and files.
-fn read_bytes(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/io"))
-        .ok()
-        .and_then(|io| {
-            io.lines()
-                .find_map(|l| l.strip_prefix("rchar: "))
-                .and_then(|v| v.trim().parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn tmux(socket: &str, args: &[&str]) -> anyhow::Result<String> {
@@ -212,17 +198,15 @@ fn pty_run(dir: &Path, command: &str, warmup: Duration, seconds: u64) -> anyhow:
             .context("pane pid")?;
         std::thread::sleep(warmup);
         let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
-        let (cpu0, bytes0, read0, t0) = (
+        let (cpu0, bytes0, t0) = (
             cpu_seconds(Some(pid)).unwrap_or(0.0),
             size(&out_path),
-            read_bytes(pid),
             Instant::now(),
         );
         std::thread::sleep(Duration::from_secs(seconds));
-        let (cpu1, bytes1, read1, elapsed) = (
+        let (cpu1, bytes1, elapsed) = (
             cpu_seconds(Some(pid)).unwrap_or(0.0),
             size(&out_path),
-            read_bytes(pid),
             t0.elapsed(),
         );
         tmux(&socket, &["send-keys", "-t", "b", "q"])?;
@@ -242,7 +226,6 @@ fn pty_run(dir: &Path, command: &str, warmup: Duration, seconds: u64) -> anyhow:
             seconds: elapsed.as_secs_f64(),
             cpu: cpu1 - cpu0,
             bytes: bytes1 - bytes0,
-            read: read1.saturating_sub(read0),
             stats,
         })
     })();
@@ -401,9 +384,10 @@ async fn attached(exe: &Path, dir: &Path, env: &str, seconds: u64) -> anyhow::Re
             &run,
             "the console alone; event -> frame from the daemon's send",
         )?;
+        // Counted by the console itself from its start (the warm-up too).
         outln!(
-            "  read by the console   {:>8.0} B/s   (/proc rchar: events, snapshots, history)",
-            run.read as f64 / run.seconds
+            "  read by the console   {:>8.0} B/s   (events, snapshots, history; whole run)",
+            run.stats.received as f64 / (run.seconds + 5.0)
         )?;
         outln!(
             "  event stream alone    {:>8.0} B/s   (one reader of /api/v1/events)",

@@ -177,6 +177,12 @@ pub trait EngineApi: Send + Sync {
     ) -> Result<ApplyPlan, EngineError>;
     /// Everything stored, as the file `apply` reads.
     async fn export(&self) -> Result<ConfigFile, EngineError>;
+
+    /// Bytes read so far from the link to the engine (answers and events;
+    /// 0 for one in this process): the console's `--stats`.
+    fn received_bytes(&self) -> u64 {
+        0
+    }
 }
 
 pub type EngineHandle = Arc<dyn EngineApi>;

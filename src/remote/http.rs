@@ -49,6 +49,8 @@ impl Endpoint {
 
 #[derive(Clone)]
 pub struct Http {
+    /// Bytes of bodies read (answers and the event stream), by every clone.
+    pub received: std::sync::Arc<std::sync::atomic::AtomicU64>,
     client: reqwest::Client,
     /// `http://daemon` for a socket (the host is not looked up).
     base: url::Url,
@@ -80,6 +82,7 @@ impl Http {
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Http {
+            received: Default::default(),
             client,
             base,
             token,
@@ -114,6 +117,7 @@ impl Http {
         let resp = self.send(req.timeout(REQUEST_TIMEOUT)).await?;
         let status = resp.status();
         let body = resp.bytes().await.map_err(|e| self.link_error(&e))?;
+        self.count(body.len());
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| {
                 EngineError::Unreachable(format!(
@@ -123,6 +127,11 @@ impl Http {
             });
         }
         Err(self.refusal(status, &body, not_found))
+    }
+
+    pub fn count(&self, bytes: usize) {
+        self.received
+            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Sends and returns the response (status not judged: the event stream).

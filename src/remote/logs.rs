@@ -70,14 +70,15 @@ async fn list(http: &Http) -> Result<Listing, EngineError> {
 pub struct LogMirror {
     http: Http,
     dir: tempfile::TempDir,
-    /// The files fetched, with when (a follow poll comes four times a
-    /// second; the copy is refreshed at most once) and as listed then.
+    /// The files fetched, as listed then.
     fetched: Mutex<HashMap<String, Fetched>>,
+    /// When each file was last asked for (a follow poll comes four times a
+    /// second, and a daemon that is down must not be asked as often).
+    asked: Mutex<HashMap<String, Instant>>,
 }
 
 #[derive(Clone)]
 struct Fetched {
-    at: Instant,
     modified: Option<String>,
 }
 
@@ -94,6 +95,7 @@ impl LogMirror {
             http,
             dir,
             fetched: Mutex::new(HashMap::new()),
+            asked: Mutex::new(HashMap::new()),
         })
     }
 
@@ -115,12 +117,12 @@ impl LogMirror {
     /// listing, as placeholders of the listed sizes for files not fetched
     /// (files the daemon no longer lists are removed).
     pub async fn refresh(&self, only: Option<&str>) -> Result<(), String> {
-        if let Some(name) = only
-            && self
-                .fetched(name)
-                .is_some_and(|f| f.at.elapsed() < REFRESH_EVERY)
-        {
-            return Ok(());
+        if let Some(name) = only {
+            let mut asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
+            if asked.get(name).is_some_and(|t| t.elapsed() < REFRESH_EVERY) {
+                return Ok(());
+            }
+            asked.insert(name.to_string(), Instant::now());
         }
         let listing = list(&self.http).await.map_err(|e| e.to_string())?;
         let listed: Vec<&Listed> = listing
@@ -200,7 +202,6 @@ impl LogMirror {
         fetched.insert(
             file.name.clone(),
             Fetched {
-                at: Instant::now(),
                 modified: file.modified.clone(),
             },
         );
@@ -222,6 +223,7 @@ impl LogMirror {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
+        self.asked.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
         self.refresh(Some(name)).await?;
         Ok(format!("cleared {name} on the daemon; rotated files kept"))
     }

@@ -110,6 +110,12 @@ impl EngineApi for RemoteEngine {
         pump::spawn(self.http.clone())
     }
 
+    fn received_bytes(&self) -> u64 {
+        self.http
+            .received
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     async fn config(&self, reference: &str) -> Result<SyncConfig, EngineError> {
         let answer: ConfigAnswer = self
             .get(&["api", "v1", "configs", reference], &[], unknown_config(reference))

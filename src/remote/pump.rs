@@ -99,7 +99,10 @@ async fn connect_and_read(
             () = tx.closed() => return Ended::Closed,
         };
         let chunk = match chunk {
-            Some(Ok(c)) => c,
+            Some(Ok(c)) => {
+                http.count(c.len());
+                c
+            }
             Some(Err(e)) => return Ended::Down(format!("the event stream broke: {e}")),
             None => return Ended::Down(format!("{} ended the event stream", http.shown())),
         };

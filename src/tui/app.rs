@@ -174,6 +174,7 @@ async fn event_loop(
         }
     }
     stats.bytes = tui.written.load(std::sync::atomic::Ordering::Relaxed);
+    stats.received = runner.engine.received_bytes();
     Ok(stats)
 }
 

@@ -10,6 +10,9 @@ pub struct FrameStats {
     pub frames: u64,
     /// Bytes written to the terminal.
     pub bytes: u64,
+    /// Bytes read from a remote engine's link (0 for a local engine).
+    #[serde(default)]
+    pub received: u64,
     /// Time spent drawing (layout, widgets, diff, write), in µs.
     pub draw_us: Vec<u64>,
     /// From the first change not yet on screen to the end of the frame

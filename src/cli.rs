@@ -197,20 +197,6 @@ pub enum BenchCommand {
     Events(crate::bench::events::EventsBenchOptions),
 }
 
-/// What `--connect` cannot do: the daemon itself, and what reads or writes
-/// this host's files or a database directly.
-fn local_only(command: &Command) -> Option<&'static str> {
-    Some(match command {
-        Command::Daemon(_) => "`daemon`",
-        Command::Sim(_) => "`sim`",
-        Command::Demo(_) => "`demo`",
-        Command::Bench(_) => "`bench`",
-        Command::Init(_) => "`init`",
-        Command::Logs(_) => "`logs`",
-        _ => return None,
-    })
-}
-
 /// Runs a subcommand; the exit code tells scripts how it went.
 pub async fn run(
     cli: Cli,
@@ -249,10 +235,11 @@ pub async fn run(
     let Some(command) = cli.command else {
         return crate::commands::console::run(&target, cli.console, logs, remote).await;
     };
-    if let Some(what) = local_only(&command)
-        && cli.connect.is_some()
-    {
-        anyhow::bail!("{what} works on this host's database and files; run it without --connect (on the daemon's host)");
+    // `sim`, `demo`, `bench` and `init` make their own things and ignore it.
+    if matches!(command, Command::Daemon(_)) && cli.connect.is_some() {
+        anyhow::bail!(
+            "`daemon` runs the engine on its --db; --connect (or SYNCDECK_CONNECT) names another daemon to talk to: drop it"
+        );
     }
     match command {
         Command::List(j) => with_engine!(false, |e| configs::list(&e, j.json)),
@@ -311,9 +298,14 @@ pub async fn run(
         Command::Daemon(args) => {
             crate::commands::daemon::run(&target, args, cli.token_file.clone(), logs).await
         }
-        Command::Logs(args) => {
-            tokio::task::spawn_blocking(|| crate::commands::logs::run(args)).await?
-        }
+        Command::Logs(args) => match &cli.connect {
+            Some(spec) => {
+                let daemon =
+                    crate::commands::attach::connect(spec, cli.token_file.as_deref()).await?;
+                crate::commands::logs::run_remote(args, &daemon).await
+            }
+            None => tokio::task::spawn_blocking(|| crate::commands::logs::run(args)).await?,
+        },
         Command::Sim(opts) => sim::run(opts).await.map(|()| ExitCode::SUCCESS),
         Command::Demo(opts) => {
             crate::commands::demo::run(opts, cli.token_file.clone(), logs).await

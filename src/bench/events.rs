@@ -32,6 +32,10 @@ pub struct EventsBenchOptions {
     /// Aggregate data values of the source.
     #[arg(long, default_value_t = 100_000)]
     pub data_values: usize,
+    /// Runs of each kind, alternating (one run differs from the next by
+    /// ±10 % on 2 cores); the medians are compared.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
 }
 
 struct Run {
@@ -180,11 +184,22 @@ pub async fn run(opts: EventsBenchOptions) -> anyhow::Result<()> {
         opts.syncs,
         opts.data_values
     )?;
-    let quiet = one_run(&opts, &source.url, 0).await?;
-    let watched = one_run(&opts, &source.url, opts.clients).await?;
-    for (label, r, clients) in [
-        ("no event client", &quiet, 0),
-        ("with clients", &watched, opts.clients),
+    let (mut quiet_runs, mut watched_runs) = (Vec::new(), Vec::new());
+    for _ in 0..opts.rounds.max(1) {
+        quiet_runs.push(one_run(&opts, &source.url, 0).await?);
+        watched_runs.push(one_run(&opts, &source.url, opts.clients).await?);
+    }
+    let speed = |r: &Run| r.objects as f64 / r.seconds;
+    let median = |mut runs: Vec<Run>| {
+        runs.sort_by(|a, b| speed(a).total_cmp(&speed(b)));
+        let all: Vec<String> = runs.iter().map(|r| format!("{:.0}", speed(r))).collect();
+        (runs.swap_remove(runs.len() / 2), all.join(", "))
+    };
+    let (quiet, quiet_all) = median(quiet_runs);
+    let (watched, watched_all) = median(watched_runs);
+    for (label, r, clients, all) in [
+        ("no event client", &quiet, 0, quiet_all),
+        ("with clients", &watched, opts.clients, watched_all),
     ] {
         let per_client = if clients == 0 {
             String::new()
@@ -197,10 +212,10 @@ pub async fn run(opts: EventsBenchOptions) -> anyhow::Result<()> {
             )
         };
         outln!(
-            "{label:>16}: {} objects in {:.1}s = {:.0} objects/s{per_client}",
+            "{label:>16}: median {} objects in {:.1}s = {:.0} objects/s{per_client} (runs: {all} objects/s)",
             r.objects,
             r.seconds,
-            r.objects as f64 / r.seconds
+            speed(r)
         )?;
     }
     let change =

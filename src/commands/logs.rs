@@ -384,3 +384,137 @@ fn clear(catalog: &LogCatalog, name: &str, yes: bool, json: bool) -> Result<Exit
     };
     Ok(ExitCode::SUCCESS)
 }
+
+/// `logs … --connect`: the daemon's files, as this command shows local
+/// ones. The listing is the daemon's; `view` and `search` read a private
+/// copy of the files they need (fetched whole, then what they grow by, so
+/// `--follow` follows the copy as it is refreshed every second); `clear`
+/// goes to the daemon's writer.
+pub async fn run_remote(
+    args: LogsArgs,
+    engine: &crate::remote::RemoteEngine,
+) -> anyhow::Result<ExitCode> {
+    let json = args.json.json;
+    let mirror = Arc::new(engine.log_copy()?);
+    // The listing first: names the daemon does not list are refused by
+    // the same catalog rules as local ones.
+    let listed = |e: String| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    };
+    if let Err(e) = mirror.refresh(None).await {
+        return Ok(listed(e));
+    }
+    let catalog = LogCatalog::new(mirror.dir());
+    let fetch = async |names: &[String]| -> Result<(), ExitCode> {
+        for name in names {
+            selected(&catalog, name.trim())?;
+            mirror.refresh(Some(name.trim())).await.map_err(listed)?;
+        }
+        Ok(())
+    };
+    let code = match args.action {
+        LogsAction::List => {
+            let listing = engine.log_listing().await?;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&listing)?)?;
+            } else {
+                outln!("{:<24} {:>10}  MODIFIED", "NAME", "SIZE")?;
+                for f in listing["files"].as_array().into_iter().flatten() {
+                    outln!(
+                        "{:<24} {:>10}  {}",
+                        crate::text::inert(f["name"].as_str().unwrap_or_default()),
+                        crate::text::human_size(f["size"].as_u64().unwrap_or(0)),
+                        crate::text::inert(f["modified"].as_str().unwrap_or("-"))
+                    )?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LogsAction::View {
+            name,
+            lines,
+            follow,
+            level,
+        } => match fetch(std::slice::from_ref(&name)).await {
+            Err(code) => Err(code),
+            Ok(()) => {
+                let refresher = follow.then(|| {
+                    let (mirror, name) = (mirror.clone(), name.clone());
+                    tokio::spawn(async move {
+                        loop {
+                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                            if let Err(e) = mirror.refresh(Some(&name)).await {
+                                eprintln!("-- cannot refresh {name} from the daemon: {e}");
+                            }
+                        }
+                    })
+                });
+                let dir = mirror.dir().to_path_buf();
+                let shown = tokio::task::spawn_blocking(move || {
+                    view(&LogCatalog::new(dir), &name, lines, follow, level, json)
+                })
+                .await?;
+                if let Some(r) = refresher {
+                    r.abort();
+                }
+                shown
+            }
+        },
+        LogsAction::Search {
+            query,
+            files,
+            level,
+            regex,
+            ignore_case,
+            max,
+        } => {
+            let names: Vec<String> = if files.is_empty() {
+                catalog
+                    .list()
+                    .map(|l| l.into_iter().map(|e| e.name).collect())
+                    .unwrap_or_default()
+            } else {
+                files.clone()
+            };
+            match fetch(&names).await {
+                Err(code) => Err(code),
+                Ok(()) => {
+                    let query = SearchQuery {
+                        pattern: query,
+                        regex,
+                        ignore_case,
+                    };
+                    let dir = mirror.dir().to_path_buf();
+                    tokio::task::spawn_blocking(move || {
+                        search(&LogCatalog::new(dir), &query, &files, level, max, json)
+                    })
+                    .await?
+                }
+            }
+        }
+        LogsAction::Clear { name, yes } => {
+            let entry = match selected(&catalog, &name) {
+                Ok(e) => e,
+                Err(code) => return Ok(code),
+            };
+            if entry.rotation != 0 || !yes {
+                // The local rules and words (placeholders have the sizes).
+                clear(&catalog, &name, false, json)
+            } else {
+                match mirror.clear(&name).await {
+                    Ok(said) => {
+                        let _ = if json {
+                            outln!("{}", json!({ "cleared": name, "bytes": entry.size }))
+                        } else {
+                            outln!("{said}")
+                        };
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(e) => Err(listed(e)),
+                }
+            }
+        }
+    };
+    Ok(code.unwrap_or_else(|e| e))
+}

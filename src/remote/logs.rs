@@ -59,6 +59,21 @@ impl RemoteEngine {
     }
 }
 
+impl RemoteEngine {
+    /// A private copy of the daemon's files, filled as they are asked for.
+    pub fn log_copy(&self) -> Result<LogMirror, EngineError> {
+        LogMirror::new(self.http.clone())
+    }
+
+    /// The daemon's listing as it answers it (`dir`, `files`).
+    pub async fn log_listing(&self) -> Result<serde_json::Value, EngineError> {
+        let req = self.http.request(Method::GET, &["api", "v1", "logs"])?;
+        self.http
+            .call(req, || EngineError::Invalid("the daemon writes no log files".into()))
+            .await
+    }
+}
+
 async fn list(http: &Http) -> Result<Listing, EngineError> {
     let req = http.request(Method::GET, &["api", "v1", "logs"])?;
     http.call(req, || {

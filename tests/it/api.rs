@@ -702,8 +702,19 @@ async fn the_cli_acts_through_the_daemon_with_connect() {
             "{args:?}"
         );
     }
-    let out = remote(&["logs", "list"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("without --connect"));
+    // The daemon's log files, as `logs` shows local ones.
+    let listed = ok(&["logs", "list"]);
+    assert!(listed.contains("sync_jobs.log"), "{listed}");
+    let viewed = ok(&["logs", "view", "sync_jobs.log", "--lines", "3"]);
+    assert!(viewed.contains("[AUTO-SYNC]") && viewed.lines().count() == 3, "{viewed}");
+    let found = ok(&["logs", "search", "job completed", "--files", "sync_jobs.log"]);
+    assert!(found.contains("sync_jobs.log:") && found.contains("matching lines in 1 files"), "{found}");
+    let out = remote(&["logs", "view", "../../etc/passwd"]);
+    assert_eq!(out.status.code(), Some(2), "a name not from the listing");
+    let out = remote(&["logs", "clear", "sync_jobs.log"]);
+    assert_eq!(out.status.code(), Some(2), "clear needs --yes");
+    assert!(ok(&["logs", "clear", "sync_jobs.log", "--yes"]).contains("cleared sync_jobs.log on the daemon"));
+    assert!(!sd.job_log().contains("job completed"), "cleared on the daemon's side");
     let wrong = elsewhere.dir.path().join("wrong-token");
     std::fs::write(&wrong, "0".repeat(64)).unwrap();
     let out = elsewhere.run(&["--connect", &connect, "--token-file", wrong.to_str().unwrap(), "list"]);

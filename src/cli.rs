@@ -307,9 +307,7 @@ pub async fn run(
             None => tokio::task::spawn_blocking(|| crate::commands::logs::run(args)).await?,
         },
         Command::Sim(opts) => sim::run(opts).await.map(|()| ExitCode::SUCCESS),
-        Command::Demo(opts) => {
-            crate::commands::demo::run(opts, cli.token_file.clone(), logs).await
-        }
+        Command::Demo(opts) => crate::commands::demo::run(opts, cli.token_file.clone(), logs).await,
         Command::Bench(BenchCommand::Export(opts)) => {
             crate::bench::export(opts).await.map(|()| ExitCode::SUCCESS)
         }

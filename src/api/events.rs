@@ -51,7 +51,11 @@ impl Stamped {
         Event::default()
             .id(self.id.to_string())
             .event(self.name)
-            .data(if live { self.data.as_ref() } else { self.whole.as_ref() })
+            .data(if live {
+                self.data.as_ref()
+            } else {
+                self.whole.as_ref()
+            })
     }
 }
 
@@ -101,7 +105,12 @@ impl EventLog {
                     Some(Delivery::Event(e, _)) => pump.record_engine(&e),
                     // We missed some: clients must reload what they show.
                     Some(Delivery::Missed) => {
-                        pump.record("reset", "{\"reason\":\"events were lost\"}".into(), None, None);
+                        pump.record(
+                            "reset",
+                            "{\"reason\":\"events were lost\"}".into(),
+                            None,
+                            None,
+                        );
                     }
                     Some(Delivery::Log(_) | Delivery::Link(_)) => {}
                     None => return,
@@ -311,8 +320,7 @@ impl EventLog {
                 }
             },
         };
-        let backlog =
-            futures_util::stream::iter(backlog.into_iter().map(|e| Ok(e.to_sse(false))));
+        let backlog = futures_util::stream::iter(backlog.into_iter().map(|e| Ok(e.to_sse(false))));
         let live = futures_util::stream::unfold((rx, seen), |(mut rx, seen)| async move {
             loop {
                 match rx.recv().await {

@@ -334,7 +334,16 @@ async fn attached(exe: &Path, dir: &Path, env: &str, seconds: u64) -> anyhow::Re
     let socket = dir.join("daemon.sock");
     let token = dir.join("daemon-token");
     let mut daemon = Command::new(exe)
-        .args(["demo", "--headless", "--auto", "5", "--size", "large", "--for", "30m"])
+        .args([
+            "demo",
+            "--headless",
+            "--auto",
+            "5",
+            "--size",
+            "large",
+            "--for",
+            "30m",
+        ])
         .arg("--listen")
         .arg(format!("unix:{}", socket.display()))
         .arg("--token-file")

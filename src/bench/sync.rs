@@ -18,9 +18,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::engine::events::Delivery;
 use anyhow::{Context, bail};
 use serde_json::Value;
-use crate::engine::events::Delivery;
 
 use super::export::data_sets_and_root;
 use super::{SimChild, cpu_seconds, mib, reset_peak_rss, spawn_sim_with, status_kib};

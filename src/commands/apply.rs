@@ -5,8 +5,6 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-
-
 use crate::config::model::SecretRef;
 use crate::config::spec::ConfigFile;
 use crate::config::{ValidationError, ValidationErrors, export, file};

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use crate::engine::{EngineHandle, EngineOptions, WorkerOptions};
 use crate::logs::tail::Tail;
+use crate::remote::logs::DaemonLogs;
 use crate::store::DbTarget;
 use crate::tui::flash::Flash;
 use crate::tui::keymap::{Keymap, user_keymap_path};
-use crate::remote::logs::DaemonLogs;
 use crate::tui::model::{Model, Origin, Session};
 use crate::tui::theme::Theme;
 
@@ -176,11 +176,13 @@ pub async fn run(
             Ok(DaemonLogs::Copy(mirror)) => ConsoleLogs {
                 dir: mirror.dir().to_path_buf(),
                 files: None,
-                mirror: Some(Arc::new(mirror)),
+                mirror: Some(mirror),
                 ..logs
             },
             Err(e) => {
-                tracing::warn!("the log viewer shows this console's own files: the daemon's cannot be read ({e})");
+                tracing::warn!(
+                    "the log viewer shows this console's own files: the daemon's cannot be read ({e})"
+                );
                 logs
             }
         };

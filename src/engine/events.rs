@@ -93,7 +93,10 @@ pub enum Delivery {
 pub enum Link {
     Up,
     /// Down since the last event; the next attempt is in `retry_in`.
-    Down { error: String, retry_in: Duration },
+    Down {
+        error: String,
+        retry_in: Duration,
+    },
 }
 
 /// A watcher's events: a local engine's broadcast, or what a remote one's

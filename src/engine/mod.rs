@@ -33,7 +33,9 @@ use tokio_util::sync::CancellationToken;
 
 pub use clock::Clock;
 pub use events::EngineEvent;
-pub use handle::{ConfigStatus, EngineApi, EngineError, EngineHandle, LocalEngine, PullStatus, Snapshot};
+pub use handle::{
+    ConfigStatus, EngineApi, EngineError, EngineHandle, LocalEngine, PullStatus, Snapshot,
+};
 pub use worker::{ConnectorFactory, WorkerOptions};
 
 use crate::store::Store;

@@ -96,7 +96,11 @@ impl Http {
 
     /// A request to the path of `segments` under the base, each segment
     /// escaped (a config's name may hold `/` or `?`).
-    pub fn request(&self, method: Method, segments: &[&str]) -> Result<reqwest::RequestBuilder, EngineError> {
+    pub fn request(
+        &self,
+        method: Method,
+        segments: &[&str],
+    ) -> Result<reqwest::RequestBuilder, EngineError> {
         let mut url = self.base.clone();
         url.path_segments_mut()
             .map_err(|()| EngineError::Unreachable(format!("{} cannot take a path", self.shown)))?
@@ -135,7 +139,10 @@ impl Http {
     }
 
     /// Sends and returns the response (status not judged: the event stream).
-    pub async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, EngineError> {
+    pub async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, EngineError> {
         let resp = req.send().await.map_err(|e| self.link_error(&e))?;
         if resp.status() == StatusCode::UNAUTHORIZED {
             return Err(EngineError::Unauthorized(format!(
@@ -162,7 +169,9 @@ impl Http {
             Some("not_found") => not_found(),
             Some("invalid") | Some("bad_request") => EngineError::Invalid(message),
             Some("invalid_config") => match serde_json::from_value(json["problems"].clone()) {
-                Ok(problems) => EngineError::InvalidConfig(crate::config::ValidationErrors(problems)),
+                Ok(problems) => {
+                    EngineError::InvalidConfig(crate::config::ValidationErrors(problems))
+                }
                 Err(_) => EngineError::Invalid(message),
             },
             Some("store") => EngineError::Store(message),

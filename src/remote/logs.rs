@@ -9,14 +9,14 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde::Deserialize;
 
-use super::http::{Endpoint, Http};
 use super::RemoteEngine;
+use super::http::{Endpoint, Http};
 use crate::engine::EngineError;
 use crate::logs::LogCatalog;
 
@@ -25,7 +25,7 @@ pub enum DaemonLogs {
     /// The daemon's own directory, readable here.
     Here(PathBuf),
     /// A copy of the daemon's files, refreshed as the viewer reads.
-    Copy(LogMirror),
+    Copy(Arc<LogMirror>),
 }
 
 #[derive(Deserialize)]
@@ -55,7 +55,7 @@ impl RemoteEngine {
         {
             return Ok(DaemonLogs::Here(dir));
         }
-        LogMirror::new(self.http.clone()).map(DaemonLogs::Copy)
+        LogMirror::new(self.http.clone()).map(|m| DaemonLogs::Copy(Arc::new(m)))
     }
 }
 
@@ -69,7 +69,9 @@ impl RemoteEngine {
     pub async fn log_listing(&self) -> Result<serde_json::Value, EngineError> {
         let req = self.http.request(Method::GET, &["api", "v1", "logs"])?;
         self.http
-            .call(req, || EngineError::Invalid("the daemon writes no log files".into()))
+            .call(req, || {
+                EngineError::Invalid("the daemon writes no log files".into())
+            })
             .await
     }
 }
@@ -105,7 +107,9 @@ impl LogMirror {
         let dir = tempfile::Builder::new()
             .prefix("syncdeck-daemon-logs-")
             .tempdir()
-            .map_err(|e| EngineError::Invalid(format!("cannot create a temporary directory: {e}")))?;
+            .map_err(|e| {
+                EngineError::Invalid(format!("cannot create a temporary directory: {e}"))
+            })?;
         Ok(LogMirror {
             http,
             dir,
@@ -146,11 +150,18 @@ impl LogMirror {
             .filter(|f| LogCatalog::is_log_file_name(&f.name))
             .collect();
         let Some(name) = only else {
-            for entry in std::fs::read_dir(self.dir()).into_iter().flatten().flatten() {
+            for entry in std::fs::read_dir(self.dir())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if !listed.iter().any(|f| f.name == name) {
                     let _ = std::fs::remove_file(entry.path());
-                    self.fetched.lock().unwrap_or_else(|e| e.into_inner()).remove(&name);
+                    self.fetched
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&name);
                 }
             }
             for file in listed.iter().filter(|f| self.fetched(&f.name).is_none()) {
@@ -231,14 +242,19 @@ impl LogMirror {
             .map_err(|e| e.to_string())?;
         let _: serde_json::Value = self
             .http
-            .call(req, || EngineError::Invalid(format!("the daemon has no {name}")))
+            .call(req, || {
+                EngineError::Invalid(format!("the daemon has no {name}"))
+            })
             .await
             .map_err(|e| e.to_string())?;
         self.fetched
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
-        self.asked.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
+        self.asked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
         self.refresh(Some(name)).await?;
         Ok(format!("cleared {name} on the daemon; rotated files kept"))
     }

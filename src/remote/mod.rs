@@ -118,7 +118,11 @@ impl EngineApi for RemoteEngine {
 
     async fn config(&self, reference: &str) -> Result<SyncConfig, EngineError> {
         let answer: ConfigAnswer = self
-            .get(&["api", "v1", "configs", reference], &[], unknown_config(reference))
+            .get(
+                &["api", "v1", "configs", reference],
+                &[],
+                unknown_config(reference),
+            )
             .await?;
         Ok(answer.config)
     }
@@ -162,7 +166,10 @@ impl EngineApi for RemoteEngine {
     async fn setup(&self, reference: &str, settings: AutoSettings) -> Result<(), EngineError> {
         let req = self
             .http
-            .request(Method::PUT, &["api", "v1", "configs", reference, "settings"])?
+            .request(
+                Method::PUT,
+                &["api", "v1", "configs", reference, "settings"],
+            )?
             .json(&settings);
         let _: Value = self.http.call(req, unknown_config(reference)).await?;
         Ok(())
@@ -194,7 +201,10 @@ impl EngineApi for RemoteEngine {
         if let Some(queue) = filter.queue {
             query.push(("queue", queue));
         }
-        let config = filter.config_id.map(|id| id.to_string()).unwrap_or_default();
+        let config = filter
+            .config_id
+            .map(|id| id.to_string())
+            .unwrap_or_default();
         self.get(&["api", "v1", "jobs"], &query, unknown_config(&config))
             .await
     }
@@ -206,7 +216,11 @@ impl EngineApi for RemoteEngine {
             resources: Vec<ResourceProgress>,
         }
         let detail: Detail = self
-            .get(&["api", "v1", "jobs", &id.to_string()], &[], unknown_job(id))
+            .get(
+                &["api", "v1", "jobs", &id.to_string()],
+                &[],
+                unknown_job(id),
+            )
             .await?;
         Ok((detail.job, detail.resources))
     }
@@ -222,18 +236,25 @@ impl EngineApi for RemoteEngine {
 
     async fn retry(&self, id: i64) -> Result<(), EngineError> {
         let _: Value = self
-            .post(&["api", "v1", "jobs", &id.to_string(), "retry"], unknown_job(id))
+            .post(
+                &["api", "v1", "jobs", &id.to_string(), "retry"],
+                unknown_job(id),
+            )
             .await?;
         Ok(())
     }
 
     async fn retry_all(&self) -> Result<u64, EngineError> {
-        let count: Count = self.post(&["api", "v1", "jobs", "retry"], no_endpoint).await?;
+        let count: Count = self
+            .post(&["api", "v1", "jobs", "retry"], no_endpoint)
+            .await?;
         Ok(count.n)
     }
 
     async fn clear(&self) -> Result<u64, EngineError> {
-        let count: Count = self.post(&["api", "v1", "jobs", "clear"], no_endpoint).await?;
+        let count: Count = self
+            .post(&["api", "v1", "jobs", "clear"], no_endpoint)
+            .await?;
         Ok(count.n)
     }
 
@@ -256,7 +277,11 @@ impl EngineApi for RemoteEngine {
 
     async fn watermarks(&self, reference: &str) -> Result<Vec<(String, String)>, EngineError> {
         let answer: ConfigAnswer = self
-            .get(&["api", "v1", "configs", reference], &[], unknown_config(reference))
+            .get(
+                &["api", "v1", "configs", reference],
+                &[],
+                unknown_config(reference),
+            )
             .await?;
         Ok(answer
             .watermarks
@@ -318,8 +343,8 @@ mod tests {
     /// type in, the same JSON out again.
     fn round_trips<T: Serialize + DeserializeOwned>(value: &T) {
         let json = serde_json::to_value(value).unwrap();
-        let back: T = serde_json::from_value(json.clone())
-            .unwrap_or_else(|e| panic!("{e}: {json:#}"));
+        let back: T =
+            serde_json::from_value(json.clone()).unwrap_or_else(|e| panic!("{e}: {json:#}"));
         assert_eq!(serde_json::to_value(&back).unwrap(), json);
     }
 

@@ -178,7 +178,9 @@ mod tests {
         let log = SseEvent {
             id: None,
             event: "log".into(),
-            data: r#"{"level":"WARN","time":"10:00:00","component":"worker","text":"a\u001b[31mb"}"#.into(),
+            data:
+                r#"{"level":"WARN","time":"10:00:00","component":"worker","text":"a\u001b[31mb"}"#
+                    .into(),
         };
         let Some(Delivery::Log(line)) = delivery_of(&log) else {
             panic!("a log line");

@@ -408,13 +408,13 @@ impl LogEffects {
                 // The daemon's writer clears its own file.
                 (Some(mirror), _) => mirror.clear(&name).await,
                 (None, dir) => match dir {
-                None => Err("this console has no logs directory; nothing to clear".into()),
-                Some(dir) => {
-                    let n = name.clone();
-                    tokio::task::spawn_blocking(move || clear_log(files.as_ref(), &dir, &n))
-                        .await
-                        .unwrap_or_else(|e| Err(format!("clearing {name} failed: {e}")))
-                }
+                    None => Err("this console has no logs directory; nothing to clear".into()),
+                    Some(dir) => {
+                        let n = name.clone();
+                        tokio::task::spawn_blocking(move || clear_log(files.as_ref(), &dir, &n))
+                            .await
+                            .unwrap_or_else(|e| Err(format!("clearing {name} failed: {e}")))
+                    }
                 },
             };
             let msg = Msg::Log(LogReply::Cleared { name, result });

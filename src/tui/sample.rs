@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use crate::config::{AutoSettings, ExecMode};
-use crate::engine::handle::AutoState;
 use crate::engine::events::SchedulerStatus;
+use crate::engine::handle::AutoState;
 use crate::store::queue::{Job, JobKind, JobProgress, JobState, ResourceProgress, ResourceStatus};
 use crate::store::state::{Detection, LifecycleState};
 

@@ -706,25 +706,58 @@ async fn the_cli_acts_through_the_daemon_with_connect() {
     let listed = ok(&["logs", "list"]);
     assert!(listed.contains("sync_jobs.log"), "{listed}");
     let viewed = ok(&["logs", "view", "sync_jobs.log", "--lines", "3"]);
-    assert!(viewed.contains("[AUTO-SYNC]") && viewed.lines().count() == 3, "{viewed}");
-    let found = ok(&["logs", "search", "job completed", "--files", "sync_jobs.log"]);
-    assert!(found.contains("sync_jobs.log:") && found.contains("matching lines in 1 files"), "{found}");
+    assert!(
+        viewed.contains("[AUTO-SYNC]") && viewed.lines().count() == 3,
+        "{viewed}"
+    );
+    let found = ok(&[
+        "logs",
+        "search",
+        "job completed",
+        "--files",
+        "sync_jobs.log",
+    ]);
+    assert!(
+        found.contains("sync_jobs.log:") && found.contains("matching lines in 1 files"),
+        "{found}"
+    );
     let out = remote(&["logs", "view", "../../etc/passwd"]);
     assert_eq!(out.status.code(), Some(2), "a name not from the listing");
     let out = remote(&["logs", "clear", "sync_jobs.log"]);
     assert_eq!(out.status.code(), Some(2), "clear needs --yes");
-    assert!(ok(&["logs", "clear", "sync_jobs.log", "--yes"]).contains("cleared sync_jobs.log on the daemon"));
-    assert!(!sd.job_log().contains("job completed"), "cleared on the daemon's side");
+    assert!(
+        ok(&["logs", "clear", "sync_jobs.log", "--yes"])
+            .contains("cleared sync_jobs.log on the daemon")
+    );
+    assert!(
+        !sd.job_log().contains("job completed"),
+        "cleared on the daemon's side"
+    );
     let wrong = elsewhere.dir.path().join("wrong-token");
     std::fs::write(&wrong, "0".repeat(64)).unwrap();
-    let out = elsewhere.run(&["--connect", &connect, "--token-file", wrong.to_str().unwrap(), "list"]);
+    let out = elsewhere.run(&[
+        "--connect",
+        &connect,
+        "--token-file",
+        wrong.to_str().unwrap(),
+        "list",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("refused the API token"), "{err}");
     assert!(!err.contains(&"0".repeat(64)), "the token is not shown");
-    let out = elsewhere.run(&["--connect", "unix:/nonexistent/x.sock", "--token-file", token_file, "list"]);
+    let out = elsewhere.run(&[
+        "--connect",
+        "unix:/nonexistent/x.sock",
+        "--token-file",
+        token_file,
+        "list",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unreachable") && err.contains("daemon"), "{err}");
+    assert!(
+        err.contains("unreachable") && err.contains("daemon"),
+        "{err}"
+    );
 }
 
 /// The endpoints the remote engine needs beyond the dashboard's: every
@@ -749,7 +782,15 @@ async fn all_configs_start_and_stop_and_settings_take_json() {
     let body = Some(("application/json", settings.to_string()));
     let (status, err) = api.call("PUT", "/api/v1/configs/copy/settings", body).await;
     assert_eq!(status, 409, "{err}");
-    assert!(err["error"].as_str().unwrap().contains("at least 60s"), "{err}");
+    assert!(
+        err["error"].as_str().unwrap().contains("at least 60s"),
+        "{err}"
+    );
     let body = Some(("application/json", "{\"enabled\": true}".to_string()));
-    assert_eq!(api.call("PUT", "/api/v1/configs/copy/settings", body).await.0, 400);
+    assert_eq!(
+        api.call("PUT", "/api/v1/configs/copy/settings", body)
+            .await
+            .0,
+        400
+    );
 }

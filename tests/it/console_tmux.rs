@@ -209,9 +209,9 @@ fn cpu_seconds(pid: u32) -> f64 {
     // the 14th and 15th of the line.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields
-        .get(11..13)
-        .map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
+    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
+        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
+    });
     ticks / 100.0
 }
 
@@ -266,10 +266,16 @@ fn demo_attached_over_the_socket_trigger_stop_jobs_help_and_quit() {
     let cpu = cpu_seconds(pid);
     std::thread::sleep(Duration::from_secs(3));
     let used = cpu_seconds(pid) - cpu;
-    assert!(used < 1.0, "the console used {used:.2} s of CPU in 3 s while disconnected");
+    assert!(
+        used < 1.0,
+        "the console used {used:.2} s of CPU in 3 s while disconnected"
+    );
     // Nothing runs here: q quits at once.
     let screen = quit(&t);
-    assert!(!screen.contains("Jobs ("), "alternate screen left:\n{screen}");
+    assert!(
+        !screen.contains("Jobs ("),
+        "alternate screen left:\n{screen}"
+    );
 }
 
 /// Moves the log list's cursor to `name`, opens it, and waits for `text`.
@@ -298,7 +304,11 @@ fn attached_over_tcp_the_log_viewer_shows_the_daemons_files() {
     }
     let home = tempfile::tempdir().expect("tempdir");
     let daemon = DemoDaemon::start(home.path(), "tcp");
-    assert!(daemon.address.starts_with("http://127.0.0.1:"), "{}", daemon.address);
+    assert!(
+        daemon.address.starts_with("http://127.0.0.1:"),
+        "{}",
+        daemon.address
+    );
     let t = console(&daemon.connect_args(), home.path(), 120, 36);
     t.wait_for("attached and a job done", WAIT, |s| {
         s.contains(&format!("attached to {}", daemon.address)) && synced(s) > 0
@@ -351,11 +361,13 @@ fn monitor_attaches_to_the_daemon_of_its_database_or_says_there_is_none() {
 
     // A daemon: attached to it, through a restart of the daemon.
     let daemon = sd.daemon(&["--first-check-within", "1s"]);
-    let socket_up = || std::fs::read_dir(sd.dir.path().join("syncdeck"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|e| e.file_name().to_string_lossy().ends_with(".sock"));
+    let socket_up = || {
+        std::fs::read_dir(sd.dir.path().join("syncdeck"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".sock"))
+    };
     let deadline = std::time::Instant::now() + WAIT;
     while !socket_up() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
@@ -374,9 +386,11 @@ fn monitor_attaches_to_the_daemon_of_its_database_or_says_there_is_none() {
     });
     t.keys(&["t"]);
     t.wait_text("copy: sync queued as job", WAIT);
-    t.wait_for("the triggered job in the history, run by the new daemon", WAIT, |s| {
-        s.lines().any(|l| l.contains("#2 ") && l.contains("synced"))
-    });
+    t.wait_for(
+        "the triggered job in the history, run by the new daemon",
+        WAIT,
+        |s| s.lines().any(|l| l.contains("#2 ") && l.contains("synced")),
+    );
     quit(&t);
 }
 

@@ -73,12 +73,14 @@ pub async fn apply(engine: &EngineHandle, opts: ApplyOptions) -> anyhow::Result<
     } else {
         crate::output::text(&render(&plan))?;
     }
-    // The warnings read the file as applied (its instances now stored).
-    let known: BTreeSet<String> = engine
-        .export()
-        .await
-        .map(|f| f.instances.into_iter().map(|i| i.name).collect())
-        .unwrap_or_default();
+    // The warnings read the file again, knowing the instances the plan
+    // names (stored, or declared by the file), as the engine did.
+    let known: BTreeSet<String> = plan
+        .instances
+        .iter()
+        .filter(|c| c.action != Action::Prune)
+        .map(|c| c.name.clone())
+        .collect();
     if let Ok(config) = file::parse(&opts.file, &text, &known) {
         warn_unset_env(&config);
         warn_opted_in(&config);

@@ -164,6 +164,7 @@ pub async fn run(
     if let Some(daemon) = daemon {
         let origin = Origin::Attached {
             to: daemon.shown().to_string(),
+            socket: daemon.on_this_host(),
         };
         let shown = daemon.shown().to_string();
         // The log viewer shows the daemon's files, not this console's.

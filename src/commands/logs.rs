@@ -386,135 +386,101 @@ fn clear(catalog: &LogCatalog, name: &str, yes: bool, json: bool) -> Result<Exit
 }
 
 /// `logs … --connect`: the daemon's files, as this command shows local
-/// ones. The listing is the daemon's; `view` and `search` read a private
-/// copy of the files they need (fetched whole, then what they grow by, so
-/// `--follow` follows the copy as it is refreshed every second); `clear`
-/// goes to the daemon's writer.
+/// ones. `list` is the daemon's listing and `clear` goes to its writer;
+/// `view` and `search` are this command run on a private copy of the files
+/// they read (fetched whole, then what they grow by, so `--follow` follows
+/// the copy as it is refreshed every second).
 pub async fn run_remote(
     args: LogsArgs,
     engine: &crate::remote::RemoteEngine,
 ) -> anyhow::Result<ExitCode> {
     let json = args.json.json;
-    let mirror = Arc::new(engine.log_copy()?);
-    // The listing first: names the daemon does not list are refused by
-    // the same catalog rules as local ones.
-    let listed = |e: String| {
+    let failed = |e: String| {
         eprintln!("error: {e}");
-        ExitCode::FAILURE
+        Ok(ExitCode::FAILURE)
     };
+    let mirror = Arc::new(engine.log_copy()?);
+    // Placeholders first: names the daemon does not list are refused by
+    // the same catalog rules as local ones.
     if let Err(e) = mirror.refresh(None).await {
-        return Ok(listed(e));
+        return failed(e);
     }
     let catalog = LogCatalog::new(mirror.dir());
-    let fetch = async |names: &[String]| -> Result<(), ExitCode> {
-        for name in names {
-            selected(&catalog, name.trim())?;
-            mirror.refresh(Some(name.trim())).await.map_err(listed)?;
-        }
-        Ok(())
-    };
-    let code = match args.action {
-        LogsAction::List => {
-            let listing = engine.log_listing().await?;
-            if json {
-                outln!("{}", serde_json::to_string_pretty(&listing)?)?;
-            } else {
-                outln!("{:<24} {:>10}  MODIFIED", "NAME", "SIZE")?;
-                for f in listing["files"].as_array().into_iter().flatten() {
-                    outln!(
-                        "{:<24} {:>10}  {}",
-                        crate::text::inert(f["name"].as_str().unwrap_or_default()),
-                        crate::text::human_size(f["size"].as_u64().unwrap_or(0)),
-                        crate::text::inert(f["modified"].as_str().unwrap_or("-"))
-                    )?;
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        LogsAction::View {
-            name,
-            lines,
-            follow,
-            level,
-        } => match fetch(std::slice::from_ref(&name)).await {
-            Err(code) => Err(code),
-            Ok(()) => {
-                let refresher = follow.then(|| {
-                    let (mirror, name) = (mirror.clone(), name.clone());
-                    tokio::spawn(async move {
-                        loop {
-                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                            if let Err(e) = mirror.refresh(Some(&name)).await {
-                                eprintln!("-- cannot refresh {name} from the daemon: {e}");
-                            }
-                        }
-                    })
-                });
-                let dir = mirror.dir().to_path_buf();
-                let shown = tokio::task::spawn_blocking(move || {
-                    view(&LogCatalog::new(dir), &name, lines, follow, level, json)
-                })
-                .await?;
-                if let Some(r) = refresher {
-                    r.abort();
-                }
-                shown
-            }
-        },
-        LogsAction::Search {
-            query,
-            files,
-            level,
-            regex,
-            ignore_case,
-            max,
-        } => {
-            let names: Vec<String> = if files.is_empty() {
-                catalog
-                    .list()
-                    .map(|l| l.into_iter().map(|e| e.name).collect())
-                    .unwrap_or_default()
-            } else {
-                files.clone()
-            };
-            match fetch(&names).await {
-                Err(code) => Err(code),
-                Ok(()) => {
-                    let query = SearchQuery {
-                        pattern: query,
-                        regex,
-                        ignore_case,
-                    };
-                    let dir = mirror.dir().to_path_buf();
-                    tokio::task::spawn_blocking(move || {
-                        search(&LogCatalog::new(dir), &query, &files, level, max, json)
-                    })
-                    .await?
-                }
-            }
-        }
+    let wanted: Vec<String> = match &args.action {
+        LogsAction::List => return remote_list(engine, json).await,
         LogsAction::Clear { name, yes } => {
-            let entry = match selected(&catalog, &name) {
+            let entry = match selected(&catalog, name) {
                 Ok(e) => e,
                 Err(code) => return Ok(code),
             };
-            if entry.rotation != 0 || !yes {
+            if entry.rotation != 0 || !*yes {
                 // The local rules and words (placeholders have the sizes).
-                clear(&catalog, &name, false, json)
-            } else {
-                match mirror.clear(&name).await {
-                    Ok(said) => {
-                        let _ = if json {
-                            outln!("{}", json!({ "cleared": name, "bytes": entry.size }))
-                        } else {
-                            outln!("{said}")
-                        };
-                        Ok(ExitCode::SUCCESS)
-                    }
-                    Err(e) => Err(listed(e)),
+                return Ok(clear(&catalog, name, false, json).unwrap_or_else(|e| e));
+            }
+            return match mirror.clear(name).await {
+                Err(e) => failed(e),
+                Ok(said) => {
+                    let _ = if json {
+                        outln!("{}", json!({ "cleared": name, "bytes": entry.size }))
+                    } else {
+                        outln!("{said}")
+                    };
+                    Ok(ExitCode::SUCCESS)
+                }
+            };
+        }
+        LogsAction::View { name, .. } => vec![name.clone()],
+        LogsAction::Search { files, .. } if files.is_empty() => catalog
+            .list()
+            .map(|l| l.into_iter().map(|e| e.name).collect())
+            .unwrap_or_default(),
+        LogsAction::Search { files, .. } => files.iter().map(|f| f.trim().to_string()).collect(),
+    };
+    for name in &wanted {
+        if let Err(code) = selected(&catalog, name) {
+            return Ok(code);
+        }
+    }
+    if let Err(e) = mirror.fetch(&wanted).await {
+        return failed(e);
+    }
+    let refresher = matches!(args.action, LogsAction::View { follow: true, .. }).then(|| {
+        let (mirror, wanted) = (mirror.clone(), wanted.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                if let Err(e) = mirror.fetch(&wanted).await {
+                    eprintln!("-- cannot refresh the copy from the daemon: {e}");
                 }
             }
-        }
+        })
+    });
+    let local = LogsArgs {
+        logs: Some(mirror.dir().to_path_buf()),
+        ..args
     };
-    Ok(code.unwrap_or_else(|e| e))
+    let code = tokio::task::spawn_blocking(move || run(local)).await?;
+    if let Some(r) = refresher {
+        r.abort();
+    }
+    code
+}
+
+/// The daemon's listing, printed as `list` prints a local one.
+async fn remote_list(engine: &crate::remote::RemoteEngine, json: bool) -> anyhow::Result<ExitCode> {
+    let listing = engine.log_listing().await?;
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&listing)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!("{:<24} {:>10}  MODIFIED", "NAME", "SIZE")?;
+    for f in listing["files"].as_array().into_iter().flatten() {
+        outln!(
+            "{:<24} {:>10}  {}",
+            crate::text::inert(f["name"].as_str().unwrap_or_default()),
+            crate::text::human_size(f["size"].as_u64().unwrap_or(0)),
+            crate::text::inert(f["modified"].as_str().unwrap_or("-"))
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

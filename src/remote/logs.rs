@@ -16,7 +16,7 @@ use reqwest::Method;
 use serde::Deserialize;
 
 use super::RemoteEngine;
-use super::http::{Endpoint, Http};
+use super::http::Http;
 use crate::engine::EngineError;
 use crate::logs::LogCatalog;
 
@@ -50,7 +50,7 @@ impl RemoteEngine {
     /// Where this console reads the daemon's logs.
     pub async fn daemon_logs(&self) -> Result<DaemonLogs, EngineError> {
         let listing = list(&self.http).await?;
-        if let (Endpoint::Unix(_), Some(dir)) = (&self.endpoint, listing.dir)
+        if let Some(dir) = listing.dir.filter(|_| self.on_this_host())
             && std::fs::read_dir(&dir).is_ok()
         {
             return Ok(DaemonLogs::Here(dir));
@@ -67,21 +67,21 @@ impl RemoteEngine {
 
     /// The daemon's listing as it answers it (`dir`, `files`).
     pub async fn log_listing(&self) -> Result<serde_json::Value, EngineError> {
-        let req = self.http.request(Method::GET, &["api", "v1", "logs"])?;
-        self.http
-            .call(req, || {
-                EngineError::Invalid("the daemon writes no log files".into())
-            })
-            .await
+        listing(&self.http).await
     }
 }
 
-async fn list(http: &Http) -> Result<Listing, EngineError> {
+/// `GET /api/v1/logs`, as the caller reads it.
+async fn listing<T: serde::de::DeserializeOwned>(http: &Http) -> Result<T, EngineError> {
     let req = http.request(Method::GET, &["api", "v1", "logs"])?;
     http.call(req, || {
         EngineError::Invalid("the daemon writes no log files".into())
     })
     .await
+}
+
+async fn list(http: &Http) -> Result<Listing, EngineError> {
+    listing(http).await
 }
 
 pub struct LogMirror {
@@ -132,50 +132,68 @@ impl LogMirror {
         fetched.get(name).cloned()
     }
 
-    /// `only`: fetches that file (at most once a second). `None`: the
-    /// listing, as placeholders of the listed sizes for files not fetched
-    /// (files the daemon no longer lists are removed).
+    /// `None`: the listing, as placeholders of the listed sizes for files
+    /// not fetched (files the daemon no longer lists are removed).
+    /// `Some(name)`: that file, fetched at most once a second (a follow
+    /// poll comes four times a second, and a daemon that is down must not
+    /// be asked as often).
     pub async fn refresh(&self, only: Option<&str>) -> Result<(), String> {
-        if let Some(name) = only {
+        let Some(name) = only else {
+            return self.placeholders().await;
+        };
+        {
             let mut asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
             if asked.get(name).is_some_and(|t| t.elapsed() < REFRESH_EVERY) {
                 return Ok(());
             }
             asked.insert(name.to_string(), Instant::now());
         }
+        self.fetch(&[name.to_string()]).await
+    }
+
+    async fn placeholders(&self) -> Result<(), String> {
         let listing = list(&self.http).await.map_err(|e| e.to_string())?;
         let listed: Vec<&Listed> = listing
             .files
             .iter()
             .filter(|f| LogCatalog::is_log_file_name(&f.name))
             .collect();
-        let Some(name) = only else {
-            for entry in std::fs::read_dir(self.dir())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if !listed.iter().any(|f| f.name == name) {
-                    let _ = std::fs::remove_file(entry.path());
-                    self.fetched
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&name);
-                }
+        for entry in std::fs::read_dir(self.dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !listed.iter().any(|f| f.name == name) {
+                let _ = std::fs::remove_file(entry.path());
+                self.fetched
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&name);
             }
-            for file in listed.iter().filter(|f| self.fetched(&f.name).is_none()) {
-                let path = self.dir().join(&file.name);
-                std::fs::File::create(&path)
-                    .and_then(|f| f.set_len(file.size))
-                    .map_err(|e| format!("cannot write the copy of {}: {e}", file.name))?;
-            }
-            return Ok(());
-        };
-        match listed.iter().find(|f| f.name == name) {
-            Some(file) => self.copy(file).await,
-            None => Err(format!("the daemon no longer lists {name}")),
         }
+        for file in listed.iter().filter(|f| self.fetched(&f.name).is_none()) {
+            let path = self.dir().join(&file.name);
+            std::fs::File::create(&path)
+                .and_then(|f| f.set_len(file.size))
+                .map_err(|e| format!("cannot write the copy of {}: {e}", file.name))?;
+        }
+        Ok(())
+    }
+
+    /// Brings the copies of `names` up to date, on one listing.
+    pub async fn fetch(&self, names: &[String]) -> Result<(), String> {
+        let listing = list(&self.http).await.map_err(|e| e.to_string())?;
+        for name in names {
+            let file = listing
+                .files
+                .iter()
+                .filter(|f| LogCatalog::is_log_file_name(&f.name))
+                .find(|f| &f.name == name)
+                .ok_or_else(|| format!("the daemon no longer lists {name}"))?;
+            self.copy(file).await?;
+        }
+        Ok(())
     }
 
     /// The first time whole; then what an active file grew by is appended,

@@ -40,6 +40,11 @@ impl RemoteEngine {
         })
     }
 
+    /// Over a unix socket: a daemon on this host.
+    pub fn on_this_host(&self) -> bool {
+        matches!(self.endpoint, Endpoint::Unix(_))
+    }
+
     /// Where it is, as the console's header shows it.
     pub fn shown(&self) -> &str {
         self.http.shown()
@@ -62,6 +67,24 @@ impl RemoteEngine {
     ) -> Result<T, EngineError> {
         let req = self.http.request(Method::POST, segments)?;
         self.http.call(req, not_found).await
+    }
+}
+
+impl RemoteEngine {
+    /// `start` or `stop` one config, or every one.
+    async fn switch(
+        &self,
+        reference: Option<&str>,
+        verb: &str,
+    ) -> Result<Vec<String>, EngineError> {
+        let names: Names = match reference {
+            Some(r) => {
+                self.post(&["api", "v1", "configs", r, verb], unknown_config(r))
+                    .await?
+            }
+            None => self.post(&["api", "v1", verb], no_endpoint).await?,
+        };
+        Ok(names.names)
     }
 }
 
@@ -128,25 +151,11 @@ impl EngineApi for RemoteEngine {
     }
 
     async fn start(&self, reference: Option<&str>) -> Result<Vec<String>, EngineError> {
-        let names: Names = match reference {
-            Some(r) => {
-                self.post(&["api", "v1", "configs", r, "start"], unknown_config(r))
-                    .await?
-            }
-            None => self.post(&["api", "v1", "start"], no_endpoint).await?,
-        };
-        Ok(names.names)
+        self.switch(reference, "start").await
     }
 
     async fn stop(&self, reference: Option<&str>) -> Result<Vec<String>, EngineError> {
-        let names: Names = match reference {
-            Some(r) => {
-                self.post(&["api", "v1", "configs", r, "stop"], unknown_config(r))
-                    .await?
-            }
-            None => self.post(&["api", "v1", "stop"], no_endpoint).await?,
-        };
-        Ok(names.names)
+        self.switch(reference, "stop").await
     }
 
     async fn trigger(&self, reference: &str) -> Result<i64, EngineError> {

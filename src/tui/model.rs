@@ -235,8 +235,9 @@ pub enum Origin {
     Local,
     /// In this process, on the demo's simulators.
     Demo,
-    /// A daemon's, through its API (`to`: the socket or URL).
-    Attached { to: String },
+    /// A daemon's, through its API (`to`: the socket or URL; `socket`:
+    /// a unix socket, so a daemon on this host).
+    Attached { to: String, socket: bool },
     /// Only the database: no daemon serves it on this host. `shared`: a
     /// PostgreSQL database, which daemons on other hosts may run.
     Monitor { shared: bool },
@@ -254,10 +255,10 @@ impl Origin {
             Origin::Local => ("local".into(), "local".into()),
             Origin::Demo => ("demo".into(), "demo".into()),
             // A socket is this host's; its path is the header's last item.
-            Origin::Attached { to } if to.starts_with("unix:") => {
+            Origin::Attached { socket: true, .. } => {
                 ("attached to this host's daemon".into(), "attached".into())
             }
-            Origin::Attached { to } => (format!("attached to {to}"), "attached".into()),
+            Origin::Attached { to, .. } => (format!("attached to {to}"), "attached".into()),
             Origin::Monitor { shared: false } => (
                 "no daemon running: read-only view of the database, refreshed every 5 s".into(),
                 "no daemon: read-only, every 5 s".into(),

@@ -119,30 +119,39 @@ pub fn resources(n: usize) -> Vec<ResourceProgress> {
         .collect()
 }
 
+/// A resource done: `processed` of its own total, `synced`, `errors`.
+pub fn done_resource(
+    resource: String,
+    label: String,
+    processed: u64,
+    synced: u64,
+    errors: u64,
+    message: Option<&str>,
+) -> ResourceProgress {
+    ResourceProgress {
+        rtype: if resource.starts_with("metadata") {
+            "metadata"
+        } else {
+            "data"
+        }
+        .into(),
+        resource,
+        label,
+        position: 0,
+        status: ResourceStatus::Done,
+        total: processed,
+        processed,
+        synced,
+        errors,
+        speed: 0.0,
+        message: message.map(str::to_string),
+    }
+}
+
 /// A finished job's resources: clean, with skipped objects, with
 /// rejections, and the deletion pass that checked 7,993 and deleted 1.
 pub fn finished_resources() -> Vec<ResourceProgress> {
-    let row =
-        |resource: String, label: String, processed, synced, errors, message: Option<&str>| {
-            ResourceProgress {
-                rtype: if resource.starts_with("metadata") {
-                    "metadata"
-                } else {
-                    "data"
-                }
-                .into(),
-                resource,
-                label,
-                position: 0,
-                status: ResourceStatus::Done,
-                total: processed,
-                processed,
-                synced,
-                errors,
-                speed: 0.0,
-                message: message.map(str::to_string),
-            }
-        };
+    let row = done_resource;
     let (ds0, l0) = data_set(0);
     let (ds2, l2) = data_set(2);
     let mut rows = vec![

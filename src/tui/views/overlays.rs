@@ -416,22 +416,17 @@ fn job_detail(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::queue::{JobProgress, ResourceStatus};
+    use crate::store::queue::JobProgress;
 
     fn row(key: &str, processed: u64, synced: u64, errors: u64) -> ResourceProgress {
-        ResourceProgress {
-            resource: key.into(),
-            label: String::new(),
-            rtype: "data".into(),
-            position: 0,
-            status: ResourceStatus::Done,
-            total: processed,
+        crate::tui::sample::done_resource(
+            key.into(),
+            String::new(),
             processed,
             synced,
             errors,
-            speed: 0.0,
-            message: None,
-        }
+            None,
+        )
     }
 
     #[test]
